@@ -1,0 +1,104 @@
+//! AWS credentials and the sources they come from, tried in the SDKs' order.
+//! Each source says either "here are credentials", "not configured here" (and why, for
+//! `-v` and for the error that lists where we looked), or fails: a source that is
+//! configured but broken stops the chain, as in the SDKs, rather than silently falling
+//! through to another identity.
+
+pub mod environment;
+pub mod web_identity;
+
+use std::fmt;
+
+use time::OffsetDateTime;
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::sts::Sts;
+use crate::vlog;
+
+/// A set of AWS credentials.
+#[derive(Clone)]
+pub struct Credentials {
+    /// Access key id (not secret: it appears in every signature's scope).
+    pub access_key_id: String,
+    /// Secret access key.
+    pub secret_access_key: Secret,
+    /// Session token of temporary credentials.
+    pub session_token: Option<Secret>,
+    /// When temporary credentials expire.
+    pub expiration: Option<OffsetDateTime>,
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key)
+            .field("session_token", &self.session_token)
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
+/// What the sources need: the environment and an STS client.
+pub struct Context<'a> {
+    /// Environment variables.
+    pub env: &'a Env,
+    /// STS, for sources that assume a role (web identity).
+    pub sts: &'a Sts<'a>,
+}
+
+/// The result of asking one source.
+pub enum Loaded {
+    /// Credentials, and a description of where they came from (no secrets).
+    Found(Credentials, String),
+    /// The source is not configured; the reason names what was missing.
+    NotConfigured(String),
+}
+
+type Loader = fn(&Context<'_>) -> Result<Loaded>;
+
+/// The default chain, in the SDKs' order. Profiles, container credentials and IMDS
+/// slot in between and after these.
+const CHAIN: &[(&str, Loader)] = &[
+    ("environment", environment::load),
+    ("web identity", web_identity::load),
+];
+
+/// Credentials from the first configured source, and where they came from.
+pub fn resolve(ctx: &Context<'_>) -> Result<(Credentials, String)> {
+    let mut tried = Vec::new();
+    for (name, load) in CHAIN {
+        match load(ctx)? {
+            Loaded::Found(creds, from) => {
+                vlog!("credentials: using {from}");
+                return Ok((creds, from));
+            }
+            Loaded::NotConfigured(why) => {
+                vlog!("credentials: skipped {name}: {why}");
+                tried.push(format!("{name} ({why})"));
+            }
+        }
+    }
+    Err(Error::NoCredentials(tried))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_redacts_secrets() {
+        let c = Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            session_token: Some(Secret::new("FwoGZXIvYXdzEXAMPLETOKEN")),
+            expiration: None,
+        };
+        let d = format!("{c:?}");
+        assert!(d.contains("AKIDEXAMPLE"));
+        assert!(!d.contains("wJalr"));
+        assert!(!d.contains("FwoG"));
+    }
+}

@@ -1,0 +1,120 @@
+//! The client-go exec plugin protocol: read the apiVersion kubectl asks for in
+//! `KUBERNETES_EXEC_INFO`, answer with an ExecCredential of the same version.
+
+use serde::Serialize;
+
+use crate::timefmt;
+use crate::token::Token;
+
+/// The versions client-go knows.
+pub const V1: &str = "client.authentication.k8s.io/v1";
+/// The default when kubectl says nothing (as aws-cli).
+pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+/// Deprecated, still echoed.
+pub const V1ALPHA1: &str = "client.authentication.k8s.io/v1alpha1";
+
+/// The apiVersion to answer with, and a warning for stderr when the request was
+/// unusable or deprecated.
+pub fn api_version(exec_info: Option<&str>) -> (&'static str, Option<String>) {
+    let Some(info) = exec_info else {
+        return (V1BETA1, None);
+    };
+    let parsed: Result<serde_json::Value, _> = serde_json::from_str(info);
+    let version = match &parsed {
+        Ok(v) => v.get("apiVersion").and_then(|a| a.as_str()),
+        Err(_) => {
+            return (
+                V1BETA1,
+                Some(format!(
+                    "KUBERNETES_EXEC_INFO is not valid JSON; answering with {V1BETA1}"
+                )),
+            )
+        }
+    };
+    match version {
+        Some(V1) => (V1, None),
+        Some(V1BETA1) => (V1BETA1, None),
+        Some(V1ALPHA1) => (
+            V1ALPHA1,
+            Some(format!(
+                "{V1ALPHA1} is deprecated; set the kubeconfig exec apiVersion to {V1}"
+            )),
+        ),
+        other => (
+            V1BETA1,
+            Some(format!(
+                "KUBERNETES_EXEC_INFO asks for an unknown apiVersion {:?}; answering with {V1BETA1}",
+                other.unwrap_or("(none)")
+            )),
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct ExecCredential<'a> {
+    kind: &'static str,
+    #[serde(rename = "apiVersion")]
+    api_version: &'a str,
+    spec: Spec,
+    status: Status<'a>,
+}
+
+#[derive(Serialize)]
+struct Spec {}
+
+#[derive(Serialize)]
+struct Status<'a> {
+    #[serde(rename = "expirationTimestamp")]
+    expiration_timestamp: String,
+    token: &'a str,
+}
+
+/// The ExecCredential JSON (one line, no trailing newline).
+pub fn render(api_version: &str, token: &Token) -> String {
+    serde_json::to_string(&ExecCredential {
+        kind: "ExecCredential",
+        api_version,
+        spec: Spec {},
+        status: Status {
+            expiration_timestamp: timefmt::format_rfc3339(token.expiration),
+            token: &token.value,
+        },
+    })
+    .expect("serialising plain strings cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions() {
+        assert_eq!(api_version(None), (V1BETA1, None));
+        let v1 = r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#;
+        assert_eq!(api_version(Some(v1)), (V1, None));
+        let (v, w) = api_version(Some(
+            r#"{"apiVersion":"client.authentication.k8s.io/v1alpha1"}"#,
+        ));
+        assert_eq!(v, V1ALPHA1);
+        assert!(w.is_some());
+        let (v, w) = api_version(Some("{not json"));
+        assert_eq!(v, V1BETA1);
+        assert!(w.unwrap().contains("not valid JSON"));
+        let (v, w) = api_version(Some(r#"{"apiVersion":"client.authentication.k8s.io/v2"}"#));
+        assert_eq!(v, V1BETA1);
+        assert!(w.unwrap().contains("v2"));
+    }
+
+    #[test]
+    fn renders_exec_credential() {
+        let t = Token {
+            value: "k8s-aws-v1.abc".into(),
+            expiration: time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+            signed_at: time::OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap(),
+        };
+        assert_eq!(
+            render(V1, &t),
+            r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{},"status":{"expirationTimestamp":"2023-11-14T22:13:20Z","token":"k8s-aws-v1.abc"}}"#
+        );
+    }
+}

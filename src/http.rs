@@ -1,0 +1,332 @@
+//! One HTTP agent per run (connections and TLS sessions are reused across the hops of a
+//! chain), an overall deadline, a connect timeout, capped bodies, https only unless the
+//! caller allows plain http, proxies from the environment, and bundled CA roots
+//! (or `AWS_CA_BUNDLE`).
+
+use std::time::{Duration, Instant};
+
+use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+use ureq::Agent;
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+/// Largest response body we read.
+pub const MAX_BODY: u64 = 1 << 20;
+/// Longest a TCP connect may take (also bounded by the deadline).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A request to send.
+pub struct Request<'a> {
+    /// `GET`, `POST` or `PUT`.
+    pub method: &'static str,
+    /// Absolute URL.
+    pub url: &'a str,
+    /// Headers to send.
+    pub headers: &'a [(String, String)],
+    /// Body (empty for none).
+    pub body: &'a [u8],
+    /// Allow `http://` (only endpoint overrides and local metadata services).
+    pub allow_http: bool,
+    /// Cap on this request's time, below the run's deadline (e.g. IMDS's 1 s).
+    pub timeout: Option<Duration>,
+}
+
+/// A response with its whole (capped) body.
+pub struct Response {
+    /// HTTP status.
+    pub status: u16,
+    headers: Vec<(String, String)>,
+    /// The body, at most [`MAX_BODY`] bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Why a request failed before a full response arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// No answer in time (connect, read, or the overall deadline).
+    Timeout(String),
+    /// The run's deadline has passed; do not retry.
+    DeadlineExceeded,
+    /// Could not connect, or the connection broke (retryable).
+    Connection(String),
+    /// The answer was unusable: too large, not HTTP, bad TLS (not retryable).
+    Fatal(String),
+}
+
+impl Failure {
+    /// Whether the SDK standard retry mode retries this failure.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Failure::Timeout(_) | Failure::Connection(_))
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Timeout(m) => write!(f, "timed out ({m})"),
+            Failure::DeadlineExceeded => {
+                f.write_str("the overall deadline passed (raise --timeout if the network is slow)")
+            }
+            Failure::Connection(m) | Failure::Fatal(m) => f.write_str(m),
+        }
+    }
+}
+
+/// The HTTP client of one run.
+pub struct Client {
+    agent: Agent,
+    deadline: Instant,
+    proxies: Proxies,
+}
+
+impl Client {
+    /// Builds the agent: `timeout` is the whole run's budget.
+    pub fn new(env: &Env, timeout: Duration) -> Result<Self> {
+        let roots = match env.get("AWS_CA_BUNDLE") {
+            Some(path) => RootCerts::new_with_certs(&load_ca_bundle(path)?),
+            None => RootCerts::WebPki,
+        };
+        let agent: Agent = Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent(concat!("eks-token/", env!("CARGO_PKG_VERSION")))
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .proxy(None)
+            .build()
+            .into();
+        Ok(Client {
+            agent,
+            deadline: Instant::now() + timeout,
+            proxies: Proxies::from_env(env),
+        })
+    }
+
+    /// Time left before the run's deadline.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Sends one request (no retries) and reads the whole body.
+    pub fn send(&self, req: &Request<'_>) -> std::result::Result<Response, Failure> {
+        let lower = req.url.to_ascii_lowercase();
+        let https = lower.starts_with("https://");
+        let plain_ok = req.allow_http && lower.starts_with("http://");
+        if !(https || plain_ok) {
+            return Err(Failure::Fatal(format!(
+                "refusing to send credentials over plain http to {}",
+                req.url
+            )));
+        }
+        let mut budget = self.remaining();
+        if budget.is_zero() {
+            return Err(Failure::DeadlineExceeded);
+        }
+        if let Some(t) = req.timeout {
+            budget = budget.min(t);
+        }
+        let mut builder = ureq::http::Request::builder()
+            .method(req.method)
+            .uri(req.url);
+        for (n, v) in req.headers {
+            builder = builder.header(n.as_str(), v.as_str());
+        }
+        let request = builder
+            .body(req.body.to_vec())
+            .map_err(|e| Failure::Fatal(format!("cannot build the request: {e}")))?;
+        let proxy = self.proxies.for_url(req.url, https);
+        let request = self
+            .agent
+            .configure_request(request)
+            .timeout_global(Some(budget))
+            .timeout_connect(Some(CONNECT_TIMEOUT.min(budget)))
+            .proxy(proxy)
+            .build();
+        let mut response = self.agent.run(request).map_err(|e| self.classify(e))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_BODY)
+            .read_to_vec()
+            .map_err(|e| self.classify(e))?;
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn classify(&self, e: ureq::Error) -> Failure {
+        use ureq::Error as E;
+        match e {
+            E::Timeout(t) if self.remaining().is_zero() => {
+                let _ = t;
+                Failure::DeadlineExceeded
+            }
+            E::Timeout(t) => Failure::Timeout(t.to_string()),
+            E::BodyExceedsLimit(_) => Failure::Fatal(format!(
+                "the response body is larger than {} KiB",
+                MAX_BODY / 1024
+            )),
+            E::HostNotFound => Failure::Connection("host not found (DNS)".into()),
+            E::ConnectionFailed => Failure::Connection("connection failed".into()),
+            E::Io(io) => {
+                if self.remaining().is_zero() {
+                    Failure::DeadlineExceeded
+                } else if io.kind() == std::io::ErrorKind::TimedOut {
+                    Failure::Timeout(io.to_string())
+                } else {
+                    Failure::Connection(io.to_string())
+                }
+            }
+            E::Protocol(p) => Failure::Connection(format!("bad HTTP answer: {p}")),
+            other => Failure::Fatal(other.to_string()),
+        }
+    }
+}
+
+fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {
+    let err = |detail: String| Error::Io {
+        what: format!("AWS_CA_BUNDLE {path}"),
+        detail,
+    };
+    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        if let PemItem::Certificate(c) = item.map_err(|e| err(format!("not valid PEM: {e}")))? {
+            certs.push(c);
+        }
+    }
+    if certs.is_empty() {
+        return Err(err("no PEM certificate in the file".into()));
+    }
+    Ok(certs)
+}
+
+/// Proxy settings: `HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http URLs
+/// (`ALL_PROXY` for both), except hosts matched by `NO_PROXY`. Lower-case names too.
+#[derive(Default)]
+struct Proxies {
+    https: Option<String>,
+    http: Option<String>,
+    no_proxy: Vec<String>,
+}
+
+impl Proxies {
+    fn from_env(env: &Env) -> Self {
+        let get = |names: &[&str]| names.iter().find_map(|n| env.get(n)).map(str::to_owned);
+        let all = get(&["ALL_PROXY", "all_proxy"]);
+        Proxies {
+            https: get(&["HTTPS_PROXY", "https_proxy"]).or_else(|| all.clone()),
+            http: get(&["HTTP_PROXY", "http_proxy"]).or(all),
+            no_proxy: get(&["NO_PROXY", "no_proxy"])
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_ascii_lowercase())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    fn for_url(&self, url: &str, https: bool) -> Option<ureq::Proxy> {
+        let proxy = if https { &self.https } else { &self.http };
+        let proxy = proxy.as_deref()?;
+        if no_proxy_matches(&self.no_proxy, &url_host(url)) {
+            return None;
+        }
+        ureq::Proxy::new(proxy).ok()
+    }
+}
+
+/// The host of an absolute URL, lower-case, without port or brackets.
+fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.split(':').next().unwrap_or("")
+    };
+    host.to_ascii_lowercase()
+}
+
+/// curl's `NO_PROXY` rules: `*` matches all; `example.com` and `.example.com` match the
+/// host and its subdomains; entries may carry a port, which is ignored.
+fn no_proxy_matches(entries: &[String], host: &str) -> bool {
+    entries.iter().any(|e| {
+        if e == "*" {
+            return true;
+        }
+        let e = e.trim_start_matches("*.").trim_start_matches('.');
+        let e = if e.starts_with('[') {
+            e.trim_start_matches('[').split(']').next().unwrap_or("")
+        } else if e.matches(':').count() == 1 {
+            e.split(':').next().unwrap_or("")
+        } else {
+            e
+        };
+        host == e || host.ends_with(&format!(".{e}"))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_proxy_rules() {
+        let entries: Vec<String> = ["example.com", ".internal", "10.0.0.1:8080", "[::1]"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert!(no_proxy_matches(&entries, "example.com"));
+        assert!(no_proxy_matches(&entries, "sts.example.com"));
+        assert!(!no_proxy_matches(&entries, "badexample.com"));
+        assert!(no_proxy_matches(&entries, "a.internal"));
+        assert!(no_proxy_matches(&entries, "10.0.0.1"));
+        assert!(no_proxy_matches(&entries, "::1"));
+        assert!(no_proxy_matches(&["*".to_string()], "anything"));
+    }
+
+    #[test]
+    fn host_of_url() {
+        assert_eq!(
+            url_host("https://STS.us-east-1.amazonaws.com/?x"),
+            "sts.us-east-1.amazonaws.com"
+        );
+        assert_eq!(url_host("http://127.0.0.1:5000/"), "127.0.0.1");
+        assert_eq!(url_host("http://[fd00:ec2::254]/latest"), "fd00:ec2::254");
+    }
+
+    #[test]
+    fn proxy_by_scheme() {
+        let env = Env::from_pairs([
+            ("HTTPS_PROXY", "http://proxy:3128"),
+            ("NO_PROXY", "127.0.0.1,localhost"),
+        ]);
+        let p = Proxies::from_env(&env);
+        assert!(p.for_url("https://sts.amazonaws.com/", true).is_some());
+        assert!(p.for_url("http://127.0.0.1:5000/", false).is_none());
+        assert!(p.for_url("https://localhost/", true).is_none());
+    }
+}

@@ -1,0 +1,560 @@
+//! AWS Signature Version 4, split along the spec's own words: canonical request, string
+//! to sign, signing key, signature. Signs requests with headers (`Authorization`) or
+//! presigns them as URLs (query parameters), for any service and region.
+
+use std::sync::Mutex;
+
+use ring::{digest, hmac};
+use time::OffsetDateTime;
+
+use crate::credentials::Credentials;
+
+/// The only algorithm SigV4 defines.
+pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
+
+/// Hex SHA-256 of the empty payload, used by every presigned STS URL.
+pub const EMPTY_PAYLOAD_SHA256: &str =
+    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// Headers that are never signed (botocore's list, plus the `authorization` the signer
+/// writes): proxies and HTTP stacks may change or drop them in transit.
+const UNSIGNED_HEADERS: &[&str] = &[
+    "authorization",
+    "connection",
+    "expect",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "user-agent",
+    "x-amzn-trace-id",
+];
+
+/// A request to sign.
+pub struct Request<'a> {
+    /// HTTP method, e.g. `POST`.
+    pub method: &'a str,
+    /// The `Host` header value: host, plus `:port` when it is not the scheme's default.
+    pub host: &'a str,
+    /// The path as it is sent on the wire; it is URI-encoded once more for the canonical
+    /// request, as every service but S3 requires.
+    pub path: &'a str,
+    /// Query parameters, not yet encoded.
+    pub query: &'a [(String, String)],
+    /// Headers other than `host`; repeated names are allowed.
+    pub headers: &'a [(String, String)],
+    /// The payload.
+    pub body: &'a [u8],
+}
+
+/// Where the signature applies: time, region and service.
+#[derive(Clone, Copy)]
+pub struct Scope<'a> {
+    /// Signing time (UTC).
+    pub time: OffsetDateTime,
+    /// Signing region, e.g. `us-east-1`.
+    pub region: &'a str,
+    /// Signing service name, e.g. `sts`.
+    pub service: &'a str,
+}
+
+/// Options where services differ.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// Remove `.`/`..` segments and empty segments from the path (false only for S3).
+    pub normalize_path: bool,
+    /// Add the session token after signing instead of signing it (a few services,
+    /// e.g. IoT, want that); false everywhere eks-token signs.
+    pub session_token_after_signing: bool,
+    /// Add and sign `x-amz-content-sha256` (header signing only).
+    pub content_sha256_header: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            normalize_path: true,
+            session_token_after_signing: false,
+            content_sha256_header: false,
+        }
+    }
+}
+
+/// The intermediate products of one signature, for tests and verification.
+/// No `Debug`: the canonical request may hold a session token.
+pub struct Signature {
+    /// The canonical request.
+    pub canonical_request: String,
+    /// The string to sign.
+    pub string_to_sign: String,
+    /// The hex signature.
+    pub signature: String,
+}
+
+/// A header-signed request: the headers to add, in order.
+pub struct SignedHeaders {
+    /// `x-amz-date`, `x-amz-security-token`, `x-amz-content-sha256` and `authorization`,
+    /// as applicable.
+    pub headers: Vec<(String, String)>,
+    /// How the signature was made.
+    pub parts: Signature,
+}
+
+/// A presigned request: the complete query, in the order it goes on the wire.
+pub struct Presigned {
+    /// The request's own parameters, then `X-Amz-Algorithm`, `X-Amz-Credential`,
+    /// `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`, `X-Amz-Security-Token`
+    /// and last `X-Amz-Signature` (botocore's order).
+    pub query: Vec<(String, String)>,
+    /// How the signature was made.
+    pub parts: Signature,
+}
+
+/// Signs `req` with an `Authorization` header.
+pub fn sign_headers(
+    req: &Request<'_>,
+    creds: &Credentials,
+    scope: Scope<'_>,
+    settings: Settings,
+) -> SignedHeaders {
+    let amz_date = amz_date(scope.time);
+    let mut added: Vec<(String, String)> = vec![("x-amz-date".into(), amz_date.clone())];
+    let token = creds.session_token.as_ref().map(|t| t.expose());
+    if let (Some(token), false) = (token, settings.session_token_after_signing) {
+        added.push(("x-amz-security-token".into(), token.to_owned()));
+    }
+    let payload_hash = match find_header(req.headers, "x-amz-content-sha256") {
+        Some(v) => v.to_owned(),
+        None => hex::encode(digest::digest(&digest::SHA256, req.body)),
+    };
+    if settings.content_sha256_header && find_header(req.headers, "x-amz-content-sha256").is_none()
+    {
+        added.push(("x-amz-content-sha256".into(), payload_hash.clone()));
+    }
+    // The date and token we add replace any the caller passed.
+    let headers: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .filter(|(n, _)| {
+            !(n.eq_ignore_ascii_case("x-amz-date")
+                || (n.eq_ignore_ascii_case("x-amz-security-token") && token.is_some()))
+        })
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .chain(added.iter().map(|(n, v)| (n.as_str(), v.as_str())))
+        .collect();
+    let (canonical_headers, signed_names) = canonical_headers(req.host, &headers);
+    let canonical_request = canonical_request(
+        req.method,
+        &canonical_uri(req.path, settings.normalize_path),
+        &canonical_query(req.query.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        &canonical_headers,
+        &signed_names,
+        &payload_hash,
+    );
+    let parts = finish(creds, scope, &amz_date, canonical_request);
+    if let (Some(token), true) = (token, settings.session_token_after_signing) {
+        added.push(("x-amz-security-token".into(), token.to_owned()));
+    }
+    added.push((
+        "authorization".into(),
+        format!(
+            "{ALGORITHM} Credential={}/{}, SignedHeaders={signed_names}, Signature={}",
+            creds.access_key_id,
+            credential_scope(scope),
+            parts.signature
+        ),
+    ));
+    SignedHeaders {
+        headers: added,
+        parts,
+    }
+}
+
+/// Presigns `req` as a URL valid for `expires_secs` seconds. The payload hash is that
+/// of `req.body` (the empty payload for a GET).
+pub fn presign(
+    req: &Request<'_>,
+    creds: &Credentials,
+    scope: Scope<'_>,
+    expires_secs: u64,
+    settings: Settings,
+) -> Presigned {
+    let amz_date = amz_date(scope.time);
+    let headers: Vec<(&str, &str)> = req
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let (canonical_headers, signed_names) = canonical_headers(req.host, &headers);
+    let mut query: Vec<(String, String)> = req.query.to_vec();
+    query.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
+    query.push((
+        "X-Amz-Credential".into(),
+        format!("{}/{}", creds.access_key_id, credential_scope(scope)),
+    ));
+    query.push(("X-Amz-Date".into(), amz_date.clone()));
+    query.push(("X-Amz-Expires".into(), expires_secs.to_string()));
+    query.push(("X-Amz-SignedHeaders".into(), signed_names.clone()));
+    let token = creds.session_token.as_ref().map(|t| t.expose().to_owned());
+    if let (Some(token), false) = (&token, settings.session_token_after_signing) {
+        query.push(("X-Amz-Security-Token".into(), token.clone()));
+    }
+    let payload_hash = hex::encode(digest::digest(&digest::SHA256, req.body));
+    let canonical_request = canonical_request(
+        req.method,
+        &canonical_uri(req.path, settings.normalize_path),
+        &canonical_query(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        &canonical_headers,
+        &signed_names,
+        &payload_hash,
+    );
+    let parts = finish(creds, scope, &amz_date, canonical_request);
+    if let (Some(token), true) = (token, settings.session_token_after_signing) {
+        query.push(("X-Amz-Security-Token".into(), token));
+    }
+    query.push(("X-Amz-Signature".into(), parts.signature.clone()));
+    Presigned { query, parts }
+}
+
+fn finish(
+    creds: &Credentials,
+    scope: Scope<'_>,
+    amz_date: &str,
+    canonical_request: String,
+) -> Signature {
+    let string_to_sign = string_to_sign(amz_date, &credential_scope(scope), &canonical_request);
+    let key = signing_key(creds.secret_access_key.expose(), scope);
+    let signature = hex::encode(hmac::sign(&key, string_to_sign.as_bytes()));
+    Signature {
+        canonical_request,
+        string_to_sign,
+        signature,
+    }
+}
+
+/// `YYYYMMDDTHHMMSSZ`, the form of `X-Amz-Date`.
+pub fn amz_date(t: OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// `date/region/service/aws4_request`.
+pub fn credential_scope(scope: Scope<'_>) -> String {
+    format!(
+        "{}/{}/{}/aws4_request",
+        &amz_date(scope.time)[..8],
+        scope.region,
+        scope.service
+    )
+}
+
+/// The canonical request: method, URI, query, headers, signed header names, payload hash.
+pub fn canonical_request(
+    method: &str,
+    canonical_uri: &str,
+    canonical_query: &str,
+    canonical_headers: &str,
+    signed_headers: &str,
+    payload_hash: &str,
+) -> String {
+    format!(
+        "{method}\n{canonical_uri}\n{canonical_query}\n{canonical_headers}\n{signed_headers}\n{payload_hash}"
+    )
+}
+
+/// The string to sign for a canonical request.
+pub fn string_to_sign(amz_date: &str, credential_scope: &str, canonical_request: &str) -> String {
+    let hash = hex::encode(digest::digest(
+        &digest::SHA256,
+        canonical_request.as_bytes(),
+    ));
+    format!("{ALGORITHM}\n{amz_date}\n{credential_scope}\n{hash}")
+}
+
+/// The canonical URI: the path with dot and empty segments removed (when `normalize`),
+/// then URI-encoded with `/` kept.
+pub fn canonical_uri(path: &str, normalize: bool) -> String {
+    let path = if normalize {
+        remove_dot_segments(path)
+    } else if path.is_empty() {
+        "/".to_owned()
+    } else {
+        path.to_owned()
+    };
+    let mut out = String::with_capacity(path.len() + 8);
+    uri_encode(&path, true, &mut out);
+    out
+}
+
+/// RFC 3986 section 5.2.4, with empty segments dropped as AWS services require
+/// (the same rule as botocore's `remove_dot_segments`).
+fn remove_dot_segments(path: &str) -> String {
+    if path.is_empty() {
+        return "/".to_owned();
+    }
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut s = String::with_capacity(path.len());
+    if path.starts_with('/') {
+        s.push('/');
+    }
+    s.push_str(&out.join("/"));
+    if path.ends_with('/') && !out.is_empty() {
+        s.push('/');
+    }
+    if s.is_empty() {
+        s.push('/');
+    }
+    s
+}
+
+/// The canonical query string: each key and value encoded, sorted by key then value.
+pub fn canonical_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
+    let mut encoded: Vec<(String, String)> = pairs
+        .map(|(k, v)| {
+            let mut ek = String::with_capacity(k.len());
+            uri_encode(k, false, &mut ek);
+            let mut ev = String::with_capacity(v.len());
+            uri_encode(v, false, &mut ev);
+            (ek, ev)
+        })
+        .collect();
+    encoded.sort();
+    let mut out = String::new();
+    for (i, (k, v)) in encoded.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(k);
+        out.push('=');
+        out.push_str(v);
+    }
+    out
+}
+
+/// Encodes pairs in the given order as `k=v&k=v`, with the same encoding as the
+/// canonical query (and as a form body, space as `%20`).
+pub fn encode_query(pairs: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        uri_encode(k, false, &mut out);
+        out.push('=');
+        uri_encode(v, false, &mut out);
+    }
+    out
+}
+
+/// Canonical headers (`name:value\n` each, sorted) and the signed header names
+/// (`a;b;c`). `host` is added unless present; repeated names are joined with `,`.
+pub fn canonical_headers(host: &str, headers: &[(&str, &str)]) -> (String, String) {
+    let mut list: Vec<(String, String)> = Vec::with_capacity(headers.len() + 1);
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+        list.push(("host".into(), host.to_owned()));
+    }
+    for (name, value) in headers {
+        let name = name.trim().to_ascii_lowercase();
+        if UNSIGNED_HEADERS.contains(&name.as_str()) {
+            continue;
+        }
+        list.push((name, trim_all(value)));
+    }
+    // Stable sort keeps repeated headers in the order they were given.
+    list.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut canonical = String::new();
+    let mut names = String::new();
+    let mut prev: Option<&str> = None;
+    for (name, value) in &list {
+        if prev == Some(name.as_str()) {
+            canonical.pop(); // the '\n' of the previous value
+            canonical.push(',');
+        } else {
+            if prev.is_some() {
+                names.push(';');
+            }
+            names.push_str(name);
+            canonical.push_str(name);
+            canonical.push(':');
+        }
+        canonical.push_str(value);
+        canonical.push('\n');
+        prev = Some(name);
+    }
+    (canonical, names)
+}
+
+/// Trims a header value and collapses inner whitespace runs (spaces, tabs, line breaks)
+/// to one space.
+fn trim_all(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for word in value.split_ascii_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// URI-encodes every byte but the unreserved `A-Za-z0-9-_.~` (and `/` when `keep_slash`).
+pub fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+        {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
+struct CachedKey {
+    secret_fingerprint: [u8; 32],
+    date: String,
+    region: String,
+    service: String,
+    key: hmac::Key,
+}
+
+/// Derived keys, cached per (secret, date, region, service): a role chain signs several
+/// requests with one key. Keyed on a SHA-256 of the secret, never the secret itself.
+static KEY_CACHE: Mutex<Vec<CachedKey>> = Mutex::new(Vec::new());
+const KEY_CACHE_MAX: usize = 8;
+
+/// The signing key: HMAC chain `"AWS4"+secret` -> date -> region -> service -> `aws4_request`.
+pub fn signing_key(secret: &str, scope: Scope<'_>) -> hmac::Key {
+    let date = &amz_date(scope.time)[..8];
+    let mut fingerprint = [0u8; 32];
+    fingerprint.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref());
+    let mut cache = KEY_CACHE.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(hit) = cache.iter().find(|c| {
+        c.secret_fingerprint == fingerprint
+            && c.date == date
+            && c.region == scope.region
+            && c.service == scope.service
+    }) {
+        return hit.key.clone();
+    }
+    let key = derive_signing_key(secret, date, scope.region, scope.service);
+    if cache.len() >= KEY_CACHE_MAX {
+        cache.remove(0);
+    }
+    cache.push(CachedKey {
+        secret_fingerprint: fingerprint,
+        date: date.to_owned(),
+        region: scope.region.to_owned(),
+        service: scope.service.to_owned(),
+        key: key.clone(),
+    });
+    key
+}
+
+fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
+    let mut k = format!("AWS4{secret}").into_bytes();
+    for part in [date, region, service, "aws4_request"] {
+        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &k), part.as_bytes());
+        k.iter_mut().for_each(|b| *b = 0);
+        k = tag.as_ref().to_vec();
+    }
+    hmac::Key::new(hmac::HMAC_SHA256, &k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_follow_botocore() {
+        for (input, want) in [
+            ("", "/"),
+            ("/", "/"),
+            ("//", "/"),
+            ("/./", "/"),
+            ("/example/..", "/"),
+            ("/example1/example2/../..", "/"),
+            ("//example//", "/example/"),
+            ("/./example", "/example"),
+            ("/a/b/../c/", "/a/c/"),
+            ("/../../a", "/a"),
+        ] {
+            assert_eq!(remove_dot_segments(input), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn encoding_keeps_only_unreserved() {
+        let mut out = String::new();
+        uri_encode("a b/c+d=é~", false, &mut out);
+        assert_eq!(out, "a%20b%2Fc%2Bd%3D%C3%A9~");
+        let mut out = String::new();
+        uri_encode("/a b/%41", true, &mut out);
+        assert_eq!(out, "/a%20b/%2541");
+    }
+
+    #[test]
+    fn repeated_headers_join_in_order_and_unsigned_are_skipped() {
+        let (c, n) = canonical_headers(
+            "h",
+            &[
+                ("X-B", " 2  3 "),
+                ("User-Agent", "x"),
+                ("x-a", "1"),
+                ("X-B", "1"),
+            ],
+        );
+        assert_eq!(c, "host:h\nx-a:1\nx-b:2 3,1\n");
+        assert_eq!(n, "host;x-a;x-b");
+    }
+
+    #[test]
+    fn cached_key_equals_derived_key() {
+        let scope = Scope {
+            time: OffsetDateTime::from_unix_timestamp(1_440_938_160).unwrap(),
+            region: "us-east-1",
+            service: "service",
+        };
+        let a = hmac::sign(&signing_key("secret", scope), b"x");
+        let b = hmac::sign(&signing_key("secret", scope), b"x");
+        let c = hmac::sign(
+            &derive_signing_key("secret", "20150830", "us-east-1", "service"),
+            b"x",
+        );
+        let d = hmac::sign(&signing_key("other", scope), b"x");
+        assert_eq!(a.as_ref(), b.as_ref());
+        assert_eq!(a.as_ref(), c.as_ref());
+        assert_ne!(a.as_ref(), d.as_ref());
+    }
+}

@@ -1,0 +1,302 @@
+//! STS over its Query API: AssumeRoleWithWebIdentity (unsigned), AssumeRole and
+//! GetCallerIdentity (SigV4-signed form POSTs), with the standard retry mode.
+
+use crate::credentials::Credentials;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result, StsError};
+use crate::http::{self, Client};
+use crate::secret::Secret;
+use crate::{retry, sigv4, timefmt, vlog, xml};
+
+const VERSION: &str = "2011-06-15";
+const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
+/// Credentials an STS call handed out, and whom they belong to.
+pub struct AssumedRole {
+    /// The new credentials.
+    pub credentials: Credentials,
+    /// `AssumedRoleUser/Arn`, e.g. `arn:aws:sts::222222222222:assumed-role/testrole/s`.
+    pub assumed_role_arn: String,
+}
+
+/// The answer of GetCallerIdentity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    /// The caller's ARN.
+    pub arn: String,
+    /// The account id.
+    pub account: String,
+    /// The unique id (`AROA...:session` for a role session).
+    pub user_id: String,
+}
+
+/// Parameters of one AssumeRole call.
+pub struct AssumeRoleParams<'a> {
+    /// The role to assume.
+    pub role_arn: &'a str,
+    /// RoleSessionName.
+    pub session_name: &'a str,
+    /// ExternalId, if the role's trust policy asks for one.
+    pub external_id: Option<&'a str>,
+    /// DurationSeconds (None: the STS default).
+    pub duration_seconds: Option<u32>,
+}
+
+/// An STS client bound to one endpoint.
+pub struct Sts<'a> {
+    http: &'a Client,
+    endpoint: &'a Endpoint,
+}
+
+impl<'a> Sts<'a> {
+    /// A client for `endpoint`, sending through `http`.
+    pub fn new(http: &'a Client, endpoint: &'a Endpoint) -> Self {
+        Sts { http, endpoint }
+    }
+
+    /// The endpoint this client talks to.
+    pub fn endpoint(&self) -> &Endpoint {
+        self.endpoint
+    }
+
+    /// AssumeRoleWithWebIdentity: an unsigned call that trades a web identity token
+    /// (IRSA's service account token) for role credentials.
+    pub fn assume_role_with_web_identity(
+        &self,
+        role_arn: &str,
+        session_name: &str,
+        token: &Secret,
+        duration_seconds: Option<u32>,
+    ) -> Result<AssumedRole> {
+        let mut params = vec![
+            ("RoleArn".to_owned(), role_arn.to_owned()),
+            ("RoleSessionName".to_owned(), session_name.to_owned()),
+            ("WebIdentityToken".to_owned(), token.expose().to_owned()),
+        ];
+        if let Some(d) = duration_seconds {
+            params.push(("DurationSeconds".into(), d.to_string()));
+        }
+        let leaves = self.call("AssumeRoleWithWebIdentity", role_arn, params, None)?;
+        assumed_role("AssumeRoleWithWebIdentity", role_arn, &leaves)
+    }
+
+    /// AssumeRole, signed with `creds`.
+    pub fn assume_role(
+        &self,
+        creds: &Credentials,
+        p: &AssumeRoleParams<'_>,
+    ) -> Result<AssumedRole> {
+        let mut params = vec![
+            ("RoleArn".to_owned(), p.role_arn.to_owned()),
+            ("RoleSessionName".to_owned(), p.session_name.to_owned()),
+        ];
+        if let Some(id) = p.external_id {
+            params.push(("ExternalId".into(), id.to_owned()));
+        }
+        if let Some(d) = p.duration_seconds {
+            params.push(("DurationSeconds".into(), d.to_string()));
+        }
+        let result = self.call("AssumeRole", p.role_arn, params, Some(creds));
+        let leaves = match result {
+            Err(Error::Sts(mut e)) => {
+                // A role assumed with role credentials ("role chaining") is capped at
+                // one hour, whatever the role's MaxSessionDuration says.
+                if p.duration_seconds.is_some_and(|d| d > 3600)
+                    && creds.session_token.is_some()
+                    && e.code == "ValidationError"
+                {
+                    e.hint = Some(
+                        "a role assumed with role credentials (role chaining) is limited to \
+                         3600 seconds: use --duration-seconds 3600 or less"
+                            .into(),
+                    );
+                }
+                return Err(Error::Sts(e));
+            }
+            other => other?,
+        };
+        assumed_role("AssumeRole", p.role_arn, &leaves)
+    }
+
+    /// GetCallerIdentity, signed with `creds`: who these credentials are.
+    pub fn get_caller_identity(&self, creds: &Credentials) -> Result<CallerIdentity> {
+        let leaves = self.call("GetCallerIdentity", "", Vec::new(), Some(creds))?;
+        let get = |k: &str| -> Result<String> {
+            leaves
+                .get(&format!("GetCallerIdentityResult/{k}"))
+                .map(str::to_owned)
+                .ok_or_else(|| malformed("GetCallerIdentity", &format!("it has no {k}")))
+        };
+        Ok(CallerIdentity {
+            arn: get("Arn")?,
+            account: get("Account")?,
+            user_id: get("UserId")?,
+        })
+    }
+
+    /// One STS action with retries; returns the leaves of a 200 answer.
+    fn call(
+        &self,
+        op: &'static str,
+        role_arn: &str,
+        params: Vec<(String, String)>,
+        creds: Option<&Credentials>,
+    ) -> Result<xml::Leaves> {
+        let mut form = vec![
+            ("Action".to_owned(), op.to_owned()),
+            ("Version".to_owned(), VERSION.to_owned()),
+        ];
+        form.extend(params);
+        let body = sigv4::encode_query(&form);
+        let url = self.endpoint.url("/");
+        let what = if role_arn.is_empty() {
+            op.to_owned()
+        } else {
+            format!("{op} {role_arn}")
+        };
+        let mut attempt = 1;
+        loop {
+            let headers = self.headers(&body, creds);
+            let started = std::time::Instant::now();
+            let sent = self.http.send(&http::Request {
+                method: "POST",
+                url: &url,
+                headers: &headers,
+                body: body.as_bytes(),
+                allow_http: self.endpoint.overridden,
+                timeout: None,
+            });
+            let took = started.elapsed().as_secs_f64() * 1000.0;
+            let (retryable, retry_after, err) = match sent {
+                Ok(resp) if resp.status == 200 => {
+                    vlog!("{what}: HTTP 200 in {took:.1} ms (attempt {attempt})");
+                    return xml::parse(&resp.body).map_err(|why| malformed(op, &why));
+                }
+                Ok(resp) => {
+                    let e = sts_error(op, role_arn, &resp);
+                    vlog!(
+                        "{what}: HTTP {} {} in {took:.1} ms (attempt {attempt})",
+                        resp.status,
+                        e.code
+                    );
+                    let retry_after = resp.header("x-amz-retry-after").map(str::to_owned);
+                    (
+                        retry::is_retryable(e.status, &e.code),
+                        retry_after,
+                        Error::Sts(Box::new(e)),
+                    )
+                }
+                Err(f) => {
+                    vlog!("{what}: {f} after {took:.1} ms (attempt {attempt})");
+                    let retryable = f.is_retryable();
+                    let detail = format!("{f} (endpoint {})", self.endpoint.url("/"));
+                    (
+                        retryable,
+                        None,
+                        Error::Http {
+                            what: what.clone(),
+                            detail,
+                        },
+                    )
+                }
+            };
+            if !retryable || attempt >= retry::MAX_ATTEMPTS {
+                return Err(err);
+            }
+            attempt += 1;
+            let sleep = retry::backoff(attempt, retry_after.as_deref());
+            if sleep >= self.http.remaining() {
+                return Err(err);
+            }
+            vlog!("{what}: retrying in {:.0} ms", sleep.as_secs_f64() * 1000.0);
+            std::thread::sleep(sleep);
+        }
+    }
+
+    fn headers(&self, body: &str, creds: Option<&Credentials>) -> Vec<(String, String)> {
+        let mut headers = vec![("content-type".to_owned(), FORM.to_owned())];
+        if let Some(creds) = creds {
+            let signed = sigv4::sign_headers(
+                &sigv4::Request {
+                    method: "POST",
+                    host: &self.endpoint.host,
+                    path: &self.endpoint.root_path(),
+                    query: &[],
+                    headers: &headers,
+                    body: body.as_bytes(),
+                },
+                creds,
+                sigv4::Scope {
+                    time: time::OffsetDateTime::now_utc(),
+                    region: &self.endpoint.signing_region,
+                    service: "sts",
+                },
+                sigv4::Settings::default(),
+            );
+            headers.extend(signed.headers);
+        }
+        headers
+    }
+}
+
+fn malformed(op: &str, why: &str) -> Error {
+    Error::Http {
+        what: op.to_owned(),
+        detail: format!("STS sent a malformed {op} response: {why}"),
+    }
+}
+
+fn assumed_role(op: &'static str, _role_arn: &str, leaves: &xml::Leaves) -> Result<AssumedRole> {
+    let get = |k: &str| -> Result<&str> {
+        leaves
+            .get(k)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| malformed(op, &format!("it has no {k}")))
+    };
+    let expiration = get("Credentials/Expiration")?;
+    let expiration = timefmt::parse_rfc3339(expiration).ok_or_else(|| {
+        malformed(
+            op,
+            &format!("Expiration {expiration:?} is not an RFC 3339 timestamp"),
+        )
+    })?;
+    Ok(AssumedRole {
+        credentials: Credentials {
+            access_key_id: get("Credentials/AccessKeyId")?.to_owned(),
+            secret_access_key: Secret::new(get("Credentials/SecretAccessKey")?),
+            session_token: Some(Secret::new(get("Credentials/SessionToken")?)),
+            expiration: Some(expiration),
+        },
+        assumed_role_arn: leaves.get("AssumedRoleUser/Arn").unwrap_or("").to_owned(),
+    })
+}
+
+fn sts_error(op: &'static str, role_arn: &str, resp: &http::Response) -> StsError {
+    let header_id = resp.header("x-amzn-requestid").unwrap_or("").to_owned();
+    match xml::parse(&resp.body) {
+        Ok(l) if l.get("Error/Code").is_some() => StsError {
+            operation: op,
+            role_arn: role_arn.to_owned(),
+            status: resp.status,
+            code: l.get("Error/Code").unwrap_or("").to_owned(),
+            message: l.get("Error/Message").unwrap_or("").to_owned(),
+            request_id: l.get("RequestId").map(str::to_owned).unwrap_or(header_id),
+            hint: None,
+        },
+        // Not an STS error document: a proxy's or load balancer's page. We do not echo
+        // the body: a misbehaving server could reflect the request (and its token).
+        _ => StsError {
+            operation: op,
+            role_arn: role_arn.to_owned(),
+            status: resp.status,
+            code: format!("HTTP {}", resp.status),
+            message: format!(
+                "the answer is not an STS error document ({}, {} bytes)",
+                resp.header("content-type").unwrap_or("no content type"),
+                resp.body.len()
+            ),
+            request_id: header_id,
+            hint: None,
+        },
+    }
+}

@@ -1,0 +1,59 @@
+//! RFC 3339 timestamps: STS writes `2021-09-21T18:41:26Z`, moto adds fractional
+//! seconds; ExecCredential wants whole seconds in UTC.
+
+use time::format_description::well_known::Rfc3339;
+use time::{OffsetDateTime, UtcOffset};
+
+/// Parses an RFC 3339 timestamp, with or without fractional seconds.
+pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s.trim(), &Rfc3339).ok()
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` in UTC, fractional seconds dropped.
+pub fn format_rfc3339(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// A duration as people read it: `59m 12s`, `3h 5m`, `-2m 3s`.
+pub fn human_duration(secs: i64) -> String {
+    let sign = if secs < 0 { "-" } else { "" };
+    let s = secs.unsigned_abs();
+    match s {
+        0..=59 => format!("{sign}{s}s"),
+        60..=3599 => format!("{sign}{}m {}s", s / 60, s % 60),
+        _ => format!("{sign}{}h {}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_both_forms() {
+        let a = parse_rfc3339("2021-09-21T18:41:26Z").unwrap();
+        let b = parse_rfc3339("2021-09-21T18:41:26.233059Z").unwrap();
+        assert_eq!(a.unix_timestamp(), b.unix_timestamp());
+        assert_eq!(format_rfc3339(b), "2021-09-21T18:41:26Z");
+        let c = parse_rfc3339("2021-09-21T20:41:26+02:00").unwrap();
+        assert_eq!(format_rfc3339(c), "2021-09-21T18:41:26Z");
+        assert!(parse_rfc3339("yesterday").is_none());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(human_duration(59), "59s");
+        assert_eq!(human_duration(3552), "59m 12s");
+        assert_eq!(human_duration(11100), "3h 5m");
+        assert_eq!(human_duration(-123), "-2m 3s");
+    }
+}

@@ -1,0 +1,178 @@
+//! The EKS bearer token: `k8s-aws-v1.` + unpadded base64url of a presigned STS
+//! GetCallerIdentity URL whose signed headers are `host;x-k8s-aws-id`.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use time::{Duration, OffsetDateTime};
+
+use crate::credentials::Credentials;
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result};
+use crate::{log, sigv4, timefmt};
+
+/// Every EKS token starts with this.
+pub const PREFIX: &str = "k8s-aws-v1.";
+/// The header that binds a token to one cluster: signed, never sent.
+pub const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
+/// `X-Amz-Expires` of the presigned URL (as aws-cli and aws-iam-authenticator).
+pub const URL_EXPIRES_SECS: u64 = 60;
+/// EKS accepts a token for 15 minutes after signing; we promise 14.
+pub const TOKEN_LIFETIME: Duration = Duration::minutes(14);
+/// Tokens longer than this are rejected by the EKS server.
+pub const MAX_TOKEN_BYTES: usize = 4096;
+
+/// A token and when to stop using it.
+#[derive(Clone)]
+pub struct Token {
+    /// `k8s-aws-v1.<base64url>`.
+    pub value: String,
+    /// When the client should ask for a new one.
+    pub expiration: OffsetDateTime,
+    /// The signing time (`X-Amz-Date`).
+    pub signed_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Token")
+            .field("value", &"***")
+            .field("expiration", &self.expiration)
+            .finish()
+    }
+}
+
+/// The presigned GetCallerIdentity URL for `cluster_id`, signed at `now`.
+pub fn presigned_url(
+    creds: &Credentials,
+    endpoint: &Endpoint,
+    cluster_id: &str,
+    now: OffsetDateTime,
+) -> String {
+    let query = [
+        ("Action".to_owned(), "GetCallerIdentity".to_owned()),
+        ("Version".to_owned(), "2011-06-15".to_owned()),
+    ];
+    let headers = [(CLUSTER_ID_HEADER.to_owned(), cluster_id.to_owned())];
+    let presigned = sigv4::presign(
+        &sigv4::Request {
+            method: "GET",
+            host: &endpoint.host,
+            path: &endpoint.root_path(),
+            query: &query,
+            headers: &headers,
+            body: b"",
+        },
+        creds,
+        sigv4::Scope {
+            time: now,
+            region: &endpoint.signing_region,
+            service: "sts",
+        },
+        URL_EXPIRES_SECS,
+        sigv4::Settings::default(),
+    );
+    endpoint.url(&format!("/?{}", sigv4::encode_query(&presigned.query)))
+}
+
+/// Makes the token. Its expiry is the earlier of `now` + 14 min and one minute before
+/// the signing credentials expire (a token dies with its credentials).
+pub fn generate(
+    creds: &Credentials,
+    endpoint: &Endpoint,
+    cluster_id: &str,
+    now: OffsetDateTime,
+) -> Result<Token> {
+    let mut expiration = now + TOKEN_LIFETIME;
+    if let Some(creds_exp) = creds.expiration {
+        if creds_exp <= now {
+            return Err(Error::InvalidInput(format!(
+                "the signing credentials (access key {}) expired at {}; refresh them and retry",
+                creds.access_key_id,
+                timefmt::format_rfc3339(creds_exp)
+            )));
+        }
+        let cap = creds_exp - Duration::minutes(1);
+        expiration = expiration.min(if cap > now { cap } else { creds_exp });
+    }
+    let url = presigned_url(creds, endpoint, cluster_id, now);
+    let value = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(url.as_bytes()));
+    if value.len() > MAX_TOKEN_BYTES {
+        log::warn(format_args!(
+            "the token is {} bytes and EKS rejects tokens over {MAX_TOKEN_BYTES} bytes: the \
+             session token of the signing role is too large (session tags or an inline \
+             session policy); sign with credentials that carry fewer tags or a smaller policy",
+            value.len()
+        ));
+    }
+    Ok(Token {
+        value,
+        expiration,
+        signed_at: now,
+    })
+}
+
+/// The presigned URL inside a token.
+pub fn decode(token: &str) -> Result<String> {
+    let bad = |why: &str| Error::InvalidInput(format!("not an EKS token: {why}"));
+    let b64 = token
+        .strip_prefix(PREFIX)
+        .ok_or_else(|| bad("it does not start with k8s-aws-v1."))?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(b64)
+        .map_err(|_| bad("the part after the prefix is not unpadded base64url"))?;
+    String::from_utf8(bytes).map_err(|_| bad("the URL is not UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn endpoint() -> Endpoint {
+        crate::endpoint::resolve_sts(&crate::endpoint::EndpointConfig {
+            region: Some("us-west-2".into()),
+            ..Default::default()
+        })
+        .unwrap()
+    }
+
+    fn creds(token: Option<&str>, exp: Option<OffsetDateTime>) -> Credentials {
+        Credentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+            session_token: token.map(Secret::new),
+            expiration: exp,
+        }
+    }
+
+    #[test]
+    fn url_has_the_exact_layout() {
+        let now = OffsetDateTime::from_unix_timestamp(1_440_938_160).unwrap();
+        let t = generate(&creds(Some("tok/+="), None), &endpoint(), "dev", now).unwrap();
+        let url = decode(&t.value).unwrap();
+        let prefix = "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-west-2%2Fsts%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Security-Token=tok%2F%2B%3D&X-Amz-Signature=";
+        assert!(url.starts_with(prefix), "{url}");
+        let sig = &url[prefix.len()..];
+        assert_eq!(sig.len(), 64);
+        assert!(sig.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert!(!t.value.contains('='));
+        assert_eq!(t.expiration, now + Duration::minutes(14));
+    }
+
+    #[test]
+    fn expiry_is_capped_by_the_credentials() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let exp = now + Duration::minutes(5);
+        let t = generate(&creds(Some("t"), Some(exp)), &endpoint(), "dev", now).unwrap();
+        assert_eq!(t.expiration, exp - Duration::minutes(1));
+        let expired = now - Duration::seconds(1);
+        assert!(generate(&creds(Some("t"), Some(expired)), &endpoint(), "dev", now).is_err());
+    }
+
+    #[test]
+    fn decode_rejects_padding_and_prefix() {
+        assert!(decode("k8s-aws-v1.aHR0cHM6Ly9h").is_ok());
+        assert!(decode("k8s-aws-v1.aHR0cHM6Ly9hYg==").is_err());
+        assert!(decode("aHR0cHM6Ly9h").is_err());
+    }
+}

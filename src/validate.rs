@@ -1,0 +1,165 @@
+//! Checks of user-supplied values, made before any network call so that a typo costs
+//! no STS round trip and gets a message that names the value and the rule.
+
+use crate::error::{Error, Result};
+
+const PARTITIONS: &[&str] = &[
+    "aws",
+    "aws-cn",
+    "aws-us-gov",
+    "aws-iso",
+    "aws-iso-b",
+    "aws-iso-e",
+    "aws-iso-f",
+    "aws-eusc",
+];
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
+}
+
+/// An IAM role ARN: `arn:<partition>:iam::<12-digit account>:role/[path/]name`.
+pub fn role_arn(arn: &str, origin: &str) -> Result<()> {
+    let bad = |why: &str| {
+        Error::InvalidInput(format!(
+            "{origin} {arn:?} is not a valid IAM role ARN: {why} (expected arn:aws:iam::123456789012:role/NAME)"
+        ))
+    };
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    if parts.len() != 6 || parts[0] != "arn" {
+        return Err(bad(
+            "it must have the form arn:PARTITION:iam::ACCOUNT:role/NAME",
+        ));
+    }
+    if !PARTITIONS.contains(&parts[1]) {
+        return Err(bad("unknown partition"));
+    }
+    if parts[2] != "iam" {
+        return Err(bad("the service must be iam"));
+    }
+    if !parts[3].is_empty() {
+        return Err(bad("IAM ARNs have no region"));
+    }
+    if parts[4].len() != 12 || !parts[4].bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad("the account id must be 12 digits"));
+    }
+    let Some(resource) = parts[5].strip_prefix("role/") else {
+        return Err(bad("the resource must start with role/"));
+    };
+    let (path, name) = resource.rsplit_once('/').unwrap_or(("", resource));
+    if name.is_empty() || name.len() > 64 || !name.chars().all(is_name_char) {
+        return Err(bad(
+            "the role name must be 1-64 characters of A-Za-z0-9_+=,.@-",
+        ));
+    }
+    if path.split('/').any(|s| !s.chars().all(is_name_char)) || resource.contains("//") {
+        return Err(bad(
+            "the role path may only hold A-Za-z0-9_+=,.@- and single slashes",
+        ));
+    }
+    if arn.len() > 2048 {
+        return Err(bad("it is longer than 2048 characters"));
+    }
+    Ok(())
+}
+
+/// A role session name: 2-64 characters of `[\w+=,.@-]`.
+pub fn session_name(name: &str, origin: &str) -> Result<()> {
+    if (2..=64).contains(&name.len()) && name.chars().all(is_name_char) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "{origin} {name:?} is not a valid role session name: use 2-64 characters of A-Za-z0-9_+=,.@-"
+        )))
+    }
+}
+
+/// An external id: 2-1224 characters of `[\w+=,.@:/-]`.
+pub fn external_id(id: &str) -> Result<()> {
+    if (2..=1224).contains(&id.len()) && id.chars().all(|c| is_name_char(c) || c == ':' || c == '/')
+    {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(
+            "--external-id is not valid: use 2-1224 characters of A-Za-z0-9_+=,.@:/-".into(),
+        ))
+    }
+}
+
+/// A session duration in seconds: 900-43200.
+pub fn duration_seconds(secs: u32) -> Result<()> {
+    if (900..=43200).contains(&secs) {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "--duration-seconds {secs} is out of range: STS accepts 900 to 43200 (3600 at most for a chained role)"
+        )))
+    }
+}
+
+/// An EKS cluster name (1-100 of `[A-Za-z0-9_-]`, starting alphanumeric) or an
+/// Outposts cluster id (a UUID, which has the same form).
+pub fn cluster_id(id: &str) -> Result<()> {
+    let ok = (1..=100).contains(&id.len())
+        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "cluster name {id:?} is not valid: EKS cluster names are 1-100 characters of A-Za-z0-9_- starting with a letter or digit"
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns() {
+        for ok in [
+            "arn:aws:iam::222222222222:role/testrole",
+            "arn:aws-cn:iam::123456789012:role/path/to/Role+=,.@-_",
+            "arn:aws-us-gov:iam::123456789012:role/a",
+        ] {
+            assert!(role_arn(ok, "--role-arn").is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "testrole",
+            "arn:aws:iam::22222222222:role/short-account",
+            "arn:aws:iam::2222222222223:role/long-account",
+            "arn:aws:iam::abcdefghijkl:role/x",
+            "arn:aws:sts::222222222222:role/x",
+            "arn:aws:iam:us-east-1:222222222222:role/x",
+            "arn:aws:iam::222222222222:user/x",
+            "arn:aws:iam::222222222222:role/",
+            "arn:aws:iam::222222222222:role/bad name",
+            "arn:aws:iam::222222222222:role/a//b",
+            "arn:nope:iam::222222222222:role/x",
+        ] {
+            let e = role_arn(bad, "--role-arn").unwrap_err().to_string();
+            assert!(e.contains("--role-arn"), "{e}");
+        }
+    }
+
+    #[test]
+    fn other_values() {
+        assert!(session_name("EKSGetTokenAuth", "--session-name").is_ok());
+        assert!(session_name("a", "--session-name").is_err());
+        assert!(session_name("has space", "--session-name").is_err());
+        assert!(session_name(&"x".repeat(65), "--session-name").is_err());
+        assert!(external_id("abc:/x").is_ok());
+        assert!(external_id("a").is_err());
+        assert!(duration_seconds(900).is_ok());
+        assert!(duration_seconds(899).is_err());
+        assert!(duration_seconds(43201).is_err());
+        assert!(cluster_id("dev-cluster_1").is_ok());
+        assert!(cluster_id("").is_err());
+        assert!(cluster_id("-x").is_err());
+        assert!(cluster_id("a\nb").is_err());
+    }
+}
