@@ -31,22 +31,88 @@ impl Rng {
 }
 
 const PATH_SEGMENTS: &[&str] = &[
-    "a", "b c", "%41", "é", "ሴ", ".", "..", "", "~user", "x+y", "a=b", "@", "!$&'()*+,;=",
-    ":", "2015-03-31", "arn:aws:lambda", "%2F", "日本", "-_.~", "%20", "a%b",
+    "a",
+    "b c",
+    "%41",
+    "é",
+    "ሴ",
+    ".",
+    "..",
+    "",
+    "~user",
+    "x+y",
+    "a=b",
+    "@",
+    "!$&'()*+,;=",
+    ":",
+    "2015-03-31",
+    "arn:aws:lambda",
+    "%2F",
+    "日本",
+    "-_.~",
+    "%20",
+    "a%b",
 ];
 const QUERY_PIECES: &[&str] = &[
-    "", "a", "Action", "b c", "&", "=", "+", "/", "?", "#", "%", "é", "ሴ", "~", "*", "'",
-    "x y z", "AQoDYXdz+/=", "value1", "Param", "param", "日本語", ";", ",", "[]",
+    "",
+    "a",
+    "Action",
+    "b c",
+    "&",
+    "=",
+    "+",
+    "/",
+    "?",
+    "#",
+    "%",
+    "é",
+    "ሴ",
+    "~",
+    "*",
+    "'",
+    "x y z",
+    "AQoDYXdz+/=",
+    "value1",
+    "Param",
+    "param",
+    "日本語",
+    ";",
+    ",",
+    "[]",
 ];
 const HEADER_NAMES: &[&str] = &[
-    "X-Custom", "x-custom", "Content-Type", "X-Amz-Meta-Data", "My-Header1", "my-header2",
-    "User-Agent", "Connection", "X-Amzn-Trace-Id", "x-k8s-aws-id", "Accept",
+    "X-Custom",
+    "x-custom",
+    "Content-Type",
+    "X-Amz-Meta-Data",
+    "My-Header1",
+    "my-header2",
+    "User-Agent",
+    "Connection",
+    "X-Amzn-Trace-Id",
+    "x-k8s-aws-id",
+    "Accept",
 ];
 const HEADER_VALUES: &[&str] = &[
-    "value", "  padded  ", "a   b   c", "\ttabbed\tvalue ", "\"quoted  string\"", "",
-    "application/json", "dev", "x,y", "a \t b", "UPPER lower",
+    "value",
+    "  padded  ",
+    "a   b   c",
+    "\ttabbed\tvalue ",
+    "\"quoted  string\"",
+    "",
+    "application/json",
+    "dev",
+    "x,y",
+    "a \t b",
+    "UPPER lower",
 ];
-const REGIONS: &[&str] = &["us-east-1", "eu-west-1", "cn-north-1", "us-gov-west-1", "ap-southeast-4"];
+const REGIONS: &[&str] = &[
+    "us-east-1",
+    "eu-west-1",
+    "cn-north-1",
+    "us-gov-west-1",
+    "ap-southeast-4",
+];
 const SERVICES: &[&str] = &["sts", "eks", "service", "execute-api", "iam"];
 const HOSTS: &[&str] = &[
     "sts.amazonaws.com",
@@ -84,15 +150,26 @@ fn gen_case(rng: &mut Rng, i: usize) -> Value {
     }
     let mut headers: Vec<(String, String)> = Vec::new();
     for _ in 0..rng.below(6) {
-        headers.push((rng.pick(HEADER_NAMES).into(), rng.pick(HEADER_VALUES).into()));
+        headers.push((
+            rng.pick(HEADER_NAMES).into(),
+            rng.pick(HEADER_VALUES).into(),
+        ));
     }
     let body = if presign || rng.chance(40) {
         String::new()
     } else {
-        format!("Action=AssumeRole&RoleArn={}&X={}", rng.pick(QUERY_PIECES), rng.next())
+        format!(
+            "Action=AssumeRole&RoleArn={}&X={}",
+            rng.pick(QUERY_PIECES),
+            rng.next()
+        )
     };
     let token = if rng.chance(50) {
-        Some(format!("FwoGZXIvYXdz{}+/tok=={}", rng.next(), rng.pick(QUERY_PIECES)))
+        Some(format!(
+            "FwoGZXIvYXdz{}+/tok=={}",
+            rng.next(),
+            rng.pick(QUERY_PIECES)
+        ))
     } else {
         None
     };
@@ -164,7 +241,11 @@ fn sign_ours(case: &Value) -> (String, String, String) {
     } else {
         sigv4::sign_headers(&request, &creds, scope, sigv4::Settings::default()).parts
     };
-    (parts.canonical_request, parts.string_to_sign, parts.signature)
+    (
+        parts.canonical_request,
+        parts.string_to_sign,
+        parts.signature,
+    )
 }
 
 #[test]
@@ -183,7 +264,10 @@ fn signatures_match_botocore() {
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("cases.json");
     std::fs::write(&input, serde_json::to_vec(&cases).unwrap()).unwrap();
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/support/botocore_sign.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/support/botocore_sign.py"
+    );
     let out = Command::new("python3")
         .arg(script)
         .arg(&input)
@@ -203,7 +287,10 @@ fn signatures_match_botocore() {
             cr, reference["canonical_request"],
             "canonical request differs (seed {seed:#x}) for case {case}"
         );
-        assert_eq!(sts, reference["string_to_sign"], "string to sign differs for {case}");
+        assert_eq!(
+            sts, reference["string_to_sign"],
+            "string to sign differs for {case}"
+        );
         assert_eq!(sig, reference["signature"], "signature differs for {case}");
         matched += 1;
         presigned += usize::from(case["mode"] == "query");
@@ -211,6 +298,9 @@ fn signatures_match_botocore() {
     }
     std::fs::remove_dir_all(&dir).ok();
     assert!(matched >= 300, "only {matched} cases");
-    assert!(presigned >= 100 && with_token >= 100, "{presigned} presigned, {with_token} with token");
+    assert!(
+        presigned >= 100 && with_token >= 100,
+        "{presigned} presigned, {with_token} with token"
+    );
     eprintln!("{matched} signatures match botocore ({presigned} presigned, {with_token} with a session token)");
 }

@@ -8,10 +8,16 @@ use eks_token::secret::Secret;
 use eks_token::sigv4;
 
 fn suite_dir() -> PathBuf {
-    let dir = std::env::var("SIGV4_SUITE_DIR").map(PathBuf::from).unwrap_or_else(|_| {
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/sigv4-test-suite/v4")
-    });
-    assert!(dir.is_dir(), "SigV4 test suite not found at {}", dir.display());
+    let dir = std::env::var("SIGV4_SUITE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/sigv4-test-suite/v4")
+        });
+    assert!(
+        dir.is_dir(),
+        "SigV4 test suite not found at {}",
+        dir.display()
+    );
     dir
 }
 
@@ -170,7 +176,10 @@ fn run_case(case: &str) {
     );
     assert_eq!(
         presigned.query.last().unwrap(),
-        &("X-Amz-Signature".to_owned(), presigned.parts.signature.clone())
+        &(
+            "X-Amz-Signature".to_owned(),
+            presigned.parts.signature.clone()
+        )
     );
 }
 

@@ -1,0 +1,263 @@
+//! A hand-written STS stand-in for faults no real server produces on demand:
+//! throttling, 5xx, resets, hangs, malformed or huge answers. Replies are scripted per
+//! request; every request is recorded.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// One scripted answer.
+#[derive(Clone, Debug)]
+pub enum Reply {
+    Http {
+        status: u16,
+        headers: Vec<(String, String)>,
+        body: Vec<u8>,
+    },
+    /// Close the connection without answering.
+    Reset,
+    /// Accept, read the request, never answer.
+    Hang,
+    /// Send the answer one byte per `interval`.
+    Trickle {
+        reply: Box<Reply>,
+        interval: Duration,
+    },
+}
+
+impl Reply {
+    pub fn xml(status: u16, body: impl Into<String>) -> Reply {
+        Reply::Http {
+            status,
+            headers: vec![
+                ("Content-Type".into(), "text/xml".into()),
+                ("x-amzn-RequestId".into(), "req-fault-1".into()),
+            ],
+            body: body.into().into_bytes(),
+        }
+    }
+
+    pub fn sts_error(status: u16, code: &str, message: &str) -> Reply {
+        Reply::xml(
+            status,
+            format!(
+                "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+                 <Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+                 <RequestId>req-{code}</RequestId></ErrorResponse>"
+            ),
+        )
+    }
+
+    /// A successful AssumeRole / AssumeRoleWithWebIdentity answer.
+    pub fn assumed(op: &str, akid: &str, secret: &str, token: &str, expiration: &str) -> Reply {
+        Reply::xml(
+            200,
+            format!(
+                "<{op}Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><{op}Result>\
+                 <Credentials><AccessKeyId>{akid}</AccessKeyId><SecretAccessKey>{secret}</SecretAccessKey>\
+                 <SessionToken>{token}</SessionToken><Expiration>{expiration}</Expiration></Credentials>\
+                 <AssumedRoleUser><AssumedRoleId>AROAFAULT:s</AssumedRoleId>\
+                 <Arn>arn:aws:sts::222222222222:assumed-role/testrole/s</Arn></AssumedRoleUser>\
+                 </{op}Result><ResponseMetadata><RequestId>req-ok</RequestId></ResponseMetadata></{op}Response>"
+            ),
+        )
+    }
+}
+
+/// A recorded request.
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+    /// The form body's `Action`.
+    pub fn action(&self) -> Option<String> {
+        self.body
+            .split('&')
+            .find_map(|p| p.strip_prefix("Action="))
+            .map(str::to_owned)
+    }
+}
+
+struct State {
+    script: VecDeque<Reply>,
+    default: Reply,
+    requests: Vec<Recorded>,
+}
+
+/// The fault server.
+pub struct FaultServer {
+    pub port: u16,
+    pub url: String,
+    state: Arc<Mutex<State>>,
+}
+
+impl FaultServer {
+    /// Starts a server answering `script` in order, then `default` forever.
+    pub fn start(script: Vec<Reply>, default: Reply) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State {
+            script: script.into(),
+            default,
+            requests: Vec::new(),
+        }));
+        let st = Arc::clone(&state);
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                let st = Arc::clone(&st);
+                std::thread::spawn(move || serve(conn, st));
+            }
+        });
+        FaultServer {
+            port,
+            url: format!("http://127.0.0.1:{port}"),
+            state,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.state.lock().unwrap().requests.clone()
+    }
+
+    /// Replaces what is served from now on.
+    pub fn set(&self, script: Vec<Reply>, default: Reply) {
+        let mut s = self.state.lock().unwrap();
+        s.script = script.into();
+        s.default = default;
+    }
+}
+
+fn read_request(reader: &mut BufReader<TcpStream>) -> Option<Recorded> {
+    let mut line = String::new();
+    if reader.read_line(&mut line).ok()? == 0 {
+        return None;
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next()?.to_owned();
+    let path = parts.next()?.to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h).ok()?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        let (n, v) = h.split_once(':')?;
+        headers.push((n.trim().to_owned(), v.trim().to_owned()));
+    }
+    let len: usize = headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    reader.read_exact(&mut body).ok()?;
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+fn render(status: u16, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
+    let mut out = format!(
+        "HTTP/1.1 {status} Fault\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    let date = httpdate_now();
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("date")) {
+        out.push_str(&format!("Date: {date}\r\n"));
+    }
+    for (n, v) in headers {
+        out.push_str(&format!("{n}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    let mut bytes = out.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+fn httpdate_now() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "{}, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        DAYS[t.weekday().number_days_from_monday() as usize],
+        t.day(),
+        MONTHS[u8::from(t.month()) as usize - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
+    let mut writer = conn.try_clone().unwrap();
+    let mut reader = BufReader::new(conn);
+    while let Some(req) = read_request(&mut reader) {
+        let reply = {
+            let mut s = state.lock().unwrap();
+            s.requests.push(req);
+            let d = s.default.clone();
+            s.script.pop_front().unwrap_or(d)
+        };
+        if !send(&mut writer, &reply) {
+            return;
+        }
+    }
+}
+
+fn send(w: &mut TcpStream, reply: &Reply) -> bool {
+    match reply {
+        Reply::Http {
+            status,
+            headers,
+            body,
+        } => w.write_all(&render(*status, headers, body)).is_ok(),
+        Reply::Reset => {
+            let _ = w.shutdown(std::net::Shutdown::Both);
+            false
+        }
+        Reply::Hang => {
+            std::thread::sleep(Duration::from_secs(3600));
+            false
+        }
+        Reply::Trickle { reply, interval } => {
+            let bytes = match &**reply {
+                Reply::Http {
+                    status,
+                    headers,
+                    body,
+                } => render(*status, headers, body),
+                _ => return false,
+            };
+            for b in bytes {
+                if w.write_all(&[b]).and_then(|()| w.flush()).is_err() {
+                    return false;
+                }
+                std::thread::sleep(*interval);
+            }
+            true
+        }
+    }
+}

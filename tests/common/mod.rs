@@ -1,0 +1,413 @@
+//! Shared test harness: the binary under test, a clean environment per run, moto's
+//! server, the EKS verifier, and a fault server for what no real server does on demand.
+#![allow(dead_code)]
+
+pub mod fault;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The binary under test: `EKS_TOKEN_BIN` (e.g. the static build, or a qemu wrapper),
+/// else the one cargo built for these tests.
+pub fn bin() -> PathBuf {
+    match std::env::var_os("EKS_TOKEN_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_eks-token")),
+    }
+}
+
+pub fn support(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(file)
+}
+
+/// A fresh directory, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let p = std::env::temp_dir().join(format!(
+            "eks-token-test-{tag}-{}-{}-{nanos}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+    pub fn join(&self, p: &str) -> PathBuf {
+        self.0.join(p)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A port where nothing listens.
+pub fn closed_port() -> u16 {
+    free_port()
+}
+
+/// The result of one run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+/// A clean environment: its own HOME, IMDS disabled and pinned to loopback, nothing
+/// from the machine's AWS configuration.
+pub struct TestEnv {
+    pub home: TempDir,
+    vars: Vec<(String, String)>,
+}
+
+impl TestEnv {
+    pub fn new() -> Self {
+        let home = TempDir::new("home");
+        let vars = vec![
+            ("HOME".to_owned(), home.0.display().to_string()),
+            ("PATH".to_owned(), std::env::var("PATH").unwrap_or_default()),
+            ("AWS_EC2_METADATA_DISABLED".to_owned(), "true".to_owned()),
+            (
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT".to_owned(),
+                format!("http://127.0.0.1:{}", closed_port()),
+            ),
+            (
+                "AWS_CONFIG_FILE".to_owned(),
+                home.0.join("no-config").display().to_string(),
+            ),
+            (
+                "AWS_SHARED_CREDENTIALS_FILE".to_owned(),
+                home.0.join("no-credentials").display().to_string(),
+            ),
+        ];
+        TestEnv { home, vars }
+    }
+
+    pub fn set(&mut self, k: &str, v: impl Into<String>) -> &mut Self {
+        self.vars.retain(|(n, _)| n != k);
+        self.vars.push((k.to_owned(), v.into()));
+        self
+    }
+
+    pub fn unset(&mut self, k: &str) -> &mut Self {
+        self.vars.retain(|(n, _)| n != k);
+        self
+    }
+
+    pub fn vars(&self) -> &[(String, String)] {
+        &self.vars
+    }
+
+    /// Static credentials in the environment.
+    pub fn static_creds(&mut self, akid: &str, secret: &str) -> &mut Self {
+        self.set("AWS_ACCESS_KEY_ID", akid)
+            .set("AWS_SECRET_ACCESS_KEY", secret)
+    }
+
+    /// IRSA variables with a token file written in HOME.
+    pub fn irsa(&mut self, role_arn: &str, token: &str) -> PathBuf {
+        let file = self.home.join("web-identity-token");
+        std::fs::write(&file, token).unwrap();
+        self.set("AWS_WEB_IDENTITY_TOKEN_FILE", file.display().to_string())
+            .set("AWS_ROLE_ARN", role_arn);
+        file
+    }
+
+    pub fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
+        c.args(args).env_clear().current_dir(self.home.path());
+        for (k, v) in &self.vars {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs the binary under test with `args`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        let started = Instant::now();
+        let out = self
+            .command(&bin(), args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin().display()));
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            elapsed: started.elapsed(),
+        }
+    }
+}
+
+/// A server started through `tests/support/guard.py`: it dies with the test process.
+pub struct Guarded {
+    _child: Mutex<Child>,
+    _stdin: Mutex<ChildStdin>,
+}
+
+fn spawn_guarded(args: &[&str], stdout: Stdio, stderr: Stdio) -> (Child, ChildStdin) {
+    let mut child = Command::new("python3")
+        .arg(support("guard.py"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(stdout)
+        .stderr(stderr)
+        .spawn()
+        .expect("python3");
+    let stdin = child.stdin.take().unwrap();
+    (child, stdin)
+}
+
+/// moto's server, one per test binary.
+pub struct Moto {
+    pub port: u16,
+    pub url: String,
+    pub log: PathBuf,
+    _guard: Guarded,
+}
+
+pub fn moto() -> &'static Moto {
+    static MOTO: OnceLock<Moto> = OnceLock::new();
+    MOTO.get_or_init(|| {
+        let port = free_port();
+        let log =
+            std::env::temp_dir().join(format!("eks-token-moto-{}-{port}.log", std::process::id()));
+        let f = std::fs::File::create(&log).unwrap();
+        let server = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
+        let (child, stdin) = spawn_guarded(
+            &[&server, "-H", "127.0.0.1", "-p", &port.to_string()],
+            Stdio::from(f.try_clone().unwrap()),
+            Stdio::from(f),
+        );
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if http_get(port, "/moto-api/data.json").is_some() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "moto_server did not start; log: {}",
+                log.display()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Moto {
+            port,
+            url,
+            log,
+            _guard: Guarded {
+                _child: Mutex::new(child),
+                _stdin: Mutex::new(stdin),
+            },
+        }
+    })
+}
+
+/// A minimal loopback HTTP GET (no client crate needed in tests).
+pub fn http_get(port: u16, path: &str) -> Option<String> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).ok()?;
+    let (head, body) = buf.split_once("\r\n\r\n")?;
+    head.starts_with("HTTP/1.").then(|| body.to_owned())
+}
+
+impl Moto {
+    /// Every assumed-role session moto has issued.
+    pub fn sessions(&self) -> Vec<Value> {
+        let body = http_get(self.port, "/moto-api/data.json").expect("moto data.json");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["sts"]["AssumedRole"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// The session moto issued for access key `akid`.
+    pub fn session(&self, akid: &str) -> Option<Value> {
+        self.sessions()
+            .into_iter()
+            .find(|s| s["access_key_id"] == akid)
+    }
+
+    /// `POST /` lines in moto's log so far (one per STS call).
+    pub fn post_count(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .matches("\"POST / HTTP/1.1\"")
+            .count()
+    }
+}
+
+/// Verifies a token as EKS does (botocore recomputes the signature; moto says who
+/// signed). `static_keys` maps access key ids to secrets moto does not know.
+pub fn verify(
+    token: &str,
+    cluster: &str,
+    sts_url: Option<&str>,
+    static_keys: &[(&str, &str)],
+) -> Value {
+    let dir = TempDir::new("verify");
+    let keys = dir.join("keys.json");
+    let map: serde_json::Map<String, Value> = static_keys
+        .iter()
+        .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+        .collect();
+    std::fs::write(&keys, serde_json::to_vec(&map).unwrap()).unwrap();
+    let mut c = Command::new("python3");
+    c.arg(support("eks_verifier.py"))
+        .args(["check", "--cluster", cluster, "--static-keys"])
+        .arg(&keys);
+    match sts_url {
+        Some(u) => {
+            c.args(["--sts-url", u]);
+        }
+        None => {
+            c.arg("--no-identity");
+        }
+    }
+    let out = c.arg(token).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "verifier output: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Asserts a verdict is a pass, printing the rules that failed otherwise.
+pub fn assert_verifies(v: &Value) {
+    assert_eq!(v["ok"], true, "token rejected: {}", v["errors"]);
+}
+
+/// The local HTTPS "EKS API server" that verifies bearer tokens.
+pub struct Verifier {
+    pub port: u16,
+    pub url: String,
+    pub ca: PathBuf,
+    pub log: PathBuf,
+    _dir: TempDir,
+    _guard: Guarded,
+}
+
+impl Verifier {
+    pub fn start(cluster: &str, sts_url: &str) -> Self {
+        let dir = TempDir::new("verifier");
+        let log = dir.join("verdicts.jsonl");
+        let certs = dir.join("certs");
+        let (mut child, stdin) = spawn_guarded(
+            &[
+                support("eks_verifier.py").to_str().unwrap(),
+                "serve",
+                "--cluster",
+                cluster,
+                "--sts-url",
+                sts_url,
+                "--port",
+                "0",
+                "--cert-dir",
+                certs.to_str().unwrap(),
+                "--log",
+                log.to_str().unwrap(),
+            ],
+            Stdio::piped(),
+            Stdio::null(),
+        );
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let mut parts = line.split_whitespace();
+        assert_eq!(
+            parts.next(),
+            Some("ready"),
+            "verifier did not start: {line:?}"
+        );
+        let port: u16 = parts.next().unwrap().parse().unwrap();
+        let ca = PathBuf::from(parts.next().unwrap());
+        Verifier {
+            port,
+            url: format!("https://127.0.0.1:{port}"),
+            ca,
+            log,
+            _dir: dir,
+            _guard: Guarded {
+                _child: Mutex::new(child),
+                _stdin: Mutex::new(stdin),
+            },
+        }
+    }
+
+    /// The verdicts so far, one per request.
+    pub fn verdicts(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+}
+
+/// The token of an ExecCredential (or the bare token output).
+pub fn token_of(stdout: &str) -> String {
+    let s = stdout.trim();
+    if s.starts_with('{') {
+        let v: Value = serde_json::from_str(s).unwrap();
+        v["status"]["token"].as_str().unwrap().to_owned()
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Asserts a failed run: exit code, nothing on stdout, none of `secrets` in stderr.
+pub fn assert_failed(r: &Run, code: i32, secrets: &[&str]) {
+    assert_eq!(r.code, code, "exit code; stderr: {}", r.stderr);
+    assert!(
+        r.stdout.is_empty(),
+        "stdout must be empty, got {:?}",
+        r.stdout
+    );
+    assert!(!r.stderr.trim().is_empty(), "an error message is expected");
+    for s in secrets {
+        assert!(
+            !r.stderr.contains(s),
+            "secret leaked to stderr: {}",
+            r.stderr
+        );
+    }
+}
