@@ -125,7 +125,7 @@ impl<'a> Sts<'a> {
             leaves
                 .get(&format!("GetCallerIdentityResult/{k}"))
                 .map(str::to_owned)
-                .ok_or_else(|| malformed("GetCallerIdentity", &format!("it has no {k}")))
+                .ok_or_else(|| malformed("GetCallerIdentity", "", &format!("it has no {k}")))
         };
         Ok(CallerIdentity {
             arn: get("Arn")?,
@@ -170,7 +170,7 @@ impl<'a> Sts<'a> {
             let (retryable, retry_after, err) = match sent {
                 Ok(resp) if resp.status == 200 => {
                     vlog!("{what}: HTTP 200 in {took:.1} ms (attempt {attempt})");
-                    return xml::parse(&resp.body).map_err(|why| malformed(op, &why));
+                    return xml::parse(&resp.body).map_err(|why| malformed(op, role_arn, &why));
                 }
                 Ok(resp) => {
                     let e = sts_error(op, role_arn, &resp);
@@ -239,24 +239,30 @@ impl<'a> Sts<'a> {
     }
 }
 
-fn malformed(op: &str, why: &str) -> Error {
+fn malformed(op: &str, role_arn: &str, why: &str) -> Error {
+    let what = if role_arn.is_empty() {
+        op.to_owned()
+    } else {
+        format!("{op} {role_arn}")
+    };
     Error::Http {
-        what: op.to_owned(),
+        what,
         detail: format!("STS sent a malformed {op} response: {why}"),
     }
 }
 
-fn assumed_role(op: &'static str, _role_arn: &str, leaves: &xml::Leaves) -> Result<AssumedRole> {
+fn assumed_role(op: &'static str, role_arn: &str, leaves: &xml::Leaves) -> Result<AssumedRole> {
     let get = |k: &str| -> Result<&str> {
         leaves
             .get(k)
             .filter(|v| !v.is_empty())
-            .ok_or_else(|| malformed(op, &format!("it has no {k}")))
+            .ok_or_else(|| malformed(op, role_arn, &format!("it has no {k}")))
     };
     let expiration = get("Credentials/Expiration")?;
     let expiration = timefmt::parse_rfc3339(expiration).ok_or_else(|| {
         malformed(
             op,
+            role_arn,
             &format!("Expiration {expiration:?} is not an RFC 3339 timestamp"),
         )
     })?;
