@@ -3,6 +3,7 @@
 //! caller allows plain http, proxies from the environment, and bundled CA roots
 //! (or `AWS_CA_BUNDLE`).
 
+use std::cell::OnceCell;
 use std::time::{Duration, Instant};
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
@@ -83,18 +84,34 @@ impl std::fmt::Display for Failure {
     }
 }
 
-/// The HTTP client of one run.
+/// The HTTP client of one run. The agent (and its TLS roots) is built on first use:
+/// a token signed with environment credentials needs no network at all.
 pub struct Client {
-    agent: Agent,
+    agent: OnceCell<Agent>,
+    ca_bundle: Option<String>,
     deadline: Instant,
     proxies: Proxies,
 }
 
 impl Client {
-    /// Builds the agent: `timeout` is the whole run's budget.
+    /// A client whose whole run may take `timeout`.
     pub fn new(env: &Env, timeout: Duration) -> Result<Self> {
-        let roots = match env.get("AWS_CA_BUNDLE") {
-            Some(path) => RootCerts::new_with_certs(&load_ca_bundle(path)?),
+        Ok(Client {
+            agent: OnceCell::new(),
+            ca_bundle: env.get("AWS_CA_BUNDLE").map(str::to_owned),
+            deadline: Instant::now() + timeout,
+            proxies: Proxies::from_env(env),
+        })
+    }
+
+    fn agent(&self) -> std::result::Result<&Agent, Failure> {
+        if let Some(a) = self.agent.get() {
+            return Ok(a);
+        }
+        let roots = match &self.ca_bundle {
+            Some(path) => RootCerts::new_with_certs(
+                &load_ca_bundle(path).map_err(|e| Failure::Fatal(e.to_string()))?,
+            ),
             None => RootCerts::WebPki,
         };
         let agent: Agent = Agent::config_builder()
@@ -106,11 +123,7 @@ impl Client {
             .proxy(None)
             .build()
             .into();
-        Ok(Client {
-            agent,
-            deadline: Instant::now() + timeout,
-            proxies: Proxies::from_env(env),
-        })
+        Ok(self.agent.get_or_init(|| agent))
     }
 
     /// Time left before the run's deadline.
@@ -146,14 +159,14 @@ impl Client {
             .body(req.body.to_vec())
             .map_err(|e| Failure::Fatal(format!("cannot build the request: {e}")))?;
         let proxy = self.proxies.for_url(req.url, https);
-        let request = self
-            .agent
+        let agent = self.agent()?;
+        let request = agent
             .configure_request(request)
             .timeout_global(Some(budget))
             .timeout_connect(Some(CONNECT_TIMEOUT.min(budget)))
             .proxy(proxy)
             .build();
-        let mut response = self.agent.run(request).map_err(|e| self.classify(e))?;
+        let mut response = agent.run(request).map_err(|e| self.classify(e))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()

@@ -332,6 +332,7 @@ impl Verifier {
         let certs = dir.join("certs");
         let (mut child, stdin) = spawn_guarded(
             &[
+                "python3",
                 support("eks_verifier.py").to_str().unwrap(),
                 "serve",
                 "--cluster",
@@ -346,7 +347,7 @@ impl Verifier {
                 log.to_str().unwrap(),
             ],
             Stdio::piped(),
-            Stdio::null(),
+            Stdio::inherit(),
         );
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap())

@@ -269,8 +269,9 @@ def serve(args):
 
     def log(entry):
         line = json.dumps(entry)
-        print(line, file=sys.stderr, flush=True)
-        if args.log:
+        if not args.log:
+            print(line, file=sys.stderr, flush=True)
+        else:
             with log_lock, open(args.log, "a", encoding="utf-8") as f:
                 f.write(line + "\n")
 

