@@ -260,7 +260,8 @@ fn signatures_match_botocore() {
         .unwrap_or(600);
     let mut rng = Rng(seed);
     let cases: Vec<Value> = (0..count).map(|i| gen_case(&mut rng, i)).collect();
-    let dir = std::env::temp_dir().join(format!("eks-token-botocore-{}", std::process::id()));
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("botocore-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("cases.json");
     std::fs::write(&input, serde_json::to_vec(&cases).unwrap()).unwrap();

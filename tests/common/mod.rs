@@ -29,6 +29,14 @@ pub fn support(file: &str) -> PathBuf {
         .join(file)
 }
 
+/// Where tests keep their files: inside cargo's target directory, so that a server's
+/// log or a directory a static holds does not litter /tmp.
+pub fn scratch_dir() -> PathBuf {
+    let p = Path::new(env!("CARGO_TARGET_TMPDIR")).join("eks-token-tests");
+    std::fs::create_dir_all(&p).unwrap();
+    p
+}
+
 /// A fresh directory, removed on drop.
 pub struct TempDir(pub PathBuf);
 
@@ -39,8 +47,8 @@ impl TempDir {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .subsec_nanos();
-        let p = std::env::temp_dir().join(format!(
-            "eks-token-test-{tag}-{}-{}-{nanos}",
+        let p = scratch_dir().join(format!(
+            "{tag}-{}-{}-{nanos}",
             std::process::id(),
             N.fetch_add(1, Ordering::Relaxed)
         ));
@@ -201,8 +209,7 @@ pub fn moto() -> &'static Moto {
     static MOTO: OnceLock<Moto> = OnceLock::new();
     MOTO.get_or_init(|| {
         let port = free_port();
-        let log =
-            std::env::temp_dir().join(format!("eks-token-moto-{}-{port}.log", std::process::id()));
+        let log = scratch_dir().join(format!("moto-{}-{port}.log", std::process::id()));
         let f = std::fs::File::create(&log).unwrap();
         let server = std::env::var("MOTO_SERVER").unwrap_or_else(|_| "moto_server".into());
         let (child, stdin) = spawn_guarded(
