@@ -200,6 +200,11 @@ impl Client {
             )),
             E::HostNotFound => Failure::Connection("host not found (DNS)".into()),
             E::ConnectionFailed => Failure::Connection("connection failed".into()),
+            E::Rustls(e) => Failure::Fatal(tls_failure(&e.to_string())),
+            // rustls reports a failed handshake (bad certificate) as invalid data.
+            E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
+                Failure::Fatal(tls_failure(&io.to_string()))
+            }
             E::Io(io) => {
                 if self.remaining().is_zero() {
                     Failure::DeadlineExceeded
@@ -213,6 +218,12 @@ impl Client {
             other => Failure::Fatal(other.to_string()),
         }
     }
+}
+
+fn tls_failure(detail: &str) -> String {
+    format!(
+        "TLS failed: {detail} (for an endpoint with a private CA, set AWS_CA_BUNDLE to its PEM file)"
+    )
 }
 
 fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {

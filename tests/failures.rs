@@ -444,3 +444,34 @@ fn timeout_bounds_a_hanging_sts() {
         r.stderr
     );
 }
+
+#[test]
+fn http_proxy_is_used_and_no_proxy_bypasses_it() {
+    // The "proxy" is the fault server: it answers the proxied request itself.
+    let proxy = FaultServer::start(vec![], irsa_ok());
+    let target_port = closed_port();
+    let target = format!("http://127.0.0.2:{target_port}");
+    let mut env = TestEnv::new();
+    env.irsa(IRSA_ROLE, WIT);
+    env.set("AWS_ENDPOINT_URL_STS", &target)
+        .set("HTTP_PROXY", &proxy.url)
+        .set("HTTPS_PROXY", "http://127.0.0.1:9");
+    let r = env.run(&["get-token", "--cluster-name", "dev"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let reqs = proxy.requests();
+    assert_eq!(reqs.len(), 2, "{reqs:?}");
+    assert_eq!(reqs[0].method, "CONNECT");
+    assert_eq!(reqs[0].path, format!("127.0.0.2:{target_port}"));
+    assert_eq!(
+        reqs[1].action().as_deref(),
+        Some("AssumeRoleWithWebIdentity")
+    );
+    env.set("NO_PROXY", "localhost,127.0.0.2");
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--timeout", "3"]);
+    assert_failed(&r, 1, SECRETS);
+    assert_eq!(
+        proxy.requests().len(),
+        2,
+        "NO_PROXY host must bypass the proxy"
+    );
+}

@@ -359,3 +359,64 @@ fn same_url_as_aws_cli_for_the_same_signing_time() {
     let ours = eks_token::token::presigned_url(&creds, &ep, "dev-1", t);
     assert_eq!(ours, theirs);
 }
+
+#[test]
+fn https_sts_with_a_private_ca_from_aws_ca_bundle() {
+    let m = moto();
+    let front = TlsFront::start(&m.url);
+    let (mut env, _) = irsa_env("irsa-tls");
+    env.set("AWS_ENDPOINT_URL_STS", &front.url);
+    // Without the CA: the bundled Mozilla roots do not trust it; not retried.
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        DEV_ROLE,
+        "-v",
+    ]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    assert!(
+        r.stderr.to_lowercase().contains("certificate") || r.stderr.contains("UnknownIssuer"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.matches("(attempt ").count(),
+        1,
+        "a TLS failure is not retried: {}",
+        r.stderr
+    );
+    // With AWS_CA_BUNDLE naming it: the whole chain runs over TLS.
+    env.set("AWS_CA_BUNDLE", front.ca.display().to_string());
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", DEV_ROLE]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let token = token_of(&r.stdout);
+    let url = eks_token::token::decode(&token).unwrap();
+    assert!(
+        url.starts_with(&format!("{}/?Action=GetCallerIdentity", front.url)),
+        "{url}"
+    );
+    // The verifier allows the TLS front as the loopback STS and asks it who signed.
+    let v = verify_trusting(&token, "dev", Some(&front.url), &[], Some(&front.ca));
+    assert_verifies(&v);
+    assert!(
+        v["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"),
+        "{v}"
+    );
+    // A file that is not PEM is a clear error.
+    let junk = env.home.join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    env.set("AWS_CA_BUNDLE", junk.display().to_string());
+    let r = env.run(&["get-token", "--cluster-name", "dev"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stderr.contains("AWS_CA_BUNDLE") && r.stderr.contains("junk.pem"),
+        "{}",
+        r.stderr
+    );
+}

@@ -215,6 +215,17 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
     let mut writer = conn.try_clone().unwrap();
     let mut reader = BufReader::new(conn);
     while let Some(req) = read_request(&mut reader) {
+        // As an HTTP proxy: accept the tunnel, then answer what comes through it.
+        if req.method == "CONNECT" {
+            state.lock().unwrap().requests.push(req);
+            if writer
+                .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+                .is_err()
+            {
+                return;
+            }
+            continue;
+        }
         let reply = {
             let mut s = state.lock().unwrap();
             s.requests.push(req);

@@ -288,6 +288,17 @@ pub fn verify(
     sts_url: Option<&str>,
     static_keys: &[(&str, &str)],
 ) -> Value {
+    verify_trusting(token, cluster, sts_url, static_keys, None)
+}
+
+/// [`verify`], with the verifier trusting `ca` (an STS behind a private CA).
+pub fn verify_trusting(
+    token: &str,
+    cluster: &str,
+    sts_url: Option<&str>,
+    static_keys: &[(&str, &str)],
+    ca: Option<&Path>,
+) -> Value {
     let dir = TempDir::new("verify");
     let keys = dir.join("keys.json");
     let map: serde_json::Map<String, Value> = static_keys
@@ -306,6 +317,9 @@ pub fn verify(
         None => {
             c.arg("--no-identity");
         }
+    }
+    if let Some(ca) = ca {
+        c.env("SSL_CERT_FILE", ca);
     }
     let out = c.arg(token).output().unwrap();
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
@@ -332,52 +346,84 @@ pub struct Verifier {
     _guard: Guarded,
 }
 
+/// Starts a support server that prints `ready <port> <ca.crt>`; returns those.
+fn start_tls_server(args: &[&str]) -> (u16, PathBuf, Guarded) {
+    let (mut child, stdin) = spawn_guarded(args, Stdio::piped(), Stdio::inherit());
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let mut parts = line.split_whitespace();
+    assert_eq!(
+        parts.next(),
+        Some("ready"),
+        "{args:?} did not start: {line:?}"
+    );
+    let port: u16 = parts.next().unwrap().parse().unwrap();
+    let ca = PathBuf::from(parts.next().unwrap());
+    let guard = Guarded {
+        _child: Mutex::new(child),
+        _stdin: Mutex::new(stdin),
+    };
+    (port, ca, guard)
+}
+
+/// moto behind HTTPS with a self-signed CA (`ca` is its PEM).
+pub struct TlsFront {
+    pub url: String,
+    pub ca: PathBuf,
+    _dir: TempDir,
+    _guard: Guarded,
+}
+
+impl TlsFront {
+    pub fn start(backend: &str) -> Self {
+        let dir = TempDir::new("tls-front");
+        let certs = dir.join("certs");
+        let (port, ca, guard) = start_tls_server(&[
+            "python3",
+            support("tls_front.py").to_str().unwrap(),
+            "--backend",
+            backend,
+            "--cert-dir",
+            certs.to_str().unwrap(),
+        ]);
+        TlsFront {
+            url: format!("https://127.0.0.1:{port}"),
+            ca,
+            _dir: dir,
+            _guard: guard,
+        }
+    }
+}
+
 impl Verifier {
     pub fn start(cluster: &str, sts_url: &str) -> Self {
         let dir = TempDir::new("verifier");
         let log = dir.join("verdicts.jsonl");
         let certs = dir.join("certs");
-        let (mut child, stdin) = spawn_guarded(
-            &[
-                "python3",
-                support("eks_verifier.py").to_str().unwrap(),
-                "serve",
-                "--cluster",
-                cluster,
-                "--sts-url",
-                sts_url,
-                "--port",
-                "0",
-                "--cert-dir",
-                certs.to_str().unwrap(),
-                "--log",
-                log.to_str().unwrap(),
-            ],
-            Stdio::piped(),
-            Stdio::inherit(),
-        );
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let mut parts = line.split_whitespace();
-        assert_eq!(
-            parts.next(),
-            Some("ready"),
-            "verifier did not start: {line:?}"
-        );
-        let port: u16 = parts.next().unwrap().parse().unwrap();
-        let ca = PathBuf::from(parts.next().unwrap());
+        let (port, ca, guard) = start_tls_server(&[
+            "python3",
+            support("eks_verifier.py").to_str().unwrap(),
+            "serve",
+            "--cluster",
+            cluster,
+            "--sts-url",
+            sts_url,
+            "--port",
+            "0",
+            "--cert-dir",
+            certs.to_str().unwrap(),
+            "--log",
+            log.to_str().unwrap(),
+        ]);
         Verifier {
             port,
             url: format!("https://127.0.0.1:{port}"),
             ca,
             log,
             _dir: dir,
-            _guard: Guarded {
-                _child: Mutex::new(child),
-                _stdin: Mutex::new(stdin),
-            },
+            _guard: guard,
         }
     }
 

@@ -221,19 +221,39 @@ def load_static(path):
 
 
 def make_cert(cert_dir):
+    """A throw-away CA (ca.crt, what clients trust) and a server certificate for
+    127.0.0.1/localhost signed by it (server.crt + server.key)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
     import ipaddress
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eks-verifier")])
     t = now_utc()
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "eks-token test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(t - datetime.timedelta(minutes=5))
+        .not_valid_after(t + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                          data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                          crl_sign=True, encipher_only=False, decipher_only=False),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
     cert = (
         x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(t - datetime.timedelta(minutes=5))
@@ -244,12 +264,16 @@ def make_cert(cert_dir):
             ),
             critical=False,
         )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
     )
     os.makedirs(cert_dir, exist_ok=True)
-    cert_path = os.path.join(cert_dir, "ca.crt")
+    ca_path = os.path.join(cert_dir, "ca.crt")
+    cert_path = os.path.join(cert_dir, "server.crt")
     key_path = os.path.join(cert_dir, "server.key")
+    with open(ca_path, "wb") as f:
+        f.write(ca.public_bytes(serialization.Encoding.PEM))
     with open(cert_path, "wb") as f:
         f.write(cert.public_bytes(serialization.Encoding.PEM))
     with open(key_path, "wb") as f:
@@ -260,7 +284,7 @@ def make_cert(cert_dir):
                 serialization.NoEncryption(),
             )
         )
-    return cert_path, key_path
+    return ca_path, cert_path, key_path
 
 
 def serve(args):
@@ -357,12 +381,12 @@ def serve(args):
         do_GET = handle_any
         do_POST = handle_any
 
-    cert, key = make_cert(args.cert_dir)
+    ca, cert, key = make_cert(args.cert_dir)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    print(f"ready {server.server_address[1]} {cert}", flush=True)
+    print(f"ready {server.server_address[1]} {ca}", flush=True)
     server.serve_forever()
 
 
