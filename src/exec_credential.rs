@@ -16,8 +16,16 @@ pub const V1ALPHA1: &str = "client.authentication.k8s.io/v1alpha1";
 /// The apiVersion to answer with, and a warning for stderr when the request was
 /// unusable or deprecated.
 pub fn api_version(exec_info: Option<&str>) -> (&'static str, Option<String>) {
+    api_version_or(exec_info, V1BETA1)
+}
+
+/// [`api_version`] with another default when `KUBERNETES_EXEC_INFO` is absent.
+pub fn api_version_or(
+    exec_info: Option<&str>,
+    default: &'static str,
+) -> (&'static str, Option<String>) {
     let Some(info) = exec_info else {
-        return (V1BETA1, None);
+        return (default, None);
     };
     let parsed: Result<serde_json::Value, _> = serde_json::from_str(info);
     let version = match &parsed {

@@ -3,7 +3,7 @@
 //! caller allows plain http, proxies from the environment, and bundled CA roots
 //! (or `AWS_CA_BUNDLE`).
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::time::{Duration, Instant};
 
 use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
@@ -89,7 +89,7 @@ impl std::fmt::Display for Failure {
 pub struct Client {
     agent: OnceCell<Agent>,
     ca_bundle: Option<String>,
-    deadline: Instant,
+    deadline: Cell<Instant>,
     proxies: Proxies,
 }
 
@@ -99,7 +99,7 @@ impl Client {
         Ok(Client {
             agent: OnceCell::new(),
             ca_bundle: env.get("AWS_CA_BUNDLE").map(str::to_owned),
-            deadline: Instant::now() + timeout,
+            deadline: Cell::new(Instant::now() + timeout),
             proxies: Proxies::from_env(env),
         })
     }
@@ -128,7 +128,14 @@ impl Client {
 
     /// Time left before the run's deadline.
     pub fn remaining(&self) -> Duration {
-        self.deadline.saturating_duration_since(Instant::now())
+        self.deadline
+            .get()
+            .saturating_duration_since(Instant::now())
+    }
+
+    /// Starts a new deadline (a sidecar's next refresh gets its own `--timeout`).
+    pub fn start_deadline(&self, timeout: Duration) {
+        self.deadline.set(Instant::now() + timeout);
     }
 
     /// Sends one request (no retries) and reads the whole body.

@@ -14,6 +14,7 @@ pub mod endpoint;
 pub mod env;
 pub mod error;
 pub mod exec_credential;
+pub mod fsutil;
 pub mod http;
 pub mod log;
 pub mod retry;
@@ -23,6 +24,7 @@ pub mod sts;
 pub mod timefmt;
 pub mod token;
 pub mod validate;
+pub mod writer;
 pub mod xml;
 
 use std::time::Instant;
@@ -41,7 +43,7 @@ pub fn run(cmd: &Command, env: &Env) -> Result<String> {
             log::set_verbose(args.verbose);
             let (api_version, warning) =
                 exec_credential::api_version(env.get("KUBERNETES_EXEC_INFO"));
-            let token = get_token(args, env)?;
+            let token = Issuer::new(args, env)?.issue()?;
             Ok(match args.output {
                 Output::Token => format!("{}\n", token.value),
                 Output::Json => {
@@ -51,6 +53,11 @@ pub fn run(cmd: &Command, env: &Env) -> Result<String> {
                     format!("{}\n", exec_credential::render(api_version, &token))
                 }
             })
+        }
+        Command::WriteToken(args, write) => {
+            log::set_verbose(args.verbose);
+            writer::run(args, write, env)?;
+            Ok(String::new())
         }
     }
 }
@@ -63,27 +70,88 @@ pub fn resolve_region(flag: Option<&str>, env: &Env) -> Option<String> {
         .map(|r| r.trim().to_owned())
 }
 
-/// Resolves credentials, assumes the chain and presigns the token.
-pub fn get_token(args: &GetToken, env: &Env) -> Result<token::Token> {
-    let started = Instant::now();
-    validate::cluster_id(&args.cluster_id)?;
-    args.chain.validate()?;
-    let region = resolve_region(args.region.as_deref(), env);
-    let endpoint = endpoint::resolve_sts(&endpoint::EndpointConfig::from_env(env, region)?)?;
-    vlog!("STS endpoint {} ({})", endpoint.url("/"), endpoint.reason);
-    let http = http::Client::new(env, args.timeout)?;
-    let sts = sts::Sts::new(&http, &endpoint);
-    let (source, _from) = credentials::resolve(&credentials::Context { env, sts: &sts })?;
-    let creds = args.chain.assume(&sts, source)?;
-    let now = time::OffsetDateTime::now_utc();
-    let token = token::generate(&creds, &endpoint, &args.cluster_id, now)?;
-    vlog!(
-        "token for cluster {} signed by {} ({} bytes), expires {} ; total {:.1} ms",
-        args.cluster_id,
-        creds.access_key_id,
-        token.value.len(),
-        timefmt::format_rfc3339(token.expiration),
-        started.elapsed().as_secs_f64() * 1000.0
-    );
-    Ok(token)
+/// Credentials are renewed when less than this remains, so that every token signed with
+/// them gets its full 14 minutes.
+pub const REFRESH_MARGIN: time::Duration = time::Duration::minutes(15);
+
+/// Issues tokens: resolves the source credentials, assumes the chain, presigns. Keeps
+/// the credentials of each level between calls and renews a level only when it nears
+/// expiry, so a sidecar does not call STS for every token.
+pub struct Issuer<'e> {
+    env: &'e Env,
+    args: GetToken,
+    endpoint: endpoint::Endpoint,
+    http: http::Client,
+    source: Option<credentials::Credentials>,
+    session_name: Option<String>,
+    hops: Vec<credentials::Credentials>,
+}
+
+impl<'e> Issuer<'e> {
+    /// Validates the arguments (before any network call) and resolves the endpoint.
+    pub fn new(args: &GetToken, env: &'e Env) -> Result<Self> {
+        validate::cluster_id(&args.cluster_id)?;
+        args.chain.validate()?;
+        let region = resolve_region(args.region.as_deref(), env);
+        let endpoint = endpoint::resolve_sts(&endpoint::EndpointConfig::from_env(env, region)?)?;
+        vlog!("STS endpoint {} ({})", endpoint.url("/"), endpoint.reason);
+        let http = http::Client::new(env, args.timeout)?;
+        Ok(Issuer {
+            env,
+            args: args.clone(),
+            endpoint,
+            http,
+            source: None,
+            session_name: None,
+            hops: Vec::new(),
+        })
+    }
+
+    /// The signing credentials, renewing only the levels that are near expiry.
+    pub fn credentials(&mut self) -> Result<credentials::Credentials> {
+        let now = time::OffsetDateTime::now_utc();
+        let fresh =
+            |c: &credentials::Credentials| c.expiration.is_none_or(|e| e - now > REFRESH_MARGIN);
+        let sts = sts::Sts::new(&self.http, &self.endpoint);
+        if !self.source.as_ref().is_some_and(fresh) {
+            let (source, _from) = credentials::resolve(&credentials::Context {
+                env: self.env,
+                sts: &sts,
+            })?;
+            self.source = Some(source);
+            self.hops.clear();
+        }
+        let source = self.source.as_ref().expect("resolved above");
+        let keep = self.hops.iter().take_while(|c| fresh(c)).count();
+        self.hops.truncate(keep);
+        if keep < self.args.chain.role_arns.len() && self.session_name.is_none() {
+            self.session_name = Some(self.args.chain.session_name(&sts, source)?);
+        }
+        let session_name = self.session_name.as_deref().unwrap_or_default();
+        while self.hops.len() < self.args.chain.role_arns.len() {
+            let i = self.hops.len();
+            let prev = if i == 0 { source } else { &self.hops[i - 1] };
+            let next = self.args.chain.assume_hop(&sts, prev, i, session_name)?;
+            self.hops.push(next);
+        }
+        Ok(self.hops.last().unwrap_or(source).clone())
+    }
+
+    /// A new token, within a fresh `--timeout` deadline.
+    pub fn issue(&mut self) -> Result<token::Token> {
+        let started = Instant::now();
+        self.http.start_deadline(self.args.timeout);
+        let creds = self.credentials()?;
+        let now = time::OffsetDateTime::now_utc();
+        let token = token::generate(&creds, &self.endpoint, &self.args.cluster_id, now)?;
+        vlog!(
+            "token for cluster {} signed by {} ({} bytes), expires {}; total {:.1} ms",
+            self.args.cluster_id,
+            creds.access_key_id,
+            token.value.len(),
+            timefmt::format_rfc3339(token.expiration),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        Ok(token)
+    }
 }

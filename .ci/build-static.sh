@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Builds the static musl binary: build-static.sh [x86_64|aarch64]
+# Prints the path of the binary on its last line.
+#
+# With a rustup musl target installed, a plain `cargo build --target` does it. Otherwise
+# (as on these machines, where rustup cannot download the musl standard library) the
+# standard library is built from Debian's Rust source with Debian's compiler
+# (`-Z build-std`, see ../shared/BUILD-STATIC.md); the Debian packages are installed
+# here when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+arch="${1:-x86_64}"
+case "$arch" in
+    x86_64|amd64) arch=x86_64 ;;
+    aarch64|arm64) arch=aarch64 ;;
+    *) echo "build-static.sh: unknown architecture $arch (use x86_64 or aarch64)" >&2; exit 2 ;;
+esac
+target="$arch-unknown-linux-musl"
+out="target/$target/release/eks-token"
+
+log() { echo "build-static: $*" >&2; }
+
+need_pkgs() {
+    local missing=()
+    for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+    if [ ${#missing[@]} -gt 0 ]; then
+        log "installing ${missing[*]}"
+        if [ "$(id -u)" -ne 0 ]; then echo "build-static.sh: run as root or install: ${missing[*]}" >&2; exit 1; fi
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+}
+
+if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | grep -qx "$target"; then
+    log "using the rustup target $target"
+    if [ "$arch" = aarch64 ]; then
+        need_pkgs gcc-aarch64-linux-gnu
+        export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
+    fi
+    cargo build --release --locked --target "$target" >&2
+    echo "$out"
+    exit 0
+fi
+
+log "no rustup target $target: building std from Debian's Rust source"
+need_pkgs rustc-web cargo-web rust-web-src libstd-rust-web-dev musl-tools libunwind-14-dev
+
+export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+if [ "$arch" = x86_64 ]; then
+    export RUSTFLAGS="-C linker=musl-gcc -C link-self-contained=no -C relocation-model=static -L /usr/lib/llvm-14/lib"
+else
+    dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; apt-get update -qq; }
+    need_pkgs gcc-aarch64-linux-gnu musl-dev:arm64 qemu-user-static
+    # libunwind-14-dev:arm64 cannot be installed beside the amd64 one: unpack it privately.
+    unwind="target/aarch64-libunwind"
+    if [ ! -f "$unwind/usr/lib/llvm-14/lib/libunwind.a" ]; then
+        mkdir -p "$unwind"
+        (cd "$unwind" && apt-get download -qq libunwind-14-dev:arm64 >/dev/null && dpkg -x libunwind-14-dev_*_arm64.deb .)
+    fi
+    wrapper="$PWD/target/aarch64-musl-gcc"
+    printf '#!/bin/sh\nexec aarch64-linux-gnu-gcc -specs /usr/lib/aarch64-linux-musl/musl-gcc.specs "$@"\n' >"$wrapper"
+    chmod +x "$wrapper"
+    export CC_aarch64_unknown_linux_musl="$wrapper" AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar
+    export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER="$wrapper"
+    export RUSTFLAGS="-C link-self-contained=no -C relocation-model=static -L $PWD/$unwind/usr/lib/llvm-14/lib"
+fi
+/usr/bin/cargo build --release --locked -Z build-std=std,panic_abort --target "$target" >&2
+echo "$out"

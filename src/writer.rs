@@ -1,0 +1,310 @@
+//! `write-token`: the init container (write the token file once, exit non-zero on
+//! failure) and the sidecar (`--refresh`: rewrite it before it expires, forever).
+//!
+//! Files are written atomically ([`fsutil::write_atomic`]); a failed refresh leaves the
+//! old file alone and is retried with a bounded backoff; SIGTERM and SIGINT end the
+//! sidecar at once with exit 0, also as PID 1, but never in the middle of a write.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::cli::{CaSource, GetToken, KubeconfigOut, Output, WriteToken};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::token::Token;
+use crate::{exec_credential, fsutil, log, timefmt, Issuer};
+
+/// A refresh happens at the latest this long before the token expires.
+pub const EXPIRY_SLACK: time::Duration = time::Duration::minutes(2);
+/// Longest wait between retries after a failed refresh.
+pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+/// First wait after a failed refresh (doubling up to [`MAX_RETRY_DELAY`]).
+pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// Held while a file is being replaced: a signal waits for it, so an exit never leaves
+/// a temporary file behind.
+static WRITING: Mutex<()> = Mutex::new(());
+
+/// Runs `write-token`.
+pub fn run(args: &GetToken, w: &WriteToken, env: &Env) -> Result<()> {
+    let api_version = match args.output {
+        Output::Json => {
+            let (v, warning) = exec_credential::api_version_or(
+                env.get("KUBERNETES_EXEC_INFO"),
+                exec_credential::V1,
+            );
+            if let Some(w) = warning {
+                log::warn(format_args!("{w}"));
+            }
+            Some(v)
+        }
+        Output::Token => None,
+    };
+    // Everything local is checked before the first STS call.
+    let kubeconfig = w
+        .kubeconfig
+        .as_ref()
+        .map(|k| render_kubeconfig(k, &args.cluster_id, &w.out))
+        .transpose()?;
+    let mut issuer = Issuer::new(args, env)?;
+    fsutil::remove_stale_temps(&w.out);
+    let write = |token: &Token| -> Result<()> {
+        let body = match api_version {
+            Some(v) => exec_credential::render(v, token),
+            None => token.value.clone(),
+        };
+        let _guard = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+        fsutil::write_atomic(&w.out, body.as_bytes(), w.mode).map_err(|e| Error::Io {
+            what: format!("cannot write the token file {}", w.out.display()),
+            detail: e.to_string(),
+        })
+    };
+    if !w.refresh {
+        let started = Instant::now();
+        let token = issuer.issue()?;
+        write(&token)?;
+        if let (Some(k), Some(body)) = (&w.kubeconfig, &kubeconfig) {
+            write_kubeconfig(k, body, w.mode)?;
+        }
+        log_ok(&w.out, &token, started, None);
+        return Ok(());
+    }
+
+    stop_on_signals()?;
+    let mut kubeconfig_written = false;
+    let mut failures: u32 = 0;
+    let mut valid_until: Option<OffsetDateTime> = None;
+    loop {
+        let started = Instant::now();
+        let outcome = issuer.issue().and_then(|token| {
+            write(&token)?;
+            Ok(token)
+        });
+        let wait = match outcome {
+            Ok(token) => {
+                failures = 0;
+                valid_until = Some(token.expiration);
+                if let (Some(k), Some(body), false) =
+                    (&w.kubeconfig, &kubeconfig, kubeconfig_written)
+                {
+                    write_kubeconfig(k, body, w.mode)?;
+                    kubeconfig_written = true;
+                }
+                let wait = next_refresh(
+                    w.refresh_interval,
+                    token.expiration,
+                    OffsetDateTime::now_utc(),
+                );
+                log_ok(&w.out, &token, started, Some(wait));
+                wait
+            }
+            Err(e) => {
+                failures += 1;
+                let wait = retry_delay(failures, w.refresh_interval);
+                log_error(&w.out, &e, started, wait, valid_until);
+                wait
+            }
+        };
+        std::thread::sleep(wait);
+    }
+}
+
+/// When to write next: after `interval`, but at least [`EXPIRY_SLACK`] before the token
+/// expires (and not sooner than a second from now).
+pub fn next_refresh(
+    interval: Duration,
+    expiration: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Duration {
+    let before_expiry = (expiration - EXPIRY_SLACK - now).max(time::Duration::seconds(1));
+    let before_expiry = Duration::try_from(before_expiry).unwrap_or(Duration::from_secs(1));
+    interval.min(before_expiry)
+}
+
+/// The wait after the `failures`-th failure in a row: 5 s doubling to 60 s, never longer
+/// than the refresh interval.
+pub fn retry_delay(failures: u32, interval: Duration) -> Duration {
+    let exp = FIRST_RETRY_DELAY.saturating_mul(1 << failures.saturating_sub(1).min(8));
+    exp.min(MAX_RETRY_DELAY).min(interval)
+}
+
+fn stop_on_signals() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(|e| Error::Io {
+            what: "cannot handle SIGTERM".into(),
+            detail: e.to_string(),
+        })?;
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let _guard = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+            eprintln!(
+                "{}",
+                json!({"time": now_rfc3339(), "event": "stop", "signal": sig})
+            );
+            std::process::exit(0);
+        }
+    });
+    Ok(())
+}
+
+fn now_rfc3339() -> String {
+    timefmt::format_rfc3339(OffsetDateTime::now_utc())
+}
+
+fn ms(since: Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
+}
+
+fn log_ok(out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
+    let mut entry = json!({
+        "time": now_rfc3339(),
+        "event": "write-token",
+        "outcome": "ok",
+        "file": out.display().to_string(),
+        "token_expires": timefmt::format_rfc3339(token.expiration),
+        "duration_ms": ms(started),
+    });
+    if let Some(next) = next {
+        entry["next_refresh"] = json!(timefmt::format_rfc3339(OffsetDateTime::now_utc() + next));
+    }
+    eprintln!("{entry}");
+}
+
+fn log_error(
+    out: &Path,
+    e: &Error,
+    started: Instant,
+    retry: Duration,
+    valid_until: Option<OffsetDateTime>,
+) {
+    let mut entry = json!({
+        "time": now_rfc3339(),
+        "event": "write-token",
+        "outcome": "error",
+        "file": out.display().to_string(),
+        "error": e.to_string(),
+        "duration_ms": ms(started),
+        "retry_at": timefmt::format_rfc3339(OffsetDateTime::now_utc() + retry),
+    });
+    if let Some(v) = valid_until {
+        entry["file_valid_until"] = json!(timefmt::format_rfc3339(v));
+    }
+    eprintln!("{entry}");
+}
+
+/// A kubeconfig whose user reads the token file, for apps that take a kubeconfig but
+/// cannot run an exec plugin. client-go rereads `tokenFile` periodically.
+fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<String> {
+    if !k.server.starts_with("https://") {
+        return Err(Error::InvalidInput(format!(
+            "--server {:?} must be an https:// URL: kubectl sends no token over plain http",
+            k.server
+        )));
+    }
+    let ca_data = match &k.ca {
+        CaSource::File(path) => {
+            let pem = std::fs::read(path).map_err(|e| Error::Io {
+                what: format!("cannot read --ca-file {}", path.display()),
+                detail: e.to_string(),
+            })?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(Error::InvalidInput(format!(
+                    "--ca-file {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            STANDARD.encode(pem)
+        }
+        CaSource::Data(data) => {
+            let pem = STANDARD.decode(data.trim()).map_err(|_| {
+                Error::InvalidInput(
+                    "--ca-data is not base64 (give the cluster's certificateAuthority.data)".into(),
+                )
+            })?;
+            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                return Err(Error::InvalidInput(
+                    "--ca-data does not decode to a PEM certificate".into(),
+                ));
+            }
+            data.trim().to_owned()
+        }
+    };
+    let token_file = absolute(out)?;
+    let config = json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": {
+            "server": k.server,
+            "certificate-authority-data": ca_data,
+        }}],
+        "users": [{"name": "eks-token", "user": {"tokenFile": token_file.display().to_string()}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": "eks-token"}}],
+        "current-context": cluster,
+    });
+    Ok(serde_json::to_string_pretty(&config).expect("plain JSON") + "\n")
+}
+
+fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
+    let _guard = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    fsutil::write_atomic(&k.path, body.as_bytes(), mode).map_err(|e| Error::Io {
+        what: format!("cannot write the kubeconfig {}", k.path.display()),
+        detail: e.to_string(),
+    })
+}
+
+fn absolute(p: &Path) -> Result<PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    let cwd = std::env::current_dir().map_err(|e| Error::Io {
+        what: "cannot read the current directory".into(),
+        detail: e.to_string(),
+    })?;
+    Ok(cwd.join(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refresh_schedule() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let exp = now + time::Duration::minutes(14);
+        assert_eq!(
+            next_refresh(Duration::from_secs(300), exp, now),
+            Duration::from_secs(300)
+        );
+        // Never later than expiry - 2 min.
+        assert_eq!(
+            next_refresh(Duration::from_secs(3600), exp, now),
+            Duration::from_secs(720)
+        );
+        // A token about to die: refresh in a second.
+        let soon = now + time::Duration::seconds(30);
+        assert_eq!(
+            next_refresh(Duration::from_secs(300), soon, now),
+            Duration::from_secs(1)
+        );
+    }
+
+    #[test]
+    fn retries_back_off_within_bounds() {
+        let i = Duration::from_secs(300);
+        assert_eq!(retry_delay(1, i), Duration::from_secs(5));
+        assert_eq!(retry_delay(2, i), Duration::from_secs(10));
+        assert_eq!(retry_delay(5, i), Duration::from_secs(60));
+        assert_eq!(retry_delay(50, i), Duration::from_secs(60));
+        assert_eq!(
+            retry_delay(3, Duration::from_secs(1)),
+            Duration::from_secs(1)
+        );
+    }
+}

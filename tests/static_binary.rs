@@ -1,0 +1,219 @@
+//! The static musl binary: statically linked, within its size budget, and able to run
+//! alone in an empty root (what a `FROM scratch` image gives it): no libc, no CA store,
+//! no HOME, no /etc/passwd, optionally a read-only root.
+//!
+//! `make test` builds it and names it in `EKS_TOKEN_STATIC_BIN`; a plain `cargo test`
+//! without that variable skips these tests and says so.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// The size budget of the stripped static binary.
+const MAX_BYTES: u64 = 2 * 1024 * 1024;
+const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
+const IRSA_TOKEN_PATH: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
+
+fn static_bin() -> Option<PathBuf> {
+    match std::env::var_os("EKS_TOKEN_STATIC_BIN") {
+        Some(p) if !p.is_empty() => {
+            let p = PathBuf::from(p);
+            assert!(
+                p.is_file(),
+                "EKS_TOKEN_STATIC_BIN={} does not exist",
+                p.display()
+            );
+            Some(p)
+        }
+        _ => {
+            eprintln!("skipped: EKS_TOKEN_STATIC_BIN is not set (make test builds and sets it)");
+            None
+        }
+    }
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+#[test]
+fn statically_linked_and_within_the_size_budget() {
+    let Some(bin) = static_bin() else { return };
+    let out = Command::new("file").arg(&bin).output().expect("file(1)");
+    let desc = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        desc.contains("statically linked") || desc.contains("static-pie linked"),
+        "{desc}"
+    );
+    assert!(!desc.contains("interpreter"), "{desc}");
+    let size = std::fs::metadata(&bin).unwrap().len();
+    assert!(
+        size <= MAX_BYTES,
+        "{} is {size} bytes, over the {MAX_BYTES}-byte budget",
+        bin.display()
+    );
+}
+
+/// An empty root holding only the binary, /etc/hosts, /etc/resolv.conf and the IRSA
+/// token file: what Kubernetes mounts into a scratch container.
+fn scratch_root(bin: &Path) -> TempDir {
+    let root = TempDir::new("scratch-root");
+    std::fs::copy(bin, root.join("eks-token")).unwrap();
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    for f in ["hosts", "resolv.conf"] {
+        let src = Path::new("/etc").join(f);
+        if src.exists() {
+            std::fs::copy(&src, root.join("etc").join(f)).unwrap();
+        }
+    }
+    let token = root.0.join(IRSA_TOKEN_PATH.trim_start_matches('/'));
+    std::fs::create_dir_all(token.parent().unwrap()).unwrap();
+    std::fs::write(&token, "eyJhbGciOiJSUzI1NiJ9.scratch-pod.c2ln").unwrap();
+    root
+}
+
+/// Runs `/eks-token args` chrooted into `root` with exactly `env` (no HOME), the root
+/// mounted read-only when `read_only`.
+fn chroot_run(root: &Path, read_only: bool, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let script = r#"d=$1; shift
+if [ "$EKS_RO" = 1 ]; then
+  mount --bind "$d" "$d" && mount -o remount,ro,bind "$d" "$d" || { echo "cannot make $d read-only" >&2; exit 97; }
+fi
+unset EKS_RO PATH
+exec /usr/sbin/chroot "$d" /eks-token "$@""#;
+    let started = std::time::Instant::now();
+    let mut c = Command::new("unshare");
+    c.args(["-m", "--", "/bin/sh", "-c", script, "sh"])
+        .arg(root)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .env("EKS_RO", if read_only { "1" } else { "0" });
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let out = c.output().expect("unshare");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+fn run_from_scratch(read_only: bool) {
+    let Some(bin) = static_bin() else { return };
+    if !is_root() {
+        eprintln!("skipped: chroot needs root (CI runs as root)");
+        return;
+    }
+    let m = moto();
+    let root = scratch_root(&bin);
+    let no_imds = ("AWS_EC2_METADATA_DISABLED", "true");
+
+    let r = chroot_run(root.path(), read_only, &[], &["--version"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout,
+        format!("eks-token {}\n", env!("CARGO_PKG_VERSION"))
+    );
+
+    // Environment credentials: no network needed.
+    let r = chroot_run(
+        root.path(),
+        read_only,
+        &[
+            ("AWS_ACCESS_KEY_ID", "AKIASCRATCHSTATIC001"),
+            ("AWS_SECRET_ACCESS_KEY", "scratch/secret"),
+            ("AWS_REGION", "eu-central-1"),
+            no_imds,
+        ],
+        &["get-token", "--cluster-name", "dev"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = verify(
+        &token_of(&r.stdout),
+        "dev",
+        Some(&m.url),
+        &[("AKIASCRATCHSTATIC001", "scratch/secret")],
+    );
+    assert_verifies(&v);
+    assert!(decode_url(&r.stdout).starts_with("https://sts.eu-central-1.amazonaws.com/?"));
+
+    // The full IRSA -> AssumeRole chain against moto on 127.0.0.1.
+    let r = chroot_run(
+        root.path(),
+        read_only,
+        &[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", IRSA_TOKEN_PATH),
+            (
+                "AWS_ROLE_ARN",
+                "arn:aws:iam::111111111111:role/scratch-irsa",
+            ),
+            ("AWS_ENDPOINT_URL_STS", &m.url),
+            ("AWS_REGION", "us-east-1"),
+            no_imds,
+        ],
+        &[
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--role-arn",
+            DEV_ROLE,
+            "-v",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]);
+    assert_verifies(&v);
+    assert!(
+        v["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"),
+        "{v}"
+    );
+
+    // TLS with no CA store on the system: a private CA passed in AWS_CA_BUNDLE.
+    let front = TlsFront::start(&m.url);
+    // (Copied from outside: the read-only mount exists only inside each run.)
+    std::fs::copy(&front.ca, root.join("etc/sts-ca.pem")).unwrap();
+    let r = chroot_run(
+        root.path(),
+        read_only,
+        &[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", IRSA_TOKEN_PATH),
+            (
+                "AWS_ROLE_ARN",
+                "arn:aws:iam::111111111111:role/scratch-irsa",
+            ),
+            ("AWS_ENDPOINT_URL_STS", &front.url),
+            ("AWS_CA_BUNDLE", "/etc/sts-ca.pem"),
+            no_imds,
+        ],
+        &["get-token", "--cluster-name", "dev", "--role-arn", DEV_ROLE],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(decode_url(&r.stdout).starts_with(&front.url));
+}
+
+fn decode_url(stdout: &str) -> String {
+    eks_token::token::decode(&token_of(stdout)).unwrap()
+}
+
+#[test]
+fn runs_alone_in_an_empty_chroot() {
+    run_from_scratch(false);
+}
+
+#[test]
+fn runs_with_no_home_and_a_read_only_root() {
+    run_from_scratch(true);
+}
