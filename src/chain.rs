@@ -79,6 +79,7 @@ impl RoleChain {
                     None
                 },
                 duration_seconds: Some(self.duration_seconds.unwrap_or(DEFAULT_DURATION_SECONDS)),
+                mfa: None,
             },
         )?;
         if log::verbose() {

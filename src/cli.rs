@@ -41,6 +41,8 @@ pub struct GetToken {
     pub chain: RoleChain,
     /// `--region`.
     pub region: Option<String>,
+    /// `--profile`.
+    pub profile: Option<String>,
     /// Output format.
     pub output: Output,
     /// `-v`.
@@ -101,6 +103,7 @@ enum Key {
     ExternalId,
     DurationSeconds,
     Region,
+    Profile,
     Output,
     Verbose,
     Timeout,
@@ -275,6 +278,12 @@ const OPTS: &[Opt] = &[
         takes_value: true,
         key: Key::CaData,
     },
+    Opt {
+        long: "profile",
+        short: None,
+        takes_value: true,
+        key: Key::Profile,
+    },
 ];
 
 /// The help text.
@@ -301,7 +310,8 @@ Options:
   -e, --external-id ID      ExternalId of the last hop
   --duration-seconds N      session length of the --role-arn hops, 900-43200 [3600];
                             STS allows at most 3600 for a role assumed by a role
-  --region REGION           STS region [AWS_REGION, AWS_DEFAULT_REGION, else global]
+  --region REGION           STS region [AWS_REGION, AWS_DEFAULT_REGION, profile, else global]
+  --profile NAME            profile of ~/.aws/config and ~/.aws/credentials [AWS_PROFILE]
   -o, --output json|token   ExecCredential JSON, or the token and a newline [json]
   --token-only              the same as --output token
   --timeout DURATION        deadline of the whole run: 30, 30s, 1m, 1m30s [30s]
@@ -321,7 +331,9 @@ write-token options:
   --ca-file PEM | --ca-data BASE64   its cluster CA (with --kubeconfig-out)
 
 Credentials (first found): AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY [+ AWS_SESSION_TOKEN];
-IRSA: AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME].
+the profile (static keys, role chains, web identity, credential_process, SSO); IRSA:
+AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN [+ AWS_ROLE_SESSION_NAME]; container credentials
+(ECS, EKS Pod Identity); EC2 instance metadata (IMDSv2).
 Endpoint: AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, AWS_USE_FIPS_ENDPOINT,
 AWS_USE_DUALSTACK_ENDPOINT, AWS_STS_REGIONAL_ENDPOINTS. Network: HTTPS_PROXY, NO_PROXY,
 AWS_CA_BUNDLE. kubectl's KUBERNETES_EXEC_INFO picks the ExecCredential apiVersion.
@@ -505,6 +517,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
             duration_seconds,
         },
         region: last(Key::Region),
+        profile: last(Key::Profile),
         output,
         verbose: flags.contains(&Key::Verbose),
         timeout,

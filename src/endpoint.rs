@@ -3,6 +3,7 @@
 
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::profile::ProfileSet;
 
 /// An AWS partition: a family of regions sharing DNS suffixes.
 #[derive(Debug, PartialEq, Eq)]
@@ -190,27 +191,57 @@ impl EndpointConfig {
     /// Reads the endpoint settings from the environment; `region` is the already
     /// resolved region (flag or environment).
     pub fn from_env(env: &Env, region: Option<String>) -> Result<Self> {
-        let legacy_global = match env.get("AWS_STS_REGIONAL_ENDPOINTS") {
+        Self::load(env, &ProfileSet::default(), "default", region)
+    }
+
+    /// Reads the endpoint settings from the environment, then the selected profile
+    /// (`sts_regional_endpoints`, `use_fips_endpoint`, `use_dualstack_endpoint`,
+    /// `endpoint_url`, its `services` section's `sts` `endpoint_url`,
+    /// `ignore_configured_endpoint_urls`).
+    pub fn load(
+        env: &Env,
+        profiles: &ProfileSet,
+        profile: &str,
+        region: Option<String>,
+    ) -> Result<Self> {
+        let setting = |var: &str, key: &str| -> Option<String> {
+            env.get(var)
+                .map(str::to_owned)
+                .or_else(|| profiles.get(profile, key).map(|v| v.trim().to_owned()))
+        };
+        let flag = |var: &str, key: &str| {
+            setting(var, key).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        };
+        let legacy_global = match setting("AWS_STS_REGIONAL_ENDPOINTS", "sts_regional_endpoints").as_deref() {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("regional") => false,
             Some(v) if v.eq_ignore_ascii_case("legacy") => true,
             Some(v) => {
                 return Err(Error::InvalidInput(format!(
-                    "AWS_STS_REGIONAL_ENDPOINTS is {v:?}; use \"regional\" or \"legacy\""
+                    "AWS_STS_REGIONAL_ENDPOINTS (or sts_regional_endpoints) is {v:?}; use \"regional\" or \"legacy\""
                 )))
             }
         };
-        let override_url = if env.flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
+        let override_url = if flag(
+            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+            "ignore_configured_endpoint_urls",
+        ) {
             None
         } else {
             env.get("AWS_ENDPOINT_URL_STS")
                 .or_else(|| env.get("AWS_ENDPOINT_URL"))
                 .map(str::to_owned)
+                .or_else(|| profiles.service_setting(profile, "sts", "endpoint_url"))
+                .or_else(|| {
+                    profiles
+                        .get(profile, "endpoint_url")
+                        .map(|v| v.trim().to_owned())
+                })
         };
         Ok(EndpointConfig {
             region,
-            fips: env.flag("AWS_USE_FIPS_ENDPOINT"),
-            dualstack: env.flag("AWS_USE_DUALSTACK_ENDPOINT"),
+            fips: flag("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
+            dualstack: flag("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
             legacy_global,
             override_url,
         })

@@ -75,8 +75,8 @@ impl fmt::Display for Error {
             Error::NoCredentials(tried) => write!(
                 f,
                 "no AWS credentials found; looked in: {}. Set AWS_ACCESS_KEY_ID and \
-                 AWS_SECRET_ACCESS_KEY, or run in a pod with IRSA (AWS_WEB_IDENTITY_TOKEN_FILE \
-                 and AWS_ROLE_ARN)",
+                 AWS_SECRET_ACCESS_KEY, use --profile, or run in a pod with IRSA \
+                 (AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN) or EKS Pod Identity",
                 tried.join("; ")
             ),
             Error::Source { source, message } => write!(f, "{source} credentials: {message}"),

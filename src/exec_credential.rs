@@ -58,6 +58,12 @@ pub fn api_version_or(
     }
 }
 
+/// kubectl's `spec.interactive`: whether the plugin may prompt on the terminal.
+pub fn interactive(exec_info: Option<&str>) -> Option<bool> {
+    let v: serde_json::Value = serde_json::from_str(exec_info?).ok()?;
+    v.get("spec")?.get("interactive")?.as_bool()
+}
+
 #[derive(Serialize)]
 struct ExecCredential<'a> {
     kind: &'static str,

@@ -17,6 +17,7 @@ pub mod exec_credential;
 pub mod fsutil;
 pub mod http;
 pub mod log;
+pub mod profile;
 pub mod retry;
 pub mod secret;
 pub mod sigv4;
@@ -62,11 +63,18 @@ pub fn run(cmd: &Command, env: &Env) -> Result<String> {
     }
 }
 
-/// The region: `--region`, then `AWS_REGION`, then `AWS_DEFAULT_REGION`.
-pub fn resolve_region(flag: Option<&str>, env: &Env) -> Option<String> {
+/// The region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's `region`.
+/// (IMDS gives one later, when it is the credential source.)
+pub fn resolve_region(
+    flag: Option<&str>,
+    env: &Env,
+    profiles: &profile::ProfileSet,
+    profile: &str,
+) -> Option<String> {
     flag.filter(|r| !r.is_empty())
         .or_else(|| env.get("AWS_REGION"))
         .or_else(|| env.get("AWS_DEFAULT_REGION"))
+        .or_else(|| profiles.get(profile, "region"))
         .map(|r| r.trim().to_owned())
 }
 
@@ -80,27 +88,38 @@ pub const REFRESH_MARGIN: time::Duration = time::Duration::minutes(15);
 pub struct Issuer<'e> {
     env: &'e Env,
     args: GetToken,
-    endpoint: endpoint::Endpoint,
-    http: http::Client,
+    profiles: profile::ProfileSet,
+    profile: (String, bool),
+    interactive: Option<bool>,
+    sts: sts::StsAccess,
     source: Option<credentials::Credentials>,
     session_name: Option<String>,
     hops: Vec<credentials::Credentials>,
 }
 
 impl<'e> Issuer<'e> {
-    /// Validates the arguments (before any network call) and resolves the endpoint.
+    /// Validates the arguments (before any network call) and reads the config files.
     pub fn new(args: &GetToken, env: &'e Env) -> Result<Self> {
         validate::cluster_id(&args.cluster_id)?;
         args.chain.validate()?;
-        let region = resolve_region(args.region.as_deref(), env);
-        let endpoint = endpoint::resolve_sts(&endpoint::EndpointConfig::from_env(env, region)?)?;
-        vlog!("STS endpoint {} ({})", endpoint.url("/"), endpoint.reason);
+        let profiles = profile::load(env)?;
+        let (name, explicit) = profile::selected(args.profile.as_deref(), env);
+        let region = resolve_region(args.region.as_deref(), env, &profiles, &name);
+        if let Some(r) = &region {
+            endpoint::validate_region(r)?;
+        }
+        let cfg = endpoint::EndpointConfig::load(env, &profiles, &name, region)?;
+        if let Some(url) = &cfg.override_url {
+            endpoint::parse_endpoint_url(url)?;
+        }
         let http = http::Client::new(env, args.timeout)?;
         Ok(Issuer {
             env,
             args: args.clone(),
-            endpoint,
-            http,
+            profiles,
+            profile: (name, explicit),
+            interactive: exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO")),
+            sts: sts::StsAccess::new(http, cfg),
             source: None,
             session_name: None,
             hops: Vec::new(),
@@ -112,11 +131,14 @@ impl<'e> Issuer<'e> {
         let now = time::OffsetDateTime::now_utc();
         let fresh =
             |c: &credentials::Credentials| c.expiration.is_none_or(|e| e - now > REFRESH_MARGIN);
-        let sts = sts::Sts::new(&self.http, &self.endpoint);
         if !self.source.as_ref().is_some_and(fresh) {
             let (source, _from) = credentials::resolve(&credentials::Context {
                 env: self.env,
-                sts: &sts,
+                sts: &self.sts,
+                profiles: &self.profiles,
+                profile: &self.profile.0,
+                profile_explicit: self.profile.1,
+                interactive: self.interactive,
             })?;
             self.source = Some(source);
             self.hops.clear();
@@ -124,7 +146,11 @@ impl<'e> Issuer<'e> {
         let source = self.source.as_ref().expect("resolved above");
         let keep = self.hops.iter().take_while(|c| fresh(c)).count();
         self.hops.truncate(keep);
-        if keep < self.args.chain.role_arns.len() && self.session_name.is_none() {
+        if keep == self.args.chain.role_arns.len() {
+            return Ok(self.hops.last().unwrap_or(source).clone());
+        }
+        let sts = self.sts.client()?;
+        if self.session_name.is_none() {
             self.session_name = Some(self.args.chain.session_name(&sts, source)?);
         }
         let session_name = self.session_name.as_deref().unwrap_or_default();
@@ -140,10 +166,10 @@ impl<'e> Issuer<'e> {
     /// A new token, within a fresh `--timeout` deadline.
     pub fn issue(&mut self) -> Result<token::Token> {
         let started = Instant::now();
-        self.http.start_deadline(self.args.timeout);
+        self.sts.http().start_deadline(self.args.timeout);
         let creds = self.credentials()?;
         let now = time::OffsetDateTime::now_utc();
-        let token = token::generate(&creds, &self.endpoint, &self.args.cluster_id, now)?;
+        let token = token::generate(&creds, self.sts.endpoint()?, &self.args.cluster_id, now)?;
         vlog!(
             "token for cluster {} signed by {} ({} bytes), expires {}; total {:.1} ms",
             self.args.cluster_id,

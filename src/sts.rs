@@ -40,6 +40,68 @@ pub struct AssumeRoleParams<'a> {
     pub external_id: Option<&'a str>,
     /// DurationSeconds (None: the STS default).
     pub duration_seconds: Option<u32>,
+    /// SerialNumber and TokenCode of an MFA device, when the role requires MFA.
+    pub mfa: Option<(&'a str, &'a str)>,
+}
+
+/// The HTTP client and the STS endpoint of a run, the endpoint resolved on first use:
+/// by then a source such as IMDS may have told the region.
+pub struct StsAccess {
+    http: Client,
+    config: crate::endpoint::EndpointConfig,
+    endpoint: std::cell::OnceCell<Endpoint>,
+    region_hint: std::cell::RefCell<Option<String>>,
+}
+
+impl StsAccess {
+    /// Wraps the run's HTTP client and endpoint settings.
+    pub fn new(http: Client, config: crate::endpoint::EndpointConfig) -> Self {
+        StsAccess {
+            http,
+            config,
+            endpoint: std::cell::OnceCell::new(),
+            region_hint: std::cell::RefCell::new(None),
+        }
+    }
+
+    /// The run's HTTP client.
+    pub fn http(&self) -> &Client {
+        &self.http
+    }
+
+    /// The region known so far (configured, or learnt from IMDS).
+    pub fn region(&self) -> Option<String> {
+        self.config
+            .region
+            .clone()
+            .or_else(|| self.region_hint.borrow().clone())
+    }
+
+    /// A region learnt from a source (IMDS), used when none was configured.
+    pub fn set_region_hint(&self, region: &str) {
+        if self.endpoint.get().is_none() {
+            *self.region_hint.borrow_mut() = Some(region.to_owned());
+        }
+    }
+
+    /// The STS endpoint (resolved once).
+    pub fn endpoint(&self) -> Result<&Endpoint> {
+        if let Some(e) = self.endpoint.get() {
+            return Ok(e);
+        }
+        let mut cfg = self.config.clone();
+        if cfg.region.is_none() {
+            cfg.region = self.region_hint.borrow().clone();
+        }
+        let e = crate::endpoint::resolve_sts(&cfg)?;
+        crate::vlog!("STS endpoint {} ({})", e.url("/"), e.reason);
+        Ok(self.endpoint.get_or_init(|| e))
+    }
+
+    /// An STS client.
+    pub fn client(&self) -> Result<Sts<'_>> {
+        Ok(Sts::new(&self.http, self.endpoint()?))
+    }
 }
 
 /// An STS client bound to one endpoint.
@@ -95,6 +157,10 @@ impl<'a> Sts<'a> {
         }
         if let Some(d) = p.duration_seconds {
             params.push(("DurationSeconds".into(), d.to_string()));
+        }
+        if let Some((serial, code)) = p.mfa {
+            params.push(("SerialNumber".into(), serial.to_owned()));
+            params.push(("TokenCode".into(), code.to_owned()));
         }
         let result = self.call("AssumeRole", p.role_arn, params, Some(creds));
         let leaves = match result {
@@ -272,6 +338,11 @@ fn assumed_role(op: &'static str, role_arn: &str, leaves: &xml::Leaves) -> Resul
             secret_access_key: Secret::new(get("Credentials/SecretAccessKey")?),
             session_token: Some(Secret::new(get("Credentials/SessionToken")?)),
             expiration: Some(expiration),
+            account_id: leaves
+                .get("AssumedRoleUser/Arn")
+                .and_then(|arn| arn.split(':').nth(4))
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned),
         },
         assumed_role_arn: leaves.get("AssumedRoleUser/Arn").unwrap_or("").to_owned(),
     })

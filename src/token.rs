@@ -142,6 +142,7 @@ mod tests {
             secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
             session_token: token.map(Secret::new),
             expiration: exp,
+            account_id: None,
         }
     }
 

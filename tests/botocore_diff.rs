@@ -213,6 +213,7 @@ fn sign_ours(case: &Value) -> (String, String, String) {
         secret_access_key: Secret::new(case["secret"].as_str().unwrap()),
         session_token: case["token"].as_str().map(Secret::new),
         expiration: None,
+        account_id: None,
     };
     let query = pairs(&case["query"]);
     let headers = pairs(&case["headers"]);

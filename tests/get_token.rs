@@ -350,6 +350,7 @@ fn same_url_as_aws_cli_for_the_same_signing_time() {
         ),
         session_token: Some(eks_token::secret::Secret::new("FwoGZXIvYXdz/+token==")),
         expiration: None,
+        account_id: None,
     };
     let ep = eks_token::endpoint::resolve_sts(&eks_token::endpoint::EndpointConfig {
         region: Some("ap-southeast-2".into()),

@@ -102,6 +102,7 @@ fn run_case(case: &str) {
         secret_access_key: Secret::new(c["secret_access_key"].as_str().unwrap()),
         session_token: c["token"].as_str().map(Secret::new),
         expiration: None,
+        account_id: None,
     };
     let time = time::OffsetDateTime::parse(
         ctx["timestamp"].as_str().unwrap(),

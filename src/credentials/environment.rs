@@ -14,10 +14,9 @@ pub fn load(ctx: &Context<'_>) -> Result<Loaded> {
 
 /// The same, from an environment alone.
 pub fn from_env(env: &crate::env::Env) -> Result<Loaded> {
-    let (id, secret) = match (
-        env.get("AWS_ACCESS_KEY_ID"),
-        env.get("AWS_SECRET_ACCESS_KEY"),
-    ) {
+    // Whitespace alone counts as unset, as in the SDKs.
+    let get = |k: &str| env.get(k).filter(|v| !v.trim().is_empty());
+    let (id, secret) = match (get("AWS_ACCESS_KEY_ID"), get("AWS_SECRET_ACCESS_KEY")) {
         (Some(id), Some(secret)) => (id, secret),
         (None, None) => return Ok(Loaded::NotConfigured("AWS_ACCESS_KEY_ID not set".into())),
         (Some(_), None) => {
@@ -48,6 +47,7 @@ pub fn from_env(env: &crate::env::Env) -> Result<Loaded> {
             secret_access_key: Secret::new(secret.trim()),
             session_token: token.map(|t| Secret::new(t.trim())),
             expiration,
+            account_id: get("AWS_ACCOUNT_ID").map(|a| a.trim().to_owned()),
         },
         format!("environment variables (access key {})", id.trim()),
     ))

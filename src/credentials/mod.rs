@@ -4,7 +4,12 @@
 //! configured but broken stops the chain, as in the SDKs, rather than silently falling
 //! through to another identity.
 
+pub mod container;
 pub mod environment;
+pub mod imds;
+pub mod process;
+pub mod profile;
+pub mod sso;
 pub mod web_identity;
 
 use std::fmt;
@@ -13,8 +18,9 @@ use time::OffsetDateTime;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::profile::ProfileSet;
 use crate::secret::Secret;
-use crate::sts::Sts;
+use crate::sts::StsAccess;
 use crate::vlog;
 
 /// A set of AWS credentials.
@@ -28,6 +34,8 @@ pub struct Credentials {
     pub session_token: Option<Secret>,
     /// When temporary credentials expire.
     pub expiration: Option<OffsetDateTime>,
+    /// The account the credentials belong to, when the source says.
+    pub account_id: Option<String>,
 }
 
 impl fmt::Debug for Credentials {
@@ -37,16 +45,26 @@ impl fmt::Debug for Credentials {
             .field("secret_access_key", &self.secret_access_key)
             .field("session_token", &self.session_token)
             .field("expiration", &self.expiration)
+            .field("account_id", &self.account_id)
             .finish()
     }
 }
 
-/// What the sources need: the environment and an STS client.
+/// What the sources need.
 pub struct Context<'a> {
     /// Environment variables.
     pub env: &'a Env,
-    /// STS, for sources that assume a role (web identity).
-    pub sts: &'a Sts<'a>,
+    /// HTTP and STS (its endpoint resolved on first use).
+    pub sts: &'a StsAccess,
+    /// The shared config and credentials files.
+    pub profiles: &'a ProfileSet,
+    /// The selected profile.
+    pub profile: &'a str,
+    /// Whether the profile was named (`--profile`, `AWS_PROFILE`) rather than `default`.
+    pub profile_explicit: bool,
+    /// kubectl's `spec.interactive` (None outside kubectl): whether an MFA prompt may
+    /// be shown.
+    pub interactive: Option<bool>,
 }
 
 /// The result of asking one source.
@@ -59,11 +77,13 @@ pub enum Loaded {
 
 type Loader = fn(&Context<'_>) -> Result<Loaded>;
 
-/// The default chain, in the SDKs' order. Profiles, container credentials and IMDS
-/// slot in between and after these.
+/// The default chain, in the SDKs' order.
 const CHAIN: &[(&str, Loader)] = &[
     ("environment", environment::load),
+    ("profile", profile::load),
     ("web identity", web_identity::load),
+    ("container", container::load),
+    ("IMDS", imds::load),
 ];
 
 /// Credentials from the first configured source, and where they came from.
@@ -95,6 +115,7 @@ mod tests {
             secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
             session_token: Some(Secret::new("FwoGZXIvYXdzEXAMPLETOKEN")),
             expiration: None,
+            account_id: None,
         };
         let d = format!("{c:?}");
         assert!(d.contains("AKIDEXAMPLE"));

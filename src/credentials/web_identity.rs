@@ -39,9 +39,10 @@ pub fn load(ctx: &Context<'_>) -> Result<Loaded> {
         .unwrap_or(DEFAULT_SESSION_NAME);
     validate::session_name(session_name, "AWS_ROLE_SESSION_NAME")?;
     let token = read_token_file(file)?;
-    let assumed = ctx
-        .sts
-        .assume_role_with_web_identity(role_arn, session_name, &token, None)?;
+    let assumed =
+        ctx.sts
+            .client()?
+            .assume_role_with_web_identity(role_arn, session_name, &token, None)?;
     Ok(Loaded::Found(
         assumed.credentials,
         format!(

@@ -1,0 +1,325 @@
+//! The shared config and credentials files (`~/.aws/config`, `~/.aws/credentials`):
+//! where they are, how they parse (the SDKs' shared `profile-parser-tests.json`), and
+//! which profile is selected.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+/// The properties of one section; keys are lower case.
+pub type Properties = BTreeMap<String, String>;
+
+/// Every profile, `[sso-session]` and `[services]` section of both files, merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileSet {
+    /// Profiles by name.
+    pub profiles: BTreeMap<String, Properties>,
+    /// `[sso-session NAME]` sections.
+    pub sso_sessions: BTreeMap<String, Properties>,
+    /// `[services NAME]` sections.
+    pub services: BTreeMap<String, Properties>,
+}
+
+/// Which file a text came from: their section headers differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// `~/.aws/config`: `[profile NAME]`, `[default]`, `[sso-session NAME]`, `[services NAME]`.
+    Config,
+    /// `~/.aws/credentials`: `[NAME]`.
+    Credentials,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Section {
+    /// A profile; `prefixed` for `[profile default]` as opposed to `[default]`.
+    Profile {
+        name: String,
+        prefixed: bool,
+    },
+    SsoSession(String),
+    Services(String),
+    Ignored,
+}
+
+fn is_valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-/.%@_:+".contains(c))
+}
+
+fn classify(name: &str, kind: FileKind) -> Section {
+    let valid = |n: &str| {
+        if is_valid_name(n) {
+            Some(n.to_owned())
+        } else {
+            None
+        }
+    };
+    let prefixed = |prefix: &str| {
+        name.strip_prefix(prefix)
+            .filter(|rest| rest.starts_with([' ', '\t']))
+            .map(str::trim)
+    };
+    match kind {
+        FileKind::Credentials => match valid(name) {
+            Some(n) => Section::Profile {
+                name: n,
+                prefixed: false,
+            },
+            None => Section::Ignored,
+        },
+        FileKind::Config => {
+            if name == "default" {
+                Section::Profile {
+                    name: name.into(),
+                    prefixed: false,
+                }
+            } else if let Some(rest) = prefixed("profile") {
+                valid(rest).map_or(Section::Ignored, |n| Section::Profile {
+                    name: n,
+                    prefixed: true,
+                })
+            } else if let Some(rest) = prefixed("sso-session") {
+                valid(rest).map_or(Section::Ignored, Section::SsoSession)
+            } else if let Some(rest) = prefixed("services") {
+                valid(rest).map_or(Section::Ignored, Section::Services)
+            } else {
+                Section::Ignored
+            }
+        }
+    }
+}
+
+/// Cuts a `#` or `;` comment that follows whitespace (`a # b` -> `a`, `a;b` stays).
+fn strip_comment(value: &str) -> &str {
+    let bytes = value.as_bytes();
+    for i in 1..bytes.len() {
+        if (bytes[i] == b'#' || bytes[i] == b';') && bytes[i - 1].is_ascii_whitespace() {
+            return &value[..i];
+        }
+    }
+    value
+}
+
+/// The sections of one file, in order, with their properties.
+fn parse_file(
+    text: &str,
+    kind: FileKind,
+) -> std::result::Result<Vec<(Section, Properties)>, String> {
+    let mut sections: Vec<(Section, Properties)> = Vec::new();
+    // The last property of the current section, and whether it takes sub-properties
+    // (its value was empty on its own line); None after a section header.
+    let mut last: Option<(Option<String>, bool)> = None;
+    for (n, raw) in text.split('\n').enumerate() {
+        let line = raw.strip_suffix('\r').unwrap_or(raw);
+        let at = |msg: &str| format!("{msg} (line {})", n + 1);
+        if line.trim().is_empty() || line.starts_with(['#', ';']) {
+            continue;
+        }
+        if let Some(rest) = line.strip_prefix('[') {
+            let end = rest
+                .find(']')
+                .ok_or_else(|| at("Profile definition must end with ']'"))?;
+            let after = rest[end + 1..].trim_start();
+            if !(after.is_empty() || after.starts_with(['#', ';'])) {
+                return Err(at(
+                    "Expected a comment or the end of the line after a profile definition",
+                ));
+            }
+            sections.push((classify(rest[..end].trim(), kind), Properties::new()));
+            last = None;
+            continue;
+        }
+        let Some((_, props)) = sections.last_mut() else {
+            return Err(at("Expected a profile definition"));
+        };
+        if line.starts_with([' ', '\t']) {
+            let Some((key, sub)) = &last else {
+                return Err(at("Expected a property definition, found continuation"));
+            };
+            let trimmed = line.trim();
+            if *sub {
+                let (k, _) = trimmed
+                    .split_once('=')
+                    .ok_or_else(|| at("Expected an '=' sign defining a sub-property"))?;
+                if k.trim().is_empty() {
+                    return Err(at("Sub-property did not have a name"));
+                }
+            }
+            if let Some(v) = key.as_ref().and_then(|k| props.get_mut(k)) {
+                v.push('\n');
+                v.push_str(trimmed);
+            }
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .ok_or_else(|| at("Expected an '=' sign defining a property"))?;
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(at("Property did not have a name"));
+        }
+        let v = strip_comment(v).trim();
+        if is_valid_name(k) {
+            let key = k.to_ascii_lowercase();
+            props.insert(key.clone(), v.to_owned());
+            last = Some((Some(key), v.is_empty()));
+        } else {
+            last = Some((None, v.is_empty()));
+        }
+    }
+    Ok(sections)
+}
+
+/// Parses and merges the two files' texts: duplicate sections merge, later properties
+/// win, the credentials file wins over the config file, and `[profile default]` in the
+/// config file hides `[default]` there.
+pub fn parse(
+    config: Option<&str>,
+    credentials: Option<&str>,
+) -> std::result::Result<ProfileSet, String> {
+    let mut set = ProfileSet::default();
+    if let Some(text) = config {
+        let sections = parse_file(text, FileKind::Config)?;
+        let has_prefixed_default = sections.iter().any(
+            |(s, _)| matches!(s, Section::Profile { name, prefixed: true } if name == "default"),
+        );
+        for (section, props) in sections {
+            let target = match section {
+                Section::Profile { name, prefixed } => {
+                    if name == "default" && !prefixed && has_prefixed_default {
+                        continue;
+                    }
+                    set.profiles.entry(name).or_default()
+                }
+                Section::SsoSession(name) => set.sso_sessions.entry(name).or_default(),
+                Section::Services(name) => set.services.entry(name).or_default(),
+                Section::Ignored => continue,
+            };
+            target.extend(props);
+        }
+    }
+    if let Some(text) = credentials {
+        for (section, props) in parse_file(text, FileKind::Credentials)? {
+            if let Section::Profile { name, .. } = section {
+                set.profiles.entry(name).or_default().extend(props);
+            }
+        }
+    }
+    Ok(set)
+}
+
+/// Where the two files are: `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`, else
+/// under `$HOME/.aws/`. Without HOME (a scratch container) there are no default files.
+pub fn locations(env: &Env) -> (Option<PathBuf>, Option<PathBuf>) {
+    let home = env.get("HOME").map(PathBuf::from);
+    let expand = |p: &str| -> PathBuf {
+        match (p.strip_prefix("~/"), &home) {
+            (Some(rest), Some(h)) => h.join(rest),
+            _ => PathBuf::from(p),
+        }
+    };
+    let config = env
+        .get("AWS_CONFIG_FILE")
+        .map(expand)
+        .or_else(|| home.as_ref().map(|h| h.join(".aws/config")));
+    let credentials = env
+        .get("AWS_SHARED_CREDENTIALS_FILE")
+        .map(expand)
+        .or_else(|| home.as_ref().map(|h| h.join(".aws/credentials")));
+    (config, credentials)
+}
+
+/// Reads and parses both files; a missing file is an empty one.
+pub fn load(env: &Env) -> Result<ProfileSet> {
+    let (config, credentials) = locations(env);
+    let read = |p: &Option<PathBuf>| -> Result<Option<String>> {
+        let Some(p) = p else { return Ok(None) };
+        match std::fs::read(p) {
+            Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            // A directory in place of the file, or no permission: the SDKs skip it.
+            Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
+            Err(e) => Err(Error::Io {
+                what: format!("cannot read {}", p.display()),
+                detail: e.to_string(),
+            }),
+        }
+    };
+    let (c, k) = (read(&config)?, read(&credentials)?);
+    parse(c.as_deref(), k.as_deref()).map_err(|e| {
+        Error::InvalidInput(format!(
+            "cannot parse the AWS config files ({} / {}): {e}",
+            config
+                .as_ref()
+                .map_or("-".into(), |p| p.display().to_string()),
+            credentials
+                .as_ref()
+                .map_or("-".into(), |p| p.display().to_string())
+        ))
+    })
+}
+
+/// The selected profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else
+/// `default`; and whether it was asked for explicitly.
+pub fn selected(flag: Option<&str>, env: &Env) -> (String, bool) {
+    match flag
+        .filter(|p| !p.is_empty())
+        .or_else(|| env.get("AWS_PROFILE"))
+        .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
+    {
+        Some(p) => (p.trim().to_owned(), true),
+        None => ("default".to_owned(), false),
+    }
+}
+
+impl ProfileSet {
+    /// A property of a profile.
+    pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
+        self.profiles
+            .get(profile)
+            .and_then(|p| p.get(key))
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A property of the profile's `services` section for `service` (e.g. the STS
+    /// `endpoint_url`), written as a sub-property.
+    pub fn service_setting(&self, profile: &str, service: &str, key: &str) -> Option<String> {
+        let name = self.get(profile, "services")?;
+        let block = self.services.get(name)?.get(service)?;
+        block.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim().eq_ignore_ascii_case(key)).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn services_sub_properties() {
+        let set = parse(
+            Some("[profile dev]\nservices = local\n[services local]\nsts =\n  endpoint_url = http://127.0.0.1:5000\n"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            set.service_setting("dev", "sts", "endpoint_url").as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        assert_eq!(set.service_setting("dev", "eks", "endpoint_url"), None);
+    }
+
+    #[test]
+    fn selection() {
+        let env = Env::from_pairs([("AWS_PROFILE", "dev")]);
+        assert_eq!(selected(None, &env), ("dev".into(), true));
+        assert_eq!(selected(Some("prod"), &env), ("prod".into(), true));
+        assert_eq!(selected(None, &Env::default()), ("default".into(), false));
+    }
+}
