@@ -108,10 +108,10 @@ fn static_keys(name: &str, p: &Properties) -> std::result::Result<Option<Base>, 
     ) {
         (None, None) => Ok(None),
         (Some(_), None) => Err(ChainError::Invalid(format!(
-            "profile `{name}` missing aws_secret_access_key"
+            "profile missing aws_secret_access_key (profile `{name}` has aws_access_key_id)"
         ))),
         (None, Some(_)) => Err(ChainError::Invalid(format!(
-            "profile `{name}` missing aws_access_key_id"
+            "profile missing aws_access_key_id (profile `{name}` has aws_secret_access_key)"
         ))),
         (Some(id), Some(_)) => Ok(Some(Base::AccessKey {
             profile: name.to_owned(),
@@ -271,7 +271,7 @@ pub fn resolve_chain(
         match (prop(p, "source_profile"), prop(p, "credential_source")) {
             (Some(_), Some(_)) => {
                 return Err(ChainError::Invalid(format!(
-                    "profile `{name}` contained both source_profile and credential_source"
+                    "profile contained both source_profile and credential_source (profile `{name}`): keep one"
                 )))
             }
             (None, None) => {
