@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod fault;
+pub mod replay;
+pub mod scenario;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};

@@ -44,7 +44,10 @@ fn props_json(map: &BTreeMap<String, BTreeMap<String, String>>) -> Value {
 pub fn parser_case(i: usize) {
     let v = &load("profile-parser-tests.json")["tests"][i];
     let name = v["name"].as_str().unwrap();
-    let got = profile::parse(v["input"]["configFile"].as_str(), v["input"]["credentialsFile"].as_str());
+    let got = profile::parse(
+        v["input"]["configFile"].as_str(),
+        v["input"]["credentialsFile"].as_str(),
+    );
     let out = &v["output"];
     if let Some(want) = out.get("errorContaining") {
         let err = got.expect_err(name);
@@ -52,7 +55,11 @@ pub fn parser_case(i: usize) {
         return;
     }
     let set = got.unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(props_json(&set.profiles), out["config"]["profiles"], "{name}");
+    assert_eq!(
+        props_json(&set.profiles),
+        out["config"]["profiles"],
+        "{name}"
+    );
     if let Some(sessions) = out["config"].get("sso_sessions") {
         assert_eq!(&props_json(&set.sso_sessions), sessions, "{name}");
     }
@@ -63,7 +70,10 @@ pub fn location_case(i: usize) {
     assert_eq!(v["platform"], "linux");
     let env = env_of(&v["environment"]);
     let (config, credentials) = profile::locations(&env);
-    assert_eq!(config.unwrap(), PathBuf::from(v["configLocation"].as_str().unwrap()));
+    assert_eq!(
+        config.unwrap(),
+        PathBuf::from(v["configLocation"].as_str().unwrap())
+    );
     assert_eq!(
         credentials.unwrap(),
         PathBuf::from(v["credentialsLocation"].as_str().unwrap())
@@ -152,7 +162,10 @@ pub fn assume_role_case(i: usize) {
             let msg = err.to_string();
             assert!(msg.contains(want.as_str().unwrap()), "{docs}: {msg}");
             // A profile holding only settings is "no credentials here", not an error.
-            if want.as_str().unwrap().contains("did not contain credential information")
+            if want
+                .as_str()
+                .unwrap()
+                .contains("did not contain credential information")
                 && docs.contains("only contains configuration")
             {
                 assert!(matches!(err, ChainError::NoCredentials(_)));
@@ -160,7 +173,11 @@ pub fn assume_role_case(i: usize) {
         }
         None => {
             let chain = got.unwrap_or_else(|e| panic!("{docs}: {e}"));
-            assert_eq!(chain_json(&set, &chain), v["output"]["ProfileChain"], "{docs}");
+            assert_eq!(
+                chain_json(&set, &chain),
+                v["output"]["ProfileChain"],
+                "{docs}"
+            );
         }
     }
 }
@@ -170,7 +187,11 @@ pub fn ecs_case(i: usize) {
     let docs = v["docs"].as_str().unwrap();
     let got = container::uri(&env_of(&v["env"]));
     match (&v["result"].get("Ok"), &v["result"].get("ErrorContains")) {
-        (Some(want), _) => assert_eq!(got.unwrap_or_else(|e| panic!("{docs}: {e}")), *want.as_str().unwrap(), "{docs}"),
+        (Some(want), _) => assert_eq!(
+            got.unwrap_or_else(|e| panic!("{docs}: {e}")),
+            *want.as_str().unwrap(),
+            "{docs}"
+        ),
         (_, Some(want)) => {
             let e = got.expect_err(docs).to_string();
             assert!(e.contains(want.as_str().unwrap()), "{docs}: {e}");
@@ -183,7 +204,8 @@ pub fn imds_endpoint_case(i: usize) {
     let v = &load("imds-endpoint-tests.json")["tests"][i];
     let docs = v["docs"].as_str().unwrap();
     // Files are relative to the vector; write them to a scratch directory.
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("imds-vector-{i}-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("imds-vector-{i}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     for (name, text) in v["fs"].as_object().into_iter().flatten() {
         std::fs::write(dir.join(name), text.as_str().unwrap()).unwrap();
@@ -205,7 +227,11 @@ pub fn imds_endpoint_case(i: usize) {
     .map(|base| format!("{base}/latest/api/token"));
     std::fs::remove_dir_all(&dir).ok();
     match (v["result"].get("Ok"), v["result"].get("Err")) {
-        (Some(want), _) => assert_eq!(got.unwrap_or_else(|e| panic!("{docs}: {e}")), want.as_str().unwrap(), "{docs}"),
+        (Some(want), _) => assert_eq!(
+            got.unwrap_or_else(|e| panic!("{docs}: {e}")),
+            want.as_str().unwrap(),
+            "{docs}"
+        ),
         (_, Some(want)) => {
             let e = got.expect_err(docs);
             assert!(e.contains(want.as_str().unwrap()), "{docs}: {e}");
@@ -223,10 +249,28 @@ pub fn vector_counts() -> [(&'static str, usize); 5] {
         .filter(|t| t["platform"] == "linux")
         .count();
     [
-        ("parser_case(", load("profile-parser-tests.json")["tests"].as_array().unwrap().len()),
+        (
+            "parser_case(",
+            load("profile-parser-tests.json")["tests"]
+                .as_array()
+                .unwrap()
+                .len(),
+        ),
         ("location_case(", linux),
-        ("assume_role_case(", load("assume-role-tests.json").as_array().unwrap().len()),
-        ("ecs_case(", load("ecs-tests.json")["tests"].as_array().unwrap().len()),
-        ("imds_endpoint_case(", load("imds-endpoint-tests.json")["tests"].as_array().unwrap().len()),
+        (
+            "assume_role_case(",
+            load("assume-role-tests.json").as_array().unwrap().len(),
+        ),
+        (
+            "ecs_case(",
+            load("ecs-tests.json")["tests"].as_array().unwrap().len(),
+        ),
+        (
+            "imds_endpoint_case(",
+            load("imds-endpoint-tests.json")["tests"]
+                .as_array()
+                .unwrap()
+                .len(),
+        ),
     ]
 }
