@@ -81,9 +81,15 @@ pub fn run(command: &str, profile: &str, timeout: Duration) -> Result<Credential
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        // Piped and copied, not inherited: a grandchild that outlives a killed command
+        // must not hold kubectl's stderr open.
+        .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| err(format!("cannot run {program}: {e}")))?;
+    let mut child_stderr = child.stderr.take().expect("piped");
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut child_stderr, &mut std::io::stderr());
+    });
     let mut stdout = child.stdout.take().expect("piped");
     let reader = std::thread::spawn(move || {
         let mut buf = Vec::new();
