@@ -43,6 +43,10 @@ pub struct GetToken {
     pub region: Option<String>,
     /// `--profile`.
     pub profile: Option<String>,
+    /// `--cache-dir`.
+    pub cache_dir: Option<PathBuf>,
+    /// `--no-cache`.
+    pub no_cache: bool,
     /// Output format.
     pub output: Output,
     /// `-v`.
@@ -104,6 +108,8 @@ enum Key {
     DurationSeconds,
     Region,
     Profile,
+    CacheDir,
+    NoCache,
     Output,
     Verbose,
     Timeout,
@@ -284,6 +290,18 @@ const OPTS: &[Opt] = &[
         takes_value: true,
         key: Key::Profile,
     },
+    Opt {
+        long: "cache-dir",
+        short: None,
+        takes_value: true,
+        key: Key::CacheDir,
+    },
+    Opt {
+        long: "no-cache",
+        short: None,
+        takes_value: false,
+        key: Key::NoCache,
+    },
 ];
 
 /// The help text.
@@ -315,6 +333,9 @@ Options:
   -o, --output json|token   ExecCredential JSON, or the token and a newline [json]
   --token-only              the same as --output token
   --timeout DURATION        deadline of the whole run: 30, 30s, 1m, 1m30s [30s]
+  --cache-dir DIR           credential cache [EKS_TOKEN_CACHE_DIR, $XDG_CACHE_HOME/eks-token,
+                            ~/.cache/eks-token; off when none can be made private]
+  --no-cache                neither read nor write the credential cache
   -v, --verbose             each step and its duration on stderr (never a secret)
   -h, --help                this text
   --version                 the version
@@ -518,6 +539,8 @@ pub fn parse(args: &[String]) -> Result<Command> {
         },
         region: last(Key::Region),
         profile: last(Key::Profile),
+        cache_dir: last(Key::CacheDir).map(PathBuf::from),
+        no_cache: flags.contains(&Key::NoCache),
         output,
         verbose: flags.contains(&Key::Verbose),
         timeout,

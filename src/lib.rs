@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cache;
 pub mod chain;
 pub mod cli;
 pub mod credentials;
@@ -92,7 +93,10 @@ pub struct Issuer<'e> {
     profile: (String, bool),
     interactive: Option<bool>,
     sts: sts::StsAccess,
+    cache: Option<cache::Cache>,
     source: Option<credentials::Credentials>,
+    /// Where the source credentials came from: the source's identity in cache keys.
+    source_id: String,
     session_name: Option<String>,
     hops: Vec<credentials::Credentials>,
 }
@@ -120,7 +124,13 @@ impl<'e> Issuer<'e> {
             profile: (name, explicit),
             interactive: exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO")),
             sts: sts::StsAccess::new(http, cfg),
+            cache: if args.no_cache {
+                None
+            } else {
+                cache::Cache::open(args.cache_dir.as_deref(), env)
+            },
             source: None,
+            source_id: String::new(),
             session_name: None,
             hops: Vec::new(),
         })
@@ -132,15 +142,17 @@ impl<'e> Issuer<'e> {
         let fresh =
             |c: &credentials::Credentials| c.expiration.is_none_or(|e| e - now > REFRESH_MARGIN);
         if !self.source.as_ref().is_some_and(fresh) {
-            let (source, _from) = credentials::resolve(&credentials::Context {
+            let (source, from) = credentials::resolve(&credentials::Context {
                 env: self.env,
                 sts: &self.sts,
                 profiles: &self.profiles,
                 profile: &self.profile.0,
                 profile_explicit: self.profile.1,
                 interactive: self.interactive,
+                cache: self.cache.as_ref(),
             })?;
             self.source = Some(source);
+            self.source_id = from;
             self.hops.clear();
         }
         let source = self.source.as_ref().expect("resolved above");
@@ -154,10 +166,41 @@ impl<'e> Issuer<'e> {
             self.session_name = Some(self.args.chain.session_name(&sts, source)?);
         }
         let session_name = self.session_name.as_deref().unwrap_or_default();
-        while self.hops.len() < self.args.chain.role_arns.len() {
+        let chain = &self.args.chain;
+        while self.hops.len() < chain.role_arns.len() {
             let i = self.hops.len();
             let prev = if i == 0 { source } else { &self.hops[i - 1] };
-            let next = self.args.chain.assume_hop(&sts, prev, i, session_name)?;
+            let assume = || chain.assume_hop(&sts, prev, i, session_name);
+            let next = match &self.cache {
+                Some(cache) => {
+                    let ep = sts.endpoint();
+                    let last = i + 1 == chain.role_arns.len();
+                    let duration = chain
+                        .duration_seconds
+                        .unwrap_or(chain::DEFAULT_DURATION_SECONDS)
+                        .to_string();
+                    let key = cache::Cache::key(&[
+                        "role-hop",
+                        &self.source_id,
+                        &chain.role_arns[..=i].join("\n"),
+                        if last {
+                            chain.external_id.as_deref().unwrap_or("")
+                        } else {
+                            ""
+                        },
+                        session_name,
+                        &duration,
+                        &ep.url("/"),
+                        &ep.signing_region,
+                    ]);
+                    cache.get_or_fill(
+                        &key,
+                        &format!("hop {} {}", i + 1, chain.role_arns[i]),
+                        assume,
+                    )?
+                }
+                None => assume()?,
+            };
             self.hops.push(next);
         }
         Ok(self.hops.last().unwrap_or(source).clone())

@@ -65,6 +65,8 @@ pub struct Context<'a> {
     /// kubectl's `spec.interactive` (None outside kubectl): whether an MFA prompt may
     /// be shown.
     pub interactive: Option<bool>,
+    /// The credential cache, when one is in use.
+    pub cache: Option<&'a crate::cache::Cache>,
 }
 
 /// The result of asking one source.

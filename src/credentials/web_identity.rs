@@ -38,21 +38,32 @@ pub fn load(ctx: &Context<'_>) -> Result<Loaded> {
         .get("AWS_ROLE_SESSION_NAME")
         .unwrap_or(DEFAULT_SESSION_NAME);
     validate::session_name(session_name, "AWS_ROLE_SESSION_NAME")?;
-    let token = read_token_file(file)?;
-    let assumed =
-        ctx.sts
+    let assume = || -> Result<super::Credentials> {
+        let token = read_token_file(file)?;
+        Ok(ctx
+            .sts
             .client()?
-            .assume_role_with_web_identity(role_arn, session_name, &token, None)?;
+            .assume_role_with_web_identity(role_arn, session_name, &token, None)?
+            .credentials)
+    };
+    let creds = match ctx.cache {
+        Some(cache) => {
+            let ep = ctx.sts.endpoint()?;
+            let key = crate::cache::Cache::key(&[
+                "web-identity",
+                role_arn,
+                file,
+                session_name,
+                &ep.url("/"),
+                &ep.signing_region,
+            ]);
+            cache.get_or_fill(&key, &format!("web identity role {role_arn}"), assume)?
+        }
+        None => assume()?,
+    };
     Ok(Loaded::Found(
-        assumed.credentials,
-        format!(
-            "web identity token {file} -> {}",
-            if assumed.assumed_role_arn.is_empty() {
-                role_arn
-            } else {
-                &assumed.assumed_role_arn
-            }
-        ),
+        creds,
+        format!("web identity token {file} -> {role_arn}"),
     ))
 }
 

@@ -145,6 +145,8 @@ pub fn run_scenario(name: &str) {
         chain: RoleChain::default(),
         region: None,
         profile: None,
+        cache_dir: None,
+        no_cache: true,
         output: Output::Json,
         verbose: false,
         timeout: Duration::from_secs(10),

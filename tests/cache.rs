@@ -1,0 +1,309 @@
+//! The credential cache across runs: warm runs make no STS call, a cold burst makes one
+//! per hop, stale, corrupt and unsafe caches are handled.
+
+mod common;
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::process::Stdio;
+
+use common::fault::{FaultServer, Reply};
+use common::*;
+
+fn chain_env(tag: &str) -> (TestEnv, String, String) {
+    let m = moto();
+    let mut env = TestEnv::new();
+    let irsa = format!("arn:aws:iam::111111111111:role/{tag}-irsa");
+    let dev = format!("arn:aws:iam::222222222222:role/{tag}-dev");
+    env.irsa(&irsa, "eyJhbGciOiJSUzI1NiJ9.cache.c2ln");
+    env.set("AWS_ENDPOINT_URL_STS", &m.url)
+        .set("AWS_REGION", "us-east-1");
+    (env, irsa, dev)
+}
+
+fn sessions_of(role: &str) -> usize {
+    moto()
+        .sessions()
+        .iter()
+        .filter(|s| s["role_arn"] == role)
+        .count()
+}
+
+fn cache_dir(env: &TestEnv) -> std::path::PathBuf {
+    env.home.join(".cache/eks-token")
+}
+
+fn entries(env: &TestEnv) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(cache_dir(env))
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn warm_cache_makes_no_sts_call_and_its_token_verifies() {
+    let m = moto();
+    let (env, irsa, dev) = chain_env("warm");
+    let r1 = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        &dev,
+        "-v",
+    ]);
+    assert_eq!(r1.code, 0, "{}", r1.stderr);
+    assert!(r1.stderr.contains("cache miss"), "{}", r1.stderr);
+    assert_eq!((sessions_of(&irsa), sessions_of(&dev)), (1, 1));
+    // The cache: 0700 directory, 0600 entries, one per assumed hop.
+    assert_eq!(
+        std::fs::metadata(cache_dir(&env)).unwrap().mode() & 0o777,
+        0o700
+    );
+    let files = entries(&env);
+    assert_eq!(files.len(), 2);
+    for f in &files {
+        assert_eq!(std::fs::metadata(f).unwrap().mode() & 0o777, 0o600);
+    }
+    let r2 = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        &dev,
+        "-v",
+    ]);
+    assert_eq!(r2.code, 0, "{}", r2.stderr);
+    assert_eq!(
+        (sessions_of(&irsa), sessions_of(&dev)),
+        (1, 1),
+        "no STS call on a warm cache"
+    );
+    assert_eq!(r2.stderr.matches("cache hit").count(), 2, "{}", r2.stderr);
+    assert!(!r2.stderr.contains("AssumeRole"), "{}", r2.stderr);
+    // Signed with the cached session's secret, which botocore finds at moto.
+    let v = verify(&token_of(&r2.stdout), "dev", Some(&m.url), &[]);
+    assert_verifies(&v);
+    assert!(v["arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::222222222222:assumed-role/warm-dev/"));
+    // --no-cache calls STS again.
+    let r3 = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        &dev,
+        "--no-cache",
+    ]);
+    assert_eq!(r3.code, 0, "{}", r3.stderr);
+    assert_eq!((sessions_of(&irsa), sessions_of(&dev)), (2, 2));
+    // Another chain (here: another session name) is another entry.
+    let r4 = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        &dev,
+        "-s",
+        "other",
+    ]);
+    assert_eq!(r4.code, 0, "{}", r4.stderr);
+    assert_eq!((sessions_of(&irsa), sessions_of(&dev)), (2, 3));
+    // The cache holds assumed credentials only, never the web identity token.
+    for f in entries(&env) {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(!text.contains("eyJhbGciOiJSUzI1NiJ9.cache"));
+    }
+}
+
+#[test]
+fn twenty_concurrent_cold_runs_share_one_set_of_sts_calls() {
+    let (env, irsa, dev) = chain_env("burst");
+    let children: Vec<_> = (0..20)
+        .map(|_| {
+            env.command(
+                &bin(),
+                &["get-token", "--cluster-name", "dev", "--role-arn", &dev],
+            )
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("k8s-aws-v1."));
+    }
+    let (a, b) = (sessions_of(&irsa), sessions_of(&dev));
+    assert!(a <= 2 && b <= 2, "AssumeRole calls per hop: {a}, {b}");
+    // The cache is valid afterwards: one more run calls nothing.
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((sessions_of(&irsa), sessions_of(&dev)), (a, b));
+}
+
+#[test]
+fn entries_near_expiry_are_renewed() {
+    let exp = eks_token::timefmt::format_rfc3339(
+        time::OffsetDateTime::now_utc() + time::Duration::minutes(10),
+    );
+    let server = FaultServer::start(
+        vec![],
+        Reply::assumed(
+            "AssumeRoleWithWebIdentity",
+            "ASIASHORTLIVED000001",
+            "short/secret",
+            "short-token",
+            &exp,
+        ),
+    );
+    let mut env = TestEnv::new();
+    env.irsa(
+        "arn:aws:iam::111111111111:role/short",
+        "eyJhbGciOiJSUzI1NiJ9.short.c2ln",
+    );
+    env.set("AWS_ENDPOINT_URL_STS", &server.url);
+    for _ in 0..2 {
+        let r = env.run(&["get-token", "--cluster-name", "dev"]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    assert_eq!(
+        server.requests().len(),
+        2,
+        "10 minutes left is less than a token needs"
+    );
+}
+
+#[test]
+fn corrupt_entries_are_replaced() {
+    let (env, _, dev) = chain_env("corrupt");
+    assert_eq!(
+        env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev])
+            .code,
+        0
+    );
+    let files = entries(&env);
+    assert_eq!(files.len(), 2);
+    std::fs::write(&files[0], "{\"version\": 1, \"key\": \"trunc").unwrap();
+    std::fs::write(
+        &files[1],
+        "{\"version\":1,\"key\":\"someone-elses\",\"access_key_id\":\"X\"}",
+    )
+    .unwrap();
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        &dev,
+        "-v",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("corrupt") && r.stderr.contains("not ours"),
+        "{}",
+        r.stderr
+    );
+    assert_verifies(&verify(&token_of(&r.stdout), "dev", Some(&moto().url), &[]));
+    for f in &files {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
+        assert_eq!(v["version"], 1);
+        assert_eq!(std::fs::metadata(f).unwrap().mode() & 0o777, 0o600);
+    }
+}
+
+#[test]
+fn unsafe_cache_directories_are_not_used() {
+    let (env, irsa, dev) = chain_env("unsafe");
+    let dir = cache_dir(&env);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("not using the credential cache") && r.stderr.contains("0777"),
+        "{}",
+        r.stderr
+    );
+    assert!(entries(&env).is_empty());
+    // Another owner (tests run as root in CI; elsewhere chown is not allowed).
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    if std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).is_ok() {
+        let before = sessions_of(&irsa);
+        let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(r.stderr.contains("belongs to uid 65534"), "{}", r.stderr);
+        assert_eq!(sessions_of(&irsa), before + 1);
+    } else {
+        eprintln!("skipped the other-owner case: chown needs root");
+    }
+    // An explicit --cache-dir that cannot be created: a warning, and the run goes on.
+    let blocker = env.home.join("a-file");
+    std::fs::write(&blocker, "").unwrap();
+    let bad = blocker.join("cache");
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        &dev,
+        "--cache-dir",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot be created"), "{}", r.stderr);
+}
+
+#[test]
+fn cache_location_follows_flag_env_and_xdg() {
+    let (mut env, _, dev) = chain_env("where");
+    let xdg = env.home.join("xdg");
+    env.set("XDG_CACHE_HOME", xdg.display().to_string());
+    assert_eq!(
+        env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev])
+            .code,
+        0
+    );
+    assert!(xdg.join("eks-token").is_dir());
+    let custom = env.home.join("custom");
+    env.set("EKS_TOKEN_CACHE_DIR", custom.display().to_string());
+    assert_eq!(
+        env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev])
+            .code,
+        0
+    );
+    assert!(std::fs::read_dir(&custom).unwrap().count() >= 2);
+    let flag = env.home.join("flag");
+    assert_eq!(
+        env.run(&[
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--role-arn",
+            &dev,
+            "--cache-dir",
+            flag.to_str().unwrap()
+        ])
+        .code,
+        0
+    );
+    assert!(flag.is_dir());
+    // No HOME, nothing else: no cache and no noise.
+    let mut bare = TestEnv::new();
+    bare.unset("HOME").static_creds("AKIANOHOME0000000001", "s");
+    let r = bare.run(&["get-token", "--cluster-name", "dev"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
+}
