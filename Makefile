@@ -59,7 +59,7 @@ demo: deps release
 	EKS_TOKEN_BIN=$(RELEASE_BIN) bash examples/demo.sh
 
 bench: deps static
-	$(PYTHON) tests/support/bench.py --bin $(STATIC_BIN)
+	$(PYTHON) tests/support/bench.py --bin $(STATIC_BIN) --readme README.md
 
 clean:
 	$(CARGO) clean

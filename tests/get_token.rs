@@ -413,7 +413,7 @@ fn https_sts_with_a_private_ca_from_aws_ca_bundle() {
     let junk = env.home.join("junk.pem");
     std::fs::write(&junk, "not a certificate").unwrap();
     env.set("AWS_CA_BUNDLE", junk.display().to_string());
-    let r = env.run(&["get-token", "--cluster-name", "dev"]);
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--no-cache"]);
     assert_eq!(r.code, 1);
     assert!(
         r.stderr.contains("AWS_CA_BUNDLE") && r.stderr.contains("junk.pem"),

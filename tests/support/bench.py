@@ -1,17 +1,22 @@
 #!/usr/bin/env python3
-"""eks-token vs `aws eks get-token`, side by side in one run (the machines are noisy:
-the two commands alternate and medians are compared as ratios).
+"""eks-token vs `aws eks get-token`, side by side in one run. The machines are noisy:
+the two commands alternate and their medians are compared as ratios.
 
 Scenarios:
-  env    static environment credentials (no network for either tool)
-  chain  IRSA -> AssumeRoleWithWebIdentity -> AssumeRole against moto's server
+  env          static environment credentials (no network for either tool)
+  chain-cold   IRSA -> AssumeRoleWithWebIdentity -> AssumeRole against moto's server,
+               every run with an empty cache (eks-token's and aws-cli's ~/.aws/cli/cache)
+  chain-warm   the same chain with the caches kept between runs
 
-Reports median wall time, the ratio, each command's peak RSS, the number of STS
-requests each made (counted in moto's log), and the binary's size. Prints a Markdown
-table (also written to --out) and exits 1 when a target below is missed.
+Reports median wall time, the ratio, each command's peak RSS (GNU time), the STS
+requests one run makes (counted in moto's log) and the binary's size, as a Markdown
+table; --readme rewrites the table between the bench markers of README.md. Exits 1 when
+a target is missed.
 """
 import argparse
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -20,11 +25,9 @@ import tempfile
 import time
 import urllib.request
 
-TARGETS = {  # scenario -> minimum speed-up over aws-cli
-    "env": 100.0,
-    "chain": 1.0,
-}
-MAX_PEAK_KIB = 8 * 1024
+TARGETS = {"env": 150.0, "chain-cold": 1.0, "chain-warm": 200.0}  # minimum speed-up
+MAX_PEAK_KIB = 6 * 1024
+ROLE = "arn:aws:iam::222222222222:role/testrole"
 
 
 def free_port():
@@ -36,7 +39,6 @@ def free_port():
 
 
 def run(cmd, env):
-    """Runs cmd; returns its wall time in seconds."""
     t = time.perf_counter()
     p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - t
@@ -46,8 +48,8 @@ def run(cmd, env):
 
 
 def peak_rss_kib(cmd, env):
-    """Peak RSS of cmd, measured by GNU time: a process forked from this (large) Python
-    would carry Python's resident pages into its own high-water mark."""
+    """Peak RSS by GNU time: a process forked from this (large) Python would carry
+    Python's resident pages into its own high-water mark."""
     p = subprocess.run(["/usr/bin/time", "-f", "%M", *cmd], env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=True)
     return int(p.stderr.decode().strip().splitlines()[-1])
@@ -56,8 +58,7 @@ def peak_rss_kib(cmd, env):
 def start_moto(work):
     port = free_port()
     log = open(os.path.join(work, "moto.log"), "w")
-    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=log, stderr=log)
+    proc = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -69,8 +70,7 @@ def start_moto(work):
 
 
 def sts_posts(log_path):
-    """POST lines in moto's log, once the log has settled (moto logs a request just
-    after answering it)."""
+    """POST lines in moto's log once it has settled (moto logs just after answering)."""
     last = -1
     while True:
         with open(log_path, encoding="utf-8", errors="replace") as f:
@@ -81,49 +81,55 @@ def sts_posts(log_path):
         time.sleep(0.1)
 
 
-def bench(name, ours, theirs, env, rounds, moto_log=None):
-    # Warm up both (page cache, Python bytecode cache).
-    run(ours, env)
-    run(theirs, env)
+class Side:
+    """One tool in one scenario: a command, its environment, and what to do before
+    each run (empty the cache for a cold run)."""
+
+    def __init__(self, cmd, env, prepare=None):
+        self.cmd, self.env, self.prepare = cmd, env, prepare or (lambda: None)
+
+    def timed(self):
+        self.prepare()
+        return run(self.cmd, self.env)
+
+    def peak(self):
+        self.prepare()
+        return peak_rss_kib(self.cmd, self.env)
+
+
+def bench(name, ours, theirs, rounds, moto_log=None):
+    ours.timed()
+    theirs.timed()  # warm the page cache and Python's bytecode cache
     o_times, t_times = [], []
     for i in range(rounds):
         pair = ((ours, o_times), (theirs, t_times))
-        for cmd, times in pair if i % 2 == 0 else pair[::-1]:
-            times.append(run(cmd, env))
+        for side, times in pair if i % 2 == 0 else pair[::-1]:
+            times.append(side.timed())
     o_med, t_med = statistics.median(o_times), statistics.median(t_times)
-    o_peak = max(peak_rss_kib(ours, env) for _ in range(3))
-    t_peak = max(peak_rss_kib(theirs, env) for _ in range(3))
-    o_posts = t_posts = 0
+    o_peak = max(ours.peak() for _ in range(3))
+    t_peak = max(theirs.peak() for _ in range(3))
+    o_sts = t_sts = 0
     if moto_log:
         before = sts_posts(moto_log)
-        run(ours, env)
-        o_posts = sts_posts(moto_log) - before
+        ours.timed()
+        o_sts = sts_posts(moto_log) - before
         before = sts_posts(moto_log)
-        run(theirs, env)
-        t_posts = sts_posts(moto_log) - before
-    return {
-        "name": name,
-        "ours_ms": o_med * 1000,
-        "theirs_ms": t_med * 1000,
-        "ratio": t_med / o_med,
-        "ours_peak": o_peak,
-        "theirs_peak": t_peak,
-        "ours_sts": o_posts,
-        "theirs_sts": t_posts,
-    }
+        theirs.timed()
+        t_sts = sts_posts(moto_log) - before
+    return dict(name=name, ours_ms=o_med * 1000, theirs_ms=t_med * 1000, ratio=t_med / o_med,
+                ours_peak=o_peak, theirs_peak=t_peak, ours_sts=o_sts, theirs_sts=t_sts)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--out")
+    ap.add_argument("--readme")
     args = ap.parse_args()
     binary = os.path.realpath(args.bin)
     work = tempfile.mkdtemp(prefix="eks-token-bench-")
     base = {
         "PATH": os.environ["PATH"],
-        "HOME": work,
         "AWS_CONFIG_FILE": os.path.join(work, "none"),
         "AWS_SHARED_CREDENTIALS_FILE": os.path.join(work, "none"),
         "AWS_EC2_METADATA_DISABLED": "true",
@@ -131,51 +137,74 @@ def main():
         "AWS_REGION": "us-east-1",
         "AWS_DEFAULT_REGION": "us-east-1",
     }
+
+    def home(name):
+        h = os.path.join(work, name)
+        os.makedirs(h, exist_ok=True)
+        return h
+
     results = []
-    env = dict(base, AWS_ACCESS_KEY_ID="AKIABENCHMARK0000001", AWS_SECRET_ACCESS_KEY="bench/secret")
-    results.append(bench(
+    env = dict(base, HOME=home("env"), AWS_ACCESS_KEY_ID="AKIABENCHMARK0000001",
+               AWS_SECRET_ACCESS_KEY="bench/secret")
+    results.append(("env", bench(
         "env credentials",
-        [binary, "get-token", "--cluster-name", "dev"],
-        ["aws", "eks", "get-token", "--cluster-name", "dev"],
-        env, args.rounds,
-    ))
+        Side([binary, "get-token", "--cluster-name", "dev"], env),
+        Side(["aws", "eks", "get-token", "--cluster-name", "dev"], env),
+        args.rounds)))
+
     moto, url, moto_log = start_moto(work)
     try:
         token = os.path.join(work, "token")
         with open(token, "w") as f:
             f.write("eyJhbGciOiJSUzI1NiJ9.bench.c2ln")
-        env = dict(base, AWS_WEB_IDENTITY_TOKEN_FILE=token,
-                   AWS_ROLE_ARN="arn:aws:iam::111111111111:role/irsa",
-                   AWS_ENDPOINT_URL_STS=url)
-        role = "arn:aws:iam::222222222222:role/testrole"
-        results.append(bench(
-            "IRSA -> AssumeRole chain",
-            [binary, "get-token", "--cluster-name", "dev", "--role-arn", role],
-            ["aws", "eks", "get-token", "--cluster-name", "dev", "--role-arn", role],
-            env, max(5, args.rounds // 2), moto_log,
-        ))
+        chain = dict(base, AWS_WEB_IDENTITY_TOKEN_FILE=token,
+                     AWS_ROLE_ARN="arn:aws:iam::111111111111:role/irsa", AWS_ENDPOINT_URL_STS=url)
+        ours_cmd = [binary, "get-token", "--cluster-name", "dev", "--role-arn", ROLE]
+        aws_cmd = ["aws", "eks", "get-token", "--cluster-name", "dev", "--role-arn", ROLE]
+
+        cold_ours, cold_aws = home("cold-ours"), home("cold-aws")
+        results.append(("chain-cold", bench(
+            "IRSA -> AssumeRole chain, cold cache",
+            Side(ours_cmd, dict(chain, HOME=cold_ours),
+                 lambda: shutil.rmtree(os.path.join(cold_ours, ".cache"), ignore_errors=True)),
+            Side(aws_cmd, dict(chain, HOME=cold_aws),
+                 lambda: shutil.rmtree(os.path.join(cold_aws, ".aws"), ignore_errors=True)),
+            max(5, args.rounds // 2), moto_log)))
+
+        warm = home("warm")
+        results.append(("chain-warm", bench(
+            "IRSA -> AssumeRole chain, warm cache",
+            Side(ours_cmd, dict(chain, HOME=warm)),
+            Side(aws_cmd, dict(chain, HOME=warm)),
+            max(5, args.rounds // 2), moto_log)))
     finally:
         moto.terminate()
+
     size = os.path.getsize(binary)
     lines = [
-        f"Binary: `{args.bin}`, {size} bytes ({size / 1048576:.2f} MiB)",
+        f"Binary: `{args.bin}`, {size} bytes ({size / 1048576:.2f} MiB). Medians of alternating runs on one machine.",
         "",
-        "| scenario | eks-token | aws eks get-token | speed-up | peak RSS eks-token | peak RSS aws | STS calls eks-token | STS calls aws |",
+        "| scenario | eks-token | aws eks get-token | speed-up | peak RSS eks-token | peak RSS aws | STS calls per run, eks-token | STS calls per run, aws |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for r in results:
+    for _, r in results:
         lines.append(
             f"| {r['name']} | {r['ours_ms']:.1f} ms | {r['theirs_ms']:.0f} ms | {r['ratio']:.0f}x "
             f"| {r['ours_peak'] / 1024:.1f} MiB | {r['theirs_peak'] / 1024:.1f} MiB "
-            f"| {r['ours_sts']:g} | {r['theirs_sts']:g} |"
+            f"| {r['ours_sts']} | {r['theirs_sts']} |"
         )
     table = "\n".join(lines)
     print(table)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(table + "\n")
+    if args.readme:
+        with open(args.readme, encoding="utf-8") as f:
+            text = f.read()
+        new = re.sub(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)",
+                     lambda m: m.group(1) + table + "\n" + m.group(2), text, flags=re.S)
+        with open(args.readme, "w", encoding="utf-8") as f:
+            f.write(new)
+        print(f"updated {args.readme}")
     failed = []
-    for r, key in zip(results, ["env", "chain"]):
+    for key, r in results:
         if r["ratio"] < TARGETS[key]:
             failed.append(f"{r['name']}: {r['ratio']:.1f}x < {TARGETS[key]}x")
         if r["ours_peak"] > MAX_PEAK_KIB:
@@ -183,6 +212,7 @@ def main():
     for f in failed:
         print("MISSED:", f)
     print("all targets met" if not failed else f"{len(failed)} target(s) missed")
+    shutil.rmtree(work, ignore_errors=True)
     sys.exit(1 if failed else 0)
 
 
