@@ -91,7 +91,12 @@ pub struct Client {
     ca_bundle: Option<String>,
     deadline: Cell<Instant>,
     proxies: Proxies,
+    /// Server clock minus ours, once an STS answer showed more than 4 minutes of it.
+    skew: Cell<time::Duration>,
 }
+
+/// Skew below this is left alone (the SDKs' threshold).
+pub const SKEW_THRESHOLD: time::Duration = time::Duration::minutes(4);
 
 impl Client {
     /// A client whose whole run may take `timeout`.
@@ -101,6 +106,7 @@ impl Client {
             ca_bundle: env.get("AWS_CA_BUNDLE").map(str::to_owned),
             deadline: Cell::new(Instant::now() + timeout),
             proxies: Proxies::from_env(env),
+            skew: Cell::new(time::Duration::ZERO),
         })
     }
 
@@ -131,6 +137,47 @@ impl Client {
         self.deadline
             .get()
             .saturating_duration_since(Instant::now())
+    }
+
+    /// The time to sign with: our clock, corrected by the server's when they disagree
+    /// by more than 4 minutes.
+    pub fn now(&self) -> time::OffsetDateTime {
+        time::OffsetDateTime::now_utc() + self.skew.get()
+    }
+
+    /// The correction in use.
+    pub fn skew(&self) -> time::Duration {
+        self.skew.get()
+    }
+
+    /// Records the server clock from an answer's `Date` header: skew = server time minus
+    /// the midpoint of sending and receiving. Returns the measured skew.
+    pub fn observe_date(
+        &self,
+        date: &str,
+        sent: time::OffsetDateTime,
+        received: time::OffsetDateTime,
+    ) -> Option<time::Duration> {
+        let server = crate::timefmt::parse_http_date(date)?;
+        let midpoint = sent + (received - sent) / 2;
+        let skew: time::Duration = server - midpoint;
+        if skew.abs() > SKEW_THRESHOLD {
+            if (skew - self.skew.get()).abs() > time::Duration::seconds(5) {
+                crate::vlog!(
+                    "clock skew: the server's clock is {} {} ours; signing at the corrected time",
+                    crate::timefmt::human_duration(skew.whole_seconds().abs()),
+                    if skew.is_positive() {
+                        "ahead of"
+                    } else {
+                        "behind"
+                    }
+                );
+            }
+            self.skew.set(skew);
+        } else {
+            self.skew.set(time::Duration::ZERO);
+        }
+        Some(skew)
     }
 
     /// Starts a new deadline (a sidecar's next refresh gets its own `--timeout`).

@@ -211,8 +211,14 @@ impl<'e> Issuer<'e> {
         let started = Instant::now();
         self.sts.http().start_deadline(self.args.timeout);
         let creds = self.credentials()?;
-        let now = time::OffsetDateTime::now_utc();
-        let token = token::generate(&creds, self.sts.endpoint()?, &self.args.cluster_id, now)?;
+        let http = self.sts.http();
+        let token = token::generate(
+            &creds,
+            self.sts.endpoint()?,
+            &self.args.cluster_id,
+            http.now(),
+            time::OffsetDateTime::now_utc(),
+        )?;
         vlog!(
             "token for cluster {} signed by {} ({} bytes), expires {}; total {:.1} ms",
             self.args.cluster_id,

@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 pub type Properties = BTreeMap<String, String>;
 
 /// Every profile, `[sso-session]` and `[services]` section of both files, merged.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// No derived `Debug`: profiles hold secret keys.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ProfileSet {
     /// Profiles by name.
     pub profiles: BTreeMap<String, Properties>,
@@ -20,6 +21,19 @@ pub struct ProfileSet {
     pub sso_sessions: BTreeMap<String, Properties>,
     /// `[services NAME]` sections.
     pub services: BTreeMap<String, Properties>,
+}
+
+impl std::fmt::Debug for ProfileSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileSet")
+            .field("profiles", &self.profiles.keys().collect::<Vec<_>>())
+            .field(
+                "sso_sessions",
+                &self.sso_sessions.keys().collect::<Vec<_>>(),
+            )
+            .field("services", &self.services.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 /// Which file a text came from: their section headers differ.
@@ -313,6 +327,13 @@ mod tests {
             Some("http://127.0.0.1:5000")
         );
         assert_eq!(set.service_setting("dev", "eks", "endpoint_url"), None);
+    }
+
+    #[test]
+    fn debug_shows_names_not_secrets() {
+        let set = parse(None, Some("[dev]\naws_secret_access_key = SUPERSECRET\n")).unwrap();
+        let d = format!("{set:?}");
+        assert!(d.contains("dev") && !d.contains("SUPERSECRET"), "{d}");
     }
 
     #[test]

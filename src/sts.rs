@@ -9,6 +9,14 @@ use crate::secret::Secret;
 use crate::{retry, sigv4, timefmt, vlog, xml};
 
 const VERSION: &str = "2011-06-15";
+/// Errors that mean "your clock is off" when the server's Date disagrees with ours.
+const SKEW_CODES: &[&str] = &[
+    "RequestTimeTooSkewed",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
+    "AuthFailure",
+    "RequestExpired",
+];
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
 /// Credentials an STS call handed out, and whom they belong to.
@@ -221,18 +229,32 @@ impl<'a> Sts<'a> {
             format!("{op} {role_arn}")
         };
         let mut attempt = 1;
+        let mut skew_retried = false;
         loop {
             let headers = self.headers(&body, creds);
             let started = std::time::Instant::now();
+            let sent_at = time::OffsetDateTime::now_utc();
+            // An attempt that hangs may use half of what is left, so that a retry still
+            // fits in the deadline; the last attempt may use all of it.
+            let left = self.http.remaining();
+            let per_attempt = if attempt < retry::MAX_ATTEMPTS {
+                (left / 2).max(std::time::Duration::from_secs(2)).min(left)
+            } else {
+                left
+            };
             let sent = self.http.send(&http::Request {
                 method: "POST",
                 url: &url,
                 headers: &headers,
                 body: body.as_bytes(),
                 allow_http: self.endpoint.overridden,
-                timeout: None,
+                timeout: Some(per_attempt),
             });
             let took = started.elapsed().as_secs_f64() * 1000.0;
+            let skew = sent.as_ref().ok().and_then(|r| {
+                self.http
+                    .observe_date(r.header("date")?, sent_at, time::OffsetDateTime::now_utc())
+            });
             let (retryable, retry_after, err) = match sent {
                 Ok(resp) if resp.status == 200 => {
                     vlog!("{what}: HTTP 200 in {took:.1} ms (attempt {attempt})");
@@ -240,6 +262,16 @@ impl<'a> Sts<'a> {
                 }
                 Ok(resp) => {
                     let e = sts_error(op, role_arn, &resp);
+                    // A signature made on a wrong clock: re-sign at the server's time, once.
+                    if creds.is_some()
+                        && !skew_retried
+                        && SKEW_CODES.contains(&e.code.as_str())
+                        && skew.is_some_and(|s| s.abs() > http::SKEW_THRESHOLD)
+                    {
+                        vlog!("{what}: {} with a skewed clock; re-signing", e.code);
+                        skew_retried = true;
+                        continue;
+                    }
                     vlog!(
                         "{what}: HTTP {} {} in {took:.1} ms (attempt {attempt})",
                         resp.status,
@@ -293,7 +325,7 @@ impl<'a> Sts<'a> {
                 },
                 creds,
                 sigv4::Scope {
-                    time: time::OffsetDateTime::now_utc(),
+                    time: self.http.now(),
                     region: &self.endpoint.signing_region,
                     service: "sts",
                 },

@@ -23,6 +23,27 @@ pub fn format_rfc3339(t: OffsetDateTime) -> String {
     )
 }
 
+/// Parses an HTTP `Date` header (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, day, month, year, hms, "GMT"] = parts.as_slice() else {
+        return None;
+    };
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|m| m == month)? as u8 + 1;
+    let mut t = hms.split(':').map(|n| n.parse::<u8>().ok());
+    let (h, m, sec) = (t.next()??, t.next()??, t.next()??);
+    let date = time::Date::from_calendar_date(
+        year.parse().ok()?,
+        time::Month::try_from(month).ok()?,
+        day.parse().ok()?,
+    )
+    .ok()?;
+    Some(date.with_hms(h, m, sec).ok()?.assume_utc())
+}
+
 /// A duration as people read it: `59m 12s`, `3h 5m`, `-2m 3s`.
 pub fn human_duration(secs: i64) -> String {
     let sign = if secs < 0 { "-" } else { "" };
@@ -47,6 +68,14 @@ mod tests {
         let c = parse_rfc3339("2021-09-21T20:41:26+02:00").unwrap();
         assert_eq!(format_rfc3339(c), "2021-09-21T18:41:26Z");
         assert!(parse_rfc3339("yesterday").is_none());
+    }
+
+    #[test]
+    fn http_dates() {
+        let t = parse_http_date("Mon, 03 Jan 2022 19:13:54 GMT").unwrap();
+        assert_eq!(format_rfc3339(t), "2022-01-03T19:13:54Z");
+        assert!(parse_http_date("Mon, 03 Foo 2022 19:13:54 GMT").is_none());
+        assert!(parse_http_date("yesterday").is_none());
     }
 
     #[test]

@@ -74,16 +74,21 @@ pub fn presigned_url(
     endpoint.url(&format!("/?{}", sigv4::encode_query(&presigned.query)))
 }
 
-/// Makes the token. Its expiry is the earlier of `now` + 14 min and one minute before
-/// the signing credentials expire (a token dies with its credentials).
+/// Makes the token, signed at `signing_time` (our clock corrected by the server's).
+/// Its expiry, in our own clock (kubectl compares it with the same clock), is the
+/// earlier of 14 minutes from now and one minute before the signing credentials expire
+/// (a token dies with its credentials).
 pub fn generate(
     creds: &Credentials,
     endpoint: &Endpoint,
     cluster_id: &str,
-    now: OffsetDateTime,
+    signing_time: OffsetDateTime,
+    local_now: OffsetDateTime,
 ) -> Result<Token> {
+    let skew = signing_time - local_now;
+    let now = local_now;
     let mut expiration = now + TOKEN_LIFETIME;
-    if let Some(creds_exp) = creds.expiration {
+    if let Some(creds_exp) = creds.expiration.map(|e| e - skew) {
         if creds_exp <= now {
             return Err(Error::InvalidInput(format!(
                 "the signing credentials (access key {}) expired at {}; refresh them and retry",
@@ -94,7 +99,7 @@ pub fn generate(
         let cap = creds_exp - Duration::minutes(1);
         expiration = expiration.min(if cap > now { cap } else { creds_exp });
     }
-    let url = presigned_url(creds, endpoint, cluster_id, now);
+    let url = presigned_url(creds, endpoint, cluster_id, signing_time);
     let value = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(url.as_bytes()));
     if value.len() > MAX_TOKEN_BYTES {
         log::warn(format_args!(
@@ -107,7 +112,7 @@ pub fn generate(
     Ok(Token {
         value,
         expiration,
-        signed_at: now,
+        signed_at: signing_time,
     })
 }
 
@@ -149,7 +154,7 @@ mod tests {
     #[test]
     fn url_has_the_exact_layout() {
         let now = OffsetDateTime::from_unix_timestamp(1_440_938_160).unwrap();
-        let t = generate(&creds(Some("tok/+="), None), &endpoint(), "dev", now).unwrap();
+        let t = generate(&creds(Some("tok/+="), None), &endpoint(), "dev", now, now).unwrap();
         let url = decode(&t.value).unwrap();
         let prefix = "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-west-2%2Fsts%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Security-Token=tok%2F%2B%3D&X-Amz-Signature=";
         assert!(url.starts_with(prefix), "{url}");
@@ -164,10 +169,17 @@ mod tests {
     fn expiry_is_capped_by_the_credentials() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let exp = now + Duration::minutes(5);
-        let t = generate(&creds(Some("t"), Some(exp)), &endpoint(), "dev", now).unwrap();
+        let t = generate(&creds(Some("t"), Some(exp)), &endpoint(), "dev", now, now).unwrap();
         assert_eq!(t.expiration, exp - Duration::minutes(1));
         let expired = now - Duration::seconds(1);
-        assert!(generate(&creds(Some("t"), Some(expired)), &endpoint(), "dev", now).is_err());
+        assert!(generate(
+            &creds(Some("t"), Some(expired)),
+            &endpoint(),
+            "dev",
+            now,
+            now
+        )
+        .is_err());
     }
 
     #[test]

@@ -467,7 +467,14 @@ fn http_proxy_is_used_and_no_proxy_bypasses_it() {
         Some("AssumeRoleWithWebIdentity")
     );
     env.set("NO_PROXY", "localhost,127.0.0.2");
-    let r = env.run(&["get-token", "--cluster-name", "dev", "--timeout", "3", "--no-cache"]);
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--timeout",
+        "3",
+        "--no-cache",
+    ]);
     assert_failed(&r, 1, SECRETS);
     assert_eq!(
         proxy.requests().len(),

@@ -25,6 +25,10 @@ pub enum Reply {
         reply: Box<Reply>,
         interval: Duration,
     },
+    /// A server whose clock is `ahead_secs` ahead: a signed request whose X-Amz-Date is
+    /// more than 5 minutes off its clock gets SignatureDoesNotMatch; others get `ok`.
+    /// Every answer carries the server's `Date`.
+    Skewed { ahead_secs: i64, ok: Box<Reply> },
 }
 
 impl Reply {
@@ -180,7 +184,7 @@ fn render(status: u16, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
         "HTTP/1.1 {status} Fault\r\nContent-Length: {}\r\n",
         body.len()
     );
-    let date = httpdate_now();
+    let date = httpdate(time::OffsetDateTime::now_utc());
     if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case("date")) {
         out.push_str(&format!("Date: {date}\r\n"));
     }
@@ -193,8 +197,7 @@ fn render(status: u16, headers: &[(String, String)], body: &[u8]) -> Vec<u8> {
     bytes
 }
 
-fn httpdate_now() -> String {
-    let t = time::OffsetDateTime::now_utc();
+pub fn httpdate(t: time::OffsetDateTime) -> String {
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
@@ -232,6 +235,39 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
             let d = s.default.clone();
             s.script.pop_front().unwrap_or(d)
         };
+        let reply = match reply {
+            Reply::Skewed { ahead_secs, ok } => {
+                let server_now =
+                    time::OffsetDateTime::now_utc() + time::Duration::seconds(ahead_secs);
+                let req = state.lock().unwrap().requests.last().cloned().unwrap();
+                let signed_at = req.header("x-amz-date").and_then(|d| {
+                    time::PrimitiveDateTime::parse(
+                        d,
+                        time::macros::format_description!(
+                            "[year][month][day]T[hour][minute][second]Z"
+                        ),
+                    )
+                    .ok()
+                    .map(|t| t.assume_utc())
+                });
+                let off =
+                    signed_at.is_some_and(|t| (t - server_now).abs() > time::Duration::minutes(5));
+                let mut r = if off {
+                    Reply::sts_error(
+                        403,
+                        "SignatureDoesNotMatch",
+                        "Signature expired: the request time is too skewed",
+                    )
+                } else {
+                    *ok
+                };
+                if let Reply::Http { headers, .. } = &mut r {
+                    headers.push(("Date".into(), httpdate(server_now)));
+                }
+                r
+            }
+            other => other,
+        };
         if !send(&mut writer, &reply) {
             return;
         }
@@ -253,6 +289,7 @@ fn send(w: &mut TcpStream, reply: &Reply) -> bool {
             std::thread::sleep(Duration::from_secs(3600));
             false
         }
+        Reply::Skewed { .. } => false,
         Reply::Trickle { reply, interval } => {
             let bytes = match &**reply {
                 Reply::Http {

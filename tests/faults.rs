@@ -1,0 +1,256 @@
+//! Every fault of the fault server, for `get-token` and `write-token`, each run with -v:
+//! retryable faults succeed once they clear, persistent ones fail clearly within the
+//! deadline, none produces a token or a file, and no secret reaches stdout or stderr.
+
+mod common;
+
+use std::time::Duration;
+
+use common::fault::{FaultServer, Reply};
+use common::*;
+
+const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
+const ROLE_SECRET: &str = "role/SECRET/key+abc";
+const ROLE_TOKEN: &str = "IQoJroleSESSIONtoken";
+const STATIC_SECRET: &str = "static/SECRET/key";
+
+fn in_an_hour() -> String {
+    eks_token::timefmt::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+}
+
+fn role_ok() -> Reply {
+    Reply::assumed(
+        "AssumeRole",
+        "ASIAFAULTROLE0000001",
+        ROLE_SECRET,
+        ROLE_TOKEN,
+        &in_an_hour(),
+    )
+}
+
+fn good_body() -> String {
+    match role_ok() {
+        Reply::Http { body, .. } => String::from_utf8(body).unwrap(),
+        _ => unreachable!(),
+    }
+}
+
+/// Static keys, then one AssumeRole against the fault server (no cache: every run
+/// talks to STS).
+fn env_for(server: &FaultServer) -> TestEnv {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAFAULTSTATIC00001", STATIC_SECRET)
+        .set("AWS_ENDPOINT_URL_STS", &server.url)
+        .set("AWS_REGION", "us-east-1");
+    env
+}
+
+const SECRETS: &[&str] = &[ROLE_SECRET, ROLE_TOKEN, STATIC_SECRET];
+
+/// stdout holds the token and nothing else secret; stderr no secret at all.
+fn assert_no_secret_leak(r: &Run) {
+    for s in SECRETS {
+        assert!(!r.stderr.contains(s), "secret in stderr: {}", r.stderr);
+        assert!(!r.stdout.contains(s), "secret in stdout: {}", r.stdout);
+    }
+}
+
+fn get_token(env: &TestEnv, timeout: &str) -> Run {
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        DEV_ROLE,
+        "--no-cache",
+        "-v",
+        "--timeout",
+        timeout,
+    ]);
+    assert_no_secret_leak(&r);
+    r
+}
+
+fn write_token(env: &TestEnv, timeout: &str) -> (Run, std::path::PathBuf) {
+    let out = env.home.join("out/token");
+    let r = env.run(&[
+        "write-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        DEV_ROLE,
+        "--no-cache",
+        "-v",
+        "--timeout",
+        timeout,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_no_secret_leak(&r);
+    (r, out)
+}
+
+/// A fault that clears: the run succeeds within 3 attempts.
+fn clears(fault: Reply, attempts_before_ok: usize) {
+    let server = FaultServer::start(vec![fault; attempts_before_ok], role_ok());
+    let env = env_for(&server);
+    let r = get_token(&env, "10");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(token_of(&r.stdout).starts_with("k8s-aws-v1."));
+    assert_eq!(server.requests().len(), attempts_before_ok + 1);
+}
+
+/// A fault that persists: exit 1, a message containing `needle`, within the deadline,
+/// and neither a token nor a file.
+fn persists(fault: Reply, needle: &str, timeout: &str, max: Duration) {
+    let server = FaultServer::start(vec![], fault);
+    let env = env_for(&server);
+    let r = get_token(&env, timeout);
+    assert_failed(&r, 1, SECRETS);
+    assert!(r.stderr.contains(needle), "{needle:?} not in {}", r.stderr);
+    assert!(r.elapsed < max, "took {:?}", r.elapsed);
+    let (w, out) = write_token(&env, timeout);
+    assert_eq!(w.code, 1, "{}", w.stderr);
+    assert!(!out.exists(), "a fault must not produce a file");
+}
+
+fn http(status: u16, body: &str) -> Reply {
+    Reply::Http {
+        status,
+        headers: vec![("Content-Type".into(), "text/html".into())],
+        body: body.as_bytes().to_vec(),
+    }
+}
+
+#[test]
+fn throttling_clears_and_persists() {
+    clears(Reply::sts_error(400, "Throttling", "Rate exceeded"), 2);
+    persists(
+        Reply::sts_error(400, "Throttling", "Rate exceeded"),
+        "Throttling: Rate exceeded",
+        "10",
+        Duration::from_secs(8),
+    );
+}
+
+#[test]
+fn server_errors_clear_and_persist() {
+    for status in [500, 502, 503, 504] {
+        clears(http(status, "<html>oops</html>"), 1);
+    }
+    persists(
+        http(503, "<html>down</html>"),
+        "HTTP 503",
+        "10",
+        Duration::from_secs(8),
+    );
+}
+
+#[test]
+fn connection_reset_clears_and_persists() {
+    clears(Reply::Reset, 2);
+    persists(Reply::Reset, "AssumeRole", "10", Duration::from_secs(8));
+}
+
+#[test]
+fn a_server_that_never_answers_is_bounded_by_the_deadline() {
+    // Clears: the first attempt may use half of the deadline, the retry succeeds.
+    let server = FaultServer::start(vec![Reply::Hang], role_ok());
+    let env = env_for(&server);
+    let r = get_token(&env, "6");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.elapsed < Duration::from_secs(6), "{:?}", r.elapsed);
+    persists(Reply::Hang, "AssumeRole", "5", Duration::from_secs(6));
+}
+
+#[test]
+fn a_trickling_body_is_bounded_by_the_deadline() {
+    let trickle = Reply::Trickle {
+        reply: Box::new(role_ok()),
+        interval: Duration::from_secs(1),
+    };
+    persists(trickle, "AssumeRole", "5", Duration::from_secs(6));
+}
+
+#[test]
+fn malformed_answers_are_errors_not_tokens() {
+    let good = good_body();
+    let huge = format!(
+        "<AssumeRoleResponse>{}</AssumeRoleResponse>",
+        "A".repeat(10 << 20)
+    );
+    for (body, needle) in [
+        (good[..good.len() / 2].to_owned(), "malformed"),
+        (
+            good.replace(&format!("<SessionToken>{ROLE_TOKEN}</SessionToken>"), ""),
+            "no Credentials/SessionToken",
+        ),
+        (good.replace(&in_an_hour()[..4], "tomorrow"), "Expiration"),
+        (huge, "larger than 1024 KiB"),
+    ] {
+        persists(Reply::xml(200, body), needle, "10", Duration::from_secs(8));
+    }
+    let mut bad_utf8 = good.into_bytes();
+    bad_utf8.splice(10..10, [0xff, 0xfe, 0xfd]);
+    persists(
+        Reply::Http {
+            status: 200,
+            headers: vec![],
+            body: bad_utf8,
+        },
+        "not UTF-8",
+        "10",
+        Duration::from_secs(8),
+    );
+    persists(
+        http(502, "<html><body><h1>502 Bad Gateway</h1></body></html>"),
+        "not an STS error document",
+        "10",
+        Duration::from_secs(8),
+    );
+}
+
+#[test]
+fn a_server_clock_20_minutes_ahead_is_corrected_once() {
+    let server = FaultServer::start(
+        vec![],
+        Reply::Skewed {
+            ahead_secs: 20 * 60,
+            ok: Box::new(role_ok()),
+        },
+    );
+    let env = env_for(&server);
+    let r = get_token(&env, "10");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("clock skew") && r.stderr.contains("re-signing"),
+        "{}",
+        r.stderr
+    );
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 2, "one re-sign");
+    // The token is signed on the server's clock, so STS (and EKS) accept it...
+    let url = eks_token::token::decode(&token_of(&r.stdout)).unwrap();
+    let date = url.split("X-Amz-Date=").nth(1).unwrap()[..16].to_owned();
+    let signed = time::PrimitiveDateTime::parse(
+        &date,
+        time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
+    )
+    .unwrap()
+    .assume_utc();
+    let server_now = time::OffsetDateTime::now_utc() + time::Duration::minutes(20);
+    assert!(
+        (signed - server_now).abs() < time::Duration::minutes(1),
+        "{signed} vs {server_now}"
+    );
+    // ...and its expiry is in our own clock, which kubectl compares it with.
+    let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    let exp =
+        eks_token::timefmt::parse_rfc3339(v["status"]["expirationTimestamp"].as_str().unwrap())
+            .unwrap();
+    let left = exp - time::OffsetDateTime::now_utc();
+    assert!(
+        left > time::Duration::minutes(13) && left <= time::Duration::minutes(14),
+        "{left}"
+    );
+}
