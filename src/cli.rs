@@ -17,6 +17,12 @@ pub enum Command {
     GetToken(GetToken),
     /// Write the token to a file, once or keeping it fresh.
     WriteToken(GetToken, WriteToken),
+    /// Who the credentials are after the chain (`--output text`: the ARN alone).
+    WhoAmI(GetToken, bool),
+    /// Write a kubeconfig for a cluster (EKS DescribeCluster).
+    Kubeconfig(GetToken, KubeconfigArgs),
+    /// Check a token as EKS would.
+    Verify(VerifyArgs),
     /// Print the help text.
     Help,
     /// Print the version.
@@ -68,6 +74,34 @@ pub struct WriteToken {
     pub refresh_interval: Duration,
     /// `--kubeconfig-out` and its cluster.
     pub kubeconfig: Option<KubeconfigOut>,
+}
+
+/// Options of `kubeconfig`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KubeconfigArgs {
+    /// `--alias`: the context name (default: the cluster ARN, as aws-cli).
+    pub alias: Option<String>,
+    /// `--out`: the file (default: stdout).
+    pub out: Option<PathBuf>,
+    /// `--force`: overwrite an existing file.
+    pub force: bool,
+    /// `--command`: the exec command (default: this binary's absolute path).
+    pub command: Option<String>,
+}
+
+/// Options of `verify`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyArgs {
+    /// The token (None: read it from stdin).
+    pub token: Option<String>,
+    /// `--cluster-name`: the cluster the token must be for (checked by STS, `--online`).
+    pub cluster_id: Option<String>,
+    /// `--online`: replay the token to STS.
+    pub online: bool,
+    /// `--timeout`.
+    pub timeout: Duration,
+    /// `-v`.
+    pub verbose: bool,
 }
 
 /// A kubeconfig to write whose user reads the token file (`tokenFile:`).
@@ -124,7 +158,14 @@ enum Key {
     Server,
     CaFile,
     CaData,
+    Alias,
+    Force,
+    Command,
+    Online,
 }
+
+/// Options of `kubeconfig` and `verify` only.
+const COMMAND_ONLY: &[Key] = &[Key::Alias, Key::Force, Key::Command, Key::Online];
 
 /// Options that only `write-token` takes.
 const WRITE_ONLY: &[Key] = &[
@@ -302,6 +343,30 @@ const OPTS: &[Opt] = &[
         takes_value: false,
         key: Key::NoCache,
     },
+    Opt {
+        long: "alias",
+        short: None,
+        takes_value: true,
+        key: Key::Alias,
+    },
+    Opt {
+        long: "force",
+        short: None,
+        takes_value: false,
+        key: Key::Force,
+    },
+    Opt {
+        long: "command",
+        short: None,
+        takes_value: true,
+        key: Key::Command,
+    },
+    Opt {
+        long: "online",
+        short: None,
+        takes_value: false,
+        key: Key::Online,
+    },
 ];
 
 /// The help text.
@@ -313,6 +378,9 @@ Usage:
   eks-token eks get-token --cluster-name NAME [--role ARN] [options]   (aws-cli's arguments)
   eks-token token -i NAME [-r ARN] [-s SESSION] [-e ID] [--token-only] (aws-iam-authenticator's)
   eks-token write-token --cluster-name NAME --out PATH [--refresh] [options]
+  eks-token whoami [--role-arn ARN]... [-v] [--output json|text]
+  eks-token kubeconfig --cluster-name NAME [--role-arn ARN]... [--alias A] [--out FILE [--force]]
+  eks-token verify TOKEN [--cluster-name NAME] [--online]
 
 get-token prints an ExecCredential for kubectl (the kubeconfig's `exec` plugin), or the
 bare token. write-token writes the token to a file (init container), and with --refresh
@@ -339,6 +407,17 @@ Options:
   -v, --verbose             each step and its duration on stderr (never a secret)
   -h, --help                this text
   --version                 the version
+
+whoami: the identity (GetCallerIdentity) after the chain; -v shows it after each hop.
+kubeconfig: EKS DescribeCluster, then a kubeconfig (JSON) whose user runs this binary
+  with the same --role-arn, --region and --profile arguments.
+  --alias NAME              context name [the cluster ARN]
+  --out FILE                write there (atomically, 0600) instead of stdout
+  --force                   overwrite an existing --out file
+  --command PATH            the exec command [this binary's absolute path]
+verify: the rules EKS applies to a token (from the argument or stdin); exit 1 when it
+  would be rejected. --online replays it to STS (with x-k8s-aws-id: --cluster-name) and
+  prints whom it identifies.
 
 write-token options:
   --out PATH                the token file (written atomically; its directory is created 0700)
@@ -452,27 +531,52 @@ pub fn parse(args: &[String]) -> Result<Command> {
     if flags.contains(&Key::Version) || words == ["version"] {
         return Ok(Command::Version);
     }
-    let write = match words.as_slice() {
-        ["get-token"] | ["eks", "get-token"] | ["token"] => false,
-        ["write-token"] => true,
-        [] => return Err(usage("no command given: use get-token or write-token")),
+    #[derive(PartialEq)]
+    enum Kind {
+        Get,
+        Write,
+        WhoAmI,
+        Kubeconfig,
+        Verify(Option<String>),
+    }
+    let kind = match words.as_slice() {
+        ["get-token"] | ["eks", "get-token"] | ["token"] => Kind::Get,
+        ["write-token"] => Kind::Write,
+        ["whoami"] | ["sts", "get-caller-identity"] => Kind::WhoAmI,
+        ["kubeconfig"] => Kind::Kubeconfig,
+        ["verify"] => Kind::Verify(None),
+        ["verify", token] => Kind::Verify(Some((*token).to_owned())),
+        [] => return Err(usage("no command given: use get-token, write-token, whoami, kubeconfig or verify")),
         other => {
             return Err(usage(format!(
-                "unknown command {:?}: use get-token, eks get-token, token or write-token",
+                "unknown command {:?}: use get-token, eks get-token, token, write-token, whoami, kubeconfig or verify",
                 other.join(" ")
             )))
         }
     };
-    if !write {
-        let used = values
-            .iter()
-            .map(|(k, _)| *k)
-            .chain(flags.iter().copied())
-            .find(|k| WRITE_ONLY.contains(k));
-        if let Some(k) = used {
-            let name = OPTS.iter().find(|o| o.key == k).map_or("", |o| o.long);
-            return Err(usage(format!("--{name} is an option of write-token")));
-        }
+    let write = kind == Kind::Write;
+    let allowed_here: &[Key] = match kind {
+        Kind::Write => WRITE_ONLY,
+        Kind::Kubeconfig => &[Key::Out, Key::Alias, Key::Force, Key::Command],
+        Kind::Verify(_) => &[Key::Online],
+        _ => &[],
+    };
+    let used = values
+        .iter()
+        .map(|(k, _)| *k)
+        .chain(flags.iter().copied())
+        .find(|k| {
+            (WRITE_ONLY.contains(k) || COMMAND_ONLY.contains(k)) && !allowed_here.contains(k)
+        });
+    if let Some(k) = used {
+        let name = OPTS.iter().find(|o| o.key == k).map_or("", |o| o.long);
+        let of = match k {
+            Key::Alias | Key::Force | Key::Command => "kubeconfig",
+            Key::Online => "verify",
+            Key::Out => "write-token and kubeconfig",
+            _ => "write-token",
+        };
+        return Err(usage(format!("--{name} is an option of {of}")));
     }
     let last = |k: Key| {
         values
@@ -481,12 +585,17 @@ pub fn parse(args: &[String]) -> Result<Command> {
             .find(|(key, _)| *key == k)
             .map(|(_, v)| v.clone())
     };
-    let cluster_id = values
+    let cluster = values
         .iter()
         .rev()
         .find(|(k, _)| matches!(k, Key::ClusterName | Key::ClusterId))
-        .map(|(_, v)| v.clone())
-        .ok_or_else(|| usage("missing --cluster-name NAME (or -i/--cluster-id)"))?;
+        .map(|(_, v)| v.clone());
+    let cluster_id = match (&kind, cluster) {
+        (Kind::WhoAmI | Kind::Verify(_), c) => c.unwrap_or_default(),
+        (_, Some(c)) => c,
+        (_, None) => return Err(usage("missing --cluster-name NAME (or -i/--cluster-id)")),
+    };
+    let text_output = kind == Kind::WhoAmI && last(Key::Output).as_deref() == Some("text");
     let duration_seconds = last(Key::DurationSeconds)
         .map(|v| {
             v.trim().parse::<u32>().map_err(|_| {
@@ -497,6 +606,7 @@ pub fn parse(args: &[String]) -> Result<Command> {
         })
         .transpose()?;
     let output = match last(Key::Output).as_deref() {
+        Some("text") if text_output => Output::Json,
         None if write => Output::Token,
         None | Some("json") => Output::Json,
         Some("token") => Output::Token,
@@ -545,11 +655,30 @@ pub fn parse(args: &[String]) -> Result<Command> {
         verbose: flags.contains(&Key::Verbose),
         timeout,
     };
-    if !write {
-        return Ok(Command::GetToken(args));
+    match kind {
+        Kind::Get => Ok(Command::GetToken(args)),
+        Kind::Write => {
+            let write = parse_write(&values, &flags, args.output)?;
+            Ok(Command::WriteToken(args, write))
+        }
+        Kind::WhoAmI => Ok(Command::WhoAmI(args, text_output)),
+        Kind::Kubeconfig => Ok(Command::Kubeconfig(
+            args,
+            KubeconfigArgs {
+                alias: last(Key::Alias),
+                out: last(Key::Out).map(PathBuf::from),
+                force: flags.contains(&Key::Force),
+                command: last(Key::Command),
+            },
+        )),
+        Kind::Verify(token) => Ok(Command::Verify(VerifyArgs {
+            token,
+            cluster_id: (!args.cluster_id.is_empty()).then(|| args.cluster_id.clone()),
+            online: flags.contains(&Key::Online),
+            timeout: args.timeout,
+            verbose: args.verbose,
+        })),
     }
-    let write = parse_write(&values, &flags, args.output)?;
-    Ok(Command::WriteToken(args, write))
 }
 
 fn parse_write(values: &[(Key, String)], flags: &[Key], output: Output) -> Result<WriteToken> {

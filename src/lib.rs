@@ -11,11 +11,13 @@ pub mod cache;
 pub mod chain;
 pub mod cli;
 pub mod credentials;
+pub mod eks;
 pub mod endpoint;
 pub mod env;
 pub mod error;
 pub mod exec_credential;
 pub mod fsutil;
+pub mod fuzzing;
 pub mod http;
 pub mod log;
 pub mod profile;
@@ -25,7 +27,9 @@ pub mod sigv4;
 pub mod sts;
 pub mod timefmt;
 pub mod token;
+pub mod tools;
 pub mod validate;
+pub mod verify;
 pub mod writer;
 pub mod xml;
 
@@ -36,8 +40,28 @@ pub use error::{Error, Result};
 use cli::{Command, GetToken, Output};
 use env::Env;
 
-/// Runs a parsed command; returns what goes to stdout.
-pub fn run(cmd: &Command, env: &Env) -> Result<String> {
+/// Runs a parsed command; returns what goes to stdout and the exit code (`verify`
+/// exits 1 with its report when the token would be rejected).
+pub fn run(cmd: &Command, env: &Env) -> Result<(String, u8)> {
+    match cmd {
+        Command::WhoAmI(args, text) => {
+            log::set_verbose(args.verbose);
+            Ok((tools::whoami(args, *text, env)?, 0))
+        }
+        Command::Kubeconfig(args, k) => {
+            log::set_verbose(args.verbose);
+            Ok((tools::kubeconfig(args, k, env)?, 0))
+        }
+        Command::Verify(v) => {
+            log::set_verbose(v.verbose);
+            let (out, ok) = tools::verify(v, env)?;
+            Ok((out, if ok { 0 } else { 1 }))
+        }
+        other => Ok((run_token(other, env)?, 0)),
+    }
+}
+
+fn run_token(cmd: &Command, env: &Env) -> Result<String> {
     match cmd {
         Command::Help => Ok(cli::HELP.to_owned()),
         Command::Version => Ok(format!("eks-token {}\n", env!("CARGO_PKG_VERSION"))),
@@ -61,6 +85,7 @@ pub fn run(cmd: &Command, env: &Env) -> Result<String> {
             writer::run(args, write, env)?;
             Ok(String::new())
         }
+        _ => unreachable!("handled by run"),
     }
 }
 
@@ -104,7 +129,10 @@ pub struct Issuer<'e> {
 impl<'e> Issuer<'e> {
     /// Validates the arguments (before any network call) and reads the config files.
     pub fn new(args: &GetToken, env: &'e Env) -> Result<Self> {
-        validate::cluster_id(&args.cluster_id)?;
+        // whoami and verify have no cluster.
+        if !args.cluster_id.is_empty() {
+            validate::cluster_id(&args.cluster_id)?;
+        }
         args.chain.validate()?;
         let profiles = profile::load(env)?;
         let (name, explicit) = profile::selected(args.profile.as_deref(), env);
@@ -204,6 +232,42 @@ impl<'e> Issuer<'e> {
             self.hops.push(next);
         }
         Ok(self.hops.last().unwrap_or(source).clone())
+    }
+
+    /// Starts a fresh `--timeout` deadline.
+    pub fn start(&self) {
+        self.sts.http().start_deadline(self.args.timeout);
+    }
+
+    /// HTTP and STS.
+    pub fn sts(&self) -> &sts::StsAccess {
+        &self.sts
+    }
+
+    /// The config files and the selected profile.
+    pub fn profiles(&self) -> (&profile::ProfileSet, &str) {
+        (&self.profiles, &self.profile.0)
+    }
+
+    /// The region known so far.
+    pub fn region(&self) -> Option<String> {
+        self.sts.region()
+    }
+
+    /// The credentials at each level after [`Issuer::credentials`]: the source, then
+    /// each `--role-arn` hop.
+    pub fn levels(&self) -> Vec<(String, credentials::Credentials)> {
+        let mut out = Vec::new();
+        if let Some(s) = &self.source {
+            out.push((format!("the source ({})", self.source_id), s.clone()));
+        }
+        for (i, h) in self.hops.iter().enumerate() {
+            out.push((
+                format!("hop {} ({})", i + 1, self.args.chain.role_arns[i]),
+                h.clone(),
+            ));
+        }
+        out
     }
 
     /// A new token, within a fresh `--timeout` deadline.

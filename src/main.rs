@@ -20,7 +20,7 @@ fn main() -> ExitCode {
         ))),
     };
     match result {
-        Ok(out) => {
+        Ok((out, code)) => {
             let mut stdout = std::io::stdout().lock();
             if stdout
                 .write_all(out.as_bytes())
@@ -30,7 +30,7 @@ fn main() -> ExitCode {
                 eprintln!("eks-token: cannot write to stdout");
                 return ExitCode::from(1);
             }
-            ExitCode::SUCCESS
+            ExitCode::from(code)
         }
         Err(e) => {
             eprintln!("eks-token: {e}");

@@ -381,12 +381,37 @@ fn assumed_role(op: &'static str, role_arn: &str, leaves: &xml::Leaves) -> Resul
 }
 
 fn sts_error(op: &'static str, role_arn: &str, resp: &http::Response) -> StsError {
-    let header_id = resp.header("x-amzn-requestid").unwrap_or("").to_owned();
-    match xml::parse(&resp.body) {
+    decode_error(
+        op,
+        role_arn,
+        resp.status,
+        &resp.body,
+        resp.header("x-amzn-requestid").unwrap_or(""),
+        resp.header("content-type").unwrap_or("no content type"),
+    )
+}
+
+/// Reads an answer of a successful AssumeRole-like call (for tests and fuzzing).
+pub fn decode_assumed_role(op: &'static str, body: &[u8]) -> Result<AssumedRole> {
+    let leaves = xml::parse(body).map_err(|why| malformed(op, "", &why))?;
+    assumed_role(op, "", &leaves)
+}
+
+/// Reads an error answer: an STS `ErrorResponse`, or whatever a proxy sent instead.
+pub fn decode_error(
+    op: &'static str,
+    role_arn: &str,
+    status: u16,
+    body: &[u8],
+    request_id_header: &str,
+    content_type: &str,
+) -> StsError {
+    let header_id = request_id_header.to_owned();
+    match xml::parse(body) {
         Ok(l) if l.get("Error/Code").is_some() => StsError {
             operation: op,
             role_arn: role_arn.to_owned(),
-            status: resp.status,
+            status,
             code: l.get("Error/Code").unwrap_or("").to_owned(),
             message: l.get("Error/Message").unwrap_or("").to_owned(),
             request_id: l.get("RequestId").map(str::to_owned).unwrap_or(header_id),
@@ -397,12 +422,11 @@ fn sts_error(op: &'static str, role_arn: &str, resp: &http::Response) -> StsErro
         _ => StsError {
             operation: op,
             role_arn: role_arn.to_owned(),
-            status: resp.status,
-            code: format!("HTTP {}", resp.status),
+            status,
+            code: format!("HTTP {status}"),
             message: format!(
-                "the answer is not an STS error document ({}, {} bytes)",
-                resp.header("content-type").unwrap_or("no content type"),
-                resp.body.len()
+                "the answer is not an STS error document ({content_type}, {} bytes)",
+                body.len()
             ),
             request_id: header_id,
             hint: None,
