@@ -7,7 +7,9 @@ ARCH         ?= x86_64
 STATIC_BIN   := target/$(ARCH)-unknown-linux-musl/release/eks-token
 PIP_PACKAGES := 'moto[server]' botocore awscli
 
-.PHONY: help build release static test unit lint demo bench deps clean
+FUZZ_TIME    ?= 20
+
+.PHONY: help build release static test unit lint demo bench fuzz deps clean
 
 help:
 	@echo "make demo    build, then run the whole IRSA -> cross-account chain against a local STS and kubectl"
@@ -16,6 +18,7 @@ help:
 	@echo "make static  static musl binary ($(STATIC_BIN)); ARCH=aarch64 for arm64"
 	@echo "make lint    cargo fmt --check and clippy -D warnings"
 	@echo "make bench   eks-token vs aws eks get-token: wall time ratio, peak memory, size"
+	@echo "make fuzz    run every fuzz target for FUZZ_TIME seconds (default 20; nightly + cargo-fuzz)"
 	@echo "make deps    install what the tests need (pip: moto, botocore, awscli; kubectl)"
 
 build:
@@ -60,6 +63,9 @@ demo: deps release
 
 bench: deps static
 	$(PYTHON) tests/support/bench.py --bin $(STATIC_BIN) --readme README.md
+
+fuzz:
+	.ci/fuzz.sh $(FUZZ_TIME)
 
 clean:
 	$(CARGO) clean
