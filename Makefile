@@ -5,17 +5,20 @@ PYTHON       ?= python3
 RELEASE_BIN  := target/release/eks-token
 ARCH         ?= x86_64
 STATIC_BIN   := target/$(ARCH)-unknown-linux-musl/release/eks-token
+ARM64_BIN    := target/aarch64-unknown-linux-musl/release/eks-token
+VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 PIP_PACKAGES := 'moto[server]' botocore awscli
 
 FUZZ_TIME    ?= 20
 
-.PHONY: help build release static test unit lint demo bench fuzz deps clean
+.PHONY: help build host-release release static test test-arm64 unit lint demo bench fuzz deps clean
 
 help:
 	@echo "make demo    build, then run the whole IRSA -> cross-account chain against a local STS and kubectl"
 	@echo "make test    install test dependencies, build, run every test (what CI runs)"
-	@echo "make build   debug build;  make release: optimised build ($(RELEASE_BIN))"
+	@echo "make build   debug build;  make host-release: optimised build for this machine"
 	@echo "make static  static musl binary ($(STATIC_BIN)); ARCH=aarch64 for arm64"
+	@echo "make release both static binaries as dist/eks-token-$(VERSION)-linux-{amd64,arm64} + SHA256SUMS"
 	@echo "make lint    cargo fmt --check and clippy -D warnings"
 	@echo "make bench   eks-token vs aws eks get-token: wall time ratio, peak memory, size"
 	@echo "make fuzz    run every fuzz target for FUZZ_TIME seconds (default 20; nightly + cargo-fuzz)"
@@ -24,8 +27,19 @@ help:
 build:
 	$(CARGO) build
 
-release:
+host-release:
 	$(CARGO) build --release
+
+# Both architectures, named for a release, with checksums.
+release:
+	.ci/build-static.sh x86_64
+	.ci/build-static.sh aarch64
+	rm -rf dist && mkdir -p dist
+	cp target/x86_64-unknown-linux-musl/release/eks-token dist/eks-token-$(VERSION)-linux-amd64
+	cp $(ARM64_BIN) dist/eks-token-$(VERSION)-linux-arm64
+	cd dist && sha256sum eks-token-$(VERSION)-linux-amd64 eks-token-$(VERSION)-linux-arm64 > SHA256SUMS
+	@file dist/eks-token-*
+	@ls -l dist
 
 # Test dependencies: moto's server (the STS the tests talk to), botocore (the
 # independent signer), aws-cli (the peer for bench and byte-for-byte checks), kubectl.
@@ -51,6 +65,15 @@ test: deps static
 	EKS_TOKEN_STATIC_BIN=$(STATIC_BIN) $(CARGO) test --no-fail-fast
 	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test get_token --test failures --test kubectl
 
+# The aarch64 static binary: its size and linkage, then the integration tests under
+# qemu-aarch64-static (EKS_TOKEN_BIN names a wrapper).
+test-arm64: deps
+	.ci/build-static.sh aarch64
+	printf '#!/bin/sh\nexec qemu-aarch64-static $(abspath $(ARM64_BIN)) "$$@"\n' > target/eks-token-arm64-qemu
+	chmod +x target/eks-token-arm64-qemu
+	EKS_TOKEN_STATIC_BIN_ARM64=$(ARM64_BIN) $(CARGO) test --no-fail-fast --test static_binary
+	EKS_TOKEN_BIN=$(abspath target/eks-token-arm64-qemu) $(CARGO) test --no-fail-fast --test get_token --test write_token
+
 unit:
 	$(CARGO) test --lib
 
@@ -58,7 +81,7 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
 
-demo: deps release
+demo: deps host-release
 	EKS_TOKEN_BIN=$(RELEASE_BIN) bash examples/demo.sh
 
 bench: deps static

@@ -93,8 +93,19 @@ fn kubeconfig_example_is_read_by_kubectl_and_its_args_parse() {
 }
 
 #[test]
-fn dockerfile_copies_the_static_build() {
+fn dockerfile_copies_the_release_binaries() {
     let d = example("Dockerfile");
     assert!(d.contains("FROM scratch"));
-    assert!(d.contains("target/x86_64-unknown-linux-musl/release/eks-token"));
+    assert!(d.contains("ARG TARGETARCH"));
+    // The names `make release` gives the binaries.
+    let makefile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile")).unwrap();
+    assert!(
+        d.contains("COPY dist/eks-token-${VERSION}-linux-${TARGETARCH} /eks-token"),
+        "{d}"
+    );
+    assert!(makefile.contains("dist/eks-token-$(VERSION)-linux-amd64"));
+    assert!(makefile.contains("dist/eks-token-$(VERSION)-linux-arm64"));
+    let version = format!("ARG VERSION={}", env!("CARGO_PKG_VERSION"));
+    assert!(d.contains(&version), "{version}");
 }

@@ -43,22 +43,36 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-#[test]
-fn statically_linked_and_within_the_size_budget() {
-    let Some(bin) = static_bin() else { return };
-    let out = Command::new("file").arg(&bin).output().expect("file(1)");
+fn check_linkage_and_size(bin: &Path, arch: &str) {
+    let out = Command::new("file").arg(bin).output().expect("file(1)");
     let desc = String::from_utf8_lossy(&out.stdout);
     assert!(
         desc.contains("statically linked") || desc.contains("static-pie linked"),
         "{desc}"
     );
     assert!(!desc.contains("interpreter"), "{desc}");
-    let size = std::fs::metadata(&bin).unwrap().len();
+    assert!(desc.contains(arch), "not {arch}: {desc}");
+    let size = std::fs::metadata(bin).unwrap().len();
     assert!(
         size <= MAX_BYTES,
         "{} is {size} bytes, over the {MAX_BYTES}-byte budget",
         bin.display()
     );
+}
+
+#[test]
+fn statically_linked_and_within_the_size_budget() {
+    let Some(bin) = static_bin() else { return };
+    check_linkage_and_size(&bin, "x86-64");
+}
+
+/// `make test-arm64` names the aarch64 build in `EKS_TOKEN_STATIC_BIN_ARM64`.
+#[test]
+fn arm64_statically_linked_and_within_the_size_budget() {
+    match std::env::var_os("EKS_TOKEN_STATIC_BIN_ARM64") {
+        Some(p) if !p.is_empty() => check_linkage_and_size(Path::new(&p), "ARM aarch64"),
+        _ => eprintln!("skipped: EKS_TOKEN_STATIC_BIN_ARM64 is not set (make test-arm64 sets it)"),
+    }
 }
 
 /// An empty root holding only the binary, /etc/hosts, /etc/resolv.conf and the IRSA
