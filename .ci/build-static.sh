@@ -65,5 +65,7 @@ else
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER="$wrapper"
     export RUSTFLAGS="-C link-self-contained=no -C relocation-model=static -L $PWD/$unwind/usr/lib/llvm-14/lib"
 fi
-/usr/bin/cargo build --release --locked -Z build-std=std,panic_abort --target "$target" >&2
+# std without its `backtrace` feature: panics still print their message (and abort),
+# without the DWARF symbolizer (about 100 KiB).
+/usr/bin/cargo build --release --locked -Z build-std=std,panic_abort -Z build-std-features= --target "$target" >&2
 echo "$out"

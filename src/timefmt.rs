@@ -44,6 +44,28 @@ pub fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
     Some(date.with_hms(h, m, sec).ok()?.assume_utc())
 }
 
+/// Parses `YYYYMMDDTHHMMSSZ` (`X-Amz-Date`).
+pub fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
+    let b = s.as_bytes();
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let part = s.get(r)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let date = time::Date::from_calendar_date(
+        num(0..4)? as i32,
+        time::Month::try_from(num(4..6)? as u8).ok()?,
+        num(6..8)? as u8,
+    )
+    .ok()?;
+    let t = date
+        .with_hms(num(9..11)? as u8, num(11..13)? as u8, num(13..15)? as u8)
+        .ok()?;
+    Some(t.assume_utc())
+}
+
 /// A duration as people read it: `59m 12s`, `3h 5m`, `-2m 3s`.
 pub fn human_duration(secs: i64) -> String {
     let sign = if secs < 0 { "-" } else { "" };
@@ -68,6 +90,15 @@ mod tests {
         let c = parse_rfc3339("2021-09-21T20:41:26+02:00").unwrap();
         assert_eq!(format_rfc3339(c), "2021-09-21T18:41:26Z");
         assert!(parse_rfc3339("yesterday").is_none());
+    }
+
+    #[test]
+    fn amz_dates() {
+        let t = parse_amz_date("20150830T123600Z").unwrap();
+        assert_eq!(format_rfc3339(t), "2015-08-30T12:36:00Z");
+        for bad in ["20150830T123600", "2015083OT123600Z", "20151330T123600Z", "", "20150830T1236000"] {
+            assert!(parse_amz_date(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]
