@@ -52,7 +52,9 @@ pub fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
         let part = s.get(r)?;
-        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+        part.bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| part.parse().ok())?
     };
     let date = time::Date::from_calendar_date(
         num(0..4)? as i32,
@@ -96,7 +98,13 @@ mod tests {
     fn amz_dates() {
         let t = parse_amz_date("20150830T123600Z").unwrap();
         assert_eq!(format_rfc3339(t), "2015-08-30T12:36:00Z");
-        for bad in ["20150830T123600", "2015083OT123600Z", "20151330T123600Z", "", "20150830T1236000"] {
+        for bad in [
+            "20150830T123600",
+            "2015083OT123600Z",
+            "20151330T123600Z",
+            "",
+            "20150830T1236000",
+        ] {
             assert!(parse_amz_date(bad).is_none(), "{bad}");
         }
     }

@@ -162,6 +162,11 @@ pub fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool)> {
         .map(|(scheme, host, _)| format!("{scheme}://{host}"));
     let now = time::OffsetDateTime::now_utc();
     let report = verify::check(&token, now, override_url.as_deref());
+    vlog!(
+        "checked a {}-byte token against the EKS server's rules: {} broken",
+        report.size,
+        report.failures.len()
+    );
     let mut out = verify::render(&report, now);
     let mut accepted = report.ok();
     if v.online {
@@ -175,6 +180,7 @@ pub fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool)> {
         };
         let http = http::Client::new(env, v.timeout)?;
         let headers = [("x-k8s-aws-id".to_owned(), cluster.to_owned())];
+        vlog!("replaying the token to STS with x-k8s-aws-id: {cluster}");
         let resp = http
             .send(&http::Request {
                 method: "GET",

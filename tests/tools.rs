@@ -24,36 +24,9 @@ fn chain_env(tag: &str) -> TestEnv {
     env
 }
 
-/// Creates an EKS cluster in moto, in the dev account (moto keeps one backend per
-/// account: the cluster is made with a session of the dev role).
-fn create_cluster(name: &str) {
-    let m = moto();
-    let script = format!(
-        r#"
-import boto3
-sts = boto3.client('sts', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='b')
-c = sts.assume_role(RoleArn='{DEV_ROLE}', RoleSessionName='setup')['Credentials']
-eks = boto3.client('eks', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id=c['AccessKeyId'],
-                   aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])
-eks.create_cluster(name='{name}', roleArn='arn:aws:iam::222222222222:role/eks', resourcesVpcConfig={{}})
-"#,
-        url = m.url
-    );
-    let out = std::process::Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 #[test]
 fn kubeconfig_for_a_moto_cluster_is_read_by_kubectl() {
-    create_cluster("tools-dev");
+    create_cluster("tools-dev", DEV_ROLE);
     let env = chain_env("tools-kubeconfig");
     let out = env.home.join("kube/config");
     let r = env.run(&[

@@ -443,8 +443,8 @@ impl Verifier {
 pub fn token_of(stdout: &str) -> String {
     let s = stdout.trim();
     if s.starts_with('{') {
-        let v: Value = serde_json::from_str(s).unwrap();
-        v["status"]["token"].as_str().unwrap().to_owned()
+        let v: Value = serde_json::from_str(s).unwrap_or(Value::Null);
+        v["status"]["token"].as_str().unwrap_or(s).to_owned()
     } else {
         s.to_owned()
     }
@@ -466,4 +466,31 @@ pub fn assert_failed(r: &Run, code: i32, secrets: &[&str]) {
             r.stderr
         );
     }
+}
+
+/// Creates an EKS cluster in moto, in the dev account 222222222222 (moto keeps one
+/// backend per account: the cluster is made with a session of `dev_role`).
+pub fn create_cluster(name: &str, dev_role: &str) {
+    let m = moto();
+    let script = format!(
+        r#"
+import boto3
+sts = boto3.client('sts', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id='a', aws_secret_access_key='b')
+c = sts.assume_role(RoleArn='{dev_role}', RoleSessionName='setup')['Credentials']
+eks = boto3.client('eks', endpoint_url='{url}', region_name='us-east-1', aws_access_key_id=c['AccessKeyId'],
+                   aws_secret_access_key=c['SecretAccessKey'], aws_session_token=c['SessionToken'])
+eks.create_cluster(name='{name}', roleArn='arn:aws:iam::222222222222:role/eks', resourcesVpcConfig={{}})
+"#,
+        url = m.url
+    );
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

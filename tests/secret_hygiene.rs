@@ -1,0 +1,114 @@
+//! Every command, with -v, in success: no secret access key, session token or web
+//! identity token in stderr, nor in stdout outside the token itself. (The failure paths
+//! are checked the same way in failures.rs, faults.rs and sources.rs.)
+
+mod common;
+
+use common::*;
+
+const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
+const WIT: &str = "eyJhbGciOiJSUzI1NiJ9.hygiene-WEB-IDENTITY.c2ln";
+
+#[test]
+fn no_command_leaks_a_secret() {
+    let m = moto();
+    create_cluster("hygiene", DEV_ROLE);
+    let mut env = TestEnv::new();
+    env.irsa("arn:aws:iam::111111111111:role/hygiene-irsa", WIT);
+    env.set("AWS_ENDPOINT_URL", &m.url)
+        .set("AWS_REGION", "us-east-1");
+    let out = env.home.join("token");
+    let kubeconfig = env.home.join("kubeconfig");
+    let mut runs = Vec::new();
+    for args in [
+        vec![
+            "get-token",
+            "--cluster-name",
+            "hygiene",
+            "--role-arn",
+            DEV_ROLE,
+            "-v",
+        ],
+        vec![
+            "get-token",
+            "--cluster-name",
+            "hygiene",
+            "--role-arn",
+            DEV_ROLE,
+            "-v",
+            "--no-cache",
+            "--output",
+            "token",
+        ],
+        vec![
+            "token",
+            "-i",
+            "hygiene",
+            "-r",
+            DEV_ROLE,
+            "-v",
+            "--token-only",
+        ],
+        vec![
+            "write-token",
+            "--cluster-name",
+            "hygiene",
+            "--role-arn",
+            DEV_ROLE,
+            "-v",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec!["whoami", "--role-arn", DEV_ROLE, "-v"],
+        vec![
+            "kubeconfig",
+            "--cluster-name",
+            "hygiene",
+            "--role-arn",
+            DEV_ROLE,
+            "-v",
+            "--out",
+            kubeconfig.to_str().unwrap(),
+        ],
+    ] {
+        let r = env.run(&args);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        runs.push((args, r));
+    }
+    let token = std::fs::read_to_string(&out).unwrap();
+    let r = env.run(&["verify", &token, "-v"]);
+    runs.push((vec!["verify"], r));
+    // Every secret moto issued in this run, and the web identity token.
+    let mut secrets: Vec<String> = vec![WIT.to_owned()];
+    for s in m.sessions() {
+        secrets.push(s["secret_access_key"].as_str().unwrap().to_owned());
+        secrets.push(s["session_token"].as_str().unwrap().to_owned());
+    }
+    for (args, r) in &runs {
+        // stdout minus the token (which carries the URL-encoded session token).
+        let mut stdout = r.stdout.clone();
+        let printed_token = token_of(&r.stdout);
+        if printed_token.starts_with("k8s-aws-v1.") {
+            stdout = stdout.replace(&printed_token, "<token>");
+        }
+        for s in &secrets {
+            assert!(
+                !r.stderr.contains(s.as_str()),
+                "{args:?}: a secret in stderr"
+            );
+            assert!(!stdout.contains(s.as_str()), "{args:?}: a secret in stdout");
+        }
+        assert!(
+            r.stderr.contains("eks-token: ["),
+            "{args:?}: -v printed nothing"
+        );
+    }
+    // The files hold the token, never the secret key or the web identity token.
+    for f in [&out, &kubeconfig] {
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(!text.contains(WIT));
+        for s in m.sessions() {
+            assert!(!text.contains(s["secret_access_key"].as_str().unwrap()));
+        }
+    }
+}
