@@ -126,6 +126,8 @@ pub enum CaSource {
 
 /// Default `--timeout`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Longest `--timeout` and `--refresh-interval`.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// Default `--refresh-interval`.
 pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 /// Default `--mode`.
@@ -629,9 +631,9 @@ pub fn parse(args: &[String]) -> Result<Command> {
             ))
         })?,
     };
-    if timeout.is_zero() {
+    if timeout.is_zero() || timeout > MAX_DURATION {
         return Err(Error::InvalidInput(
-            "--timeout must be more than zero".into(),
+            "--timeout must be more than zero and at most 24h".into(),
         ));
     }
     let args = GetToken {
@@ -702,9 +704,9 @@ fn parse_write(values: &[(Key, String)], flags: &[Key], output: Output) -> Resul
             ))
         })?,
     };
-    if refresh_interval < Duration::from_millis(100) {
+    if refresh_interval < Duration::from_millis(100) || refresh_interval > MAX_DURATION {
         return Err(Error::InvalidInput(
-            "--refresh-interval must be at least 100ms".into(),
+            "--refresh-interval must be between 100ms and 24h".into(),
         ));
     }
     let kubeconfig = match last(Key::KubeconfigOut) {
@@ -794,13 +796,14 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        total += match unit {
+        let part = match unit {
             "ms" => Duration::from_millis(n),
             "s" => Duration::from_secs(n),
             "m" => Duration::from_secs(n.checked_mul(60)?),
             "h" => Duration::from_secs(n.checked_mul(3600)?),
             _ => return None,
         };
+        total = total.checked_add(part)?;
     }
     Some(total)
 }
@@ -920,6 +923,18 @@ mod tests {
             p(&["get-token", "--cluster-name", "c", "--timeout", "0"])
                 .unwrap_err()
                 .exit_code(),
+            1
+        );
+        assert_eq!(
+            p(&[
+                "get-token",
+                "--cluster-name",
+                "c",
+                "--timeout",
+                "18446744073709551615"
+            ])
+            .unwrap_err()
+            .exit_code(),
             1
         );
     }
@@ -1086,6 +1101,9 @@ mod tests {
         assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
         assert_eq!(parse_duration("abc"), None);
+        // Found by the fuzzer: sums that overflow are malformed, not a panic.
+        assert_eq!(parse_duration("18446744073709551615s1s"), None);
+        assert_eq!(parse_duration("5124095576030432h"), None);
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration("m"), None);
         assert_eq!(parse_duration(""), None);
