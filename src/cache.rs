@@ -32,6 +32,8 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub struct Cache {
     dir: PathBuf,
+    /// Our uid (None without /proc): entries must belong to it.
+    uid: Option<u32>,
 }
 
 /// The uid of this process, from /proc (no libc call needed).
@@ -66,6 +68,7 @@ impl Cache {
             return None;
         }
         let meta = fs::symlink_metadata(&dir).ok()?;
+        let uid = our_uid();
         let problem = if !meta.is_dir() {
             Some("it is not a directory".to_owned())
         } else if meta.mode() & 0o077 != 0 {
@@ -73,7 +76,7 @@ impl Cache {
                 "its mode is {:04o}, not 0700 (others could plant credentials)",
                 meta.mode() & 0o777
             ))
-        } else if our_uid().is_some_and(|u| u != meta.uid()) {
+        } else if uid.is_some_and(|u| u != meta.uid()) {
             Some(format!("it belongs to uid {}, not to us", meta.uid()))
         } else {
             None
@@ -86,7 +89,7 @@ impl Cache {
             return None;
         }
         vlog!("credential cache {}", dir.display());
-        Some(Cache { dir })
+        Some(Cache { dir, uid })
     }
 
     /// The directory.
@@ -113,7 +116,7 @@ impl Cache {
         let path = self.entry_path(key);
         let file = File::open(&path).ok()?;
         let meta = file.metadata().ok()?;
-        if meta.mode() & 0o077 != 0 || our_uid().is_some_and(|u| u != meta.uid()) {
+        if meta.mode() & 0o077 != 0 || self.uid.is_some_and(|u| u != meta.uid()) {
             log::warn(format_args!(
                 "ignoring cache entry {} (mode {:04o}, uid {}): it will be rewritten",
                 path.display(),

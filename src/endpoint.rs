@@ -22,6 +22,9 @@ const AWS: Partition = Partition {
     dualstack_suffix: "api.aws",
 };
 
+/// Region prefixes of the `aws` partition.
+const AWS_REGION_PREFIXES: &[&str] = &["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"];
+
 /// The partition a region belongs to; regions of unknown form are taken as `aws`, as
 /// the SDKs do.
 pub fn partition(region: &str) -> &'static Partition {
@@ -82,7 +85,7 @@ pub fn partition(region: &str) -> &'static Partition {
                 dualstack_suffix: "api.amazonwebservices.com.cn",
             },
         ),
-        (&["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"], AWS),
+        (AWS_REGION_PREFIXES, AWS),
     ];
     for (prefixes, p) in &PARTITIONS {
         for prefix in *prefixes {
@@ -111,7 +114,7 @@ pub fn is_known_region_form(region: &str) -> bool {
     let p = partition(region);
     p != &AWS || {
         let first = region.split('-').next().unwrap_or("");
-        ["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"].contains(&first)
+        AWS_REGION_PREFIXES.contains(&first)
             && region.split('-').count() == 3
             && region
                 .rsplit('-')
