@@ -83,6 +83,36 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
     );
     assert!(!r.stderr.contains("profile/base/secret"));
 
+    // A second run takes both hops from the cache: no new session at moto.
+    let count = |role: &str| {
+        m.sessions()
+            .iter()
+            .filter(|s| s["role_arn"] == role)
+            .count()
+    };
+    let (hubs, devs) = (
+        count("arn:aws:iam::111111111111:role/hub"),
+        count("arn:aws:iam::222222222222:role/testrole"),
+    );
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--profile",
+        "dev",
+        "-v",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("cache hit: profile dev role arn:aws:iam::222222222222:role/testrole"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(count("arn:aws:iam::111111111111:role/hub"), hubs);
+    assert_eq!(count("arn:aws:iam::222222222222:role/testrole"), devs);
+    assert_verifies(&verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]));
+
     // A --role-arn hop runs after the profile's chain; AWS_PROFILE selects the profile.
     env.set("AWS_PROFILE", "a");
     let r = env.run(&[
@@ -403,8 +433,16 @@ fn sso_profile_with_a_cached_token_and_an_expired_one() {
     );
 
     // Expired: a clear message, and the portal is not called.
+    // (--no-cache: the role credentials of the first run are cached, valid for an hour.)
     write_cache(time::OffsetDateTime::now_utc() - time::Duration::minutes(1));
-    let r = env.run(&["get-token", "--cluster-name", "dev", "--profile", "sso"]);
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--profile",
+        "sso",
+        "--no-cache",
+    ]);
     assert_failed(&r, 1, &["sso-bearer-SECRET"]);
     assert!(
         r.stderr.contains("expired") && r.stderr.contains("aws sso login --profile sso"),
@@ -423,7 +461,14 @@ fn sso_profile_with_a_cached_token_and_an_expired_one() {
             body: b"{\"message\":\"Session token not found or invalid\"}".to_vec(),
         },
     );
-    let r = env.run(&["get-token", "--cluster-name", "dev", "--profile", "sso"]);
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--profile",
+        "sso",
+        "--no-cache",
+    ]);
     assert_failed(&r, 1, &["sso-bearer-SECRET"]);
     assert!(
         r.stderr.contains("no longer valid") && r.stderr.contains("aws sso login"),

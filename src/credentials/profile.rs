@@ -325,11 +325,70 @@ pub fn load(ctx: &Context<'_>) -> Result<Loaded> {
             })
         }
     };
-    let mut creds = base_credentials(ctx, &chain.base)?;
+    // Assumed credentials (web identity, SSO, each role) are cached across runs, keyed
+    // by the base's identity and the roles before them; static keys never are.
+    let cache = ctx.cache;
+    let ep = match cache {
+        Some(_) => Some(ctx.sts.endpoint()?),
+        None => None,
+    };
+    let key = |kind: &str, path: &str, hop: Option<&RoleHop>| {
+        let ep = ep.expect("resolved when there is a cache");
+        let duration = hop.and_then(|h| h.duration_seconds).map(|d| d.to_string());
+        crate::cache::Cache::key(&[
+            kind,
+            path,
+            hop.and_then(|h| h.external_id.as_deref()).unwrap_or(""),
+            hop.and_then(|h| h.session_name.as_deref()).unwrap_or(""),
+            duration.as_deref().unwrap_or(""),
+            &ep.url("/"),
+            &ep.signing_region,
+        ])
+    };
+    let mut path = base_identity(&chain.base);
+    let mut creds = match (cache, &chain.base) {
+        (Some(c), Base::WebIdentity { .. } | Base::Sso(_)) => c.get_or_fill(
+            &key("profile-base", &path, None),
+            &format!("profile {name} base credentials"),
+            || base_credentials(ctx, &chain.base),
+        )?,
+        _ => base_credentials(ctx, &chain.base)?,
+    };
     for hop in &chain.hops {
-        creds = assume_hop(ctx, &creds, hop)?;
+        path.push('\n');
+        path.push_str(&hop.role_arn);
+        let prev = creds;
+        creds = match cache {
+            Some(c) => c.get_or_fill(
+                &key("profile-hop", &path, Some(hop)),
+                &format!("profile {} role {}", hop.profile, hop.role_arn),
+                || assume_hop(ctx, &prev, hop),
+            )?,
+            None => assume_hop(ctx, &prev, hop)?,
+        };
     }
     Ok(Loaded::Found(creds, format!("profile {name}")))
+}
+
+/// What identifies a chain's base in cache keys (never a secret).
+fn base_identity(base: &Base) -> String {
+    match base {
+        Base::AccessKey { access_key_id, .. } => format!("access-key {access_key_id}"),
+        Base::NamedSource(s) => format!("credential_source {s}"),
+        Base::WebIdentity {
+            role_arn,
+            token_file,
+            session_name,
+        } => format!(
+            "web-identity {role_arn} {token_file} {}",
+            session_name.as_deref().unwrap_or("")
+        ),
+        Base::Sso(s) => format!(
+            "sso {} {} {} {}",
+            s.start_url, s.region, s.account_id, s.role_name
+        ),
+        Base::Process { command, .. } => format!("credential_process {command}"),
+    }
 }
 
 fn source_err(m: String) -> Error {
