@@ -36,6 +36,37 @@ pub struct Cache {
     uid: Option<u32>,
 }
 
+/// The cache of a run, opened on first use: a run that assumes no role (environment
+/// credentials) neither looks for nor creates the directory.
+pub struct Lazy {
+    dir: Option<PathBuf>,
+    disabled: bool,
+    env: Env,
+    cache: std::cell::OnceCell<Option<Cache>>,
+}
+
+impl Lazy {
+    /// `--cache-dir`, `--no-cache` and the environment they fall back on.
+    pub fn new(flag: Option<&Path>, no_cache: bool, env: &Env) -> Self {
+        Lazy {
+            dir: flag.map(Path::to_path_buf),
+            disabled: no_cache,
+            env: env.clone(),
+            cache: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The cache, if there is a usable one (see [`Cache::open`]).
+    pub fn get(&self) -> Option<&Cache> {
+        if self.disabled {
+            return None;
+        }
+        self.cache
+            .get_or_init(|| Cache::open(self.dir.as_deref(), &self.env))
+            .as_ref()
+    }
+}
+
 /// The uid of this process, from /proc (no libc call needed).
 fn our_uid() -> Option<u32> {
     fs::metadata("/proc/self").ok().map(|m| m.uid())
@@ -105,6 +136,15 @@ impl Cache {
             ctx.update(p.as_bytes());
         }
         hex::encode(ctx.finish())
+    }
+
+    /// The key of an entry for credentials got from STS at `endpoint`: the parts, then
+    /// the endpoint's URL and signing region.
+    pub fn key_at(endpoint: &crate::endpoint::Endpoint, parts: &[&str]) -> String {
+        let url = endpoint.url("/");
+        let mut all: Vec<&str> = parts.to_vec();
+        all.extend([url.as_str(), endpoint.signing_region.as_str()]);
+        Self::key(&all)
     }
 
     fn entry_path(&self, key: &str) -> PathBuf {

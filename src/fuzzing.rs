@@ -1,7 +1,7 @@
 //! Entry points for the fuzz targets in `fuzz/`: each takes arbitrary bytes, runs one
 //! parser of untrusted input, and must never panic, hang or allocate without bound.
 
-use crate::credentials::{container, process, profile as profile_source};
+use crate::credentials::{process, profile as profile_source};
 use crate::{cli, exec_credential, profile, sts, token, validate};
 
 /// STS success and error answers.
@@ -58,7 +58,7 @@ pub fn fuzz_exec_info(data: &[u8]) {
 pub fn fuzz_credentials_json(data: &[u8]) {
     let _ = process::parse_output(data);
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
-        let _ = container::parse_credentials(&v, "Token");
+        let _ = crate::credentials::from_json(&v, "Token");
     }
 }
 

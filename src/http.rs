@@ -243,10 +243,7 @@ impl Client {
     fn classify(&self, e: ureq::Error) -> Failure {
         use ureq::Error as E;
         match e {
-            E::Timeout(t) if self.remaining().is_zero() => {
-                let _ = t;
-                Failure::DeadlineExceeded
-            }
+            E::Timeout(_) if self.remaining().is_zero() => Failure::DeadlineExceeded,
             E::Timeout(t) => Failure::Timeout(t.to_string()),
             E::BodyExceedsLimit(_) => Failure::Fatal(format!(
                 "the response body is larger than {} KiB",

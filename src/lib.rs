@@ -44,6 +44,29 @@ use env::Env;
 /// exits 1 with its report when the token would be rejected).
 pub fn run(cmd: &Command, env: &Env) -> Result<(String, u8)> {
     match cmd {
+        Command::Help => Ok((cli::HELP.to_owned(), 0)),
+        Command::Version => Ok((format!("eks-token {}\n", env!("CARGO_PKG_VERSION")), 0)),
+        Command::GetToken(args) => {
+            log::set_verbose(args.verbose);
+            let (api_version, warning) =
+                exec_credential::api_version(env.get("KUBERNETES_EXEC_INFO"));
+            let token = Issuer::new(args, env)?.issue()?;
+            let out = match args.output {
+                Output::Token => format!("{}\n", token.value),
+                Output::Json => {
+                    if let Some(w) = warning {
+                        log::warn(format_args!("{w}"));
+                    }
+                    format!("{}\n", exec_credential::render(api_version, &token))
+                }
+            };
+            Ok((out, 0))
+        }
+        Command::WriteToken(args, write) => {
+            log::set_verbose(args.verbose);
+            writer::run(args, write, env)?;
+            Ok((String::new(), 0))
+        }
         Command::WhoAmI(args, text) => {
             log::set_verbose(args.verbose);
             Ok((tools::whoami(args, *text, env)?, 0))
@@ -57,35 +80,6 @@ pub fn run(cmd: &Command, env: &Env) -> Result<(String, u8)> {
             let (out, ok) = tools::verify(v, env)?;
             Ok((out, if ok { 0 } else { 1 }))
         }
-        other => Ok((run_token(other, env)?, 0)),
-    }
-}
-
-fn run_token(cmd: &Command, env: &Env) -> Result<String> {
-    match cmd {
-        Command::Help => Ok(cli::HELP.to_owned()),
-        Command::Version => Ok(format!("eks-token {}\n", env!("CARGO_PKG_VERSION"))),
-        Command::GetToken(args) => {
-            log::set_verbose(args.verbose);
-            let (api_version, warning) =
-                exec_credential::api_version(env.get("KUBERNETES_EXEC_INFO"));
-            let token = Issuer::new(args, env)?.issue()?;
-            Ok(match args.output {
-                Output::Token => format!("{}\n", token.value),
-                Output::Json => {
-                    if let Some(w) = warning {
-                        log::warn(format_args!("{w}"));
-                    }
-                    format!("{}\n", exec_credential::render(api_version, &token))
-                }
-            })
-        }
-        Command::WriteToken(args, write) => {
-            log::set_verbose(args.verbose);
-            writer::run(args, write, env)?;
-            Ok(String::new())
-        }
-        _ => unreachable!("handled by run"),
     }
 }
 
@@ -118,7 +112,7 @@ pub struct Issuer<'e> {
     profile: (String, bool),
     interactive: Option<bool>,
     sts: sts::StsAccess,
-    cache: Option<cache::Cache>,
+    cache: cache::Lazy,
     source: Option<credentials::Credentials>,
     /// Where the source credentials came from: the source's identity in cache keys.
     source_id: String,
@@ -152,11 +146,7 @@ impl<'e> Issuer<'e> {
             profile: (name, explicit),
             interactive: exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO")),
             sts: sts::StsAccess::new(http, cfg),
-            cache: if args.no_cache {
-                None
-            } else {
-                cache::Cache::open(args.cache_dir.as_deref(), env)
-            },
+            cache: cache::Lazy::new(args.cache_dir.as_deref(), args.no_cache, env),
             source: None,
             source_id: String::new(),
             session_name: None,
@@ -177,7 +167,7 @@ impl<'e> Issuer<'e> {
                 profile: &self.profile.0,
                 profile_explicit: self.profile.1,
                 interactive: self.interactive,
-                cache: self.cache.as_ref(),
+                cache: &self.cache,
             })?;
             self.source = Some(source);
             self.source_id = from;
@@ -199,7 +189,7 @@ impl<'e> Issuer<'e> {
             let i = self.hops.len();
             let prev = if i == 0 { source } else { &self.hops[i - 1] };
             let assume = || chain.assume_hop(&sts, prev, i, session_name);
-            let next = match &self.cache {
+            let next = match self.cache.get() {
                 Some(cache) => {
                     let ep = sts.endpoint();
                     let last = i + 1 == chain.role_arns.len();
@@ -207,20 +197,21 @@ impl<'e> Issuer<'e> {
                         .duration_seconds
                         .unwrap_or(chain::DEFAULT_DURATION_SECONDS)
                         .to_string();
-                    let key = cache::Cache::key(&[
-                        "role-hop",
-                        &self.source_id,
-                        &chain.role_arns[..=i].join("\n"),
-                        if last {
-                            chain.external_id.as_deref().unwrap_or("")
-                        } else {
-                            ""
-                        },
-                        session_name,
-                        &duration,
-                        &ep.url("/"),
-                        &ep.signing_region,
-                    ]);
+                    let key = cache::Cache::key_at(
+                        ep,
+                        &[
+                            "role-hop",
+                            &self.source_id,
+                            &chain.role_arns[..=i].join("\n"),
+                            if last {
+                                chain.external_id.as_deref().unwrap_or("")
+                            } else {
+                                ""
+                            },
+                            session_name,
+                            &duration,
+                        ],
+                    );
                     cache.get_or_fill(
                         &key,
                         &format!("hop {} {}", i + 1, chain.role_arns[i]),

@@ -14,10 +14,6 @@ const WIT: &str = "eyJhbGciOiJSUzI1NiJ9.web-identity-SECRET-claims.sig";
 const IRSA_SECRET: &str = "irsaSECRETkey/abc+def";
 const IRSA_TOKEN: &str = "IQoJb3JpZ2luX2VjEIRSASESSIONTOKEN";
 
-fn in_an_hour() -> String {
-    eks_token::timefmt::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))
-}
-
 fn irsa_ok() -> Reply {
     Reply::assumed(
         "AssumeRoleWithWebIdentity",

@@ -14,10 +14,6 @@ const ROLE_SECRET: &str = "role/SECRET/key+abc";
 const ROLE_TOKEN: &str = "IQoJroleSESSIONtoken";
 const STATIC_SECRET: &str = "static/SECRET/key";
 
-fn in_an_hour() -> String {
-    eks_token::timefmt::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))
-}
-
 fn role_ok() -> Reply {
     Reply::assumed(
         "AssumeRole",

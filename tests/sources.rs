@@ -11,10 +11,6 @@ use common::fault::{FaultServer, Reply};
 use common::*;
 use serde_json::json;
 
-fn in_an_hour() -> String {
-    eks_token::timefmt::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))
-}
-
 fn write_config(env: &mut TestEnv, config: &str, credentials: &str) {
     let c = env.home.join("aws-config");
     let k = env.home.join("aws-credentials");

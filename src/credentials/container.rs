@@ -12,7 +12,6 @@ use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::http::{self, Client};
 use crate::secret::Secret;
-use crate::timefmt;
 
 const ECS_HOST: &str = "http://169.254.170.2";
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -186,33 +185,5 @@ pub fn fetch(http: &Client, uri: &str, auth: Option<&Secret>) -> Result<Credenti
             field("Message")
         )));
     }
-    parse_credentials(&json, "Token").map_err(|m| err(format!("{uri}: {m}")))
-}
-
-/// Reads `AccessKeyId`, `SecretAccessKey`, the session token (field `token_field`),
-/// `Expiration` and `AccountId` from a credentials document (containers and IMDS).
-/// Error messages name fields, never values.
-pub fn parse_credentials(
-    json: &serde_json::Value,
-    token_field: &str,
-) -> std::result::Result<Credentials, String> {
-    let get = |k: &str| {
-        json.get(k)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let need = |k: &str| get(k).ok_or_else(|| format!("the credentials have no {k}"));
-    let expiration = match get("Expiration") {
-        None => None,
-        Some(e) => Some(timefmt::parse_rfc3339(e).ok_or_else(|| {
-            "the credentials' Expiration is not an RFC 3339 timestamp".to_owned()
-        })?),
-    };
-    Ok(Credentials {
-        access_key_id: need("AccessKeyId")?.to_owned(),
-        secret_access_key: Secret::new(need("SecretAccessKey")?),
-        session_token: get(token_field).map(Secret::new),
-        expiration,
-        account_id: get("AccountId").map(str::to_owned),
-    })
+    super::from_json(&json, "Token").map_err(|m| err(format!("{uri}: {m}")))
 }

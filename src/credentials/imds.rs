@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{container, Context, Credentials, Loaded};
+use super::{Context, Credentials, Loaded};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::http::{self, Client};
@@ -188,7 +188,7 @@ impl<'a> Imds<'a> {
                 });
             }
         }
-        let creds = container::parse_credentials(&json, "Token").map_err(|m| Error::Source {
+        let creds = super::from_json(&json, "Token").map_err(|m| Error::Source {
             source: SOURCE,
             message: m,
         })?;

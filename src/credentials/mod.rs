@@ -50,6 +50,35 @@ impl fmt::Debug for Credentials {
     }
 }
 
+/// Reads `AccessKeyId`, `SecretAccessKey`, the session token (field `token_field`:
+/// `Token` for containers and IMDS, `SessionToken` for credential_process),
+/// `Expiration` and `AccountId` from a JSON credentials document. Messages name
+/// fields, never values.
+pub fn from_json(
+    json: &serde_json::Value,
+    token_field: &str,
+) -> std::result::Result<Credentials, String> {
+    let get = |k: &str| {
+        json.get(k)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let need = |k: &str| get(k).ok_or_else(|| format!("the credentials have no {k}"));
+    let expiration = match get("Expiration") {
+        None => None,
+        Some(e) => Some(crate::timefmt::parse_rfc3339(e).ok_or_else(|| {
+            "the credentials' Expiration is not an RFC 3339 timestamp".to_owned()
+        })?),
+    };
+    Ok(Credentials {
+        access_key_id: need("AccessKeyId")?.to_owned(),
+        secret_access_key: Secret::new(need("SecretAccessKey")?),
+        session_token: get(token_field).map(Secret::new),
+        expiration,
+        account_id: get("AccountId").map(str::to_owned),
+    })
+}
+
 /// What the sources need.
 pub struct Context<'a> {
     /// Environment variables.
@@ -65,8 +94,8 @@ pub struct Context<'a> {
     /// kubectl's `spec.interactive` (None outside kubectl): whether an MFA prompt may
     /// be shown.
     pub interactive: Option<bool>,
-    /// The credential cache, when one is in use.
-    pub cache: Option<&'a crate::cache::Cache>,
+    /// The credential cache (opened when a source first needs it).
+    pub cache: &'a crate::cache::Lazy,
 }
 
 /// The result of asking one source.

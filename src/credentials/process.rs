@@ -7,8 +7,6 @@ use std::time::{Duration, Instant};
 
 use super::Credentials;
 use crate::error::{Error, Result};
-use crate::secret::Secret;
-use crate::timefmt;
 
 const MAX_OUTPUT: u64 = 1 << 20;
 
@@ -125,26 +123,7 @@ pub fn parse_output(output: &[u8]) -> std::result::Result<Credentials, String> {
     if json.get("Version").and_then(|v| v.as_u64()) != Some(1) {
         return Err("its output must have \"Version\": 1".into());
     }
-    let get = |k: &str| {
-        json.get(k)
-            .and_then(|v| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    let need = |k: &str| get(k).ok_or_else(|| format!("its output has no {k}"));
-    let expiration = match get("Expiration") {
-        None => None,
-        Some(e) => Some(
-            timefmt::parse_rfc3339(e)
-                .ok_or_else(|| "its Expiration is not an RFC 3339 timestamp".to_owned())?,
-        ),
-    };
-    Ok(Credentials {
-        access_key_id: need("AccessKeyId")?.to_owned(),
-        secret_access_key: Secret::new(need("SecretAccessKey")?),
-        session_token: get("SessionToken").map(Secret::new),
-        expiration,
-        account_id: get("AccountId").map(str::to_owned),
-    })
+    super::from_json(&json, "SessionToken")
 }
 
 #[cfg(test)]

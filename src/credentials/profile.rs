@@ -327,7 +327,11 @@ pub fn load(ctx: &Context<'_>) -> Result<Loaded> {
     };
     // Assumed credentials (web identity, SSO, each role) are cached across runs, keyed
     // by the base's identity and the roles before them; static keys never are.
-    let cache = ctx.cache;
+    // Only a chain that assumes something opens the cache.
+    let cache = match (&chain.base, chain.hops.is_empty()) {
+        (Base::WebIdentity { .. } | Base::Sso(_), _) | (_, false) => ctx.cache.get(),
+        _ => None,
+    };
     let ep = match cache {
         Some(_) => Some(ctx.sts.endpoint()?),
         None => None,
@@ -335,15 +339,16 @@ pub fn load(ctx: &Context<'_>) -> Result<Loaded> {
     let key = |kind: &str, path: &str, hop: Option<&RoleHop>| {
         let ep = ep.expect("resolved when there is a cache");
         let duration = hop.and_then(|h| h.duration_seconds).map(|d| d.to_string());
-        crate::cache::Cache::key(&[
-            kind,
-            path,
-            hop.and_then(|h| h.external_id.as_deref()).unwrap_or(""),
-            hop.and_then(|h| h.session_name.as_deref()).unwrap_or(""),
-            duration.as_deref().unwrap_or(""),
-            &ep.url("/"),
-            &ep.signing_region,
-        ])
+        crate::cache::Cache::key_at(
+            ep,
+            &[
+                kind,
+                path,
+                hop.and_then(|h| h.external_id.as_deref()).unwrap_or(""),
+                hop.and_then(|h| h.session_name.as_deref()).unwrap_or(""),
+                duration.as_deref().unwrap_or(""),
+            ],
+        )
     };
     let mut path = base_identity(&chain.base);
     let mut creds = match (cache, &chain.base) {

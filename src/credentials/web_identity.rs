@@ -46,17 +46,11 @@ pub fn load(ctx: &Context<'_>) -> Result<Loaded> {
             .assume_role_with_web_identity(role_arn, session_name, &token, None)?
             .credentials)
     };
-    let creds = match ctx.cache {
+    let creds = match ctx.cache.get() {
         Some(cache) => {
             let ep = ctx.sts.endpoint()?;
-            let key = crate::cache::Cache::key(&[
-                "web-identity",
-                role_arn,
-                file,
-                session_name,
-                &ep.url("/"),
-                &ep.signing_region,
-            ]);
+            let key =
+                crate::cache::Cache::key_at(ep, &["web-identity", role_arn, file, session_name]);
             cache.get_or_fill(&key, &format!("web identity role {role_arn}"), assume)?
         }
         None => assume()?,

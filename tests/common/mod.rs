@@ -494,3 +494,8 @@ eks.create_cluster(name='{name}', roleArn='arn:aws:iam::222222222222:role/eks', 
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An RFC 3339 expiration an hour from now, for recorded or stand-in STS answers.
+pub fn in_an_hour() -> String {
+    eks_token::timefmt::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+}
