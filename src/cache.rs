@@ -1,15 +1,19 @@
 //! The credential cache across runs: every kubectl call runs the exec plugin again, and
 //! with a cache the steady state makes no STS call at all.
 //!
-//! It holds the credentials of assumed roles only (the web identity hop and each
-//! `--role-arn` hop), never source keys, one file per entry named by a SHA-256 of
-//! everything that determines the credentials. An entry is used while at least 15
-//! minutes of validity remain, so every token gets its full 14 minutes. The directory
-//! must be 0700 and ours, the files 0600 and ours: a cache anyone else could have
-//! written is never used. Entries are written atomically; a per-entry lock makes a
-//! burst of concurrent cold runs call STS once, not once per process.
+//! It holds credentials that a call handed out (each assumed role, web identity, SSO),
+//! never source keys, one file per entry named by [`key`]: a digest of who asked (the
+//! access key id that signs, or the identity in a web identity token), what for (every
+//! parameter that shapes the session) and where (the endpoint). A change of identity
+//! anywhere below an entry changes its key, so one identity's session is never served
+//! to another. An entry is used while at least 15 minutes of validity remain, so every
+//! token gets its full 14 minutes. The directory must be 0700 and ours, the files 0600
+//! and ours: a cache anyone else could have written is never used. Entries are written
+//! atomically; a per-entry lock makes a burst of concurrent cold runs call STS once,
+//! not once per process.
 
 use std::fs::{self, File, OpenOptions};
+use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -19,18 +23,24 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::credentials::Credentials;
+use crate::credentials::REFRESH_MARGIN;
+use crate::endpoint::{self, Endpoint};
 use crate::env::Env;
 use crate::error::Result;
 use crate::secret::Secret;
-use crate::{fsutil, log, timefmt, vlog, REFRESH_MARGIN};
+use crate::{fsutil, log, timefmt, vlog};
 
-const FORMAT_VERSION: u64 = 1;
+/// Version 2: keys name the caller's identity (version 1 keyed on a label of the source;
+/// its entries are not read).
+const FORMAT_VERSION: u64 = 2;
 /// Longest wait for another process filling the same entry.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
+/// An entry is a few hundred bytes; anything larger is not one.
+const MAX_ENTRY: u64 = 1 << 16;
 
 /// An open, trusted cache directory.
 #[derive(Debug)]
-pub struct Cache {
+pub(crate) struct Cache {
     dir: PathBuf,
     /// Our uid (None without /proc): entries must belong to it.
     uid: Option<u32>,
@@ -38,7 +48,7 @@ pub struct Cache {
 
 /// The cache of a run, opened on first use: a run that assumes no role (environment
 /// credentials) neither looks for nor creates the directory.
-pub struct Lazy {
+pub(crate) struct Lazy {
     dir: Option<PathBuf>,
     disabled: bool,
     env: Env,
@@ -47,7 +57,7 @@ pub struct Lazy {
 
 impl Lazy {
     /// `--cache-dir`, `--no-cache` and the environment they fall back on.
-    pub fn new(flag: Option<&Path>, no_cache: bool, env: &Env) -> Self {
+    pub(crate) fn new(flag: Option<&Path>, no_cache: bool, env: &Env) -> Self {
         Lazy {
             dir: flag.map(Path::to_path_buf),
             disabled: no_cache,
@@ -57,7 +67,7 @@ impl Lazy {
     }
 
     /// The cache, if there is a usable one (see [`Cache::open`]).
-    pub fn get(&self) -> Option<&Cache> {
+    pub(crate) fn get(&self) -> Option<&Cache> {
         if self.disabled {
             return None;
         }
@@ -77,7 +87,7 @@ impl Cache {
     /// `$XDG_CACHE_HOME/eks-token`, `~/.cache/eks-token`; `None` when there is none, or
     /// when it cannot be made private (a read-only root, no HOME: the cache is off,
     /// without noise).
-    pub fn open(flag: Option<&Path>, env: &Env) -> Option<Cache> {
+    fn open(flag: Option<&Path>, env: &Env) -> Option<Cache> {
         let explicit = flag
             .map(Path::to_path_buf)
             .or_else(|| env.get("EKS_TOKEN_CACHE_DIR").map(PathBuf::from));
@@ -123,30 +133,6 @@ impl Cache {
         Some(Cache { dir, uid })
     }
 
-    /// The directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
-
-    /// The key of an entry: SHA-256 of its parts.
-    pub fn key(parts: &[&str]) -> String {
-        let mut ctx = digest::Context::new(&digest::SHA256);
-        for p in parts {
-            ctx.update(&(p.len() as u64).to_le_bytes());
-            ctx.update(p.as_bytes());
-        }
-        hex::encode(ctx.finish())
-    }
-
-    /// The key of an entry for credentials got from STS at `endpoint`: the parts, then
-    /// the endpoint's URL and signing region.
-    pub fn key_at(endpoint: &crate::endpoint::Endpoint, parts: &[&str]) -> String {
-        let url = endpoint.url("/");
-        let mut all: Vec<&str> = parts.to_vec();
-        all.extend([url.as_str(), endpoint.signing_region.as_str()]);
-        Self::key(&all)
-    }
-
     fn entry_path(&self, key: &str) -> PathBuf {
         self.dir.join(format!("{key}.json"))
     }
@@ -154,7 +140,7 @@ impl Cache {
     /// The entry's credentials if it is ours, intact and valid for 15 more minutes.
     fn read(&self, key: &str, what: &str) -> Option<Credentials> {
         let path = self.entry_path(key);
-        let file = File::open(&path).ok()?;
+        let mut file = File::open(&path).ok()?;
         let meta = file.metadata().ok()?;
         if meta.mode() & 0o077 != 0 || self.uid.is_some_and(|u| u != meta.uid()) {
             log::warn(format_args!(
@@ -165,14 +151,17 @@ impl Cache {
             ));
             return None;
         }
-        let json: serde_json::Value =
-            match serde_json::from_reader(std::io::Read::take(file, 1 << 16)) {
-                Ok(j) => j,
-                Err(_) => {
-                    vlog!("cache: entry for {what} is corrupt; replacing it");
-                    return None;
-                }
-            };
+        // One read of the whole entry (a reader over the file would make a system call
+        // per byte).
+        let mut bytes = Vec::with_capacity(meta.len().min(MAX_ENTRY) as usize + 1);
+        (&mut file).take(MAX_ENTRY).read_to_end(&mut bytes).ok()?;
+        let json: serde_json::Value = match serde_json::from_slice(&bytes) {
+            Ok(j) => j,
+            Err(_) => {
+                vlog!("cache: entry for {what} is corrupt; replacing it");
+                return None;
+            }
+        };
         let get = |k: &str| {
             json.get(k)
                 .and_then(|v| v.as_str())
@@ -229,16 +218,18 @@ impl Cache {
 
     /// The cached credentials for `key`, or `fill()`'s, which are then cached. Holds the
     /// entry's lock while filling so that concurrent runs wait for one STS call.
-    pub fn get_or_fill(
+    /// Waits at most `max_wait` for another process's lock, then fills without it.
+    pub(crate) fn get_or_fill(
         &self,
         key: &str,
         what: &str,
+        max_wait: Duration,
         fill: impl FnOnce() -> Result<Credentials>,
     ) -> Result<Credentials> {
         if let Some(c) = self.read(key, what) {
             return Ok(c);
         }
-        let _lock = self.lock(key);
+        let _lock = self.lock(key, max_wait.min(LOCK_WAIT));
         // Another process may have filled it while we waited.
         if let Some(c) = self.read(key, what) {
             return Ok(c);
@@ -251,7 +242,7 @@ impl Cache {
 
     /// An exclusive lock on the entry's lock file (released on drop); `None` when it
     /// cannot be had in time (we then go on without it).
-    fn lock(&self, key: &str) -> Option<File> {
+    fn lock(&self, key: &str, max_wait: Duration) -> Option<File> {
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -263,23 +254,112 @@ impl Cache {
         loop {
             match file.try_lock() {
                 Ok(()) => return Some(file),
-                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                Err(std::fs::TryLockError::WouldBlock) if started.elapsed() < max_wait => {
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                Err(_) => return None,
+                Err(_) => {
+                    vlog!("cache: another process holds the entry's lock; going on without it");
+                    return None;
+                }
             }
         }
     }
+}
+
+/// What determines one entry. Every field is part of its key (the README lists them).
+pub(crate) struct Key<'a> {
+    /// The call that handed out the credentials: `AssumeRole`,
+    /// `AssumeRoleWithWebIdentity` or `GetRoleCredentials`.
+    pub(crate) call: &'static str,
+    /// Who asked: the access key id that signed the call; the issuer, subject and
+    /// audience of a web identity token; a digest of an SSO access token.
+    pub(crate) caller: &'a str,
+    /// Every parameter that shapes the session, by name (role ARN, session name,
+    /// external id, duration, MFA serial, policy; SSO account and role).
+    pub(crate) session: &'a [(&'static str, &'a str)],
+    /// Where it was asked.
+    pub(crate) endpoint: &'a Endpoint,
+}
+
+/// The one key function: SHA-256 over every field of `k`, each length-prefixed, and the
+/// endpoint's URL, signing region, partition and whether it is an override.
+pub(crate) fn key(k: &Key<'_>) -> String {
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    let mut part = |p: &str| {
+        ctx.update(&(p.len() as u64).to_le_bytes());
+        ctx.update(p.as_bytes());
+    };
+    part("eks-token cache key v2");
+    part(k.call);
+    part(k.caller);
+    for (name, value) in k.session {
+        part(name);
+        part(value);
+    }
+    let ep = k.endpoint;
+    part(&ep.join("/"));
+    part(&ep.signing_region);
+    part(endpoint::partition(&ep.signing_region).name);
+    part(if ep.overridden {
+        "override"
+    } else {
+        "resolved"
+    });
+    hex::encode(ctx.finish())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ep(region: &str) -> Endpoint {
+        let settings = endpoint::Settings::load(
+            &Env::default(),
+            &Default::default(),
+            "default",
+            Some(region.into()),
+        )
+        .unwrap();
+        endpoint::resolve(endpoint::Service::Sts, &settings, None).unwrap()
+    }
+
     #[test]
-    fn keys_separate_their_parts() {
-        assert_ne!(Cache::key(&["ab", "c"]), Cache::key(&["a", "bc"]));
-        assert_eq!(Cache::key(&["a", "b"]), Cache::key(&["a", "b"]));
-        assert_eq!(Cache::key(&["x"]).len(), 64);
+    fn every_field_is_in_the_key() {
+        let (east, west) = (ep("us-east-1"), ep("us-west-2"));
+        let base = Key {
+            call: "AssumeRole",
+            caller: "AKIAAAAAAAAAAAAAAAAA",
+            session: &[("role_arn", "arn:aws:iam::1:role/a"), ("session_name", "s")],
+            endpoint: &east,
+        };
+        let k = key(&base);
+        assert_eq!(k.len(), 64);
+        assert_eq!(k, key(&Key { ..base }));
+        let others = [
+            Key {
+                caller: "AKIABBBBBBBBBBBBBBBB",
+                ..base
+            },
+            Key {
+                session: &[("role_arn", "arn:aws:iam::1:role/b"), ("session_name", "s")],
+                ..base
+            },
+            // Length prefixes: moving a byte from one field to the next changes the key.
+            Key {
+                session: &[("role_arn", "arn:aws:iam::1:role/as"), ("session_name", "")],
+                ..base
+            },
+            Key {
+                endpoint: &west,
+                ..base
+            },
+            Key {
+                call: "AssumeRoleWithWebIdentity",
+                ..base
+            },
+        ];
+        for other in &others {
+            assert_ne!(k, key(other));
+        }
     }
 }

@@ -2,11 +2,9 @@
 //! `eks-token kubeconfig`.
 
 use crate::credentials::Credentials;
-use crate::endpoint::{self, Endpoint};
-use crate::env::Env;
-use crate::error::{Error, Result, StsError};
+use crate::endpoint::Endpoint;
+use crate::error::{Error, Result, ServiceError};
 use crate::http::{self, Client};
-use crate::profile::ProfileSet;
 use crate::sigv4;
 
 /// What a kubeconfig needs of a cluster.
@@ -22,72 +20,19 @@ pub struct Cluster {
     pub ca_data: String,
 }
 
-/// The EKS endpoint: `AWS_ENDPOINT_URL_EKS`, `AWS_ENDPOINT_URL`, the profile's `services`
-/// `eks` / `endpoint_url`, else `https://eks[-fips].<region>.<suffix>`.
-pub fn endpoint(env: &Env, profiles: &ProfileSet, profile: &str, region: &str) -> Result<Endpoint> {
-    endpoint::validate_region(region)?;
-    let ignore = env.flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS")
-        || profiles
-            .get(profile, "ignore_configured_endpoint_urls")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    let url = if ignore {
-        None
-    } else {
-        env.get("AWS_ENDPOINT_URL_EKS")
-            .or_else(|| env.get("AWS_ENDPOINT_URL"))
-            .map(str::to_owned)
-            .or_else(|| profiles.service_setting(profile, "eks", "endpoint_url"))
-            .or_else(|| {
-                profiles
-                    .get(profile, "endpoint_url")
-                    .map(|v| v.trim().to_owned())
-            })
-    };
-    if let Some(url) = url {
-        let (scheme, host, base_path) = endpoint::parse_endpoint_url(&url)?;
-        return Ok(Endpoint {
-            scheme,
-            host,
-            base_path,
-            signing_region: region.to_owned(),
-            overridden: true,
-            reason: format!("endpoint override {url}"),
-        });
-    }
-    let p = endpoint::partition(region);
-    let fips = if env.flag("AWS_USE_FIPS_ENDPOINT") {
-        "-fips"
-    } else {
-        ""
-    };
-    let suffix = if env.flag("AWS_USE_DUALSTACK_ENDPOINT") {
-        p.dualstack_suffix
-    } else {
-        p.dns_suffix
-    };
-    Ok(Endpoint {
-        scheme: "https".into(),
-        host: format!("eks{fips}.{region}.{suffix}"),
-        base_path: String::new(),
-        signing_region: region.to_owned(),
-        overridden: false,
-        reason: format!("EKS in {region}"),
-    })
-}
-
 /// DescribeCluster.
-pub fn describe_cluster(
+pub(crate) fn describe_cluster(
     http: &Client,
     ep: &Endpoint,
     creds: &Credentials,
     name: &str,
 ) -> Result<Cluster> {
-    let path = format!("{}/clusters/{name}", ep.base_path);
-    let url = ep.url(&format!("/clusters/{name}"));
+    let path_and_query = format!("/clusters/{}", encode_segment(name));
+    let path = ep.path(&path_and_query);
     let signed = sigv4::sign_headers(
         &sigv4::Request {
             method: "GET",
-            host: &ep.host,
+            host: &ep.host(),
             path: &path,
             query: &[],
             headers: &[],
@@ -106,7 +51,8 @@ pub fn describe_cluster(
     let resp = http
         .send(&http::Request {
             method: "GET",
-            url: &url,
+            url: &ep.url,
+            path_and_query: &path_and_query,
             headers: &headers,
             body: b"",
             allow_http: ep.overridden,
@@ -114,7 +60,7 @@ pub fn describe_cluster(
         })
         .map_err(|f| Error::Http {
             what: format!("DescribeCluster {name}"),
-            detail: format!("{f} (endpoint {})", ep.url("/")),
+            detail: format!("{f} (endpoint {})", ep.join("/")),
         })?;
     let json: serde_json::Value =
         serde_json::from_slice(&resp.body).unwrap_or(serde_json::Value::Null);
@@ -134,9 +80,9 @@ pub fn describe_cluster(
             .and_then(|m| m.as_str())
             .unwrap_or("no message")
             .to_owned();
-        return Err(Error::Sts(Box::new(StsError {
+        return Err(Error::Service(Box::new(ServiceError {
             operation: "DescribeCluster",
-            role_arn: name.to_owned(),
+            subject: name.to_owned(),
             status: resp.status,
             code,
             message,
@@ -165,4 +111,13 @@ pub fn describe_cluster(
             .map(str::to_owned)
             .ok_or_else(|| missing("certificateAuthority.data"))?,
     })
+}
+
+/// A cluster name as one path segment: RFC 3986 unreserved characters stay, the rest is
+/// percent-encoded (names are `[A-Za-z0-9_-]` in EKS; this keeps any other id in its
+/// segment).
+fn encode_segment(name: &str) -> String {
+    let mut out = String::new();
+    crate::sigv4::uri_encode(name, false, &mut out);
+    out
 }

@@ -1,19 +1,22 @@
-//! Where STS lives: partitions, regional/FIPS/dual-stack hosts, the legacy global
-//! endpoint, and endpoint overrides (PROTOCOL.md section 4).
+//! The one endpoint resolver, for every service eks-token calls (STS, EKS, the SSO
+//! portal): partitions, regional/FIPS/dual-stack hosts, the legacy global STS endpoint,
+//! and endpoint overrides with `ignore_configured_endpoint_urls` (PROTOCOL.md section 4),
+//! the same rules for each service.
 
+use crate::config_files::ProfileSet;
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::profile::ProfileSet;
+use crate::url::{self, Url};
 
 /// An AWS partition: a family of regions sharing DNS suffixes.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Partition {
+pub(crate) struct Partition {
     /// Partition id, e.g. `aws-cn`.
-    pub name: &'static str,
+    pub(crate) name: &'static str,
     /// DNS suffix of the regional endpoints.
-    pub dns_suffix: &'static str,
+    pub(crate) dns_suffix: &'static str,
     /// DNS suffix of the dual-stack endpoints.
-    pub dualstack_suffix: &'static str,
+    pub(crate) dualstack_suffix: &'static str,
 }
 
 const AWS: Partition = Partition {
@@ -27,7 +30,7 @@ const AWS_REGION_PREFIXES: &[&str] = &["us", "eu", "ap", "sa", "ca", "me", "af",
 
 /// The partition a region belongs to; regions of unknown form are taken as `aws`, as
 /// the SDKs do.
-pub fn partition(region: &str) -> &'static Partition {
+pub(crate) fn partition(region: &str) -> &'static Partition {
     static PARTITIONS: [(&[&str], Partition); 8] = [
         (
             &["us-gov"],
@@ -110,7 +113,7 @@ pub fn partition(region: &str) -> &'static Partition {
 }
 
 /// Whether `region` has the form of a known partition's region.
-pub fn is_known_region_form(region: &str) -> bool {
+pub(crate) fn is_known_region_form(region: &str) -> bool {
     let p = partition(region);
     p != &AWS || {
         let first = region.split('-').next().unwrap_or("");
@@ -143,65 +146,97 @@ const LEGACY_GLOBAL_REGIONS: &[&str] = &[
     "us-west-2",
 ];
 
-/// A resolved STS endpoint.
+/// A service eks-token calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Service {
+    Sts,
+    Eks,
+    /// The IAM Identity Center portal (GetRoleCredentials).
+    SsoPortal,
+}
+
+impl Service {
+    /// The suffix of its `AWS_ENDPOINT_URL_<ID>` variable.
+    fn env_id(self) -> &'static str {
+        match self {
+            Service::Sts => "STS",
+            Service::Eks => "EKS",
+            Service::SsoPortal => "SSO",
+        }
+    }
+
+    /// Its name in a profile's `services` section.
+    fn config_id(self) -> &'static str {
+        match self {
+            Service::Sts => "sts",
+            Service::Eks => "eks",
+            Service::SsoPortal => "sso",
+        }
+    }
+
+    fn host_prefix(self) -> &'static str {
+        match self {
+            Service::Sts => "sts",
+            Service::Eks => "eks",
+            Service::SsoPortal => "portal.sso",
+        }
+    }
+}
+
+/// A resolved endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Endpoint {
-    /// `https` (or `http` for an override).
-    pub scheme: String,
-    /// The `Host` header: host, plus `:port` when not the scheme's default.
-    pub host: String,
-    /// Base path (empty, or e.g. `/prefix` for an override with a path).
-    pub base_path: String,
+pub(crate) struct Endpoint {
+    /// Scheme, host, port and base path (https unless overridden).
+    pub(crate) url: Url,
     /// The region requests are signed for.
-    pub signing_region: String,
-    /// True when the endpoint came from `AWS_ENDPOINT_URL_STS`/`AWS_ENDPOINT_URL`.
-    pub overridden: bool,
+    pub(crate) signing_region: String,
+    /// True when it came from an endpoint override.
+    pub(crate) overridden: bool,
     /// How it was chosen, for `-v`.
-    pub reason: String,
+    pub(crate) reason: String,
 }
 
 impl Endpoint {
-    /// `scheme://host/base_path` followed by `path_and_query` (which starts with `/`).
-    pub fn url(&self, path_and_query: &str) -> String {
-        format!(
-            "{}://{}{}{}",
-            self.scheme, self.host, self.base_path, path_and_query
-        )
+    /// The `Host` header: host, plus `:port` when not the scheme's default.
+    pub(crate) fn host(&self) -> String {
+        self.url.authority()
     }
 
-    /// The path of the endpoint's root (`/` or the override's base path plus `/`).
-    pub fn root_path(&self) -> String {
-        format!("{}/", self.base_path)
+    /// The URL of `path_and_query` (which starts with `/`) under the base path.
+    pub(crate) fn join(&self, path_and_query: &str) -> String {
+        self.url.join(path_and_query)
+    }
+
+    /// The path of `path` (which starts with `/`) under the base path, as signed.
+    pub(crate) fn path(&self, path: &str) -> String {
+        format!("{}{path}", self.url.path.trim_end_matches('/'))
     }
 }
 
-/// The settings that choose the STS endpoint.
+/// The settings that choose endpoints, read once per run from the environment and the
+/// selected profile. Overrides are kept as written and parsed when their service is
+/// resolved, so that a bad one is refused, naming where it came from, before any request
+/// to that service.
 #[derive(Debug, Clone, Default)]
-pub struct EndpointConfig {
-    /// Region, if any was given.
-    pub region: Option<String>,
-    /// `AWS_USE_FIPS_ENDPOINT=true`.
-    pub fips: bool,
-    /// `AWS_USE_DUALSTACK_ENDPOINT=true`.
-    pub dualstack: bool,
-    /// `AWS_STS_REGIONAL_ENDPOINTS=legacy`.
-    pub legacy_global: bool,
-    /// `AWS_ENDPOINT_URL_STS` or `AWS_ENDPOINT_URL`, unless ignored.
-    pub override_url: Option<String>,
+pub(crate) struct Settings {
+    /// The configured region (flag, environment, profile), if any.
+    pub(crate) region: Option<String>,
+    fips: bool,
+    dualstack: bool,
+    legacy_global: bool,
+    ignore_overrides: bool,
+    /// `(service, origin, url)`, `None` for the general override, in priority order.
+    overrides: Vec<(Option<Service>, String, String)>,
 }
 
-impl EndpointConfig {
-    /// Reads the endpoint settings from the environment; `region` is the already
-    /// resolved region (flag or environment).
-    pub fn from_env(env: &Env, region: Option<String>) -> Result<Self> {
-        Self::load(env, &ProfileSet::default(), "default", region)
-    }
-
-    /// Reads the endpoint settings from the environment, then the selected profile
-    /// (`sts_regional_endpoints`, `use_fips_endpoint`, `use_dualstack_endpoint`,
-    /// `endpoint_url`, its `services` section's `sts` `endpoint_url`,
-    /// `ignore_configured_endpoint_urls`).
-    pub fn load(
+impl Settings {
+    /// Reads the settings from the environment, then the selected profile:
+    /// `AWS_USE_FIPS_ENDPOINT` / `use_fips_endpoint`, `AWS_USE_DUALSTACK_ENDPOINT` /
+    /// `use_dualstack_endpoint`, `AWS_STS_REGIONAL_ENDPOINTS` / `sts_regional_endpoints`,
+    /// `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` / `ignore_configured_endpoint_urls`,
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the profile's `services`
+    /// section and `endpoint_url`.
+    pub(crate) fn load(
         env: &Env,
         profiles: &ProfileSet,
         profile: &str,
@@ -215,7 +250,9 @@ impl EndpointConfig {
         let flag = |var: &str, key: &str| {
             setting(var, key).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
         };
-        let legacy_global = match setting("AWS_STS_REGIONAL_ENDPOINTS", "sts_regional_endpoints").as_deref() {
+        let legacy_global = match setting("AWS_STS_REGIONAL_ENDPOINTS", "sts_regional_endpoints")
+            .as_deref()
+        {
             None => false,
             Some(v) if v.eq_ignore_ascii_case("regional") => false,
             Some(v) if v.eq_ignore_ascii_case("legacy") => true,
@@ -225,34 +262,73 @@ impl EndpointConfig {
                 )))
             }
         };
-        let override_url = if flag(
-            "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-            "ignore_configured_endpoint_urls",
-        ) {
-            None
-        } else {
-            env.get("AWS_ENDPOINT_URL_STS")
-                .or_else(|| env.get("AWS_ENDPOINT_URL"))
-                .map(str::to_owned)
-                .or_else(|| profiles.service_setting(profile, "sts", "endpoint_url"))
-                .or_else(|| {
-                    profiles
-                        .get(profile, "endpoint_url")
-                        .map(|v| v.trim().to_owned())
-                })
-        };
-        Ok(EndpointConfig {
+        if let Some(r) = &region {
+            validate_region(r)?;
+        }
+        let mut overrides = Vec::new();
+        for service in [Service::Sts, Service::Eks, Service::SsoPortal] {
+            let var = format!("AWS_ENDPOINT_URL_{}", service.env_id());
+            if let Some(v) = env.get(&var) {
+                overrides.push((Some(service), var, v.to_owned()));
+            }
+        }
+        if let Some(v) = env.get("AWS_ENDPOINT_URL") {
+            overrides.push((None, "AWS_ENDPOINT_URL".into(), v.to_owned()));
+        }
+        if let Some(section) = profiles.get(profile, "services") {
+            for service in [Service::Sts, Service::Eks, Service::SsoPortal] {
+                if let Some(v) =
+                    profiles.service_setting(profile, service.config_id(), "endpoint_url")
+                {
+                    let origin = format!(
+                        "endpoint_url of `{}` in [services {section}] (profile `{profile}`)",
+                        service.config_id()
+                    );
+                    overrides.push((Some(service), origin, v));
+                }
+            }
+        }
+        if let Some(v) = profiles.get(profile, "endpoint_url") {
+            let origin = format!("endpoint_url of profile `{profile}`");
+            overrides.push((None, origin, v.trim().to_owned()));
+        }
+        Ok(Settings {
             region,
             fips: flag("AWS_USE_FIPS_ENDPOINT", "use_fips_endpoint"),
             dualstack: flag("AWS_USE_DUALSTACK_ENDPOINT", "use_dualstack_endpoint"),
             legacy_global,
-            override_url,
+            ignore_overrides: flag(
+                "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                "ignore_configured_endpoint_urls",
+            ),
+            overrides,
         })
+    }
+
+    /// The override for `service`, parsed: `AWS_ENDPOINT_URL_<SERVICE>`,
+    /// `AWS_ENDPOINT_URL`, the profile's `services` section, the profile's `endpoint_url`.
+    pub(crate) fn override_for(&self, service: Service) -> Result<Option<Url>> {
+        if self.ignore_overrides {
+            return Ok(None);
+        }
+        // Kept in priority order (environment per service, environment, profile per
+        // service, profile): the first that applies wins.
+        let found = self
+            .overrides
+            .iter()
+            .find(|(s, ..)| s.is_none_or(|s| s == service));
+        let Some((_, origin, text)) = found else {
+            return Ok(None);
+        };
+        url::parse(text)
+            .and_then(Url::without_query)
+            .map(Some)
+            .map_err(|why| Error::url(origin, text, why))
     }
 }
 
 /// Validates a region name: a DNS label of lowercase letters, digits and dashes.
-pub fn validate_region(region: &str) -> Result<()> {
+pub(crate) fn validate_region(region: &str) -> Result<()> {
     let ok = !region.is_empty()
         && region.len() <= 63
         && region
@@ -269,41 +345,63 @@ pub fn validate_region(region: &str) -> Result<()> {
     }
 }
 
-/// Resolves the STS endpoint.
-pub fn resolve_sts(cfg: &EndpointConfig) -> Result<Endpoint> {
-    if let Some(region) = &cfg.region {
-        validate_region(region)?;
+fn https(host: String) -> Url {
+    Url {
+        scheme: url::Scheme::Https,
+        host,
+        port: None,
+        path: String::new(),
+        query: None,
+        userinfo: None,
     }
-    if let Some(url) = &cfg.override_url {
-        let (scheme, host, base_path) = parse_endpoint_url(url)?;
+}
+
+/// Resolves the endpoint of `service` in `region` (the configured region when `None`;
+/// the SSO portal passes its `sso_region`).
+pub(crate) fn resolve(
+    service: Service,
+    settings: &Settings,
+    region: Option<&str>,
+) -> Result<Endpoint> {
+    let region = region.or(settings.region.as_deref());
+    if let Some(r) = region {
+        validate_region(r)?;
+    }
+    if let Some(url) = settings.override_for(service)? {
+        let reason = format!("endpoint override {url}");
         return Ok(Endpoint {
-            scheme,
-            host,
-            base_path,
-            signing_region: cfg.region.clone().unwrap_or_else(|| "us-east-1".into()),
+            url,
+            signing_region: region.unwrap_or("us-east-1").to_owned(),
             overridden: true,
-            reason: format!("endpoint override {url}"),
+            reason,
         });
     }
     let global = |reason: String| Endpoint {
-        scheme: "https".into(),
-        host: "sts.amazonaws.com".into(),
-        base_path: String::new(),
+        url: https("sts.amazonaws.com".into()),
         signing_region: "us-east-1".into(),
         overridden: false,
         reason,
     };
-    let Some(region) = cfg.region.as_deref() else {
-        return Ok(global(
-            "no region set (--region, AWS_REGION, AWS_DEFAULT_REGION): using the global \
-             endpoint, signed for us-east-1, as aws-cli does"
-                .into(),
-        ));
+    let Some(region) = region else {
+        return match service {
+            Service::Sts => Ok(global(
+                "no region set (--region, AWS_REGION, AWS_DEFAULT_REGION): using the global \
+                 endpoint, signed for us-east-1, as aws-cli does"
+                    .into(),
+            )),
+            Service::Eks => Err(Error::InvalidInput(
+                "EKS has no global endpoint: give a region (--region or AWS_REGION)".into(),
+            )),
+            Service::SsoPortal => Err(Error::InvalidInput(
+                "the SSO profile has no sso_region".into(),
+            )),
+        };
     };
-    if !cfg.fips
-        && !cfg.dualstack
+    if service == Service::Sts
+        && !settings.fips
+        && !settings.dualstack
         && (region == "aws-global"
-            || (cfg.legacy_global && LEGACY_GLOBAL_REGIONS.contains(&region)))
+            || (settings.legacy_global && LEGACY_GLOBAL_REGIONS.contains(&region)))
     {
         return Ok(global(format!(
             "AWS_STS_REGIONAL_ENDPOINTS=legacy sends {region} to the global endpoint"
@@ -315,73 +413,49 @@ pub fn resolve_sts(cfg: &EndpointConfig) -> Result<Endpoint> {
         region
     };
     let p = partition(region);
-    let host = match (cfg.fips, cfg.dualstack) {
-        (false, false) => format!("sts.{region}.{}", p.dns_suffix),
-        (true, false) if p.name == "aws-us-gov" => format!("sts.{region}.{}", p.dns_suffix),
-        (true, false) => format!("sts-fips.{region}.{}", p.dns_suffix),
-        (false, true) => format!("sts.{region}.{}", p.dualstack_suffix),
-        (true, true) => format!("sts-fips.{region}.{}", p.dualstack_suffix),
+    let prefix = service.host_prefix();
+    let fips = settings.fips && !(service == Service::Sts && p.name == "aws-us-gov");
+    let fips = if fips { "-fips" } else { "" };
+    let suffix = if settings.dualstack {
+        p.dualstack_suffix
+    } else {
+        p.dns_suffix
     };
     Ok(Endpoint {
-        scheme: "https".into(),
-        host,
-        base_path: String::new(),
+        url: https(format!("{prefix}{fips}.{region}.{suffix}")),
         signing_region: region.into(),
         overridden: false,
         reason: format!("regional endpoint of {region} (partition {})", p.name),
     })
 }
 
-/// Splits an endpoint URL into scheme, `Host` header value and base path.
-pub fn parse_endpoint_url(url: &str) -> Result<(String, String, String)> {
-    let bad = |why: &str| {
-        Error::InvalidInput(format!(
-            "endpoint URL {url:?} is not valid: {why}; use e.g. https://sts.example.com or http://127.0.0.1:5000"
-        ))
-    };
-    let (scheme, rest) = url.split_once("://").ok_or_else(|| bad("no scheme"))?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "http" && scheme != "https" {
-        return Err(bad("the scheme must be http or https"));
-    }
-    if rest.contains(['?', '#', '@']) || rest.bytes().any(|b| b.is_ascii_whitespace() || b < 0x20) {
-        return Err(bad("it must not have a query, fragment, user or spaces"));
-    }
-    let (authority, path) = match rest.find('/') {
-        Some(i) => (&rest[..i], &rest[i..]),
-        None => (rest, ""),
-    };
-    if authority.is_empty() {
-        return Err(bad("no host"));
-    }
-    let authority = authority.to_ascii_lowercase();
-    let default_port = if scheme == "https" { ":443" } else { ":80" };
-    let host = authority
-        .strip_suffix(default_port)
-        .map(str::to_owned)
-        .unwrap_or(authority);
-    if let Some((_, port)) = host.rsplit_once(':').filter(|_| !host.ends_with(']')) {
-        if port.parse::<u16>().is_err() {
-            return Err(bad("the port is not a number"));
-        }
-    }
-    Ok((scheme, host, path.trim_end_matches('/').to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn settings(pairs: &[(&str, &str)], region: Option<&str>) -> Settings {
+        Settings::load(
+            &Env::from_pairs(pairs.iter().copied()),
+            &ProfileSet::default(),
+            "default",
+            region.map(str::to_owned),
+        )
+        .unwrap()
+    }
+
     fn host(region: Option<&str>, fips: bool, dualstack: bool, legacy: bool) -> (String, String) {
-        let e = resolve_sts(&EndpointConfig {
-            region: region.map(str::to_owned),
-            fips,
-            dualstack,
-            legacy_global: legacy,
-            override_url: None,
-        })
-        .unwrap();
-        (e.host, e.signing_region)
+        let mut pairs = vec![];
+        if fips {
+            pairs.push(("AWS_USE_FIPS_ENDPOINT", "true"));
+        }
+        if dualstack {
+            pairs.push(("AWS_USE_DUALSTACK_ENDPOINT", "true"));
+        }
+        if legacy {
+            pairs.push(("AWS_STS_REGIONAL_ENDPOINTS", "legacy"));
+        }
+        let e = resolve(Service::Sts, &settings(&pairs, region), None).unwrap();
+        (e.host(), e.signing_region)
     }
 
     #[test]
@@ -453,42 +527,106 @@ mod tests {
     }
 
     #[test]
-    fn override_is_used_as_is() {
-        let e = resolve_sts(&EndpointConfig {
-            region: Some("eu-west-1".into()),
-            override_url: Some("http://127.0.0.1:5000/".into()),
-            ..Default::default()
-        })
-        .unwrap();
-        assert_eq!(e.url("/?a=b"), "http://127.0.0.1:5000/?a=b");
-        assert_eq!(e.host, "127.0.0.1:5000");
-        assert_eq!(e.signing_region, "eu-west-1");
-        assert!(e.overridden);
-        let (_, host, _) = parse_endpoint_url("https://STS.example.com:443").unwrap();
-        assert_eq!(host, "sts.example.com");
-        assert!(parse_endpoint_url("ftp://x").is_err());
-        assert!(parse_endpoint_url("127.0.0.1:5000").is_err());
-        assert!(parse_endpoint_url("http://h:abc").is_err());
+    fn same_rules_for_every_service() {
+        let s = settings(
+            &[
+                ("AWS_USE_FIPS_ENDPOINT", "true"),
+                ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
+            ],
+            Some("us-east-2"),
+        );
+        assert_eq!(
+            resolve(Service::Eks, &s, None).unwrap().host(),
+            "eks-fips.us-east-2.api.aws"
+        );
+        assert_eq!(
+            resolve(Service::SsoPortal, &s, Some("eu-west-1"))
+                .unwrap()
+                .host(),
+            "portal.sso-fips.eu-west-1.api.aws"
+        );
+        assert!(resolve(Service::Eks, &settings(&[], None), None).is_err());
     }
 
     #[test]
-    fn env_empty_counts_as_unset() {
-        let env = Env::from_pairs([
-            ("AWS_ENDPOINT_URL_STS", ""),
-            ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
-            ("AWS_STS_REGIONAL_ENDPOINTS", ""),
-        ]);
-        let cfg = EndpointConfig::from_env(&env, None).unwrap();
-        assert_eq!(cfg.override_url.as_deref(), Some("http://127.0.0.1:1"));
-        assert!(!cfg.legacy_global);
-        let env = Env::from_pairs([
-            ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"),
-            ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
-        ]);
-        assert!(EndpointConfig::from_env(&env, None)
-            .unwrap()
-            .override_url
-            .is_none());
+    fn overrides_by_service_then_general() {
+        let s = settings(
+            &[
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:1"),
+                ("AWS_ENDPOINT_URL_EKS", "http://127.0.0.1:2/base/"),
+            ],
+            Some("eu-west-1"),
+        );
+        let sts = resolve(Service::Sts, &s, None).unwrap();
+        assert_eq!(sts.join("/?a=b"), "http://127.0.0.1:1/?a=b");
+        assert_eq!(sts.signing_region, "eu-west-1");
+        assert!(sts.overridden);
+        let eks = resolve(Service::Eks, &s, None).unwrap();
+        assert_eq!(
+            eks.join("/clusters/x"),
+            "http://127.0.0.1:2/base/clusters/x"
+        );
+        assert_eq!(eks.path("/clusters/x"), "/base/clusters/x");
+        let ignored = settings(
+            &[
+                ("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"),
+                ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true"),
+            ],
+            None,
+        );
+        assert!(!resolve(Service::Sts, &ignored, None).unwrap().overridden);
+        let empty = settings(
+            &[
+                ("AWS_ENDPOINT_URL_STS", ""),
+                ("AWS_ENDPOINT_URL", "http://127.0.0.1:3"),
+            ],
+            None,
+        );
+        assert_eq!(
+            resolve(Service::Sts, &empty, None).unwrap().host(),
+            "127.0.0.1:3"
+        );
+    }
+
+    #[test]
+    fn profile_overrides_come_after_the_environment() {
+        let set = crate::config_files::parse(
+            Some("[profile dev]\nservices = local\nendpoint_url = http://127.0.0.1:9\n[services local]\nsts =\n  endpoint_url = http://127.0.0.1:5000\n"),
+            None,
+        )
+        .unwrap();
+        let load = |pairs: &[(&str, &str)]| {
+            Settings::load(&Env::from_pairs(pairs.iter().copied()), &set, "dev", None).unwrap()
+        };
+        let s = load(&[]);
+        assert_eq!(
+            resolve(Service::Sts, &s, None).unwrap().host(),
+            "127.0.0.1:5000"
+        );
+        assert_eq!(
+            resolve(Service::Eks, &s, Some("us-east-1")).unwrap().host(),
+            "127.0.0.1:9"
+        );
+        let s = load(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:7")]);
+        assert_eq!(
+            resolve(Service::Sts, &s, None).unwrap().host(),
+            "127.0.0.1:7"
+        );
+    }
+
+    #[test]
+    fn overrides_with_a_user_part_are_refused_naming_their_origin() {
+        let s = settings(
+            &[("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:80@evil.example/")],
+            None,
+        );
+        let e = resolve(Service::Sts, &s, None).unwrap_err().to_string();
+        assert!(
+            e.starts_with("AWS_ENDPOINT_URL_STS \"http://***@evil.example/\""),
+            "{e}"
+        );
+        let s = settings(&[("AWS_ENDPOINT_URL", "http://h/?q=1")], None);
+        assert!(resolve(Service::Sts, &s, None).is_err());
     }
 
     #[test]

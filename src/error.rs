@@ -1,5 +1,7 @@
-//! The crate's error type: each variant is something a user can act on, and its message
-//! says what failed, with what input (never a secret), and what to do.
+//! The library's error type: each variant is something a user can act on, and its
+//! message says what failed, with what input (never a secret), and what to do.
+//! Internal layers have their own small error enums (URLs, XML, config files,
+//! credentials documents); they become one of these variants where a caller sees them.
 
 use std::fmt;
 
@@ -7,10 +9,17 @@ use std::fmt;
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
-    /// The command line could not be parsed (exit code 2).
-    Usage(String),
-    /// A value was well-formed for the parser but is not valid, e.g. a malformed ARN.
+    /// A value is well-formed text but not valid, e.g. a malformed role ARN or region.
     InvalidInput(String),
+    /// A URL from the environment or the config files is refused.
+    InvalidUrl {
+        /// Where it came from: the variable or profile key.
+        origin: String,
+        /// The URL as written, any user part replaced by `***`.
+        url: String,
+        /// Why it is refused.
+        reason: String,
+    },
     /// No credential source was configured; lists where we looked.
     NoCredentials(Vec<String>),
     /// A configured credential source failed (file unreadable, bad reply, ...).
@@ -20,8 +29,8 @@ pub enum Error {
         /// What went wrong and what to do.
         message: String,
     },
-    /// STS answered with an error.
-    Sts(Box<StsError>),
+    /// An AWS service (STS, EKS) answered with an error.
+    Service(Box<ServiceError>),
     /// A request could not be completed (network, TLS, timeout, bad reply).
     Http {
         /// What we were doing, e.g. "AssumeRole arn:aws:iam::...".
@@ -38,31 +47,32 @@ pub enum Error {
     },
 }
 
-/// An error answer from STS.
+/// An error answer from an AWS service.
 #[derive(Debug)]
-pub struct StsError {
-    /// The STS action, e.g. `AssumeRole`.
+pub struct ServiceError {
+    /// The action, e.g. `AssumeRole` or `DescribeCluster`.
     pub operation: &'static str,
-    /// The role the call was for ("" for GetCallerIdentity).
-    pub role_arn: String,
+    /// What the call was about: the role ARN, the cluster name ("" for none).
+    pub subject: String,
     /// HTTP status.
     pub status: u16,
-    /// STS error code, e.g. `AccessDenied`.
+    /// The service's error code, e.g. `AccessDenied`.
     pub code: String,
-    /// STS error message.
+    /// The service's message.
     pub message: String,
-    /// STS request id.
+    /// The request id.
     pub request_id: String,
     /// What the user can do about it, when we know.
     pub hint: Option<String>,
 }
 
 impl Error {
-    /// The process exit code for this error: 2 for usage errors, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        match self {
-            Error::Usage(_) => 2,
-            _ => 1,
+    /// A refused URL from `origin` (a variable or profile key).
+    pub(crate) fn url(origin: &str, text: &str, why: crate::url::UrlError) -> Error {
+        Error::InvalidUrl {
+            origin: origin.to_owned(),
+            url: crate::url::redacted(text),
+            reason: why.to_string(),
         }
     }
 }
@@ -70,8 +80,16 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Usage(m) => write!(f, "{m} (see eks-token --help)"),
             Error::InvalidInput(m) => f.write_str(m),
+            Error::InvalidUrl {
+                origin,
+                url,
+                reason,
+            } => write!(
+                f,
+                "{origin} {url:?} is refused: {reason}; give a plain URL such as \
+                 https://host[:port][/path]"
+            ),
             Error::NoCredentials(tried) => write!(
                 f,
                 "no AWS credentials found; looked in: {}. Set AWS_ACCESS_KEY_ID and \
@@ -80,18 +98,18 @@ impl fmt::Display for Error {
                 tried.join("; ")
             ),
             Error::Source { source, message } => write!(f, "{source} credentials: {message}"),
-            Error::Sts(e) => fmt::Display::fmt(e, f),
+            Error::Service(e) => fmt::Display::fmt(e, f),
             Error::Http { what, detail } => write!(f, "{what} failed: {detail}"),
             Error::Io { what, detail } => write!(f, "{what}: {detail}"),
         }
     }
 }
 
-impl fmt::Display for StsError {
+impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.operation)?;
-        if !self.role_arn.is_empty() {
-            write!(f, " {}", self.role_arn)?;
+        if !self.subject.is_empty() {
+            write!(f, " {}", self.subject)?;
         }
         write!(f, " failed: {}: {}", self.code, self.message)?;
         if !self.request_id.is_empty() {
@@ -105,6 +123,7 @@ impl fmt::Display for StsError {
 }
 
 impl std::error::Error for Error {}
+impl std::error::Error for ServiceError {}
 
 /// Shorthand for the crate's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Creates `dir` and any missing parents with mode 0700 (existing ones are left as
 /// they are).
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     if dir.as_os_str().is_empty() || dir.is_dir() {
         return Ok(());
     }
@@ -20,7 +20,7 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 }
 
 /// The directory a path lives in (`.` for a bare file name).
-pub fn parent_dir(path: &Path) -> PathBuf {
+pub(crate) fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

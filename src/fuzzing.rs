@@ -1,8 +1,14 @@
 //! Entry points for the fuzz targets in `fuzz/`: each takes arbitrary bytes, runs one
-//! parser of untrusted input, and must never panic, hang or allocate without bound.
+//! parser or rule of untrusted input, and must never panic, hang or allocate without
+//! bound. (The command line's parser lives in the binary; its target includes it.)
 
-use crate::credentials::{process, profile as profile_source};
-use crate::{cli, exec_credential, profile, sts, token, validate};
+use time::OffsetDateTime;
+
+use crate::credentials::Credentials;
+use crate::endpoint::{self, Service};
+use crate::secret::Secret;
+use crate::sources::{process, web_identity};
+use crate::{config_files, plan, sts, token, url, validate, verify, xml};
 
 /// STS success and error answers.
 pub fn fuzz_sts_response(data: &[u8]) {
@@ -17,6 +23,9 @@ pub fn fuzz_sts_response(data: &[u8]) {
         "text/xml",
     );
     let _ = e.to_string();
+    if let Ok(leaves) = xml::parse(data) {
+        let _ = leaves.get("GetCallerIdentityResult/Arn");
+    }
 }
 
 /// The config/credentials file parser and profile chain resolution.
@@ -27,31 +36,29 @@ pub fn fuzz_profile_file(data: &[u8]) {
         (None, Some(&*text)),
         (Some(&*text), Some(&*text)),
     ] {
-        if let Ok(set) = profile::parse(config, credentials) {
+        if let Ok(set) = config_files::parse(config, credentials) {
             for name in set.profiles.keys() {
-                let _ = profile_source::resolve_chain(&set, name);
+                let _ = plan::profile_chain(&set, name);
                 let _ = set.service_setting(name, "sts", "endpoint_url");
             }
         }
     }
 }
 
-/// Role ARNs and the other validated values.
+/// Role ARNs, the other validated values, and URLs.
 pub fn fuzz_arn(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
     let _ = validate::role_arn(&s, "--role-arn");
     let _ = validate::session_name(&s, "--session-name");
     let _ = validate::external_id(&s);
     let _ = validate::cluster_id(&s);
-    let _ = crate::endpoint::validate_region(&s);
-    let _ = crate::endpoint::parse_endpoint_url(&s);
-}
-
-/// `KUBERNETES_EXEC_INFO`.
-pub fn fuzz_exec_info(data: &[u8]) {
-    let s = String::from_utf8_lossy(data);
-    let _ = exec_credential::api_version(Some(&s));
-    let _ = exec_credential::interactive(Some(&s));
+    let _ = endpoint::validate_region(&s);
+    if let Ok(u) = url::parse(&s) {
+        let _ = (u.to_string(), u.is_loopback(), u.join("/x"));
+    }
+    let _ = url::parse_proxy(&s).map(|u| u.to_string());
+    let _ = url::redacted(&s);
+    let _ = web_identity::identity(&Secret::new(s.into_owned()));
 }
 
 /// Container-credentials, IMDS and `credential_process` JSON.
@@ -64,19 +71,44 @@ pub fn fuzz_credentials_json(data: &[u8]) {
 
 /// The token decoder.
 pub fn fuzz_token(data: &[u8]) {
-    let s = String::from_utf8_lossy(data);
-    let _ = token::decode(&s);
+    let _ = verify::decode(&String::from_utf8_lossy(data));
 }
 
-/// The command line (arguments separated by NUL bytes).
-pub fn fuzz_cli(data: &[u8]) {
-    let args: Vec<String> = String::from_utf8_lossy(data)
-        .split('\0')
-        .map(str::to_owned)
-        .collect();
-    let _ = cli::parse(&args);
-    if let Some(first) = args.first() {
-        let _ = cli::parse_duration(first);
-        let _ = cli::parse_mode(first);
+/// A token through every offline rule of `verify`, as read from stdin or an argument.
+pub fn fuzz_verify(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    let now = OffsetDateTime::now_utc();
+    for allowed in [None, Some("http://127.0.0.1:5000")] {
+        let r = verify::check(&s, now, allowed);
+        let _ = (r.ok(), r.valid_until());
+    }
+}
+
+/// Token generation and expiry with the first 16 bytes as the credentials' expiration
+/// and the signing clock's skew (seconds, any value), the rest as the cluster name.
+pub fn fuzz_token_times(data: &[u8]) {
+    if data.len() < 16 {
+        return;
+    }
+    let n = |b: &[u8]| i64::from_le_bytes(b.try_into().unwrap_or_default());
+    let (exp, skew) = (n(&data[..8]), n(&data[8..16]));
+    let cluster = String::from_utf8_lossy(&data[16..]);
+    let now = OffsetDateTime::now_utc();
+    let creds = Credentials {
+        access_key_id: "AKIDFUZZ".into(),
+        secret_access_key: Secret::new("secret"),
+        session_token: Some(Secret::new("token")),
+        expiration: OffsetDateTime::from_unix_timestamp(exp).ok(),
+        account_id: None,
+    };
+    let settings = endpoint::Settings::default();
+    let Ok(ep) = endpoint::resolve(Service::Sts, &settings, Some("us-east-1")) else {
+        return;
+    };
+    let signing = now
+        .checked_add(time::Duration::seconds(skew))
+        .unwrap_or(now);
+    if let Ok(t) = token::generate(&creds, &ep, &cluster, signing, now) {
+        let _ = verify::check(&t.value, now, None);
     }
 }

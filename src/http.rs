@@ -1,7 +1,8 @@
 //! One HTTP agent per run (connections and TLS sessions are reused across the hops of a
 //! chain), an overall deadline, a connect timeout, capped bodies, https only unless the
 //! caller allows plain http, proxies from the environment, and bundled CA roots
-//! (or `AWS_CA_BUNDLE`).
+//! (or `AWS_CA_BUNDLE`). Requests take a parsed [`Url`]: the host every rule looked at
+//! is the host asked.
 
 use std::cell::{Cell, OnceCell};
 use std::time::{Duration, Instant};
@@ -11,40 +12,61 @@ use ureq::Agent;
 
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::url::{self, Scheme, Url};
+use crate::vlog;
 
 /// Largest response body we read.
-pub const MAX_BODY: u64 = 1 << 20;
+pub(crate) const MAX_BODY: u64 = 1 << 20;
 /// Longest a TCP connect may take (also bounded by the deadline).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A request to send.
-pub struct Request<'a> {
+pub(crate) struct Request<'a> {
     /// `GET`, `POST` or `PUT`.
-    pub method: &'static str,
-    /// Absolute URL.
-    pub url: &'a str,
+    pub(crate) method: &'static str,
+    /// Scheme, host, port and path (a query, if any, is in `path_and_query`).
+    pub(crate) url: &'a Url,
+    /// Path (under the URL's base path) and query, starting with `/`; empty for the
+    /// URL as it is.
+    pub(crate) path_and_query: &'a str,
     /// Headers to send.
-    pub headers: &'a [(String, String)],
+    pub(crate) headers: &'a [(String, String)],
     /// Body (empty for none).
-    pub body: &'a [u8],
+    pub(crate) body: &'a [u8],
     /// Allow `http://` (only endpoint overrides and local metadata services).
-    pub allow_http: bool,
+    pub(crate) allow_http: bool,
     /// Cap on this request's time, below the run's deadline (e.g. IMDS's 1 s).
-    pub timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
+}
+
+impl Request<'_> {
+    /// The absolute URL asked, made from the parsed parts.
+    pub(crate) fn target(&self) -> String {
+        if self.path_and_query.is_empty() {
+            let mut t = format!("{}{}", self.url.origin(), self.url.path);
+            if let Some(q) = &self.url.query {
+                t.push('?');
+                t.push_str(q);
+            }
+            t
+        } else {
+            self.url.join(self.path_and_query)
+        }
+    }
 }
 
 /// A response with its whole (capped) body.
-pub struct Response {
+pub(crate) struct Response {
     /// HTTP status.
-    pub status: u16,
+    pub(crate) status: u16,
     headers: Vec<(String, String)>,
     /// The body, at most [`MAX_BODY`] bytes.
-    pub body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 impl Response {
     /// The first value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -54,7 +76,7 @@ impl Response {
 
 /// Why a request failed before a full response arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Failure {
+pub(crate) enum Failure {
     /// No answer in time (connect, read, or the overall deadline).
     Timeout(String),
     /// The run's deadline has passed; do not retry.
@@ -67,7 +89,7 @@ pub enum Failure {
 
 impl Failure {
     /// Whether the SDK standard retry mode retries this failure.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         matches!(self, Failure::Timeout(_) | Failure::Connection(_))
     }
 }
@@ -86,7 +108,7 @@ impl std::fmt::Display for Failure {
 
 /// The HTTP client of one run. The agent (and its TLS roots) is built on first use:
 /// a token signed with environment credentials needs no network at all.
-pub struct Client {
+pub(crate) struct Client {
     agent: OnceCell<Agent>,
     ca_bundle: Option<String>,
     deadline: Cell<Instant>,
@@ -96,18 +118,18 @@ pub struct Client {
 }
 
 /// Skew below this is left alone (the SDKs' threshold).
-pub const SKEW_THRESHOLD: time::Duration = time::Duration::minutes(4);
+pub(crate) const SKEW_THRESHOLD: time::Duration = time::Duration::minutes(4);
 
 impl Client {
     /// A client whose whole run may take `timeout`.
-    pub fn new(env: &Env, timeout: Duration) -> Result<Self> {
-        Ok(Client {
+    pub(crate) fn new(env: &Env, timeout: Duration) -> Self {
+        Client {
             agent: OnceCell::new(),
             ca_bundle: env.get("AWS_CA_BUNDLE").map(str::to_owned),
             deadline: Cell::new(Instant::now() + timeout),
             proxies: Proxies::from_env(env),
             skew: Cell::new(time::Duration::ZERO),
-        })
+        }
     }
 
     fn agent(&self) -> std::result::Result<&Agent, Failure> {
@@ -133,7 +155,7 @@ impl Client {
     }
 
     /// Time left before the run's deadline.
-    pub fn remaining(&self) -> Duration {
+    pub(crate) fn remaining(&self) -> Duration {
         self.deadline
             .get()
             .saturating_duration_since(Instant::now())
@@ -141,18 +163,13 @@ impl Client {
 
     /// The time to sign with: our clock, corrected by the server's when they disagree
     /// by more than 4 minutes.
-    pub fn now(&self) -> time::OffsetDateTime {
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
         time::OffsetDateTime::now_utc() + self.skew.get()
-    }
-
-    /// The correction in use.
-    pub fn skew(&self) -> time::Duration {
-        self.skew.get()
     }
 
     /// Records the server clock from an answer's `Date` header: skew = server time minus
     /// the midpoint of sending and receiving. Returns the measured skew.
-    pub fn observe_date(
+    pub(crate) fn observe_date(
         &self,
         date: &str,
         sent: time::OffsetDateTime,
@@ -163,7 +180,7 @@ impl Client {
         let skew: time::Duration = server - midpoint;
         if skew.abs() > SKEW_THRESHOLD {
             if (skew - self.skew.get()).abs() > time::Duration::seconds(5) {
-                crate::vlog!(
+                vlog!(
                     "clock skew: the server's clock is {} {} ours; signing at the corrected time",
                     crate::timefmt::human_duration(skew.whole_seconds().abs()),
                     if skew.is_positive() {
@@ -181,19 +198,17 @@ impl Client {
     }
 
     /// Starts a new deadline (a sidecar's next refresh gets its own `--timeout`).
-    pub fn start_deadline(&self, timeout: Duration) {
+    pub(crate) fn start_deadline(&self, timeout: Duration) {
         self.deadline.set(Instant::now() + timeout);
     }
 
     /// Sends one request (no retries) and reads the whole body.
-    pub fn send(&self, req: &Request<'_>) -> std::result::Result<Response, Failure> {
-        let lower = req.url.to_ascii_lowercase();
-        let https = lower.starts_with("https://");
-        let plain_ok = req.allow_http && lower.starts_with("http://");
-        if !(https || plain_ok) {
+    pub(crate) fn send(&self, req: &Request<'_>) -> std::result::Result<Response, Failure> {
+        let https = req.url.scheme == Scheme::Https;
+        if !https && !req.allow_http {
             return Err(Failure::Fatal(format!(
                 "refusing to send credentials over plain http to {}",
-                req.url
+                req.url.origin()
             )));
         }
         let mut budget = self.remaining();
@@ -205,14 +220,14 @@ impl Client {
         }
         let mut builder = ureq::http::Request::builder()
             .method(req.method)
-            .uri(req.url);
+            .uri(req.target());
         for (n, v) in req.headers {
             builder = builder.header(n.as_str(), v.as_str());
         }
         let request = builder
             .body(req.body.to_vec())
             .map_err(|e| Failure::Fatal(format!("cannot build the request: {e}")))?;
-        let proxy = self.proxies.for_url(req.url, https);
+        let proxy = self.proxies.for_url(req.url)?;
         let agent = self.agent()?;
         let request = agent
             .configure_request(request)
@@ -297,22 +312,27 @@ fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {
 
 /// Proxy settings: `HTTPS_PROXY` for https URLs, `HTTP_PROXY` for http URLs
 /// (`ALL_PROXY` for both), except hosts matched by `NO_PROXY`. Lower-case names too.
+/// Each is `(variable, value)`, parsed when a request first needs it.
 #[derive(Default)]
 struct Proxies {
-    https: Option<String>,
-    http: Option<String>,
+    https: Option<(&'static str, String)>,
+    http: Option<(&'static str, String)>,
     no_proxy: Vec<String>,
 }
 
 impl Proxies {
     fn from_env(env: &Env) -> Self {
-        let get = |names: &[&str]| names.iter().find_map(|n| env.get(n)).map(str::to_owned);
+        let get = |names: &[&'static str]| {
+            names
+                .iter()
+                .find_map(|n| env.get(n).map(|v| (*n, v.to_owned())))
+        };
         let all = get(&["ALL_PROXY", "all_proxy"]);
         Proxies {
             https: get(&["HTTPS_PROXY", "https_proxy"]).or_else(|| all.clone()),
             http: get(&["HTTP_PROXY", "http_proxy"]).or(all),
             no_proxy: get(&["NO_PROXY", "no_proxy"])
-                .map(|v| {
+                .map(|(_, v)| {
                     v.split(',')
                         .map(|s| s.trim().to_ascii_lowercase())
                         .filter(|s| !s.is_empty())
@@ -322,27 +342,44 @@ impl Proxies {
         }
     }
 
-    fn for_url(&self, url: &str, https: bool) -> Option<ureq::Proxy> {
-        let proxy = if https { &self.https } else { &self.http };
-        let proxy = proxy.as_deref()?;
-        if no_proxy_matches(&self.no_proxy, &url_host(url)) {
-            return None;
+    fn for_url(&self, target: &Url) -> std::result::Result<Option<ureq::Proxy>, Failure> {
+        let proxy = match target.scheme {
+            Scheme::Https => &self.https,
+            Scheme::Http => &self.http,
+        };
+        let Some((var, text)) = proxy else {
+            return Ok(None);
+        };
+        if no_proxy_matches(&self.no_proxy, &target.host) {
+            return Ok(None);
         }
-        ureq::Proxy::new(proxy).ok()
+        let bad = |why: String| {
+            Failure::Fatal(format!(
+                "{var} {:?} is not a usable proxy URL: {why}",
+                url::redacted(text)
+            ))
+        };
+        // Proxies are often written without a scheme (`proxy:3128`): plain http.
+        let with_scheme = if text.contains("://") {
+            text.clone()
+        } else {
+            format!("http://{text}")
+        };
+        let p = url::parse_proxy(&with_scheme).map_err(|e| bad(e.to_string()))?;
+        let mut uri = format!("{}://", p.scheme.as_str());
+        if let Some(u) = &p.userinfo {
+            uri.push_str(u);
+            uri.push('@');
+        }
+        uri.push_str(&p.authority());
+        if p.port.is_none() {
+            // ureq's proxy default port is 80 for http: name it explicitly.
+            uri.push_str(&format!(":{}", p.port_or_default()));
+        }
+        ureq::Proxy::new(&uri)
+            .map(Some)
+            .map_err(|e| bad(e.to_string()))
     }
-}
-
-/// The host of an absolute URL, lower-case, without port or brackets.
-fn url_host(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = if let Some(v6) = authority.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        authority.split(':').next().unwrap_or("")
-    };
-    host.to_ascii_lowercase()
 }
 
 /// curl's `NO_PROXY` rules: `*` matches all; `example.com` and `.example.com` match the
@@ -384,24 +421,21 @@ mod tests {
     }
 
     #[test]
-    fn host_of_url() {
-        assert_eq!(
-            url_host("https://STS.us-east-1.amazonaws.com/?x"),
-            "sts.us-east-1.amazonaws.com"
-        );
-        assert_eq!(url_host("http://127.0.0.1:5000/"), "127.0.0.1");
-        assert_eq!(url_host("http://[fd00:ec2::254]/latest"), "fd00:ec2::254");
-    }
-
-    #[test]
     fn proxy_by_scheme() {
         let env = Env::from_pairs([
             ("HTTPS_PROXY", "http://proxy:3128"),
             ("NO_PROXY", "127.0.0.1,localhost"),
         ]);
         let p = Proxies::from_env(&env);
-        assert!(p.for_url("https://sts.amazonaws.com/", true).is_some());
-        assert!(p.for_url("http://127.0.0.1:5000/", false).is_none());
-        assert!(p.for_url("https://localhost/", true).is_none());
+        let u = |s: &str| url::parse(s).unwrap();
+        assert!(p
+            .for_url(&u("https://sts.amazonaws.com/"))
+            .unwrap()
+            .is_some());
+        assert!(p.for_url(&u("http://127.0.0.1:5000/")).unwrap().is_none());
+        assert!(p.for_url(&u("https://localhost/")).unwrap().is_none());
+        let bad = Proxies::from_env(&Env::from_pairs([("HTTPS_PROXY", "http://pro xy:1")]));
+        let e = bad.for_url(&u("https://sts.amazonaws.com/")).unwrap_err();
+        assert!(e.to_string().contains("HTTPS_PROXY"), "{e}");
     }
 }

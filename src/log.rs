@@ -7,40 +7,41 @@ use std::time::Instant;
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 static START: OnceLock<Instant> = OnceLock::new();
 
-/// Turns verbose output on (and starts its clock).
+/// Turns verbose output (`-v`: each step and its duration on stderr, never a secret)
+/// on or off, and starts its clock.
 pub fn set_verbose(on: bool) {
     START.get_or_init(Instant::now);
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
-/// Whether `-v` was given.
+/// Whether verbose output is on.
 pub fn verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
 /// Milliseconds since the run started.
-pub fn elapsed_ms() -> f64 {
+pub(crate) fn elapsed_ms() -> f64 {
     START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0
 }
 
-/// Writes one verbose line: `eks-token: [  12.3 ms] message`.
-pub fn line(msg: std::fmt::Arguments<'_>) {
+/// Writes one verbose line when verbose output is on: `eks-token: [  12.3 ms] message`.
+pub fn verbose_line(msg: std::fmt::Arguments<'_>) {
     if verbose() {
         eprintln!("eks-token: [{:7.1} ms] {msg}", elapsed_ms());
     }
 }
 
 /// Writes a warning line (always shown).
-pub fn warn(msg: std::fmt::Arguments<'_>) {
+pub(crate) fn warn(msg: std::fmt::Arguments<'_>) {
     eprintln!("eks-token: warning: {msg}");
 }
 
 /// `vlog!("...", args)`: a verbose line, formatted only when `-v` is on.
-#[macro_export]
 macro_rules! vlog {
     ($($arg:tt)*) => {
         if $crate::log::verbose() {
-            $crate::log::line(format_args!($($arg)*));
+            $crate::log::verbose_line(format_args!($($arg)*));
         }
     };
 }
+pub(crate) use vlog;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 /// Attempts per request, the first included.
-pub const MAX_ATTEMPTS: u32 = 3;
+pub(crate) const MAX_ATTEMPTS: u32 = 3;
 
 /// Error codes worth retrying (throttling and transient faults).
 const RETRYABLE_CODES: &[&str] = &[
@@ -27,13 +27,13 @@ const RETRYABLE_CODES: &[&str] = &[
 ];
 
 /// Whether an error answer (status and code) is transient.
-pub fn is_retryable(status: u16, code: &str) -> bool {
+pub(crate) fn is_retryable(status: u16, code: &str) -> bool {
     matches!(status, 500 | 502 | 503 | 504) || RETRYABLE_CODES.contains(&code)
 }
 
 /// How long to sleep before attempt `next_attempt` (2 or 3): `rand(0,1) *
 /// min(2^(n-2) s, 20 s)`, or the server's `x-amz-retry-after` (milliseconds).
-pub fn backoff(next_attempt: u32, retry_after: Option<&str>) -> Duration {
+pub(crate) fn backoff(next_attempt: u32, retry_after: Option<&str>) -> Duration {
     if let Some(ms) = retry_after.and_then(|v| v.trim().parse::<u64>().ok()) {
         return Duration::from_millis(ms.min(20_000));
     }

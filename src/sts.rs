@@ -1,9 +1,11 @@
 //! STS over its Query API: AssumeRoleWithWebIdentity (unsigned), AssumeRole and
 //! GetCallerIdentity (SigV4-signed form POSTs), with the standard retry mode.
 
+use std::cell::{OnceCell, RefCell};
+
 use crate::credentials::Credentials;
-use crate::endpoint::Endpoint;
-use crate::error::{Error, Result, StsError};
+use crate::endpoint::{self, Endpoint, Service, Settings};
+use crate::error::{Error, Result, ServiceError};
 use crate::http::{self, Client};
 use crate::secret::Secret;
 use crate::{retry, sigv4, timefmt, vlog, xml};
@@ -20,14 +22,14 @@ const SKEW_CODES: &[&str] = &[
 const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
 /// Credentials an STS call handed out, and whom they belong to.
-pub struct AssumedRole {
+pub(crate) struct AssumedRole {
     /// The new credentials.
-    pub credentials: Credentials,
+    pub(crate) credentials: Credentials,
     /// `AssumedRoleUser/Arn`, e.g. `arn:aws:sts::222222222222:assumed-role/testrole/s`.
-    pub assumed_role_arn: String,
+    pub(crate) assumed_role_arn: String,
 }
 
-/// The answer of GetCallerIdentity.
+/// Who a set of credentials is: the answer of GetCallerIdentity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
     /// The caller's ARN.
@@ -39,99 +41,79 @@ pub struct CallerIdentity {
 }
 
 /// Parameters of one AssumeRole call.
-pub struct AssumeRoleParams<'a> {
+pub(crate) struct AssumeRoleParams<'a> {
     /// The role to assume.
-    pub role_arn: &'a str,
+    pub(crate) role_arn: &'a str,
     /// RoleSessionName.
-    pub session_name: &'a str,
+    pub(crate) session_name: &'a str,
     /// ExternalId, if the role's trust policy asks for one.
-    pub external_id: Option<&'a str>,
+    pub(crate) external_id: Option<&'a str>,
     /// DurationSeconds (None: the STS default).
-    pub duration_seconds: Option<u32>,
+    pub(crate) duration_seconds: Option<u32>,
     /// SerialNumber and TokenCode of an MFA device, when the role requires MFA.
-    pub mfa: Option<(&'a str, &'a str)>,
+    pub(crate) mfa: Option<(&'a str, &'a str)>,
 }
 
-/// The HTTP client and the STS endpoint of a run, the endpoint resolved on first use:
-/// by then a source such as IMDS may have told the region.
-pub struct StsAccess {
+/// STS for one run: the HTTP client and the endpoint, resolved on first use: by then a
+/// source such as IMDS may have told the region.
+pub(crate) struct Sts {
     http: Client,
-    config: crate::endpoint::EndpointConfig,
-    endpoint: std::cell::OnceCell<Endpoint>,
-    region_hint: std::cell::RefCell<Option<String>>,
+    settings: Settings,
+    endpoint: OnceCell<Endpoint>,
+    region_hint: RefCell<Option<String>>,
 }
 
-impl StsAccess {
-    /// Wraps the run's HTTP client and endpoint settings.
-    pub fn new(http: Client, config: crate::endpoint::EndpointConfig) -> Self {
-        StsAccess {
+impl Sts {
+    /// STS through `http`, at the endpoint `settings` choose.
+    pub(crate) fn new(http: Client, settings: Settings) -> Self {
+        Sts {
             http,
-            config,
-            endpoint: std::cell::OnceCell::new(),
-            region_hint: std::cell::RefCell::new(None),
+            settings,
+            endpoint: OnceCell::new(),
+            region_hint: RefCell::new(None),
         }
     }
 
     /// The run's HTTP client.
-    pub fn http(&self) -> &Client {
+    pub(crate) fn http(&self) -> &Client {
         &self.http
     }
 
+    /// The endpoint settings of the run (for EKS and the SSO portal too).
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
     /// The region known so far (configured, or learnt from IMDS).
-    pub fn region(&self) -> Option<String> {
-        self.config
+    pub(crate) fn region(&self) -> Option<String> {
+        self.settings
             .region
             .clone()
             .or_else(|| self.region_hint.borrow().clone())
     }
 
-    /// A region learnt from a source (IMDS), used when none was configured.
-    pub fn set_region_hint(&self, region: &str) {
+    /// A region learnt from a source (IMDS), used when none was configured. Sources run
+    /// before anything resolves the endpoint, so the hint is always in time.
+    pub(crate) fn set_region_hint(&self, region: &str) {
         if self.endpoint.get().is_none() {
             *self.region_hint.borrow_mut() = Some(region.to_owned());
         }
     }
 
     /// The STS endpoint (resolved once).
-    pub fn endpoint(&self) -> Result<&Endpoint> {
+    pub(crate) fn endpoint(&self) -> Result<&Endpoint> {
         if let Some(e) = self.endpoint.get() {
             return Ok(e);
         }
-        let mut cfg = self.config.clone();
-        if cfg.region.is_none() {
-            cfg.region = self.region_hint.borrow().clone();
-        }
-        let e = crate::endpoint::resolve_sts(&cfg)?;
-        crate::vlog!("STS endpoint {} ({})", e.url("/"), e.reason);
+        let region = self.region();
+        let e = endpoint::resolve(Service::Sts, &self.settings, region.as_deref())?;
+        vlog!("STS endpoint {} ({})", e.join("/"), e.reason);
         Ok(self.endpoint.get_or_init(|| e))
-    }
-
-    /// An STS client.
-    pub fn client(&self) -> Result<Sts<'_>> {
-        Ok(Sts::new(&self.http, self.endpoint()?))
-    }
-}
-
-/// An STS client bound to one endpoint.
-pub struct Sts<'a> {
-    http: &'a Client,
-    endpoint: &'a Endpoint,
-}
-
-impl<'a> Sts<'a> {
-    /// A client for `endpoint`, sending through `http`.
-    pub fn new(http: &'a Client, endpoint: &'a Endpoint) -> Self {
-        Sts { http, endpoint }
-    }
-
-    /// The endpoint this client talks to.
-    pub fn endpoint(&self) -> &Endpoint {
-        self.endpoint
     }
 
     /// AssumeRoleWithWebIdentity: an unsigned call that trades a web identity token
     /// (IRSA's service account token) for role credentials.
-    pub fn assume_role_with_web_identity(
+    pub(crate) fn assume_role_with_web_identity(
         &self,
         role_arn: &str,
         session_name: &str,
@@ -151,7 +133,7 @@ impl<'a> Sts<'a> {
     }
 
     /// AssumeRole, signed with `creds`.
-    pub fn assume_role(
+    pub(crate) fn assume_role(
         &self,
         creds: &Credentials,
         p: &AssumeRoleParams<'_>,
@@ -172,7 +154,7 @@ impl<'a> Sts<'a> {
         }
         let result = self.call("AssumeRole", p.role_arn, params, Some(creds));
         let leaves = match result {
-            Err(Error::Sts(mut e)) => {
+            Err(Error::Service(mut e)) => {
                 // A role assumed with role credentials ("role chaining") is capped at
                 // one hour, whatever the role's MaxSessionDuration says.
                 if p.duration_seconds.is_some_and(|d| d > 3600)
@@ -185,7 +167,7 @@ impl<'a> Sts<'a> {
                             .into(),
                     );
                 }
-                return Err(Error::Sts(e));
+                return Err(Error::Service(e));
             }
             other => other?,
         };
@@ -193,7 +175,7 @@ impl<'a> Sts<'a> {
     }
 
     /// GetCallerIdentity, signed with `creds`: who these credentials are.
-    pub fn get_caller_identity(&self, creds: &Credentials) -> Result<CallerIdentity> {
+    pub(crate) fn get_caller_identity(&self, creds: &Credentials) -> Result<CallerIdentity> {
         let leaves = self.call("GetCallerIdentity", "", Vec::new(), Some(creds))?;
         let get = |k: &str| -> Result<String> {
             leaves
@@ -222,7 +204,7 @@ impl<'a> Sts<'a> {
         ];
         form.extend(params);
         let body = sigv4::encode_query(&form);
-        let url = self.endpoint.url("/");
+        let endpoint = self.endpoint()?;
         let what = if role_arn.is_empty() {
             op.to_owned()
         } else {
@@ -231,7 +213,7 @@ impl<'a> Sts<'a> {
         let mut attempt = 1;
         let mut skew_retried = false;
         loop {
-            let headers = self.headers(&body, creds);
+            let headers = self.headers(endpoint, &body, creds);
             let started = std::time::Instant::now();
             let sent_at = time::OffsetDateTime::now_utc();
             // An attempt that hangs may use half of what is left, so that a retry still
@@ -244,10 +226,11 @@ impl<'a> Sts<'a> {
             };
             let sent = self.http.send(&http::Request {
                 method: "POST",
-                url: &url,
+                url: &endpoint.url,
+                path_and_query: "/",
                 headers: &headers,
                 body: body.as_bytes(),
-                allow_http: self.endpoint.overridden,
+                allow_http: endpoint.overridden,
                 timeout: Some(per_attempt),
             });
             let took = started.elapsed().as_secs_f64() * 1000.0;
@@ -258,7 +241,8 @@ impl<'a> Sts<'a> {
             let (retryable, retry_after, err) = match sent {
                 Ok(resp) if resp.status == 200 => {
                     vlog!("{what}: HTTP 200 in {took:.1} ms (attempt {attempt})");
-                    return xml::parse(&resp.body).map_err(|why| malformed(op, role_arn, &why));
+                    return xml::parse(&resp.body)
+                        .map_err(|why| malformed(op, role_arn, &why.to_string()));
                 }
                 Ok(resp) => {
                     let e = sts_error(op, role_arn, &resp);
@@ -281,13 +265,13 @@ impl<'a> Sts<'a> {
                     (
                         retry::is_retryable(e.status, &e.code),
                         retry_after,
-                        Error::Sts(Box::new(e)),
+                        Error::Service(Box::new(e)),
                     )
                 }
                 Err(f) => {
                     vlog!("{what}: {f} after {took:.1} ms (attempt {attempt})");
                     let retryable = f.is_retryable();
-                    let detail = format!("{f} (endpoint {})", self.endpoint.url("/"));
+                    let detail = format!("{f} (endpoint {})", endpoint.join("/"));
                     (
                         retryable,
                         None,
@@ -311,14 +295,19 @@ impl<'a> Sts<'a> {
         }
     }
 
-    fn headers(&self, body: &str, creds: Option<&Credentials>) -> Vec<(String, String)> {
+    fn headers(
+        &self,
+        endpoint: &Endpoint,
+        body: &str,
+        creds: Option<&Credentials>,
+    ) -> Vec<(String, String)> {
         let mut headers = vec![("content-type".to_owned(), FORM.to_owned())];
         if let Some(creds) = creds {
             let signed = sigv4::sign_headers(
                 &sigv4::Request {
                     method: "POST",
-                    host: &self.endpoint.host,
-                    path: &self.endpoint.root_path(),
+                    host: &endpoint.host(),
+                    path: &endpoint.path("/"),
                     query: &[],
                     headers: &headers,
                     body: body.as_bytes(),
@@ -326,7 +315,7 @@ impl<'a> Sts<'a> {
                 creds,
                 sigv4::Scope {
                     time: self.http.now(),
-                    region: &self.endpoint.signing_region,
+                    region: &endpoint.signing_region,
                     service: "sts",
                 },
                 sigv4::Settings::default(),
@@ -380,7 +369,7 @@ fn assumed_role(op: &'static str, role_arn: &str, leaves: &xml::Leaves) -> Resul
     })
 }
 
-fn sts_error(op: &'static str, role_arn: &str, resp: &http::Response) -> StsError {
+fn sts_error(op: &'static str, role_arn: &str, resp: &http::Response) -> ServiceError {
     decode_error(
         op,
         role_arn,
@@ -392,25 +381,25 @@ fn sts_error(op: &'static str, role_arn: &str, resp: &http::Response) -> StsErro
 }
 
 /// Reads an answer of a successful AssumeRole-like call (for tests and fuzzing).
-pub fn decode_assumed_role(op: &'static str, body: &[u8]) -> Result<AssumedRole> {
-    let leaves = xml::parse(body).map_err(|why| malformed(op, "", &why))?;
+pub(crate) fn decode_assumed_role(op: &'static str, body: &[u8]) -> Result<AssumedRole> {
+    let leaves = xml::parse(body).map_err(|why| malformed(op, "", &why.to_string()))?;
     assumed_role(op, "", &leaves)
 }
 
 /// Reads an error answer: an STS `ErrorResponse`, or whatever a proxy sent instead.
-pub fn decode_error(
+pub(crate) fn decode_error(
     op: &'static str,
     role_arn: &str,
     status: u16,
     body: &[u8],
     request_id_header: &str,
     content_type: &str,
-) -> StsError {
+) -> ServiceError {
     let header_id = request_id_header.to_owned();
     match xml::parse(body) {
-        Ok(l) if l.get("Error/Code").is_some() => StsError {
+        Ok(l) if l.get("Error/Code").is_some() => ServiceError {
             operation: op,
-            role_arn: role_arn.to_owned(),
+            subject: role_arn.to_owned(),
             status,
             code: l.get("Error/Code").unwrap_or("").to_owned(),
             message: l.get("Error/Message").unwrap_or("").to_owned(),
@@ -419,9 +408,9 @@ pub fn decode_error(
         },
         // Not an STS error document: a proxy's or load balancer's page. We do not echo
         // the body: a misbehaving server could reflect the request (and its token).
-        _ => StsError {
+        _ => ServiceError {
             operation: op,
-            role_arn: role_arn.to_owned(),
+            subject: role_arn.to_owned(),
             status,
             code: format!("HTTP {status}"),
             message: format!(

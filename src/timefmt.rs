@@ -5,11 +5,11 @@ use time::format_description::well_known::Rfc3339;
 use time::{OffsetDateTime, UtcOffset};
 
 /// Parses an RFC 3339 timestamp, with or without fractional seconds.
-pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(s.trim(), &Rfc3339).ok()
 }
 
-/// `YYYY-MM-DDTHH:MM:SSZ` in UTC, fractional seconds dropped.
+/// `YYYY-MM-DDTHH:MM:SSZ` in UTC, fractional seconds dropped (as ExecCredential wants).
 pub fn format_rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
     format!(
@@ -24,7 +24,7 @@ pub fn format_rfc3339(t: OffsetDateTime) -> String {
 }
 
 /// Parses an HTTP `Date` header (`Sun, 06 Nov 1994 08:49:37 GMT`).
-pub fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
     let parts: Vec<&str> = s.split_whitespace().collect();
     let [_, day, month, year, hms, "GMT"] = parts.as_slice() else {
         return None;
@@ -45,7 +45,7 @@ pub fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// Parses `YYYYMMDDTHHMMSSZ` (`X-Amz-Date`).
-pub fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
     let b = s.as_bytes();
     if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' {
         return None;

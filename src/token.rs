@@ -11,17 +11,17 @@ use crate::error::{Error, Result};
 use crate::{log, sigv4, timefmt};
 
 /// Every EKS token starts with this.
-pub const PREFIX: &str = "k8s-aws-v1.";
+pub(crate) const PREFIX: &str = "k8s-aws-v1.";
 /// The header that binds a token to one cluster: signed, never sent.
-pub const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
+pub(crate) const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
 /// `X-Amz-Expires` of the presigned URL (as aws-cli and aws-iam-authenticator).
-pub const URL_EXPIRES_SECS: u64 = 60;
+pub(crate) const URL_EXPIRES_SECS: u64 = 60;
 /// EKS accepts a token for 15 minutes after signing; we promise 14.
-pub const TOKEN_LIFETIME: Duration = Duration::minutes(14);
+pub(crate) const TOKEN_LIFETIME: Duration = Duration::minutes(14);
 /// Tokens longer than this are rejected by the EKS server.
-pub const MAX_TOKEN_BYTES: usize = 4096;
+pub(crate) const MAX_TOKEN_BYTES: usize = 4096;
 
-/// A token and when to stop using it.
+/// An EKS bearer token and when to stop using it. `Debug` hides the token.
 #[derive(Clone)]
 pub struct Token {
     /// `k8s-aws-v1.<base64url>`.
@@ -42,7 +42,7 @@ impl std::fmt::Debug for Token {
 }
 
 /// The presigned GetCallerIdentity URL for `cluster_id`, signed at `now`.
-pub fn presigned_url(
+pub(crate) fn presigned_url(
     creds: &Credentials,
     endpoint: &Endpoint,
     cluster_id: &str,
@@ -56,8 +56,8 @@ pub fn presigned_url(
     let presigned = sigv4::presign(
         &sigv4::Request {
             method: "GET",
-            host: &endpoint.host,
-            path: &endpoint.root_path(),
+            host: &endpoint.host(),
+            path: &endpoint.path("/"),
             query: &query,
             headers: &headers,
             body: b"",
@@ -71,14 +71,14 @@ pub fn presigned_url(
         URL_EXPIRES_SECS,
         sigv4::Settings::default(),
     );
-    endpoint.url(&format!("/?{}", sigv4::encode_query(&presigned.query)))
+    endpoint.join(&format!("/?{}", sigv4::encode_query(&presigned.query)))
 }
 
 /// Makes the token, signed at `signing_time` (our clock corrected by the server's).
 /// Its expiry, in our own clock (kubectl compares it with the same clock), is the
 /// earlier of 14 minutes from now and one minute before the signing credentials expire
 /// (a token dies with its credentials).
-pub fn generate(
+pub(crate) fn generate(
     creds: &Credentials,
     endpoint: &Endpoint,
     cluster_id: &str,
@@ -116,29 +116,20 @@ pub fn generate(
     })
 }
 
-/// The presigned URL inside a token.
-pub fn decode(token: &str) -> Result<String> {
-    let bad = |why: &str| Error::InvalidInput(format!("not an EKS token: {why}"));
-    let b64 = token
-        .strip_prefix(PREFIX)
-        .ok_or_else(|| bad("it does not start with k8s-aws-v1."))?;
-    let bytes = URL_SAFE_NO_PAD
-        .decode(b64)
-        .map_err(|_| bad("the part after the prefix is not unpadded base64url"))?;
-    String::from_utf8(bytes).map_err(|_| bad("the URL is not UTF-8"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::secret::Secret;
 
     fn endpoint() -> Endpoint {
-        crate::endpoint::resolve_sts(&crate::endpoint::EndpointConfig {
-            region: Some("us-west-2".into()),
-            ..Default::default()
-        })
-        .unwrap()
+        let settings = crate::endpoint::Settings::load(
+            &crate::env::Env::default(),
+            &Default::default(),
+            "default",
+            Some("us-west-2".into()),
+        )
+        .unwrap();
+        crate::endpoint::resolve(crate::endpoint::Service::Sts, &settings, None).unwrap()
     }
 
     fn creds(token: Option<&str>, exp: Option<OffsetDateTime>) -> Credentials {
@@ -155,7 +146,7 @@ mod tests {
     fn url_has_the_exact_layout() {
         let now = OffsetDateTime::from_unix_timestamp(1_440_938_160).unwrap();
         let t = generate(&creds(Some("tok/+="), None), &endpoint(), "dev", now, now).unwrap();
-        let url = decode(&t.value).unwrap();
+        let url = crate::verify::decode(&t.value).unwrap();
         let prefix = "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-west-2%2Fsts%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Security-Token=tok%2F%2B%3D&X-Amz-Signature=";
         assert!(url.starts_with(prefix), "{url}");
         let sig = &url[prefix.len()..];
@@ -180,12 +171,5 @@ mod tests {
             now
         )
         .is_err());
-    }
-
-    #[test]
-    fn decode_rejects_padding_and_prefix() {
-        assert!(decode("k8s-aws-v1.aHR0cHM6Ly9h").is_ok());
-        assert!(decode("k8s-aws-v1.aHR0cHM6Ly9hYg==").is_err());
-        assert!(decode("aHR0cHM6Ly9h").is_err());
     }
 }

@@ -19,7 +19,7 @@ fn is_name_char(c: char) -> bool {
 }
 
 /// An IAM role ARN: `arn:<partition>:iam::<12-digit account>:role/[path/]name`.
-pub fn role_arn(arn: &str, origin: &str) -> Result<()> {
+pub(crate) fn role_arn(arn: &str, origin: &str) -> Result<()> {
     let bad = |why: &str| {
         Error::InvalidInput(format!(
             "{origin} {arn:?} is not a valid IAM role ARN: {why} (expected arn:aws:iam::123456789012:role/NAME)"
@@ -64,7 +64,7 @@ pub fn role_arn(arn: &str, origin: &str) -> Result<()> {
 }
 
 /// A role session name: 2-64 characters of `[\w+=,.@-]`.
-pub fn session_name(name: &str, origin: &str) -> Result<()> {
+pub(crate) fn session_name(name: &str, origin: &str) -> Result<()> {
     if (2..=64).contains(&name.len()) && name.chars().all(is_name_char) {
         Ok(())
     } else {
@@ -75,7 +75,7 @@ pub fn session_name(name: &str, origin: &str) -> Result<()> {
 }
 
 /// An external id: 2-1224 characters of `[\w+=,.@:/-]`.
-pub fn external_id(id: &str) -> Result<()> {
+pub(crate) fn external_id(id: &str) -> Result<()> {
     if (2..=1224).contains(&id.len()) && id.chars().all(|c| is_name_char(c) || c == ':' || c == '/')
     {
         Ok(())
@@ -87,7 +87,7 @@ pub fn external_id(id: &str) -> Result<()> {
 }
 
 /// A session duration in seconds: 900-43200.
-pub fn duration_seconds(secs: u32) -> Result<()> {
+pub(crate) fn duration_seconds(secs: u32) -> Result<()> {
     if (900..=43200).contains(&secs) {
         Ok(())
     } else {
@@ -99,7 +99,7 @@ pub fn duration_seconds(secs: u32) -> Result<()> {
 
 /// An EKS cluster name (1-100 of `[A-Za-z0-9_-]`, starting alphanumeric) or an
 /// Outposts cluster id (a UUID, which has the same form).
-pub fn cluster_id(id: &str) -> Result<()> {
+pub(crate) fn cluster_id(id: &str) -> Result<()> {
     let ok = (1..=100).contains(&id.len())
         && id.starts_with(|c: char| c.is_ascii_alphanumeric())
         && id

@@ -4,9 +4,9 @@
 
 use std::process::Command;
 
-use eks_token::credentials::Credentials;
-use eks_token::secret::Secret;
 use eks_token::sigv4;
+use eks_token::Credentials;
+use eks_token::Secret;
 use serde_json::{json, Value};
 
 /// xorshift64*: deterministic cases from a seed, so a failure can be replayed.

@@ -155,9 +155,8 @@ fn twenty_concurrent_cold_runs_share_one_set_of_sts_calls() {
 
 #[test]
 fn entries_near_expiry_are_renewed() {
-    let exp = eks_token::timefmt::format_rfc3339(
-        time::OffsetDateTime::now_utc() + time::Duration::minutes(10),
-    );
+    let exp =
+        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(10));
     let server = FaultServer::start(
         vec![],
         Reply::assumed(
@@ -187,40 +186,55 @@ fn entries_near_expiry_are_renewed() {
 
 #[test]
 fn corrupt_entries_are_replaced() {
-    let (env, _, dev) = chain_env("corrupt");
+    let (env, irsa, dev) = chain_env("corrupt");
+    // The web identity entry alone first, then the hop's entry beside it.
+    assert_eq!(env.run(&["get-token", "--cluster-name", "dev"]).code, 0);
+    let base = entries(&env);
+    assert_eq!(base.len(), 1);
+    let base = base[0].clone();
     assert_eq!(
         env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev])
             .code,
         0
     );
-    let files = entries(&env);
-    assert_eq!(files.len(), 2);
-    std::fs::write(&files[0], "{\"version\": 1, \"key\": \"trunc").unwrap();
+    let hop = entries(&env).into_iter().find(|f| *f != base).unwrap();
+    let run = || {
+        let r = env.run(&[
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--role-arn",
+            &dev,
+            "-v",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_verifies(&verify(&token_of(&r.stdout), "dev", Some(&moto().url), &[]));
+        r.stderr
+    };
+    let sessions = || (sessions_of(&irsa), sessions_of(&dev));
+    let (irsa_0, dev_0) = sessions();
+    // A truncated hop entry: the hop is assumed again, the base is not.
+    std::fs::write(&hop, "{\"version\": 2, \"key\": \"trunc").unwrap();
+    assert!(run().contains("corrupt"));
+    assert_eq!(sessions(), (irsa_0, dev_0 + 1));
+    // An entry whose key is not its name (or of an older format): not used.
     std::fs::write(
-        &files[1],
-        "{\"version\":1,\"key\":\"someone-elses\",\"access_key_id\":\"X\"}",
+        &hop,
+        "{\"version\":2,\"key\":\"someone-elses\",\"access_key_id\":\"X\"}",
     )
     .unwrap();
-    let r = env.run(&[
-        "get-token",
-        "--cluster-name",
-        "dev",
-        "--role-arn",
-        &dev,
-        "-v",
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(
-        r.stderr.contains("corrupt") && r.stderr.contains("not ours"),
-        "{}",
-        r.stderr
-    );
-    assert_verifies(&verify(&token_of(&r.stdout), "dev", Some(&moto().url), &[]));
-    for f in &files {
+    assert!(run().contains("not ours"));
+    assert_eq!(sessions(), (irsa_0, dev_0 + 2));
+    // A corrupt base: both are assumed again, since the hop's key names the base's new
+    // credentials.
+    std::fs::write(&base, "not json").unwrap();
+    assert!(run().contains("corrupt"));
+    assert_eq!(sessions(), (irsa_0 + 1, dev_0 + 3));
+    for f in entries(&env) {
         let v: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(f).unwrap()).unwrap();
-        assert_eq!(v["version"], 1);
-        assert_eq!(std::fs::metadata(f).unwrap().mode() & 0o777, 0o600);
+            serde_json::from_str(&std::fs::read_to_string(&f).unwrap()).unwrap();
+        assert_eq!(v["version"], 2);
+        assert_eq!(std::fs::metadata(&f).unwrap().mode() & 0o777, 0o600);
     }
 }
 

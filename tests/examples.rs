@@ -4,7 +4,11 @@
 use std::path::Path;
 use std::process::Command;
 
-use eks_token::cli::{self, Command as Cmd};
+#[allow(dead_code, unreachable_pub)]
+#[path = "../src/cli/args.rs"]
+mod cli;
+
+use cli::Command as Cmd;
 
 fn example(name: &str) -> String {
     std::fs::read_to_string(
@@ -48,7 +52,7 @@ fn pod_manifest_commands_parse() {
         let args = flow_items(rest);
         match cli::parse(&args) {
             Ok(Cmd::WriteToken(g, w)) => {
-                assert_eq!(g.cluster_id, "dev");
+                assert_eq!(g.request.cluster_id, "dev");
                 assert_eq!(w.out, Path::new("/var/run/eks/token"));
                 seen += 1;
             }

@@ -226,7 +226,7 @@ fn a_server_clock_20_minutes_ahead_is_corrected_once() {
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2, "one re-sign");
     // The token is signed on the server's clock, so STS (and EKS) accept it...
-    let url = eks_token::token::decode(&token_of(&r.stdout)).unwrap();
+    let url = eks_token::verify::decode(&token_of(&r.stdout)).unwrap();
     let date = url.split("X-Amz-Date=").nth(1).unwrap()[..16].to_owned();
     let signed = time::PrimitiveDateTime::parse(
         &date,
@@ -241,9 +241,7 @@ fn a_server_clock_20_minutes_ahead_is_corrected_once() {
     );
     // ...and its expiry is in our own clock, which kubectl compares it with.
     let v: serde_json::Value = serde_json::from_str(r.stdout.trim()).unwrap();
-    let exp =
-        eks_token::timefmt::parse_rfc3339(v["status"]["expirationTimestamp"].as_str().unwrap())
-            .unwrap();
+    let exp = parse_rfc3339(v["status"]["expirationTimestamp"].as_str().unwrap()).unwrap();
     let left = exp - time::OffsetDateTime::now_utc();
     assert!(
         left > time::Duration::minutes(13) && left <= time::Duration::minutes(14),

@@ -36,9 +36,7 @@ fn static_env_credentials_token_verifies() {
     let ec = exec_credential(&r.stdout);
     assert_eq!(ec["kind"], "ExecCredential");
     assert_eq!(ec["apiVersion"], "client.authentication.k8s.io/v1beta1");
-    let exp =
-        eks_token::timefmt::parse_rfc3339(ec["status"]["expirationTimestamp"].as_str().unwrap())
-            .unwrap();
+    let exp = parse_rfc3339(ec["status"]["expirationTimestamp"].as_str().unwrap()).unwrap();
     let lifetime = (exp - before).whole_seconds();
     assert!((13 * 60..=14 * 60 + 5).contains(&lifetime), "{lifetime}");
     let token = token_of(&r.stdout);
@@ -257,13 +255,10 @@ fn expiry_never_outlives_the_signing_credentials() {
     let exp = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
     env.static_creds("ASIAEXPIRING00000001", "secret")
         .set("AWS_SESSION_TOKEN", "session-token")
-        .set(
-            "AWS_CREDENTIAL_EXPIRATION",
-            eks_token::timefmt::format_rfc3339(exp),
-        );
+        .set("AWS_CREDENTIAL_EXPIRATION", eks_token::format_rfc3339(exp));
     let r = env.run(&["get-token", "--cluster-name", "dev"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let got = eks_token::timefmt::parse_rfc3339(
+    let got = parse_rfc3339(
         exec_credential(&r.stdout)["status"]["expirationTimestamp"]
             .as_str()
             .unwrap(),
@@ -335,7 +330,7 @@ fn same_url_as_aws_cli_for_the_same_signing_time() {
         String::from_utf8_lossy(&aws.stderr)
     );
     let theirs =
-        eks_token::token::decode(&token_of(&String::from_utf8_lossy(&aws.stdout))).unwrap();
+        eks_token::verify::decode(&token_of(&String::from_utf8_lossy(&aws.stdout))).unwrap();
     let date = theirs.split("X-Amz-Date=").nth(1).unwrap()[..16].to_owned();
     let t = time::PrimitiveDateTime::parse(
         &date,
@@ -343,21 +338,21 @@ fn same_url_as_aws_cli_for_the_same_signing_time() {
     )
     .unwrap()
     .assume_utc();
-    let creds = eks_token::credentials::Credentials {
+    let creds = eks_token::Credentials {
         access_key_id: "AKIDEXAMPLE".into(),
-        secret_access_key: eks_token::secret::Secret::new(
-            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        ),
-        session_token: Some(eks_token::secret::Secret::new("FwoGZXIvYXdz/+token==")),
+        secret_access_key: eks_token::Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"),
+        session_token: Some(eks_token::Secret::new("FwoGZXIvYXdz/+token==")),
         expiration: None,
         account_id: None,
     };
-    let ep = eks_token::endpoint::resolve_sts(&eks_token::endpoint::EndpointConfig {
-        region: Some("ap-southeast-2".into()),
-        ..Default::default()
-    })
+    let ours = eks_token::testkit::presigned_url(
+        &eks_token::Env::default(),
+        "ap-southeast-2",
+        &creds,
+        "dev-1",
+        t,
+    )
     .unwrap();
-    let ours = eks_token::token::presigned_url(&creds, &ep, "dev-1", t);
     assert_eq!(ours, theirs);
 }
 
@@ -394,7 +389,7 @@ fn https_sts_with_a_private_ca_from_aws_ca_bundle() {
     let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", DEV_ROLE]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let token = token_of(&r.stdout);
-    let url = eks_token::token::decode(&token).unwrap();
+    let url = eks_token::verify::decode(&token).unwrap();
     assert!(
         url.starts_with(&format!("{}/?Action=GetCallerIdentity", front.url)),
         "{url}"

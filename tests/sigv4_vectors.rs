@@ -3,9 +3,9 @@
 
 use std::path::PathBuf;
 
-use eks_token::credentials::Credentials;
-use eks_token::secret::Secret;
 use eks_token::sigv4;
+use eks_token::Credentials;
+use eks_token::Secret;
 
 fn suite_dir() -> PathBuf {
     let dir = std::env::var("SIGV4_SUITE_DIR")

@@ -151,7 +151,7 @@ fn profile_services_section_sets_the_sts_endpoint() {
         "arn:aws:iam::222222222222:role/testrole",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let url = eks_token::token::decode(&token_of(&r.stdout)).unwrap();
+    let url = eks_token::verify::decode(&token_of(&r.stdout)).unwrap();
     assert!(url.starts_with(&format!("{}/?", m.url)), "{url}");
 }
 
@@ -402,7 +402,7 @@ fn sso_profile_with_a_cached_token_and_an_expired_one() {
     let write_cache = |expires: time::OffsetDateTime| {
         std::fs::write(
             &file,
-            json!({"accessToken": "sso-bearer-SECRET", "expiresAt": eks_token::timefmt::format_rfc3339(expires),
+            json!({"accessToken": "sso-bearer-SECRET", "expiresAt": eks_token::format_rfc3339(expires),
                    "region": "eu-west-1", "startUrl": "https://corp.awsapps.com/start"})
             .to_string(),
         )

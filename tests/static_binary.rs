@@ -219,7 +219,7 @@ fn run_from_scratch(read_only: bool) {
 }
 
 fn decode_url(stdout: &str) -> String {
-    eks_token::token::decode(&token_of(stdout)).unwrap()
+    eks_token::verify::decode(&token_of(stdout)).unwrap()
 }
 
 #[test]

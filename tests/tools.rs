@@ -2,12 +2,15 @@
 
 mod common;
 
+#[allow(dead_code, unreachable_pub)]
+#[path = "../src/cli/args.rs"]
+mod args;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use common::fault::{FaultServer, Reply};
 use common::*;
-use eks_token::credentials::Credentials;
-use eks_token::secret::Secret;
+use eks_token::{Credentials, Secret};
 use serde_json::Value;
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
@@ -100,8 +103,8 @@ fn kubeconfig_for_a_moto_cluster_is_read_by_kubectl() {
         ]
     );
     // The exec args are ones eks-token itself accepts.
-    let parsed = eks_token::cli::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
-    assert!(matches!(parsed, Ok(eks_token::cli::Command::GetToken(_))));
+    let parsed = args::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert!(matches!(parsed, Ok(args::Command::GetToken(_))));
     // An existing file is not overwritten without --force.
     let before = std::fs::read(&out).unwrap();
     let r = env.run(&[
@@ -251,15 +254,9 @@ fn creds(token: Option<&str>) -> Credentials {
     }
 }
 
-fn endpoint(host: &str) -> eks_token::endpoint::Endpoint {
-    eks_token::endpoint::Endpoint {
-        scheme: "https".into(),
-        host: host.into(),
-        base_path: String::new(),
-        signing_region: "us-west-2".into(),
-        overridden: false,
-        reason: String::new(),
-    }
+/// A token URL presigned at `host` for us-west-2.
+fn presigned(creds: &Credentials, host: &str, now: time::OffsetDateTime) -> String {
+    eks_token::testkit::presigned_url_at(creds, &format!("https://{host}"), "us-west-2", "dev", now)
 }
 
 fn tokenize(url: &str) -> String {
@@ -336,25 +333,14 @@ fn verify_accepts_tokens_of_eks_token_and_aws_cli() {
 fn verify_names_each_broken_rule() {
     let env = TestEnv::new();
     let now = time::OffsetDateTime::now_utc();
-    let good_url = eks_token::token::presigned_url(
-        &creds(None),
-        &endpoint("sts.us-west-2.amazonaws.com"),
-        "dev",
-        now,
-    );
+    let good_url = presigned(&creds(None), "sts.us-west-2.amazonaws.com", now);
     assert_eq!(verify_cmd(&env, &tokenize(&good_url)).code, 0);
 
     let extra = good_url.replace("&X-Amz-Signature=", "&Foo=bar&X-Amz-Signature=");
-    let wrong_host = eks_token::token::presigned_url(
+    let wrong_host = presigned(&creds(None), "sts.evil.example.com", now);
+    let expired = presigned(
         &creds(None),
-        &endpoint("sts.evil.example.com"),
-        "dev",
-        now,
-    );
-    let expired = eks_token::token::presigned_url(
-        &creds(None),
-        &endpoint("sts.us-west-2.amazonaws.com"),
-        "dev",
+        "sts.us-west-2.amazonaws.com",
         now - time::Duration::minutes(20),
     );
     let unbound = {
@@ -385,10 +371,9 @@ fn verify_names_each_broken_rule() {
             eks_token::sigv4::encode_query(&p.query)
         )
     };
-    let huge = eks_token::token::presigned_url(
+    let huge = presigned(
         &creds(Some(&"T".repeat(4000))),
-        &endpoint("sts.us-west-2.amazonaws.com"),
-        "dev",
+        "sts.us-west-2.amazonaws.com",
         now,
     );
     // Padded base64, as a standard encoder writes it.
@@ -400,7 +385,8 @@ fn verify_names_each_broken_rule() {
     for (token, rule) in [
         (
             tokenize(&extra),
-            "FAIL            query: parameter Foo is not allowed",
+            // Quoted: a crafted name must not be able to write its own report lines.
+            "FAIL            query: parameter \"Foo\" is not allowed",
         ),
         (
             tokenize(&wrong_host),

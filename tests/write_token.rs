@@ -250,7 +250,7 @@ fn sigkill_at_random_points_never_exposes_a_partial_file() {
                         let v: Value = serde_json::from_slice(&bytes)
                             .map_err(|e| format!("unparsable file ({} bytes): {e}", bytes.len()))?;
                         let token = v["status"]["token"].as_str().ok_or("no token")?;
-                        let url = eks_token::token::decode(token).map_err(|e| e.to_string())?;
+                        let url = eks_token::verify::decode(token).map_err(|e| e.to_string())?;
                         let sig = url.rsplit("X-Amz-Signature=").next().unwrap();
                         if sig.len() != 64 {
                             return Err(format!("partial token: {url}"));
@@ -302,9 +302,7 @@ fn sigkill_at_random_points_never_exposes_a_partial_file() {
 #[test]
 fn sts_outage_keeps_the_old_file_and_recovers() {
     fn soon() -> String {
-        eks_token::timefmt::format_rfc3339(
-            time::OffsetDateTime::now_utc() + time::Duration::minutes(4),
-        )
+        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(4))
     }
     let ok = || {
         Reply::assumed(

@@ -3,9 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use eks_token::chain::RoleChain;
-use eks_token::cli::{GetToken, Output};
-use eks_token::env::Env;
+use eks_token::{Env, Request};
 use serde_json::Value;
 
 use super::replay::{exchanges, Replay};
@@ -140,18 +138,13 @@ pub fn run_scenario(name: &str) {
         );
     }
 
-    let args = GetToken {
+    let request = Request {
         cluster_id: "scenario".into(),
-        chain: RoleChain::default(),
-        region: None,
-        profile: None,
-        cache_dir: None,
         no_cache: true,
-        output: Output::Json,
-        verbose: false,
         timeout: Duration::from_secs(10),
+        ..Request::default()
     };
-    let result = eks_token::Issuer::new(&args, &env).and_then(|mut i| i.credentials());
+    let result = eks_token::Issuer::new(&request, &env).and_then(|mut i| i.credentials());
     let want = &case["result"];
     if let Some(ok) = want.get("Ok") {
         let c = result.unwrap_or_else(|e| panic!("{name}: expected credentials, got: {e}"));

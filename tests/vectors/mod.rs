@@ -1,15 +1,11 @@
 //! Drivers of the shared configuration vectors: each `*_case(i)` runs vector `i` of its
 //! file against the library.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use eks_token::credentials::container;
-use eks_token::credentials::imds;
-use eks_token::credentials::profile::{resolve_chain, Base, ChainError};
-use eks_token::env::Env;
-use eks_token::profile::{self, ProfileSet};
-use serde_json::{json, Value};
+use eks_token::testkit;
+use eks_token::Env;
+use serde_json::Value;
 
 pub fn data_dir() -> PathBuf {
     std::env::var("AWS_CONFIG_TEST_DATA")
@@ -37,31 +33,23 @@ fn env_of(v: &Value) -> Env {
     )
 }
 
-fn props_json(map: &BTreeMap<String, BTreeMap<String, String>>) -> Value {
-    serde_json::to_value(map).unwrap()
-}
-
 pub fn parser_case(i: usize) {
     let v = &load("profile-parser-tests.json")["tests"][i];
     let name = v["name"].as_str().unwrap();
-    let got = profile::parse(
+    let got = testkit::parse_profiles(
         v["input"]["configFile"].as_str(),
         v["input"]["credentialsFile"].as_str(),
     );
     let out = &v["output"];
     if let Some(want) = out.get("errorContaining") {
-        let err = got.expect_err(name);
+        let err = got.expect_err(name).to_string();
         assert!(err.contains(want.as_str().unwrap()), "{name}: {err}");
         return;
     }
     let set = got.unwrap_or_else(|e| panic!("{name}: {e}"));
-    assert_eq!(
-        props_json(&set.profiles),
-        out["config"]["profiles"],
-        "{name}"
-    );
+    assert_eq!(set["profiles"], out["config"]["profiles"], "{name}");
     if let Some(sessions) = out["config"].get("sso_sessions") {
-        assert_eq!(&props_json(&set.sso_sessions), sessions, "{name}");
+        assert_eq!(&set["sso_sessions"], sessions, "{name}");
     }
 }
 
@@ -69,7 +57,7 @@ pub fn location_case(i: usize) {
     let v = &load("file-location-tests.json")["tests"][i];
     assert_eq!(v["platform"], "linux");
     let env = env_of(&v["environment"]);
-    let (config, credentials) = profile::locations(&env);
+    let (config, credentials, selected) = testkit::file_locations(&env);
     assert_eq!(
         config.unwrap(),
         PathBuf::from(v["configLocation"].as_str().unwrap())
@@ -79,87 +67,22 @@ pub fn location_case(i: usize) {
         PathBuf::from(v["credentialsLocation"].as_str().unwrap())
     );
     if let Some(p) = v["profile"].as_str() {
-        assert_eq!(profile::selected(None, &env).0, p);
+        assert_eq!(selected, p);
     }
-}
-
-fn chain_json(set: &ProfileSet, chain: &eks_token::credentials::profile::ProfileChain) -> Value {
-    let mut out = Vec::new();
-    let opt = |m: &mut serde_json::Map<String, Value>, k: &str, v: &Option<String>| {
-        if let Some(v) = v {
-            m.insert(k.into(), json!(v));
-        }
-    };
-    match &chain.base {
-        Base::AccessKey {
-            profile,
-            access_key_id,
-            account_id,
-        } => {
-            let mut m = serde_json::Map::new();
-            m.insert("access_key_id".into(), json!(access_key_id));
-            m.insert(
-                "secret_access_key".into(),
-                json!(set.get(profile, "aws_secret_access_key")),
-            );
-            opt(&mut m, "account_id", account_id);
-            out.push(json!({ "AccessKey": m }));
-        }
-        Base::NamedSource(s) => out.push(json!({ "NamedSource": s })),
-        Base::WebIdentity {
-            role_arn,
-            token_file,
-            session_name,
-        } => {
-            let mut m = serde_json::Map::new();
-            m.insert("role_arn".into(), json!(role_arn));
-            m.insert("web_identity_token_file".into(), json!(token_file));
-            opt(&mut m, "role_session_name", session_name);
-            out.push(json!({ "WebIdentityToken": m }));
-        }
-        Base::Sso(s) => {
-            let mut m = serde_json::Map::new();
-            for (k, v) in [
-                ("sso_account_id", &s.account_id),
-                ("sso_region", &s.region),
-                ("sso_role_name", &s.role_name),
-                ("sso_start_url", &s.start_url),
-            ] {
-                if !v.is_empty() {
-                    m.insert(k.into(), json!(v));
-                }
-            }
-            opt(&mut m, "sso_session", &s.session_name);
-            out.push(json!({ "Sso": m }));
-        }
-        Base::Process { command, .. } => out.push(json!({ "CredentialProcess": command })),
-    }
-    for hop in &chain.hops {
-        let mut m = serde_json::Map::new();
-        m.insert("role_arn".into(), json!(hop.role_arn));
-        opt(&mut m, "external_id", &hop.external_id);
-        opt(&mut m, "role_session_name", &hop.session_name);
-        out.push(json!({ "AssumeRole": m }));
-    }
-    Value::Array(out)
 }
 
 pub fn assume_role_case(i: usize) {
     let v = &load("assume-role-tests.json")[i];
     let docs = v["docs"].as_str().unwrap();
-    let to_map = |x: &Value| -> BTreeMap<String, BTreeMap<String, String>> {
-        serde_json::from_value(x.clone()).unwrap_or_default()
-    };
-    let set = ProfileSet {
-        profiles: to_map(&v["input"]["profiles"]),
-        sso_sessions: to_map(&v["input"]["sso_sessions"]),
-        services: BTreeMap::new(),
-    };
-    let got = resolve_chain(&set, v["input"]["selected_profile"].as_str().unwrap());
+    let got = testkit::profile_chain(
+        &v["input"]["profiles"],
+        &v["input"]["sso_sessions"],
+        v["input"]["selected_profile"].as_str().unwrap(),
+    );
     match v["output"].get("Error") {
         Some(want) => {
             let err = got.expect_err(docs);
-            let msg = err.to_string();
+            let msg = &err.message;
             assert!(msg.contains(want.as_str().unwrap()), "{docs}: {msg}");
             // A profile holding only settings is "no credentials here", not an error.
             if want
@@ -168,16 +91,12 @@ pub fn assume_role_case(i: usize) {
                 .contains("did not contain credential information")
                 && docs.contains("only contains configuration")
             {
-                assert!(matches!(err, ChainError::NoCredentials(_)));
+                assert!(err.no_credentials, "{docs}");
             }
         }
         None => {
-            let chain = got.unwrap_or_else(|e| panic!("{docs}: {e}"));
-            assert_eq!(
-                chain_json(&set, &chain),
-                v["output"]["ProfileChain"],
-                "{docs}"
-            );
+            let chain = got.unwrap_or_else(|e| panic!("{docs}: {}", e.message));
+            assert_eq!(chain, v["output"]["ProfileChain"], "{docs}");
         }
     }
 }
@@ -185,7 +104,7 @@ pub fn assume_role_case(i: usize) {
 pub fn ecs_case(i: usize) {
     let v = &load("ecs-tests.json")["tests"][i];
     let docs = v["docs"].as_str().unwrap();
-    let got = container::uri(&env_of(&v["env"]));
+    let got = testkit::container_uri(&env_of(&v["env"]));
     match (&v["result"].get("Ok"), &v["result"].get("ErrorContains")) {
         (Some(want), _) => assert_eq!(
             got.unwrap_or_else(|e| panic!("{docs}: {e}")),
@@ -215,16 +134,11 @@ pub fn imds_endpoint_case(i: usize) {
         env.set("AWS_CONFIG_FILE", dir.join(cfg).to_str().unwrap());
     }
     env.set("HOME", dir.to_str().unwrap());
-    let profiles = profile::load(&env).unwrap();
-    let (name, _) = profile::selected(None, &env);
-    let got = imds::endpoint(
+    let got = testkit::imds_token_url(
         &env,
-        &profiles,
-        &name,
         v["endpoint_override"].as_str(),
         v["mode_override"].as_str(),
-    )
-    .map(|base| format!("{base}/latest/api/token"));
+    );
     std::fs::remove_dir_all(&dir).ok();
     match (v["result"].get("Ok"), v["result"].get("Err")) {
         (Some(want), _) => assert_eq!(
@@ -233,7 +147,7 @@ pub fn imds_endpoint_case(i: usize) {
             "{docs}"
         ),
         (_, Some(want)) => {
-            let e = got.expect_err(docs);
+            let e = got.expect_err(docs).to_string();
             assert!(e.contains(want.as_str().unwrap()), "{docs}: {e}");
         }
         _ => panic!("{docs}: no result"),

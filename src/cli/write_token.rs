@@ -14,25 +14,26 @@ use base64::Engine;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::cli::{CaSource, GetToken, KubeconfigOut, Output, WriteToken};
-use crate::env::Env;
-use crate::error::{Error, Result};
-use crate::token::Token;
-use crate::{exec_credential, fsutil, log, timefmt, Issuer};
+use eks_token::{files, format_rfc3339, Env, Error, Issuer, Token};
+
+use super::args::{CaSource, GetToken, KubeconfigOut, Output, WriteToken};
+use super::{exec_credential, warn};
+
+type Result<T> = std::result::Result<T, Error>;
 
 /// A refresh happens at the latest this long before the token expires.
-pub const EXPIRY_SLACK: time::Duration = time::Duration::minutes(2);
+pub(crate) const EXPIRY_SLACK: time::Duration = time::Duration::minutes(2);
 /// Longest wait between retries after a failed refresh.
-pub const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
+pub(crate) const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
 /// First wait after a failed refresh (doubling up to [`MAX_RETRY_DELAY`]).
-pub const FIRST_RETRY_DELAY: Duration = Duration::from_secs(5);
+pub(crate) const FIRST_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// Held while a file is being replaced: a signal waits for it, so an exit never leaves
 /// a temporary file behind.
 static WRITING: Mutex<()> = Mutex::new(());
 
 /// Runs `write-token`.
-pub fn run(args: &GetToken, w: &WriteToken, env: &Env) -> Result<()> {
+pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
     let api_version = match args.output {
         Output::Json => {
             let (v, warning) = exec_credential::api_version_or(
@@ -40,7 +41,7 @@ pub fn run(args: &GetToken, w: &WriteToken, env: &Env) -> Result<()> {
                 exec_credential::V1,
             );
             if let Some(w) = warning {
-                log::warn(format_args!("{w}"));
+                warn(format_args!("{w}"));
             }
             Some(v)
         }
@@ -50,17 +51,19 @@ pub fn run(args: &GetToken, w: &WriteToken, env: &Env) -> Result<()> {
     let kubeconfig = w
         .kubeconfig
         .as_ref()
-        .map(|k| render_kubeconfig(k, &args.cluster_id, &w.out))
+        .map(|k| render_kubeconfig(k, &args.request.cluster_id, &w.out))
         .transpose()?;
-    let mut issuer = Issuer::new(args, env)?;
-    fsutil::remove_stale_temps(&w.out);
+    let mut request = args.request;
+    request.interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
+    let mut issuer = Issuer::new(&request, env)?;
+    files::remove_stale_temps(&w.out);
     let write = |token: &Token| -> Result<()> {
         let body = match api_version {
             Some(v) => exec_credential::render(v, token),
             None => token.value.clone(),
         };
         let _guard = WRITING.lock().unwrap_or_else(|e| e.into_inner());
-        fsutil::write_atomic(&w.out, body.as_bytes(), w.mode).map_err(|e| Error::Io {
+        files::write_atomic(&w.out, body.as_bytes(), w.mode).map_err(|e| Error::Io {
             what: format!("cannot write the token file {}", w.out.display()),
             detail: e.to_string(),
         })
@@ -117,7 +120,7 @@ pub fn run(args: &GetToken, w: &WriteToken, env: &Env) -> Result<()> {
 
 /// When to write next: after `interval`, but at least [`EXPIRY_SLACK`] before the token
 /// expires (and not sooner than a second from now).
-pub fn next_refresh(
+pub(crate) fn next_refresh(
     interval: Duration,
     expiration: OffsetDateTime,
     now: OffsetDateTime,
@@ -129,7 +132,7 @@ pub fn next_refresh(
 
 /// The wait after the `failures`-th failure in a row: 5 s doubling to 60 s, never longer
 /// than the refresh interval.
-pub fn retry_delay(failures: u32, interval: Duration) -> Duration {
+pub(crate) fn retry_delay(failures: u32, interval: Duration) -> Duration {
     let exp = FIRST_RETRY_DELAY.saturating_mul(1 << failures.saturating_sub(1).min(8));
     exp.min(MAX_RETRY_DELAY).min(interval)
 }
@@ -155,7 +158,7 @@ fn stop_on_signals() -> Result<()> {
 }
 
 fn now_rfc3339() -> String {
-    timefmt::format_rfc3339(OffsetDateTime::now_utc())
+    format_rfc3339(OffsetDateTime::now_utc())
 }
 
 fn ms(since: Instant) -> f64 {
@@ -168,11 +171,11 @@ fn log_ok(out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
         "event": "write-token",
         "outcome": "ok",
         "file": out.display().to_string(),
-        "token_expires": timefmt::format_rfc3339(token.expiration),
+        "token_expires": format_rfc3339(token.expiration),
         "duration_ms": ms(started),
     });
     if let Some(next) = next {
-        entry["next_refresh"] = json!(timefmt::format_rfc3339(OffsetDateTime::now_utc() + next));
+        entry["next_refresh"] = json!(format_rfc3339(OffsetDateTime::now_utc() + next));
     }
     eprintln!("{entry}");
 }
@@ -191,10 +194,10 @@ fn log_error(
         "file": out.display().to_string(),
         "error": e.to_string(),
         "duration_ms": ms(started),
-        "retry_at": timefmt::format_rfc3339(OffsetDateTime::now_utc() + retry),
+        "retry_at": format_rfc3339(OffsetDateTime::now_utc() + retry),
     });
     if let Some(v) = valid_until {
-        entry["file_valid_until"] = json!(timefmt::format_rfc3339(v));
+        entry["file_valid_until"] = json!(format_rfc3339(v));
     }
     eprintln!("{entry}");
 }
@@ -253,7 +256,7 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
 
 fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
     let _guard = WRITING.lock().unwrap_or_else(|e| e.into_inner());
-    fsutil::write_atomic(&k.path, body.as_bytes(), mode).map_err(|e| Error::Io {
+    files::write_atomic(&k.path, body.as_bytes(), mode).map_err(|e| Error::Io {
         what: format!("cannot write the kubeconfig {}", k.path.display()),
         detail: e.to_string(),
     })

@@ -3,24 +3,23 @@
 
 use serde::Serialize;
 
-use crate::timefmt;
-use crate::token::Token;
+use eks_token::{format_rfc3339, Token};
 
 /// The versions client-go knows.
-pub const V1: &str = "client.authentication.k8s.io/v1";
+pub(crate) const V1: &str = "client.authentication.k8s.io/v1";
 /// The default when kubectl says nothing (as aws-cli).
-pub const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
+pub(crate) const V1BETA1: &str = "client.authentication.k8s.io/v1beta1";
 /// Deprecated, still echoed.
-pub const V1ALPHA1: &str = "client.authentication.k8s.io/v1alpha1";
+pub(crate) const V1ALPHA1: &str = "client.authentication.k8s.io/v1alpha1";
 
 /// The apiVersion to answer with, and a warning for stderr when the request was
 /// unusable or deprecated.
-pub fn api_version(exec_info: Option<&str>) -> (&'static str, Option<String>) {
+pub(crate) fn api_version(exec_info: Option<&str>) -> (&'static str, Option<String>) {
     api_version_or(exec_info, V1BETA1)
 }
 
 /// [`api_version`] with another default when `KUBERNETES_EXEC_INFO` is absent.
-pub fn api_version_or(
+pub(crate) fn api_version_or(
     exec_info: Option<&str>,
     default: &'static str,
 ) -> (&'static str, Option<String>) {
@@ -59,7 +58,7 @@ pub fn api_version_or(
 }
 
 /// kubectl's `spec.interactive`: whether the plugin may prompt on the terminal.
-pub fn interactive(exec_info: Option<&str>) -> Option<bool> {
+pub(crate) fn interactive(exec_info: Option<&str>) -> Option<bool> {
     let v: serde_json::Value = serde_json::from_str(exec_info?).ok()?;
     v.get("spec")?.get("interactive")?.as_bool()
 }
@@ -84,13 +83,13 @@ struct Status<'a> {
 }
 
 /// The ExecCredential JSON (one line, no trailing newline).
-pub fn render(api_version: &str, token: &Token) -> String {
+pub(crate) fn render(api_version: &str, token: &Token) -> String {
     serde_json::to_string(&ExecCredential {
         kind: "ExecCredential",
         api_version,
         spec: Spec {},
         status: Status {
-            expiration_timestamp: timefmt::format_rfc3339(token.expiration),
+            expiration_timestamp: format_rfc3339(token.expiration),
             token: &token.value,
         },
     })

@@ -1,26 +1,27 @@
 //! The shared config and credentials files (`~/.aws/config`, `~/.aws/credentials`):
 //! where they are, how they parse (the SDKs' shared `profile-parser-tests.json`), and
-//! which profile is selected.
+//! which profile is selected. This is only the file format; what a profile means for
+//! credentials is [`crate::plan`]'s business.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// The properties of one section; keys are lower case.
-pub type Properties = BTreeMap<String, String>;
+pub(crate) type Properties = BTreeMap<String, String>;
 
 /// Every profile, `[sso-session]` and `[services]` section of both files, merged.
 /// No derived `Debug`: profiles hold secret keys.
 #[derive(Clone, Default, PartialEq, Eq)]
-pub struct ProfileSet {
+pub(crate) struct ProfileSet {
     /// Profiles by name.
-    pub profiles: BTreeMap<String, Properties>,
+    pub(crate) profiles: BTreeMap<String, Properties>,
     /// `[sso-session NAME]` sections.
-    pub sso_sessions: BTreeMap<String, Properties>,
+    pub(crate) sso_sessions: BTreeMap<String, Properties>,
     /// `[services NAME]` sections.
-    pub services: BTreeMap<String, Properties>,
+    pub(crate) services: BTreeMap<String, Properties>,
 }
 
 impl std::fmt::Debug for ProfileSet {
@@ -38,7 +39,7 @@ impl std::fmt::Debug for ProfileSet {
 
 /// Which file a text came from: their section headers differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
+enum FileKind {
     /// `~/.aws/config`: `[profile NAME]`, `[default]`, `[sso-session NAME]`, `[services NAME]`.
     Config,
     /// `~/.aws/credentials`: `[NAME]`.
@@ -117,18 +118,31 @@ fn strip_comment(value: &str) -> &str {
     value
 }
 
+/// Why a file cannot be parsed: the SDKs' message and the line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ParseError {
+    pub(crate) message: &'static str,
+    pub(crate) line: usize,
+}
+
+impl std::fmt::Display for ParseError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (line {})", self.message, self.line)
+    }
+}
+
 /// The sections of one file, in order, with their properties.
-fn parse_file(
-    text: &str,
-    kind: FileKind,
-) -> std::result::Result<Vec<(Section, Properties)>, String> {
+fn parse_file(text: &str, kind: FileKind) -> Result<Vec<(Section, Properties)>, ParseError> {
     let mut sections: Vec<(Section, Properties)> = Vec::new();
     // The last property of the current section, and whether it takes sub-properties
     // (its value was empty on its own line); None after a section header.
     let mut last: Option<(Option<String>, bool)> = None;
     for (n, raw) in text.split('\n').enumerate() {
         let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let at = |msg: &str| format!("{msg} (line {})", n + 1);
+        let at = |message: &'static str| ParseError {
+            message,
+            line: n + 1,
+        };
         if line.trim().is_empty() || line.starts_with(['#', ';']) {
             continue;
         }
@@ -190,10 +204,10 @@ fn parse_file(
 /// Parses and merges the two files' texts: duplicate sections merge, later properties
 /// win, the credentials file wins over the config file, and `[profile default]` in the
 /// config file hides `[default]` there.
-pub fn parse(
+pub(crate) fn parse(
     config: Option<&str>,
     credentials: Option<&str>,
-) -> std::result::Result<ProfileSet, String> {
+) -> Result<ProfileSet, ParseError> {
     let mut set = ProfileSet::default();
     if let Some(text) = config {
         let sections = parse_file(text, FileKind::Config)?;
@@ -227,7 +241,7 @@ pub fn parse(
 
 /// Where the two files are: `AWS_CONFIG_FILE` / `AWS_SHARED_CREDENTIALS_FILE`, else
 /// under `$HOME/.aws/`. Without HOME (a scratch container) there are no default files.
-pub fn locations(env: &Env) -> (Option<PathBuf>, Option<PathBuf>) {
+pub(crate) fn locations(env: &Env) -> (Option<PathBuf>, Option<PathBuf>) {
     let home = env.get("HOME").map(PathBuf::from);
     let expand = |p: &str| -> PathBuf {
         match (p.strip_prefix("~/"), &home) {
@@ -247,9 +261,9 @@ pub fn locations(env: &Env) -> (Option<PathBuf>, Option<PathBuf>) {
 }
 
 /// Reads and parses both files; a missing file is an empty one.
-pub fn load(env: &Env) -> Result<ProfileSet> {
+pub(crate) fn load(env: &Env) -> crate::Result<ProfileSet> {
     let (config, credentials) = locations(env);
-    let read = |p: &Option<PathBuf>| -> Result<Option<String>> {
+    let read = |p: &Option<PathBuf>| -> crate::Result<Option<String>> {
         let Some(p) = p else { return Ok(None) };
         match std::fs::read(p) {
             Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
@@ -278,7 +292,7 @@ pub fn load(env: &Env) -> Result<ProfileSet> {
 
 /// The selected profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else
 /// `default`; and whether it was asked for explicitly.
-pub fn selected(flag: Option<&str>, env: &Env) -> (String, bool) {
+pub(crate) fn selected(flag: Option<&str>, env: &Env) -> (String, bool) {
     match flag
         .filter(|p| !p.is_empty())
         .or_else(|| env.get("AWS_PROFILE"))
@@ -291,7 +305,7 @@ pub fn selected(flag: Option<&str>, env: &Env) -> (String, bool) {
 
 impl ProfileSet {
     /// A property of a profile.
-    pub fn get(&self, profile: &str, key: &str) -> Option<&str> {
+    pub(crate) fn get(&self, profile: &str, key: &str) -> Option<&str> {
         self.profiles
             .get(profile)
             .and_then(|p| p.get(key))
@@ -301,7 +315,12 @@ impl ProfileSet {
 
     /// A property of the profile's `services` section for `service` (e.g. the STS
     /// `endpoint_url`), written as a sub-property.
-    pub fn service_setting(&self, profile: &str, service: &str, key: &str) -> Option<String> {
+    pub(crate) fn service_setting(
+        &self,
+        profile: &str,
+        service: &str,
+        key: &str,
+    ) -> Option<String> {
         let name = self.get(profile, "services")?;
         let block = self.services.get(name)?.get(service)?;
         block.lines().find_map(|l| {

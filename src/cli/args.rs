@@ -2,17 +2,48 @@
 //! `eks-token eks get-token ...` (aws-cli's arguments, global options before or after
 //! the subcommand, unique prefixes of long options as argparse allows, e.g. `--role`),
 //! and `eks-token token -i ...` (aws-iam-authenticator's); and `eks-token write-token`,
-//! the init-container and sidecar mode.
+//! the init-container and sidecar mode. Parsing only: what the words mean for
+//! credentials is the library's [`eks_token::Request`].
 
+use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::chain::RoleChain;
-use crate::error::{Error, Result};
+use eks_token::Request;
+
+/// Why the command line was not accepted.
+#[derive(Debug)]
+pub(crate) enum ArgError {
+    /// It cannot be parsed (exit code 2).
+    Usage(String),
+    /// A value parses but is out of range (exit code 1).
+    Invalid(String),
+}
+
+impl ArgError {
+    /// The exit code: 2 for usage errors, 1 for invalid values.
+    pub(crate) fn exit_code(&self) -> u8 {
+        match self {
+            ArgError::Usage(_) => 2,
+            ArgError::Invalid(_) => 1,
+        }
+    }
+}
+
+impl fmt::Display for ArgError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ArgError::Usage(m) => write!(f, "{m} (see eks-token --help)"),
+            ArgError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, ArgError>;
 
 /// What to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     /// Print a token (or ExecCredential).
     GetToken(GetToken),
     /// Write the token to a file, once or keeping it fresh.
@@ -31,93 +62,80 @@ pub enum Command {
 
 /// How to print the token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// ExecCredential JSON for kubectl.
     Json,
     /// The bare token and a newline.
     Token,
 }
 
-/// Options of `get-token`.
+/// Options of `get-token` (and of the other commands that get credentials): the
+/// library's request, and how to print.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GetToken {
-    /// Cluster name (or Outposts cluster id): the signed `x-k8s-aws-id`.
-    pub cluster_id: String,
-    /// Roles to assume after the source credentials.
-    pub chain: RoleChain,
-    /// `--region`.
-    pub region: Option<String>,
-    /// `--profile`.
-    pub profile: Option<String>,
-    /// `--cache-dir`.
-    pub cache_dir: Option<PathBuf>,
-    /// `--no-cache`.
-    pub no_cache: bool,
+pub(crate) struct GetToken {
+    /// The cluster, roles, region, profile, cache, timeout, verbosity.
+    pub(crate) request: Request,
     /// Output format.
-    pub output: Output,
-    /// `-v`.
-    pub verbose: bool,
-    /// The whole run's deadline.
-    pub timeout: Duration,
+    pub(crate) output: Output,
 }
 
 /// Options of `write-token` beyond those of `get-token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WriteToken {
+pub(crate) struct WriteToken {
     /// `--out`: the token file.
-    pub out: PathBuf,
+    pub(crate) out: PathBuf,
     /// `--mode`: permission bits of the files written.
-    pub mode: u32,
+    pub(crate) mode: u32,
     /// `--refresh`: keep running and rewrite the file before the token expires.
-    pub refresh: bool,
+    pub(crate) refresh: bool,
     /// `--refresh-interval`.
-    pub refresh_interval: Duration,
+    pub(crate) refresh_interval: Duration,
     /// `--kubeconfig-out` and its cluster.
-    pub kubeconfig: Option<KubeconfigOut>,
+    pub(crate) kubeconfig: Option<KubeconfigOut>,
 }
 
 /// Options of `kubeconfig`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KubeconfigArgs {
+pub(crate) struct KubeconfigArgs {
     /// `--alias`: the context name (default: the cluster ARN, as aws-cli).
-    pub alias: Option<String>,
+    pub(crate) alias: Option<String>,
     /// `--out`: the file (default: stdout).
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// `--force`: overwrite an existing file.
-    pub force: bool,
+    pub(crate) force: bool,
     /// `--command`: the exec command (default: this binary's absolute path).
-    pub command: Option<String>,
+    pub(crate) command: Option<String>,
 }
 
 /// Options of `verify`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The token (None: read it from stdin).
-    pub token: Option<String>,
+    pub(crate) token: Option<String>,
     /// `--cluster-name`: the cluster the token must be for (checked by STS, `--online`).
-    pub cluster_id: Option<String>,
+    pub(crate) cluster_id: Option<String>,
     /// `--online`: replay the token to STS.
-    pub online: bool,
+    pub(crate) online: bool,
     /// `--timeout`.
-    pub timeout: Duration,
+    pub(crate) timeout: Duration,
     /// `-v`.
-    pub verbose: bool,
+    pub(crate) verbose: bool,
 }
 
 /// A kubeconfig to write whose user reads the token file (`tokenFile:`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KubeconfigOut {
+pub(crate) struct KubeconfigOut {
     /// Where to write it.
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     /// The API server URL.
-    pub server: String,
+    pub(crate) server: String,
     /// The cluster's CA.
-    pub ca: CaSource,
+    pub(crate) ca: CaSource,
 }
 
 /// Where the cluster CA comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CaSource {
+pub(crate) enum CaSource {
     /// `--ca-file`: a PEM file.
     File(PathBuf),
     /// `--ca-data`: base64 of the PEM, as in a kubeconfig.
@@ -125,13 +143,13 @@ pub enum CaSource {
 }
 
 /// Default `--timeout`.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest `--timeout` and `--refresh-interval`.
-pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// Default `--refresh-interval`.
-pub const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+pub(crate) const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
 /// Default `--mode`.
-pub const DEFAULT_MODE: u32 = 0o600;
+pub(crate) const DEFAULT_MODE: u32 = 0o600;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Key {
@@ -372,7 +390,7 @@ const OPTS: &[Opt] = &[
 ];
 
 /// The help text.
-pub const HELP: &str = "\
+pub(crate) const HELP: &str = "\
 eks-token: Kubernetes credentials for Amazon EKS, without the AWS CLI
 
 Usage:
@@ -443,8 +461,8 @@ AWS_CA_BUNDLE. kubectl's KUBERNETES_EXEC_INFO picks the ExecCredential apiVersio
 Exit codes: 0 success, 1 failure, 2 command line not understood.
 ";
 
-fn usage(msg: impl Into<String>) -> Error {
-    Error::Usage(msg.into())
+fn usage(msg: impl Into<String>) -> ArgError {
+    ArgError::Usage(msg.into())
 }
 
 fn find_long(name: &str) -> Result<&'static Opt> {
@@ -467,7 +485,7 @@ fn find_long(name: &str) -> Result<&'static Opt> {
 }
 
 /// Parses the arguments (without the program name).
-pub fn parse(args: &[String]) -> Result<Command> {
+pub(crate) fn parse(args: &[String]) -> Result<Command> {
     let mut words: Vec<&str> = Vec::new();
     let mut values: Vec<(Key, String)> = Vec::new();
     let mut flags: Vec<Key> = Vec::new();
@@ -632,13 +650,13 @@ pub fn parse(args: &[String]) -> Result<Command> {
         })?,
     };
     if timeout.is_zero() || timeout > MAX_DURATION {
-        return Err(Error::InvalidInput(
+        return Err(ArgError::Invalid(
             "--timeout must be more than zero and at most 24h".into(),
         ));
     }
     let args = GetToken {
-        cluster_id,
-        chain: RoleChain {
+        request: Request {
+            cluster_id,
             role_arns: values
                 .iter()
                 .filter(|(k, _)| *k == Key::RoleArn)
@@ -648,14 +666,15 @@ pub fn parse(args: &[String]) -> Result<Command> {
             forward_session_name: flags.contains(&Key::ForwardSessionName),
             external_id: last(Key::ExternalId),
             duration_seconds,
+            region: last(Key::Region),
+            profile: last(Key::Profile),
+            cache_dir: last(Key::CacheDir).map(PathBuf::from),
+            no_cache: flags.contains(&Key::NoCache),
+            timeout,
+            interactive: None,
+            verbose: flags.contains(&Key::Verbose),
         },
-        region: last(Key::Region),
-        profile: last(Key::Profile),
-        cache_dir: last(Key::CacheDir).map(PathBuf::from),
-        no_cache: flags.contains(&Key::NoCache),
         output,
-        verbose: flags.contains(&Key::Verbose),
-        timeout,
     };
     match kind {
         Kind::Get => Ok(Command::GetToken(args)),
@@ -675,10 +694,11 @@ pub fn parse(args: &[String]) -> Result<Command> {
         )),
         Kind::Verify(token) => Ok(Command::Verify(VerifyArgs {
             token,
-            cluster_id: (!args.cluster_id.is_empty()).then(|| args.cluster_id.clone()),
+            cluster_id: (!args.request.cluster_id.is_empty())
+                .then(|| args.request.cluster_id.clone()),
             online: flags.contains(&Key::Online),
-            timeout: args.timeout,
-            verbose: args.verbose,
+            timeout: args.request.timeout,
+            verbose: args.request.verbose,
         })),
     }
 }
@@ -705,7 +725,7 @@ fn parse_write(values: &[(Key, String)], flags: &[Key], output: Output) -> Resul
         })?,
     };
     if refresh_interval < Duration::from_millis(100) || refresh_interval > MAX_DURATION {
-        return Err(Error::InvalidInput(
+        return Err(ArgError::Invalid(
             "--refresh-interval must be between 100ms and 24h".into(),
         ));
     }
@@ -758,17 +778,17 @@ fn parse_write(values: &[(Key, String)], flags: &[Key], output: Output) -> Resul
 }
 
 /// Parses an octal mode such as `0600`, `600` or `0o640`.
-pub fn parse_mode(v: &str) -> Result<u32> {
+pub(crate) fn parse_mode(v: &str) -> Result<u32> {
     let digits = v.trim().trim_start_matches("0o");
     let mode = u32::from_str_radix(digits, 8)
         .map_err(|_| usage(format!("--mode {v:?} is not an octal mode (e.g. 0600)")))?;
     if mode > 0o777 {
-        return Err(Error::InvalidInput(format!(
+        return Err(ArgError::Invalid(format!(
             "--mode {v} is not a permission mode: use 0600, 0640 or similar"
         )));
     }
     if mode & 0o600 != 0o600 {
-        return Err(Error::InvalidInput(format!(
+        return Err(ArgError::Invalid(format!(
             "--mode {v} must let the owner read and write the file (0600 or more)"
         )));
     }
@@ -776,7 +796,7 @@ pub fn parse_mode(v: &str) -> Result<u32> {
 }
 
 /// Parses `30`, `30s`, `1500ms`, `5m`, `1h`, `1m30s`; `None` when malformed.
-pub fn parse_duration(s: &str) -> Option<Duration> {
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     if s.is_empty() {
         return None;
@@ -806,306 +826,4 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         total = total.checked_add(part)?;
     }
     Some(total)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn p(args: &[&str]) -> Result<Command> {
-        parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-    }
-
-    fn gt(args: &[&str]) -> GetToken {
-        match p(args).unwrap() {
-            Command::GetToken(g) => g,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn aws_style_args() {
-        let g = gt(&[
-            "--region",
-            "eu-west-1",
-            "eks",
-            "get-token",
-            "--cluster-name",
-            "dev",
-            "--role",
-            "arn:aws:iam::222222222222:role/testrole",
-            "--output",
-            "json",
-        ]);
-        assert_eq!(g.cluster_id, "dev");
-        assert_eq!(g.region.as_deref(), Some("eu-west-1"));
-        assert_eq!(
-            g.chain.role_arns,
-            ["arn:aws:iam::222222222222:role/testrole"]
-        );
-        assert_eq!(g.output, Output::Json);
-        let g = gt(&[
-            "eks",
-            "get-token",
-            "--cluster-name=dev",
-            "--region=us-east-1",
-        ]);
-        assert_eq!(g.region.as_deref(), Some("us-east-1"));
-    }
-
-    #[test]
-    fn authenticator_style_args() {
-        let g = gt(&[
-            "token",
-            "-i",
-            "dev",
-            "-r",
-            "arn:aws:iam::222222222222:role/a",
-            "-s",
-            "sess",
-            "-e",
-            "ext-id",
-            "--token-only",
-        ]);
-        assert_eq!(g.cluster_id, "dev");
-        assert_eq!(g.chain.session_name.as_deref(), Some("sess"));
-        assert_eq!(g.chain.external_id.as_deref(), Some("ext-id"));
-        assert_eq!(g.output, Output::Token);
-        let g = gt(&["token", "-idev", "-v"]);
-        assert_eq!(g.cluster_id, "dev");
-        assert!(g.verbose);
-    }
-
-    #[test]
-    fn repeated_roles_form_a_chain() {
-        let g = gt(&[
-            "get-token",
-            "--cluster-name",
-            "c",
-            "--role-arn",
-            "arn:aws:iam::111111111111:role/a",
-            "--role-arn",
-            "arn:aws:iam::222222222222:role/b",
-            "--duration-seconds",
-            "900",
-            "--timeout",
-            "1m30s",
-        ]);
-        assert_eq!(g.chain.role_arns.len(), 2);
-        assert_eq!(g.chain.duration_seconds, Some(900));
-        assert_eq!(g.timeout, Duration::from_secs(90));
-    }
-
-    #[test]
-    fn usage_errors_exit_2() {
-        for args in [
-            &["get-token"][..],
-            &["get-token", "--cluster-name"],
-            &["get-token", "--cluster-name", "c", "--bogus"],
-            &["get-token", "--cluster", "c"],
-            &["get-token", "--cluster-name", "c", "--timeout", "abc"],
-            &[
-                "get-token",
-                "--cluster-name",
-                "c",
-                "--duration-seconds",
-                "1h",
-            ],
-            &["get-token", "--cluster-name", "c", "--output", "yaml"],
-            &["get-token", "--cluster-name", "c", "-v=1"],
-            &["eks", "--cluster-name", "c"],
-            &[],
-        ] {
-            let e = p(args).unwrap_err();
-            assert_eq!(e.exit_code(), 2, "{args:?}: {e}");
-        }
-        assert_eq!(
-            p(&["get-token", "--cluster-name", "c", "--timeout", "0"])
-                .unwrap_err()
-                .exit_code(),
-            1
-        );
-        assert_eq!(
-            p(&[
-                "get-token",
-                "--cluster-name",
-                "c",
-                "--timeout",
-                "18446744073709551615"
-            ])
-            .unwrap_err()
-            .exit_code(),
-            1
-        );
-    }
-
-    #[test]
-    fn help_and_version() {
-        assert_eq!(p(&["--help"]).unwrap(), Command::Help);
-        assert_eq!(p(&["eks", "get-token", "-h"]).unwrap(), Command::Help);
-        assert_eq!(p(&["--version"]).unwrap(), Command::Version);
-    }
-
-    #[test]
-    fn write_token_args() {
-        match p(&[
-            "write-token",
-            "--cluster-name",
-            "dev",
-            "--out",
-            "/t/token",
-            "--refresh",
-            "--refresh-interval",
-            "30s",
-            "--mode",
-            "0640",
-        ])
-        .unwrap()
-        {
-            Command::WriteToken(g, w) => {
-                assert_eq!(g.output, Output::Token);
-                assert_eq!(w.out, PathBuf::from("/t/token"));
-                assert!(w.refresh);
-                assert_eq!(w.refresh_interval, Duration::from_secs(30));
-                assert_eq!(w.mode, 0o640);
-                assert!(w.kubeconfig.is_none());
-            }
-            other => panic!("{other:?}"),
-        }
-        match p(&[
-            "write-token",
-            "--cluster-name",
-            "dev",
-            "--out",
-            "t",
-            "--kubeconfig-out",
-            "k",
-            "--server",
-            "https://x",
-            "--ca-data",
-            "QUJD",
-        ])
-        .unwrap()
-        {
-            Command::WriteToken(_, w) => {
-                let k = w.kubeconfig.unwrap();
-                assert_eq!(k.ca, CaSource::Data("QUJD".into()));
-                assert_eq!(w.mode, 0o600);
-                assert_eq!(w.refresh_interval, DEFAULT_REFRESH_INTERVAL);
-            }
-            other => panic!("{other:?}"),
-        }
-        for (args, code) in [
-            (&["write-token", "--cluster-name", "dev"][..], 2),
-            (&["get-token", "--cluster-name", "dev", "--out", "x"], 2),
-            (
-                &[
-                    "write-token",
-                    "--cluster-name",
-                    "dev",
-                    "--out",
-                    "x",
-                    "--mode",
-                    "rw",
-                ],
-                2,
-            ),
-            (
-                &[
-                    "write-token",
-                    "--cluster-name",
-                    "dev",
-                    "--out",
-                    "x",
-                    "--mode",
-                    "0777777",
-                ],
-                1,
-            ),
-            (
-                &[
-                    "write-token",
-                    "--cluster-name",
-                    "dev",
-                    "--out",
-                    "x",
-                    "--mode",
-                    "0400",
-                ],
-                1,
-            ),
-            (
-                &[
-                    "write-token",
-                    "--cluster-name",
-                    "dev",
-                    "--out",
-                    "x",
-                    "--kubeconfig-out",
-                    "k",
-                ],
-                2,
-            ),
-            (
-                &[
-                    "write-token",
-                    "--cluster-name",
-                    "dev",
-                    "--out",
-                    "x",
-                    "--kubeconfig-out",
-                    "k",
-                    "--server",
-                    "https://x",
-                    "--ca-data",
-                    "QUJD",
-                    "--output",
-                    "json",
-                ],
-                2,
-            ),
-            (
-                &[
-                    "write-token",
-                    "--cluster-name",
-                    "dev",
-                    "--out",
-                    "x",
-                    "--refresh-interval",
-                    "soon",
-                ],
-                2,
-            ),
-            (
-                &[
-                    "write-token",
-                    "--cluster-name",
-                    "dev",
-                    "--out",
-                    "x",
-                    "--refresh-interval",
-                    "10ms",
-                ],
-                1,
-            ),
-        ] {
-            assert_eq!(p(args).unwrap_err().exit_code(), code, "{args:?}");
-        }
-    }
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("30"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("30s"), Some(Duration::from_secs(30)));
-        assert_eq!(parse_duration("5m"), Some(Duration::from_secs(300)));
-        assert_eq!(parse_duration("1500ms"), Some(Duration::from_millis(1500)));
-        assert_eq!(parse_duration("1h"), Some(Duration::from_secs(3600)));
-        assert_eq!(parse_duration("abc"), None);
-        // Found by the fuzzer: sums that overflow are malformed, not a panic.
-        assert_eq!(parse_duration("18446744073709551615s1s"), None);
-        assert_eq!(parse_duration("5124095576030432h"), None);
-        assert_eq!(parse_duration("5x"), None);
-        assert_eq!(parse_duration("m"), None);
-        assert_eq!(parse_duration(""), None);
-    }
 }

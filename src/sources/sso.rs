@@ -3,8 +3,8 @@
 
 use ring::digest;
 
-use super::Credentials;
-use crate::endpoint;
+use crate::credentials::Credentials;
+use crate::endpoint::Endpoint;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::http::{self, Client};
@@ -15,24 +15,24 @@ const SOURCE: &str = "SSO";
 
 /// What an SSO profile says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SsoProfile {
+pub(crate) struct SsoProfile {
     /// The profile's name (for messages: `aws sso login --profile NAME`).
-    pub profile: String,
+    pub(crate) profile: String,
     /// `sso_session`, when the profile uses an `[sso-session]` section.
-    pub session_name: Option<String>,
+    pub(crate) session_name: Option<String>,
     /// `sso_start_url`.
-    pub start_url: String,
+    pub(crate) start_url: String,
     /// `sso_region`.
-    pub region: String,
+    pub(crate) region: String,
     /// `sso_account_id`.
-    pub account_id: String,
+    pub(crate) account_id: String,
     /// `sso_role_name`.
-    pub role_name: String,
+    pub(crate) role_name: String,
 }
 
 /// The cache file `aws sso login` writes: SHA-1 of the session name, or of the start
 /// URL for legacy profiles.
-pub fn cache_file(env: &Env, p: &SsoProfile) -> Result<std::path::PathBuf> {
+pub(crate) fn cache_file(env: &Env, p: &SsoProfile) -> Result<std::path::PathBuf> {
     let home = env.get("HOME").ok_or_else(|| Error::Source {
         source: SOURCE,
         message: "HOME is not set, so the token cache of `aws sso login` cannot be found".into(),
@@ -45,39 +45,16 @@ pub fn cache_file(env: &Env, p: &SsoProfile) -> Result<std::path::PathBuf> {
     Ok(std::path::Path::new(home).join(format!(".aws/sso/cache/{hash}.json")))
 }
 
-/// The portal's base URL: `AWS_ENDPOINT_URL_SSO` / `AWS_ENDPOINT_URL`, else
-/// `https://portal.sso[-fips].<region>.<suffix>` (dual-stack suffix when asked).
-pub fn portal(env: &Env, region: &str) -> Result<String> {
-    if !env.flag("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS") {
-        if let Some(url) = env
-            .get("AWS_ENDPOINT_URL_SSO")
-            .or_else(|| env.get("AWS_ENDPOINT_URL"))
-        {
-            let (scheme, host, base) = endpoint::parse_endpoint_url(url)?;
-            return Ok(format!("{scheme}://{host}{base}"));
-        }
-    }
-    endpoint::validate_region(region)?;
-    let p = endpoint::partition(region);
-    let fips = if env.flag("AWS_USE_FIPS_ENDPOINT") {
-        "-fips"
-    } else {
-        ""
-    };
-    let suffix = if env.flag("AWS_USE_DUALSTACK_ENDPOINT") {
-        p.dualstack_suffix
-    } else {
-        p.dns_suffix
-    };
-    Ok(format!("https://portal.sso{fips}.{region}.{suffix}"))
-}
-
-/// Role credentials for an SSO profile.
-pub fn load(env: &Env, http: &Client, p: &SsoProfile) -> Result<Credentials> {
-    let err = |m: String| Error::Source {
+fn err(m: String) -> Error {
+    Error::Source {
         source: SOURCE,
         message: m,
-    };
+    }
+}
+
+/// The access token `aws sso login` cached for the profile; an expired one is refused
+/// here, without asking the portal.
+pub(crate) fn access_token(env: &Env, p: &SsoProfile) -> Result<Secret> {
     let login = format!("run `aws sso login --profile {}`", p.profile);
     let path = cache_file(env, p)?;
     let text = std::fs::read(&path)
@@ -106,13 +83,23 @@ pub fn load(env: &Env, http: &Client, p: &SsoProfile) -> Result<Credentials> {
             timefmt::format_rfc3339(expires)
         )));
     }
-    let token = Secret::new(token);
-    let base = portal(env, &p.region)?;
-    let mut query = String::from("account_id=");
+    Ok(Secret::new(token))
+}
+
+/// GetRoleCredentials at the portal `endpoint` with `token`.
+pub(crate) fn fetch(
+    http: &Client,
+    portal: &Endpoint,
+    p: &SsoProfile,
+    token: &Secret,
+) -> Result<Credentials> {
+    let login = format!("run `aws sso login --profile {}`", p.profile);
+    let base = portal.join("");
+    let mut query = String::from("/federation/credentials?account_id=");
     crate::sigv4::uri_encode(&p.account_id, false, &mut query);
     query.push_str("&role_name=");
     crate::sigv4::uri_encode(&p.role_name, false, &mut query);
-    let url = format!("{base}/federation/credentials?{query}");
+
     let headers = [(
         "x-amz-sso_bearer_token".to_owned(),
         token.expose().to_owned(),
@@ -120,10 +107,11 @@ pub fn load(env: &Env, http: &Client, p: &SsoProfile) -> Result<Credentials> {
     let resp = http
         .send(&http::Request {
             method: "GET",
-            url: &url,
+            url: &portal.url,
+            path_and_query: &query,
             headers: &headers,
             body: b"",
-            allow_http: base.starts_with("http://"),
+            allow_http: portal.overridden,
             timeout: None,
         })
         .map_err(|f| err(format!("GetRoleCredentials at {base} failed: {f}")))?;
@@ -168,25 +156,6 @@ pub fn load(env: &Env, http: &Client, p: &SsoProfile) -> Result<Credentials> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn portal_hosts() {
-        let plain = Env::default();
-        assert_eq!(
-            portal(&plain, "us-east-2").unwrap(),
-            "https://portal.sso.us-east-2.amazonaws.com"
-        );
-        let both = Env::from_pairs([
-            ("AWS_USE_FIPS_ENDPOINT", "true"),
-            ("AWS_USE_DUALSTACK_ENDPOINT", "true"),
-        ]);
-        assert_eq!(
-            portal(&both, "us-east-2").unwrap(),
-            "https://portal.sso-fips.us-east-2.api.aws"
-        );
-        let over = Env::from_pairs([("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9000/")]);
-        assert_eq!(portal(&over, "us-east-2").unwrap(), "http://127.0.0.1:9000");
-    }
 
     #[test]
     fn cache_key_is_sha1_of_start_url_or_session() {

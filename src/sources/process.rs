@@ -5,14 +5,50 @@ use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::Credentials;
+use crate::credentials::{self, Credentials, JsonError};
 use crate::error::{Error, Result};
 
 const MAX_OUTPUT: u64 = 1 << 20;
 
+/// Why a command line cannot be split into words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SplitError {
+    UnclosedSingleQuote,
+    UnclosedDoubleQuote,
+    TrailingBackslash,
+}
+
+impl std::fmt::Display for SplitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SplitError::UnclosedSingleQuote => "unclosed single quote",
+            SplitError::UnclosedDoubleQuote => "unclosed double quote",
+            SplitError::TrailingBackslash => "a backslash ends the command",
+        })
+    }
+}
+
+/// What is wrong with the process's output (names fields, never values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum OutputError {
+    NotJson,
+    Version,
+    Credentials(JsonError),
+}
+
+impl std::fmt::Display for OutputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OutputError::NotJson => f.write_str("its output is not JSON"),
+            OutputError::Version => f.write_str("its output must have \"Version\": 1"),
+            OutputError::Credentials(e) => e.fmt(f),
+        }
+    }
+}
+
 /// Splits a command line into words: whitespace separates, single and double quotes
 /// group, a backslash escapes the next character (outside single quotes).
-pub fn split_words(command: &str) -> std::result::Result<Vec<String>, String> {
+pub(crate) fn split_words(command: &str) -> std::result::Result<Vec<String>, SplitError> {
     let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
@@ -25,7 +61,7 @@ pub fn split_words(command: &str) -> std::result::Result<Vec<String>, String> {
                     match chars.next() {
                         Some('\'') => break,
                         Some(c) => cur.push(c),
-                        None => return Err("unclosed single quote".into()),
+                        None => return Err(SplitError::UnclosedSingleQuote),
                     }
                 }
             }
@@ -36,16 +72,16 @@ pub fn split_words(command: &str) -> std::result::Result<Vec<String>, String> {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
                             Some(c) => cur.push(c),
-                            None => return Err("a backslash ends the command".into()),
+                            None => return Err(SplitError::TrailingBackslash),
                         },
                         Some(c) => cur.push(c),
-                        None => return Err("unclosed double quote".into()),
+                        None => return Err(SplitError::UnclosedDoubleQuote),
                     }
                 }
             }
             '\\' => {
                 in_word = true;
-                cur.push(chars.next().ok_or("a backslash ends the command")?);
+                cur.push(chars.next().ok_or(SplitError::TrailingBackslash)?);
             }
             c if c.is_whitespace() => {
                 if in_word {
@@ -66,7 +102,7 @@ pub fn split_words(command: &str) -> std::result::Result<Vec<String>, String> {
 }
 
 /// Runs `command` for `profile` and parses its output; gives up after `timeout`.
-pub fn run(command: &str, profile: &str, timeout: Duration) -> Result<Credentials> {
+pub(crate) fn run(command: &str, profile: &str, timeout: Duration) -> Result<Credentials> {
     let err = |m: String| Error::Source {
         source: "credential_process",
         message: format!("profile {profile}: {m}"),
@@ -113,17 +149,17 @@ pub fn run(command: &str, profile: &str, timeout: Duration) -> Result<Credential
     if !status.success() {
         return Err(err(format!("{program} failed ({status})")));
     }
-    parse_output(&output).map_err(err)
+    parse_output(&output).map_err(|e| err(e.to_string()))
 }
 
-/// Parses the Version 1 output; messages name fields, never values.
-pub fn parse_output(output: &[u8]) -> std::result::Result<Credentials, String> {
+/// Parses the Version 1 output.
+pub(crate) fn parse_output(output: &[u8]) -> std::result::Result<Credentials, OutputError> {
     let json: serde_json::Value =
-        serde_json::from_slice(output).map_err(|_| "its output is not JSON".to_owned())?;
+        serde_json::from_slice(output).map_err(|_| OutputError::NotJson)?;
     if json.get("Version").and_then(|v| v.as_u64()) != Some(1) {
-        return Err("its output must have \"Version\": 1".into());
+        return Err(OutputError::Version);
     }
-    super::from_json(&json, "SessionToken")
+    credentials::from_json(&json, "SessionToken").map_err(OutputError::Credentials)
 }
 
 #[cfg(test)]
@@ -138,7 +174,10 @@ mod tests {
         );
         assert_eq!(split_words("  x  ").unwrap(), ["x"]);
         assert_eq!(split_words(r#""""#).unwrap(), [""]);
-        assert!(split_words("'open").is_err());
+        assert_eq!(
+            split_words("'open").unwrap_err(),
+            SplitError::UnclosedSingleQuote
+        );
     }
 
     #[test]
@@ -150,9 +189,10 @@ mod tests {
         assert!(parse_output(br#"{"Version":2}"#).is_err());
         let e = parse_output(br#"{"Version":1,"AccessKeyId":"AKID","SecretAccessKey":""}"#)
             .unwrap_err();
-        assert!(e.contains("SecretAccessKey"));
-        assert!(parse_output(b"SECRET not json")
-            .unwrap_err()
-            .contains("not JSON"));
+        assert!(e.to_string().contains("SecretAccessKey"));
+        assert_eq!(
+            parse_output(b"SECRET not json").unwrap_err(),
+            OutputError::NotJson
+        );
     }
 }

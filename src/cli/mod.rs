@@ -1,0 +1,124 @@
+//! The command line: parse the arguments ([`args`]), run the command over the library,
+//! print the result, map errors to exit codes (2 for a command line that cannot be
+//! parsed, 1 for everything else; nothing on stdout then).
+
+mod args;
+mod commands;
+mod exec_credential;
+mod write_token;
+
+use std::fmt;
+use std::io::Write;
+use std::process::ExitCode;
+
+use eks_token::Env;
+
+pub(crate) use args::{ArgError, Command};
+
+/// Why a command failed.
+pub(crate) enum Failure {
+    Args(ArgError),
+    Lib(eks_token::Error),
+}
+
+impl From<ArgError> for Failure {
+    fn from(e: ArgError) -> Self {
+        Failure::Args(e)
+    }
+}
+
+impl From<eks_token::Error> for Failure {
+    fn from(e: eks_token::Error) -> Self {
+        Failure::Lib(e)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Args(e) => e.fmt(f),
+            Failure::Lib(e) => e.fmt(f),
+        }
+    }
+}
+
+impl Failure {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Failure::Args(e) => e.exit_code(),
+            Failure::Lib(_) => 1,
+        }
+    }
+}
+
+/// A command's outcome: what goes to stdout, and the exit code (`verify` exits 1 with
+/// its report when the token would be rejected).
+type Outcome = Result<(String, u8), Failure>;
+
+/// A verbose line on stderr, formatted only with `-v`.
+macro_rules! vlog {
+    ($($arg:tt)*) => {
+        if eks_token::verbose() {
+            eks_token::verbose_line(format_args!($($arg)*));
+        }
+    };
+}
+pub(crate) use vlog;
+
+/// A warning on stderr (always shown).
+pub(crate) fn warn(msg: fmt::Arguments<'_>) {
+    eprintln!("eks-token: warning: {msg}");
+}
+
+fn run(cmd: Command, env: &Env) -> Outcome {
+    match cmd {
+        Command::Help => Ok((args::HELP.to_owned(), 0)),
+        Command::Version => Ok((format!("eks-token {}\n", env!("CARGO_PKG_VERSION")), 0)),
+        Command::GetToken(a) => Ok((commands::get_token(a, env)?, 0)),
+        Command::WriteToken(a, w) => {
+            write_token::run(a, &w, env)?;
+            Ok((String::new(), 0))
+        }
+        Command::WhoAmI(a, text) => Ok((commands::whoami(a, text, env)?, 0)),
+        Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env)?, 0)),
+        Command::Verify(v) => {
+            let (out, ok) = commands::verify(&v, env)?;
+            Ok((out, if ok { 0 } else { 1 }))
+        }
+    }
+}
+
+/// Parses, runs, prints; the process's exit code.
+pub(crate) fn main() -> ExitCode {
+    let argv: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    let result = match argv {
+        Ok(argv) => args::parse(&argv)
+            .map_err(Failure::from)
+            .and_then(|cmd| run(cmd, &Env::from_process())),
+        Err(bad) => Err(Failure::Args(ArgError::Usage(format!(
+            "argument {:?} is not valid UTF-8",
+            bad.to_string_lossy()
+        )))),
+    };
+    match result {
+        Ok((out, code)) => {
+            let mut stdout = std::io::stdout().lock();
+            if stdout
+                .write_all(out.as_bytes())
+                .and_then(|()| stdout.flush())
+                .is_err()
+            {
+                eprintln!("eks-token: cannot write to stdout");
+                return ExitCode::from(1);
+            }
+            ExitCode::from(code)
+        }
+        Err(e) => {
+            eprintln!("eks-token: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

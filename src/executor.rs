@@ -1,0 +1,372 @@
+//! Runs a [`Plan`]: the base source, then each hop with the credentials below it. This
+//! is the one place that assumes roles, for profile chains and `--role-arn` alike, and
+//! the one place that consults the cache: every entry's key is made here, by
+//! [`cache::key`], from the identity that asks (the access key id that signs, the
+//! identity in a web identity token) and everything that shapes the session.
+
+use std::time::Instant;
+
+use ring::digest;
+
+use crate::cache::{self, Key};
+use crate::config_files::ProfileSet;
+use crate::credentials::Credentials;
+use crate::endpoint::{self, Service};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::plan::{Base, Chosen, Hop, Plan, DEFAULT_DURATION_SECONDS};
+use crate::secret::Secret;
+use crate::sources::{container, environment, imds, process, sso, web_identity};
+use crate::sts::{AssumeRoleParams, Sts};
+use crate::{log, timefmt, validate, vlog};
+
+/// What the executor needs of the run.
+pub(crate) struct Context<'a> {
+    pub(crate) env: &'a Env,
+    pub(crate) profiles: &'a ProfileSet,
+    /// The selected profile (its IMDS settings apply).
+    pub(crate) profile: &'a str,
+    pub(crate) sts: &'a Sts,
+    pub(crate) cache: &'a cache::Lazy,
+    /// kubectl's `spec.interactive` (None outside kubectl): whether an MFA prompt may
+    /// be shown.
+    pub(crate) interactive: Option<bool>,
+}
+
+/// Credentials at one level of a plan, and what they are (for `-v` and `whoami`).
+pub(crate) struct Level {
+    pub(crate) creds: Credentials,
+    pub(crate) label: String,
+}
+
+/// The credentials of the plan's base.
+pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
+    let (creds, label) = match &plan.base {
+        Base::Environment => {
+            let creds =
+                environment::load(ctx.env).map_err(|e| named_source(plan, "Environment", e))?;
+            let label = format!("environment variables (access key {})", creds.access_key_id);
+            (creds, label)
+        }
+        Base::StaticKeys { profile } => (static_keys(ctx, profile), format!("profile {profile}")),
+        Base::WebIdentity(w) => {
+            check_role_arn(&w.role_arn)?;
+            let token = web_identity::read_token_file(&w.token_file, &w.origin)?;
+            let identity = web_identity::identity(&token);
+            let endpoint = ctx.sts.endpoint()?;
+            let key = cache::key(&Key {
+                call: "AssumeRoleWithWebIdentity",
+                caller: &identity,
+                session: &[("role_arn", &w.role_arn), ("session_name", &w.session_name)],
+                endpoint,
+            });
+            let what = format!("web identity role {}", w.role_arn);
+            let creds = cached(ctx, &key, &what, || {
+                let started = Instant::now();
+                let assumed = web_identity::assume(ctx.sts, w, &token)?;
+                log_assumed(
+                    &w.origin,
+                    &w.role_arn,
+                    &assumed.assumed_role_arn,
+                    &assumed.credentials,
+                    started,
+                );
+                Ok(assumed.credentials)
+            })?;
+            (
+                creds,
+                format!("web identity token {} -> {}", w.token_file, w.role_arn),
+            )
+        }
+        Base::Sso(p) => {
+            if p.account_id.is_empty() || p.role_name.is_empty() {
+                return Err(Error::Source {
+                    source: "profile",
+                    message: format!(
+                        "profile `{}` names an SSO session but no sso_account_id and sso_role_name",
+                        p.profile
+                    ),
+                });
+            }
+            let token = sso::access_token(ctx.env, p)?;
+            let portal =
+                endpoint::resolve(Service::SsoPortal, ctx.sts.settings(), Some(&p.region))?;
+            let caller = format!(
+                "sso access token sha256:{}",
+                hex::encode(digest::digest(&digest::SHA256, token.expose().as_bytes()))
+            );
+            let key = cache::key(&Key {
+                call: "GetRoleCredentials",
+                caller: &caller,
+                session: &[
+                    ("start_url", &p.start_url),
+                    ("account_id", &p.account_id),
+                    ("role_name", &p.role_name),
+                ],
+                endpoint: &portal,
+            });
+            let what = format!("profile {} SSO role {}", p.profile, p.role_name);
+            let creds = cached(ctx, &key, &what, || {
+                sso::fetch(ctx.sts.http(), &portal, p, &token)
+            })?;
+            (creds, format!("profile {} (SSO)", p.profile))
+        }
+        Base::Process { profile, command } => {
+            let budget = ctx
+                .sts
+                .http()
+                .remaining()
+                .min(std::time::Duration::from_secs(60));
+            let creds = process::run(command, profile, budget)?;
+            (creds, format!("profile {profile} (credential_process)"))
+        }
+        Base::Container => container::load(ctx.env, ctx.sts.http())
+            .map_err(|e| named_source(plan, "EcsContainer", e))?,
+        Base::Imds => imds_base(ctx, plan)?,
+    };
+    vlog!("credentials: using {label}");
+    Ok(Level { creds, label })
+}
+
+/// A profile's `credential_source` that does not work is that profile's error.
+fn named_source(plan: &Plan, name: &str, e: Error) -> Error {
+    match (&plan.chosen, e) {
+        (Chosen::Profile(p), Error::Source { message, .. }) => Error::Source {
+            source: "profile",
+            message: format!(
+                "profile `{p}`: credential_source {name}: the credential provider was not \
+                 enabled ({message})"
+            ),
+        },
+        (_, e) => e,
+    }
+}
+
+fn imds_base(ctx: &Context<'_>, plan: &Plan) -> Result<(Credentials, String)> {
+    let base = imds::endpoint(ctx.env, ctx.profiles, ctx.profile, None, None).map_err(|e| {
+        Error::Source {
+            source: "IMDS",
+            message: e.to_string(),
+        }
+    })?;
+    // A machine whose credentials come from IMDS is an EC2 instance: its region is the
+    // default. It is learnt before anything resolves the STS endpoint.
+    let want_region = ctx.sts.region().is_none();
+    match imds::load(ctx.sts.http(), &base, want_region)? {
+        imds::Loaded::Found(creds, from, region) => {
+            if let Some(region) = region {
+                vlog!("region {region} from instance metadata");
+                ctx.sts.set_region_hint(&region);
+            }
+            Ok((creds, from))
+        }
+        imds::Loaded::Absent(why) => Err(match &plan.chosen {
+            Chosen::DefaultChain(skipped) => {
+                let mut tried = skipped.clone();
+                tried.push(format!("IMDS ({why})"));
+                Error::NoCredentials(tried)
+            }
+            Chosen::Profile(p) => Error::Source {
+                source: "profile",
+                message: format!(
+                    "profile `{p}`: credential_source Ec2InstanceMetadata: the credential \
+                     provider was not enabled ({why})"
+                ),
+            },
+        }),
+    }
+}
+
+fn static_keys(ctx: &Context<'_>, profile: &str) -> Credentials {
+    let p = |k: &str| ctx.profiles.get(profile, k).map(str::trim);
+    Credentials {
+        access_key_id: p("aws_access_key_id").unwrap_or_default().to_owned(),
+        secret_access_key: Secret::new(p("aws_secret_access_key").unwrap_or_default()),
+        session_token: p("aws_session_token").map(Secret::new),
+        expiration: None,
+        account_id: p("aws_account_id").map(str::to_owned),
+    }
+}
+
+/// Who signs with `creds`, for cache keys: the access key id, and a digest of the
+/// secret key, so that only the holder of the secret finds the entry.
+fn signer(creds: &Credentials) -> String {
+    let d = digest::digest(&digest::SHA256, creds.secret_access_key.expose().as_bytes());
+    format!("{} secret-sha256:{}", creds.access_key_id, hex::encode(d))
+}
+
+/// Assumes `hop` with `signer_creds`, the credentials of the level below, through the
+/// cache.
+pub(crate) fn hop(
+    ctx: &Context<'_>,
+    hop: &Hop,
+    session_name: &str,
+    signer_creds: &Credentials,
+) -> Result<Credentials> {
+    check_role_arn(&hop.role_arn)?;
+    let endpoint = ctx.sts.endpoint()?;
+    let duration = hop
+        .duration_seconds
+        .unwrap_or(DEFAULT_DURATION_SECONDS)
+        .to_string();
+    let caller = signer(signer_creds);
+    let key = cache::key(&Key {
+        call: "AssumeRole",
+        caller: &caller,
+        session: &[
+            ("role_arn", &hop.role_arn),
+            ("session_name", session_name),
+            ("external_id", hop.external_id.as_deref().unwrap_or("")),
+            ("duration_seconds", &duration),
+            ("mfa_serial", hop.mfa_serial.as_deref().unwrap_or("")),
+        ],
+        endpoint,
+    });
+    let what = format!("{} role {}", hop.origin, hop.role_arn);
+    cached(ctx, &key, &what, || {
+        assume(ctx, hop, session_name, signer_creds)
+    })
+}
+
+fn assume(
+    ctx: &Context<'_>,
+    hop: &Hop,
+    session_name: &str,
+    creds: &Credentials,
+) -> Result<Credentials> {
+    // The code is asked for only when STS is really called (not on a cache hit).
+    let code = match &hop.mfa_serial {
+        Some(serial) => Some(mfa_code(serial, &hop.origin, ctx.interactive)?),
+        None => None,
+    };
+    let started = Instant::now();
+    let assumed = ctx.sts.assume_role(
+        creds,
+        &AssumeRoleParams {
+            role_arn: &hop.role_arn,
+            session_name,
+            external_id: hop.external_id.as_deref(),
+            duration_seconds: hop.duration_seconds,
+            mfa: hop
+                .mfa_serial
+                .as_deref()
+                .zip(code.as_ref().map(|c| c.expose())),
+        },
+    )?;
+    log_assumed(
+        &hop.origin,
+        &hop.role_arn,
+        &assumed.assumed_role_arn,
+        &assumed.credentials,
+        started,
+    );
+    Ok(assumed.credentials)
+}
+
+fn log_assumed(origin: &str, role_arn: &str, as_arn: &str, creds: &Credentials, started: Instant) {
+    if log::verbose() {
+        vlog!(
+            "{origin}: assumed {role_arn} as {as_arn} ({}) in {:.1} ms",
+            validity(creds),
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+    }
+}
+
+/// The cached credentials for `key`, or `fill()`'s, cached then.
+fn cached(
+    ctx: &Context<'_>,
+    key: &str,
+    what: &str,
+    fill: impl FnOnce() -> Result<Credentials>,
+) -> Result<Credentials> {
+    match ctx.cache.get() {
+        // Waiting for another process may take a quarter of what is left: a lock held
+        // for long never holds the run past its deadline.
+        Some(cache) => cache.get_or_fill(key, what, ctx.sts.http().remaining() / 4, fill),
+        None => fill(),
+    }
+}
+
+/// "valid 59m 12s more", for `-v`.
+pub(crate) fn validity(creds: &Credentials) -> String {
+    creds.expiration.map_or_else(
+        || "no expiry".to_owned(),
+        |e| {
+            let secs = (e - time::OffsetDateTime::now_utc()).whole_seconds();
+            format!("valid {} more", timefmt::human_duration(secs))
+        },
+    )
+}
+
+/// The session name of the identity `creds` (`UserId` is `AROA...:session`), for
+/// `--forward-session-name`; the default for identities without one.
+pub(crate) fn forwarded_session_name(ctx: &Context<'_>, creds: &Credentials) -> Result<String> {
+    let identity = ctx.sts.get_caller_identity(creds)?;
+    let name = identity
+        .user_id
+        .split_once(':')
+        .map(|(_, s)| s.to_owned())
+        .filter(|s| validate::session_name(s, "forwarded session name").is_ok());
+    let default = crate::plan::DEFAULT_SESSION_NAME;
+    match name {
+        Some(n) => {
+            vlog!("forwarding session name {n:?} from {}", identity.arn);
+            Ok(n)
+        }
+        None => {
+            vlog!(
+                "{} has no usable session name to forward; using {default}",
+                identity.arn
+            );
+            Ok(default.to_owned())
+        }
+    }
+}
+
+/// Role ARNs of the config files are only checked for shape: the SDKs' recorded
+/// scenarios use accounts of other lengths, and STS has the last word. (`--role-arn`
+/// values were checked in full when the plan was made.)
+fn check_role_arn(arn: &str) -> Result<()> {
+    if arn.starts_with("arn:") && arn.contains(":role/") {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput(format!(
+            "role_arn {arn:?} in the config files is not an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"
+        )))
+    }
+}
+
+/// Asks for an MFA code on the terminal (`/dev/tty`, not stdin: kubectl owns that).
+fn mfa_code(serial: &str, origin: &str, interactive: Option<bool>) -> Result<Secret> {
+    use std::io::{BufRead, BufReader, Write};
+    let no_terminal = || Error::Source {
+        source: "profile",
+        message: format!(
+            "{origin} needs an MFA code for {serial} but there is no terminal to ask on: run \
+             interactively, or set `interactiveMode: IfAvailable` in the kubeconfig's exec section"
+        ),
+    };
+    if interactive == Some(false) {
+        return Err(no_terminal());
+    }
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|_| no_terminal())?;
+    let mut w = &tty;
+    write!(w, "Enter MFA code for {serial}: ").map_err(|_| no_terminal())?;
+    let _ = w.flush();
+    let mut line = String::new();
+    BufReader::new(&tty)
+        .read_line(&mut line)
+        .map_err(|_| no_terminal())?;
+    let code = line.trim();
+    if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(Error::InvalidInput(format!(
+            "the MFA code for {serial} must be 6 digits"
+        )));
+    }
+    Ok(Secret::new(code))
+}

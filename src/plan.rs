@@ -1,0 +1,457 @@
+//! From configuration to a plan: which source gives the first credentials (the base),
+//! then which roles to assume in turn (the hops). A profile's `role_arn` chain and the
+//! `--role-arn` hops of the request are hops of one type, run by one function
+//! ([`crate::executor`]). Only local facts are read here (environment, config files):
+//! the plan is made before any request, so a contradiction is reported before any
+//! network call. Profile chains follow the SDKs' shared `assume-role-tests.json`;
+//! cycles and contradictions are errors that name the profiles.
+
+use crate::config_files::{ProfileSet, Properties};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::sources::container::{self, UriError};
+use crate::sources::sso::SsoProfile;
+use crate::sources::web_identity::{self, WebIdentity};
+use crate::sources::{environment, imds};
+use crate::{validate, vlog, Request};
+
+/// Session name of the request's `--role-arn` hops when none is given: aws-cli's.
+pub(crate) const DEFAULT_SESSION_NAME: &str = "EKSGetTokenAuth";
+/// DurationSeconds of the request's hops when none is given.
+pub(crate) const DEFAULT_DURATION_SECONDS: u32 = 3600;
+
+/// Where the credentials start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Base {
+    /// `AWS_ACCESS_KEY_ID` and friends.
+    Environment,
+    /// A profile's `aws_access_key_id` and `aws_secret_access_key`.
+    StaticKeys {
+        /// The profile holding them.
+        profile: String,
+    },
+    /// AssumeRoleWithWebIdentity (IRSA, or a profile's `web_identity_token_file`).
+    WebIdentity(WebIdentity),
+    /// IAM Identity Center.
+    Sso(SsoProfile),
+    /// A profile's `credential_process`.
+    Process {
+        /// The profile.
+        profile: String,
+        /// The command.
+        command: String,
+    },
+    /// ECS task role or EKS Pod Identity.
+    Container,
+    /// The EC2 instance role.
+    Imds,
+}
+
+/// The RoleSessionName of a hop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SessionName {
+    Named(String),
+    /// The session name of the identity below (`--forward-session-name`).
+    Forwarded,
+}
+
+/// One role to assume with the credentials below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Hop {
+    pub(crate) role_arn: String,
+    pub(crate) session_name: SessionName,
+    pub(crate) external_id: Option<String>,
+    /// DurationSeconds (None: STS's default, one hour).
+    pub(crate) duration_seconds: Option<u32>,
+    pub(crate) mfa_serial: Option<String>,
+    /// Where it was configured, for messages: `profile dev`, or `hop 2` for the
+    /// second `--role-arn`.
+    pub(crate) origin: String,
+}
+
+/// How the base was chosen: by the default chain (with the sources skipped before it,
+/// for the error when the last one, IMDS, has nothing), or by a profile (its own keys,
+/// process, SSO or web identity, or its `credential_source`, which must then work).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Chosen {
+    DefaultChain(Vec<String>),
+    Profile(String),
+}
+
+/// A base, then hops, first to assume first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Plan {
+    pub(crate) base: Base,
+    pub(crate) chosen: Chosen,
+    pub(crate) hops: Vec<Hop>,
+}
+
+/// The plan for `req`: the default chain's first configured source (environment,
+/// profile, web identity, container, IMDS), then the request's `--role-arn` hops.
+pub(crate) fn make(
+    req: &Request,
+    env: &Env,
+    profiles: &ProfileSet,
+    profile: &str,
+    explicit_profile: bool,
+) -> Result<Plan> {
+    let mut plan = default_chain(env, profiles, profile, explicit_profile)?;
+    let n = req.role_arns.len();
+    let session_name = match (&req.session_name, req.forward_session_name) {
+        (Some(name), _) => SessionName::Named(name.clone()),
+        (None, true) => SessionName::Forwarded,
+        (None, false) => SessionName::Named(DEFAULT_SESSION_NAME.into()),
+    };
+    for (i, arn) in req.role_arns.iter().enumerate() {
+        plan.hops.push(Hop {
+            role_arn: arn.clone(),
+            session_name: session_name.clone(),
+            external_id: req.external_id.clone().filter(|_| i + 1 == n),
+            duration_seconds: Some(req.duration_seconds.unwrap_or(DEFAULT_DURATION_SECONDS)),
+            mfa_serial: None,
+            origin: format!("hop {}", i + 1),
+        });
+    }
+    Ok(plan)
+}
+
+/// Notes a source the default chain skipped, and why (for `-v`, and for the error that
+/// lists where we looked).
+fn skip(skipped: &mut Vec<String>, source: &str, why: &str) {
+    vlog!("credentials: skipped {source}: {why}");
+    skipped.push(format!("{source} ({why})"));
+}
+
+fn default_chain(env: &Env, profiles: &ProfileSet, name: &str, explicit: bool) -> Result<Plan> {
+    let mut skipped = Vec::new();
+    let chosen = |skipped: &Vec<String>| Chosen::DefaultChain(skipped.clone());
+    let simple = |base, skipped: &Vec<String>| Plan {
+        base,
+        chosen: chosen(skipped),
+        hops: Vec::new(),
+    };
+    match environment::not_configured(env) {
+        None => return Ok(simple(Base::Environment, &skipped)),
+        Some(why) => skip(&mut skipped, "environment", why),
+    }
+    if profiles.profiles.contains_key(name) {
+        match profile_chain(profiles, name) {
+            Ok(p) => return Ok(p),
+            Err(ChainError::NoCredentials(p)) => skip(
+                &mut skipped,
+                "profile",
+                &format!("profile `{p}` did not contain credential information"),
+            ),
+            Err(ChainError::Invalid(m)) => {
+                return Err(Error::Source {
+                    source: "profile",
+                    message: m,
+                })
+            }
+        }
+    } else if explicit {
+        return Err(Error::Source {
+            source: "profile",
+            message: format!(
+                "the profile `{name}` (--profile / AWS_PROFILE) is not in the config files; \
+                 check the name or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE"
+            ),
+        });
+    } else {
+        skip(
+            &mut skipped,
+            "profile",
+            &format!("no `{name}` profile in the config files"),
+        );
+    }
+    match (env.get("AWS_WEB_IDENTITY_TOKEN_FILE"), env.get("AWS_ROLE_ARN")) {
+        (Some(file), Some(role_arn)) => {
+            validate::role_arn(role_arn, "AWS_ROLE_ARN")?;
+            let session_name = env
+                .get("AWS_ROLE_SESSION_NAME")
+                .unwrap_or(web_identity::DEFAULT_SESSION_NAME);
+            validate::session_name(session_name, "AWS_ROLE_SESSION_NAME")?;
+            let w = WebIdentity {
+                role_arn: role_arn.to_owned(),
+                token_file: file.to_owned(),
+                session_name: session_name.to_owned(),
+                origin: "AWS_WEB_IDENTITY_TOKEN_FILE".into(),
+            };
+            return Ok(simple(Base::WebIdentity(w), &skipped));
+        }
+        (Some(f), None) => {
+            return Err(Error::Source {
+                source: "web identity",
+                message: format!(
+                    "AWS_WEB_IDENTITY_TOKEN_FILE is set ({f}) but AWS_ROLE_ARN is not; set the role to assume"
+                ),
+            })
+        }
+        (None, _) => skip(
+            &mut skipped,
+            "web identity",
+            "AWS_WEB_IDENTITY_TOKEN_FILE not set",
+        ),
+    }
+    match container::uri(env) {
+        Ok(_) => return Ok(simple(Base::Container, &skipped)),
+        Err(UriError::NotConfigured) => skip(
+            &mut skipped,
+            "container",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set",
+        ),
+        Err(e) => {
+            return Err(Error::Source {
+                source: "container",
+                message: e.to_string(),
+            })
+        }
+    }
+    if imds::disabled(env) {
+        skip(&mut skipped, "IMDS", "AWS_EC2_METADATA_DISABLED is set");
+        return Err(Error::NoCredentials(skipped));
+    }
+    Ok(simple(Base::Imds, &skipped))
+}
+
+/// Why a profile chain could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ChainError {
+    /// The selected profile holds no credential information (only settings such as
+    /// `region`): the default chain moves on to the next source.
+    NoCredentials(String),
+    /// The profiles are inconsistent; the message names them.
+    Invalid(String),
+}
+
+impl std::fmt::Display for ChainError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainError::NoCredentials(p) => {
+                write!(f, "profile `{p}` did not contain credential information")
+            }
+            ChainError::Invalid(m) => f.write_str(m),
+        }
+    }
+}
+
+fn prop<'a>(p: &'a Properties, k: &str) -> Option<&'a str> {
+    p.get(k)
+        .map(String::as_str)
+        .filter(|v| !v.trim().is_empty())
+        .map(str::trim)
+}
+
+fn static_keys(name: &str, p: &Properties) -> std::result::Result<Option<Base>, ChainError> {
+    match (
+        prop(p, "aws_access_key_id"),
+        prop(p, "aws_secret_access_key"),
+    ) {
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(ChainError::Invalid(format!(
+            "profile missing aws_secret_access_key (profile `{name}` has aws_access_key_id)"
+        ))),
+        (None, Some(_)) => Err(ChainError::Invalid(format!(
+            "profile missing aws_access_key_id (profile `{name}` has aws_secret_access_key)"
+        ))),
+        (Some(_), Some(_)) => Ok(Some(Base::StaticKeys {
+            profile: name.to_owned(),
+        })),
+    }
+}
+
+fn sso_base(
+    set: &ProfileSet,
+    name: &str,
+    p: &Properties,
+) -> std::result::Result<Option<Base>, ChainError> {
+    let keys = [
+        "sso_account_id",
+        "sso_role_name",
+        "sso_region",
+        "sso_session",
+        "sso_start_url",
+    ];
+    if keys.iter().all(|k| prop(p, k).is_none()) {
+        return Ok(None);
+    }
+    let invalid = |m: String| ChainError::Invalid(format!("profile `{name}`: {m}"));
+    let mut region = prop(p, "sso_region").map(str::to_owned);
+    let mut start_url = prop(p, "sso_start_url").map(str::to_owned);
+    let session_name = prop(p, "sso_session").map(str::to_owned);
+    if let Some(session) = &session_name {
+        let s = set.sso_sessions.get(session).ok_or_else(|| {
+            invalid(format!(
+                "sso-session named `{session}` (referenced by profile `{name}`) was not found"
+            ))
+        })?;
+        let (s_region, s_url) = (prop(s, "sso_region"), prop(s, "sso_start_url"));
+        if region.is_some() && region.as_deref() != s_region {
+            return Err(invalid("`sso_region` can only be specified in the [sso-session] config when a session name is given".into()));
+        }
+        if start_url.is_some() && start_url.as_deref() != s_url {
+            return Err(invalid("`sso_start_url` can only be specified in the [sso-session] config when a session name is given".into()));
+        }
+        region = s_region.map(str::to_owned);
+        start_url = s_url.map(str::to_owned);
+    }
+    let (account_id, role_name) = match (prop(p, "sso_account_id"), prop(p, "sso_role_name")) {
+        (Some(_), None) => {
+            return Err(invalid(
+                "if `sso_account_id` is set, then `sso_role_name` must also be set".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(invalid(
+                "if `sso_role_name` is set, then `sso_account_id` must also be set".into(),
+            ))
+        }
+        (a, r) => (a.unwrap_or_default(), r.unwrap_or_default()),
+    };
+    Ok(Some(Base::Sso(SsoProfile {
+        profile: name.to_owned(),
+        session_name,
+        start_url: start_url.unwrap_or_default(),
+        region: region.unwrap_or_default(),
+        account_id: account_id.to_owned(),
+        role_name: role_name.to_owned(),
+    })))
+}
+
+fn leaf(
+    set: &ProfileSet,
+    name: &str,
+    p: &Properties,
+    root: bool,
+) -> std::result::Result<Base, ChainError> {
+    if let Some(s) = sso_base(set, name, p)? {
+        return Ok(s);
+    }
+    if let Some(command) = prop(p, "credential_process") {
+        return Ok(Base::Process {
+            profile: name.to_owned(),
+            command: command.to_owned(),
+        });
+    }
+    if let Some(file) = prop(p, "web_identity_token_file") {
+        let role_arn = prop(p, "role_arn").ok_or_else(|| {
+            ChainError::Invalid(format!(
+                "profile `{name}`: `web_identity_token_file` was specified but `role_arn` was missing"
+            ))
+        })?;
+        return Ok(Base::WebIdentity(WebIdentity {
+            role_arn: role_arn.to_owned(),
+            token_file: file.to_owned(),
+            session_name: prop(p, "role_session_name")
+                .unwrap_or(web_identity::DEFAULT_SESSION_NAME)
+                .to_owned(),
+            origin: format!("web_identity_token_file of profile `{name}`"),
+        }));
+    }
+    match static_keys(name, p)? {
+        Some(b) => Ok(b),
+        None if root => Err(ChainError::NoCredentials(name.to_owned())),
+        None => Err(ChainError::Invalid(format!(
+            "profile `{name}` did not contain credential information"
+        ))),
+    }
+}
+
+fn named_source(profile: &str, source: &str) -> std::result::Result<Base, ChainError> {
+    match source {
+        "Environment" => Ok(Base::Environment),
+        "Ec2InstanceMetadata" => Ok(Base::Imds),
+        "EcsContainer" => Ok(Base::Container),
+        other => Err(ChainError::Invalid(format!(
+            "profile `{profile}`: credential_source {other} is not supported: use Environment, \
+             Ec2InstanceMetadata or EcsContainer"
+        ))),
+    }
+}
+
+/// The chain of profile `selected`: its base, then its roles, first to assume first.
+pub(crate) fn profile_chain(
+    set: &ProfileSet,
+    selected: &str,
+) -> std::result::Result<Plan, ChainError> {
+    if set.profiles.is_empty() {
+        return Err(ChainError::Invalid("No profiles were defined".into()));
+    }
+    let mut name = selected.to_owned();
+    let mut visited: Vec<String> = Vec::new();
+    let mut hops: Vec<Hop> = Vec::new();
+    let base = loop {
+        let p = set.profiles.get(&name).ok_or_else(|| {
+            ChainError::Invalid(match visited.last() {
+                Some(from) => {
+                    format!("could not find source profile {name} referenced from {from}")
+                }
+                None => format!("profile `{name}` was not found"),
+            })
+        })?;
+        if visited.contains(&name) {
+            visited.push(name.clone());
+            return Err(ChainError::Invalid(format!(
+                "profile formed an infinite loop: {}",
+                visited.join(" -> ")
+            )));
+        }
+        visited.push(name.clone());
+        // After the first profile, static keys end the chain.
+        if visited.len() > 1 {
+            if let Some(b) = static_keys(&name, p)? {
+                break b;
+            }
+        }
+        let role_arn = prop(p, "role_arn").filter(|_| prop(p, "web_identity_token_file").is_none());
+        let Some(role_arn) = role_arn else {
+            break leaf(set, &name, p, visited.len() == 1)?;
+        };
+        hops.push(Hop {
+            role_arn: role_arn.to_owned(),
+            session_name: SessionName::Named(
+                prop(p, "role_session_name")
+                    .unwrap_or(web_identity::DEFAULT_SESSION_NAME)
+                    .to_owned(),
+            ),
+            external_id: prop(p, "external_id").map(str::to_owned),
+            duration_seconds: match prop(p, "duration_seconds") {
+                None => None,
+                Some(d) => Some(d.parse().map_err(|_| {
+                    ChainError::Invalid(format!(
+                        "profile `{name}`: duration_seconds {d:?} is not a number"
+                    ))
+                })?),
+            },
+            mfa_serial: prop(p, "mfa_serial").map(str::to_owned),
+            origin: format!("profile {name}"),
+        });
+        match (prop(p, "source_profile"), prop(p, "credential_source")) {
+            (Some(_), Some(_)) => {
+                return Err(ChainError::Invalid(format!(
+                    "profile contained both source_profile and credential_source (profile `{name}`): keep one"
+                )))
+            }
+            (None, None) => {
+                return Err(ChainError::Invalid(format!(
+                    "profile `{name}` has role_arn: the profile must contain `source_profile` or `credential_source`"
+                )))
+            }
+            (Some(src), None) if src == name => {
+                break static_keys(&name, p)?.ok_or_else(|| {
+                    ChainError::Invalid(format!(
+                        "profile `{name}` is its own source_profile but has no static keys"
+                    ))
+                })?;
+            }
+            (Some(src), None) => name = src.to_owned(),
+            (None, Some(source)) => break named_source(&name, source)?,
+        }
+    };
+    hops.reverse();
+    Ok(Plan {
+        base,
+        chosen: Chosen::Profile(selected.to_owned()),
+        hops,
+    })
+}

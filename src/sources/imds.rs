@@ -1,0 +1,276 @@
+//! EC2 instance metadata (IMDSv2): a session token (PUT), then the role name and its
+//! credentials (GET). Short timeouts and few attempts, so that a machine without IMDS
+//! is not slowed down: a connection that is refused or not answered within a second
+//! means "no IMDS here".
+
+use std::time::Duration;
+
+use crate::config_files::ProfileSet;
+use crate::credentials::{self, Credentials};
+use crate::env::Env;
+use crate::error::{Error, Result};
+use crate::http::{self, Client};
+use crate::url::{self, Url};
+
+const TIMEOUT: Duration = Duration::from_secs(1);
+const ATTEMPTS: u32 = 3;
+const SOURCE: &str = "IMDS";
+
+/// Whether `AWS_EC2_METADATA_DISABLED` turns IMDS off.
+pub(crate) fn disabled(env: &Env) -> bool {
+    env.flag("AWS_EC2_METADATA_DISABLED")
+}
+
+/// Why the IMDS endpoint settings cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum EndpointError {
+    Url {
+        origin: String,
+        text: String,
+        why: url::UrlError,
+    },
+    Mode(String),
+}
+
+impl std::fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EndpointError::Url { origin, text, why } => write!(
+                f,
+                "{origin} {:?} is not a valid IMDS endpoint URI: {why}",
+                url::redacted(text)
+            ),
+            EndpointError::Mode(m) => {
+                write!(f, "`{m}` is not a valid endpoint mode (use IPv4 or IPv6)")
+            }
+        }
+    }
+}
+
+/// The IMDS base URL: an explicit override, `AWS_EC2_METADATA_SERVICE_ENDPOINT`, the
+/// profile's `ec2_metadata_service_endpoint`, else by mode (explicit, then
+/// `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE`, then the profile's
+/// `ec2_metadata_service_endpoint_mode`): IPv4 `http://169.254.169.254` or IPv6
+/// `http://[fd00:ec2::254]`.
+pub(crate) fn endpoint(
+    env: &Env,
+    profiles: &ProfileSet,
+    profile: &str,
+    endpoint_override: Option<&str>,
+    mode_override: Option<&str>,
+) -> std::result::Result<Url, EndpointError> {
+    let configured = endpoint_override
+        .map(|u| ("the IMDS endpoint override".to_owned(), u))
+        .or_else(|| {
+            env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT")
+                .map(|u| ("AWS_EC2_METADATA_SERVICE_ENDPOINT".to_owned(), u))
+        })
+        .or_else(|| {
+            profiles
+                .get(profile, "ec2_metadata_service_endpoint")
+                .map(|u| {
+                    (
+                        format!("ec2_metadata_service_endpoint of profile `{profile}`"),
+                        u,
+                    )
+                })
+        });
+    if let Some((origin, text)) = configured {
+        return url::parse(text)
+            .and_then(Url::without_query)
+            .map_err(|why| EndpointError::Url {
+                origin,
+                text: text.trim().to_owned(),
+                why,
+            });
+    }
+    let mode = mode_override
+        .or_else(|| env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"))
+        .or_else(|| profiles.get(profile, "ec2_metadata_service_endpoint_mode"));
+    let base = match mode.map(|m| m.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("ipv4") => "http://169.254.169.254",
+        Some("ipv6") => "http://[fd00:ec2::254]",
+        Some(_) => return Err(EndpointError::Mode(mode.unwrap_or_default().trim().into())),
+    };
+    Ok(url::parse(base).expect("a valid constant"))
+}
+
+/// An IMDSv2 session.
+struct Imds<'a> {
+    http: &'a Client,
+    base: &'a Url,
+    token: String,
+}
+
+/// What a request to IMDS gave.
+enum Answer {
+    Ok(String),
+    Status(u16),
+    /// Nothing answered: no IMDS here.
+    Absent(String),
+}
+
+fn call(
+    http: &Client,
+    method: &'static str,
+    base: &Url,
+    path: &str,
+    headers: &[(String, String)],
+) -> Result<Answer> {
+    let mut last = Answer::Absent(String::new());
+    for _ in 0..ATTEMPTS {
+        match http.send(&http::Request {
+            method,
+            url: base,
+            path_and_query: path,
+            headers,
+            body: b"",
+            // The metadata service speaks plain http; its address is configuration.
+            allow_http: true,
+            timeout: Some(TIMEOUT),
+        }) {
+            Ok(r) if r.status == 200 => {
+                return Ok(Answer::Ok(String::from_utf8_lossy(&r.body).into_owned()))
+            }
+            Ok(r) if r.status >= 500 => last = Answer::Status(r.status),
+            Ok(r) => return Ok(Answer::Status(r.status)),
+            // Refused or unanswered: IMDS is not there; trying again only costs time.
+            Err(f) if matches!(f, http::Failure::Timeout(_) | http::Failure::Connection(_)) => {
+                return Ok(Answer::Absent(f.to_string()))
+            }
+            Err(f) => {
+                return Err(Error::Source {
+                    source: SOURCE,
+                    message: format!("{}: {f}", base.join(path)),
+                })
+            }
+        }
+    }
+    Ok(last)
+}
+
+fn source_err(message: String) -> Error {
+    Error::Source {
+        source: SOURCE,
+        message,
+    }
+}
+
+impl<'a> Imds<'a> {
+    /// Opens a session (PUT `/latest/api/token`); `Ok(Err(why))` when no IMDS answers.
+    fn connect(http: &'a Client, base: &'a Url) -> Result<std::result::Result<Self, String>> {
+        let path = "/latest/api/token";
+        let headers = [(
+            "x-aws-ec2-metadata-token-ttl-seconds".to_owned(),
+            "21600".to_owned(),
+        )];
+        match call(http, "PUT", base, path, &headers)? {
+            Answer::Ok(token) => Ok(Ok(Imds {
+                http,
+                base,
+                token: token.trim().to_owned(),
+            })),
+            Answer::Absent(why) => Ok(Err(format!(
+                "no instance metadata service at {base} ({why})"
+            ))),
+            Answer::Status(403) => Err(source_err(format!(
+                "{} answered HTTP 403: request forbidden: IMDS is disabled on this instance",
+                base.join(path)
+            ))),
+            Answer::Status(s) => Err(source_err(format!(
+                "{} answered HTTP {s} to the session token request",
+                base.join(path)
+            ))),
+        }
+    }
+
+    /// GETs a metadata path; `None` for 404.
+    fn get(&self, path: &str) -> Result<Option<String>> {
+        let headers = [("x-aws-ec2-metadata-token".to_owned(), self.token.clone())];
+        match call(self.http, "GET", self.base, path, &headers)? {
+            Answer::Ok(body) => Ok(Some(body)),
+            Answer::Status(404) => Ok(None),
+            Answer::Status(s) => Err(source_err(format!(
+                "{} answered HTTP {s}",
+                self.base.join(path)
+            ))),
+            Answer::Absent(why) => Err(source_err(format!("{}: {why}", self.base.join(path)))),
+        }
+    }
+
+    /// The instance role's credentials; `Ok(None)` when no role is attached.
+    fn credentials(&self) -> Result<Option<(String, Credentials)>> {
+        let Some(list) = self.get("/latest/meta-data/iam/security-credentials/")? else {
+            return Ok(None);
+        };
+        let Some(role) = list.lines().map(str::trim).find(|l| !l.is_empty()) else {
+            return Ok(None);
+        };
+        // An IAM role name; anything else must not shape the path we ask next.
+        if !role
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+            || role.len() > 64
+        {
+            return Err(source_err(
+                "the instance metadata names a role that is not an IAM role name".into(),
+            ));
+        }
+        let path = format!("/latest/meta-data/iam/security-credentials/{role}");
+        let body = self.get(&path)?.ok_or_else(|| {
+            source_err(format!(
+                "the credentials of role {role} are not in the instance metadata"
+            ))
+        })?;
+        let json: serde_json::Value =
+            serde_json::from_str(&body).map_err(|_| source_err(format!("{path} is not JSON")))?;
+        if let Some(code) = json.get("Code").and_then(|c| c.as_str()) {
+            if code != "Success" {
+                return Err(source_err(format!(
+                    "the instance role's credentials are not available: Code {code}"
+                )));
+            }
+        }
+        let creds =
+            credentials::from_json(&json, "Token").map_err(|m| source_err(m.to_string()))?;
+        Ok(Some((role.to_owned(), creds)))
+    }
+
+    /// The instance's region.
+    fn region(&self) -> Option<String> {
+        self.get("/latest/meta-data/placement/region")
+            .ok()
+            .flatten()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| crate::endpoint::validate_region(r).is_ok())
+    }
+}
+
+/// What IMDS gave.
+pub(crate) enum Loaded {
+    /// The instance role's credentials, where they came from, and the instance's region
+    /// when `want_region` asked for it.
+    Found(Credentials, String, Option<String>),
+    /// No IMDS, or no role attached: why.
+    Absent(String),
+}
+
+/// The instance role's credentials from IMDS at `base`, and the instance's region
+/// when `want_region`.
+pub(crate) fn load(http: &Client, base: &Url, want_region: bool) -> Result<Loaded> {
+    let imds = match Imds::connect(http, base)? {
+        Ok(i) => i,
+        Err(why) => return Ok(Loaded::Absent(why)),
+    };
+    let Some((role, creds)) = imds.credentials()? else {
+        return Ok(Loaded::Absent(format!(
+            "no IAM role is attached to this instance ({base}): the credential provider was not enabled"
+        )));
+    };
+    let region = if want_region { imds.region() } else { None };
+    Ok(Loaded::Found(
+        creds,
+        format!("instance metadata role {role} ({base})"),
+        region,
+    ))
+}

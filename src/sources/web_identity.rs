@@ -1,0 +1,157 @@
+//! Web identity: a token file (IRSA's projected service account token, or a profile's
+//! `web_identity_token_file`) traded with STS AssumeRoleWithWebIdentity. The file is read
+//! on every use because kubelet rotates it. Both ways of configuring it end here: one
+//! call, one reader.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use ring::digest;
+
+use crate::error::{Error, Result};
+use crate::secret::Secret;
+use crate::sts::{AssumedRole, Sts};
+
+/// Session name when none is configured. A fixed string, not a timestamp, so that a
+/// credential cache can key on it.
+pub(crate) const DEFAULT_SESSION_NAME: &str = "eks-token";
+
+/// Largest token file we read; projected service account tokens are about 1 KiB.
+const MAX_TOKEN_BYTES: u64 = 64 * 1024;
+
+/// A web identity role to assume.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WebIdentity {
+    /// The role.
+    pub(crate) role_arn: String,
+    /// The token file.
+    pub(crate) token_file: String,
+    /// RoleSessionName.
+    pub(crate) session_name: String,
+    /// Where it was configured, for messages: `AWS_WEB_IDENTITY_TOKEN_FILE` or
+    /// ``web_identity_token_file of profile `x` ``.
+    pub(crate) origin: String,
+}
+
+/// Reads a web identity token file; errors name the file, never its content.
+pub(crate) fn read_token_file(path: &str, origin: &str) -> Result<Secret> {
+    use std::io::Read;
+    let err = |detail: String| Error::Source {
+        source: "web identity",
+        message: format!("cannot use the token file {path} ({origin}): {detail}"),
+    };
+    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let mut buf = Vec::with_capacity(4096);
+    file.take(MAX_TOKEN_BYTES + 1)
+        .read_to_end(&mut buf)
+        .map_err(|e| err(e.to_string()))?;
+    if buf.len() as u64 > MAX_TOKEN_BYTES {
+        return Err(err(format!(
+            "it is larger than {} KiB",
+            MAX_TOKEN_BYTES / 1024
+        )));
+    }
+    let text = String::from_utf8(buf).map_err(|_| err("it is not UTF-8 text".into()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(err("it is empty".into()));
+    }
+    Ok(Secret::new(token))
+}
+
+/// Who a token speaks for, for cache keys: the issuer, subject and audience claims of
+/// a JWT, read without verifying (STS verifies; this only tells tokens of different
+/// identities apart, and stays the same when kubelet rotates the token). A token that
+/// is not a readable JWT is named by its SHA-256 instead.
+pub(crate) fn identity(token: &Secret) -> String {
+    let claims = token
+        .expose()
+        .split('.')
+        .nth(1)
+        .and_then(|p| URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .filter(serde_json::Value::is_object);
+    let Some(c) = claims else {
+        let d = digest::digest(&digest::SHA256, token.expose().as_bytes());
+        return format!("token sha256:{}", hex::encode(d));
+    };
+    // Each claim as JSON, so that no value can imitate the separators.
+    let claim = |k: &str| c.get(k).map_or("null".into(), |v| v.to_string());
+    format!(
+        "iss={} sub={} aud={}",
+        claim("iss"),
+        claim("sub"),
+        claim("aud")
+    )
+}
+
+/// AssumeRoleWithWebIdentity with `token`.
+pub(crate) fn assume(sts: &Sts, w: &WebIdentity, token: &Secret) -> Result<AssumedRole> {
+    sts.assume_role_with_web_identity(&w.role_arn, &w.session_name, token, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jwt(claims: &str) -> Secret {
+        Secret::new(format!(
+            "eyJhbGciOiJSUzI1NiJ9.{}.c2lnbmF0dXJl",
+            URL_SAFE_NO_PAD.encode(claims)
+        ))
+    }
+
+    #[test]
+    fn identity_is_the_claims_not_the_token() {
+        let a1 = jwt(
+            r#"{"iss":"https://oidc","sub":"system:serviceaccount:ci:a","aud":["sts.amazonaws.com"],"exp":1}"#,
+        );
+        let a2 = jwt(
+            r#"{"iss":"https://oidc","sub":"system:serviceaccount:ci:a","aud":["sts.amazonaws.com"],"exp":2}"#,
+        );
+        let b = jwt(
+            r#"{"iss":"https://oidc","sub":"system:serviceaccount:ci:b","aud":["sts.amazonaws.com"],"exp":1}"#,
+        );
+        assert_eq!(
+            identity(&a1),
+            identity(&a2),
+            "a rotated token is the same identity"
+        );
+        assert_ne!(identity(&a1), identity(&b));
+        assert!(identity(&a1).contains("system:serviceaccount:ci:a"));
+        // Not a JWT: its digest, never its text.
+        let opaque = Secret::new("opaque-secret-token");
+        assert!(identity(&opaque).starts_with("token sha256:"));
+        assert!(!identity(&opaque).contains("opaque"));
+        assert_ne!(identity(&opaque), identity(&Secret::new("other-token")));
+    }
+
+    #[test]
+    fn token_file_errors_name_the_file_not_the_content() {
+        let dir = std::env::temp_dir().join(format!("eks-token-wi-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let empty = dir.join("empty");
+        std::fs::write(&empty, "  \n").unwrap();
+        let origin = "AWS_WEB_IDENTITY_TOKEN_FILE";
+        let e = read_token_file(empty.to_str().unwrap(), origin)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("empty") && e.contains(empty.to_str().unwrap()) && e.contains(origin),
+            "{e}"
+        );
+        let missing = dir.join("missing");
+        let e = read_token_file(missing.to_str().unwrap(), origin)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(missing.to_str().unwrap()), "{e}");
+        let good = dir.join("good");
+        std::fs::write(&good, "eyJhbGciOiJSUzI1NiJ9.secret-part\n").unwrap();
+        assert_eq!(
+            read_token_file(good.to_str().unwrap(), origin)
+                .unwrap()
+                .expose(),
+            "eyJhbGciOiJSUzI1NiJ9.secret-part"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
