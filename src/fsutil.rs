@@ -3,7 +3,7 @@
 //! permissions, in directories created 0700.
 
 use std::fs::{self, File, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -87,6 +87,21 @@ pub fn remove_stale_temps(path: &Path) {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+/// The contents of `file`, whose size is `len`, in one `read` when the size is right
+/// (a reader over the file makes a system call per byte; `read_to_end` one more to see
+/// the end), at most `max` bytes.
+pub(crate) fn read_whole(file: &mut File, len: u64, max: u64) -> std::io::Result<Vec<u8>> {
+    let want = len.min(max) as usize;
+    let mut bytes = vec![0; want + 1];
+    let n = file.read(&mut bytes)?;
+    bytes.truncate(n);
+    if n > want {
+        // Larger than it said (written meanwhile): read on, within the cap.
+        file.take(max + 1 - n as u64).read_to_end(&mut bytes)?;
+    }
+    Ok(bytes)
 }
 
 fn random_suffix() -> String {

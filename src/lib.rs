@@ -48,8 +48,9 @@ mod fsutil;
 mod plan;
 mod sources;
 
-// Top: the issuer and what it makes.
+// Top: the request, the issuer and what it makes.
 mod issuer;
+mod request;
 mod token;
 pub mod verify;
 
@@ -64,7 +65,8 @@ pub use credentials::Credentials;
 pub use eks::Cluster;
 pub use env::Env;
 pub use error::{Error, Result, ServiceError};
-pub use issuer::{Issuer, Request};
+pub use issuer::Issuer;
+pub use request::Request;
 pub use secret::Secret;
 pub use sts::CallerIdentity;
 pub use token::Token;

@@ -9,11 +9,12 @@
 use crate::config_files::{ProfileSet, Properties};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::request::Request;
 use crate::sources::container::{self, UriError};
 use crate::sources::sso::SsoProfile;
 use crate::sources::web_identity::{self, WebIdentity};
 use crate::sources::{environment, imds};
-use crate::{validate, vlog, Request};
+use crate::{validate, vlog};
 
 /// Session name of the request's `--role-arn` hops when none is given: aws-cli's.
 pub(crate) const DEFAULT_SESSION_NAME: &str = "EKSGetTokenAuth";

@@ -427,18 +427,27 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
 /// URI-encodes every byte but the unreserved `A-Za-z0-9-_.~` (and `/` when `keep_slash`).
 pub fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric()
+    let keep = |b: u8| {
+        b.is_ascii_alphanumeric()
             || matches!(b, b'-' | b'_' | b'.' | b'~')
             || (keep_slash && b == b'/')
-        {
-            out.push(b as char);
-        } else {
+    };
+    out.reserve(s.len());
+    // Runs of kept bytes are copied whole: session tokens are long.
+    let mut rest = s;
+    while let Some(run) = rest.bytes().position(|b| !keep(b)) {
+        out.push_str(&rest[..run]);
+        // Every byte of the character that needs encoding, so that `rest` stays on a
+        // character boundary.
+        let len = rest[run..].chars().next().map_or(1, char::len_utf8);
+        for &c in &rest.as_bytes()[run..run + len] {
             out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
+            out.push(HEX[(c >> 4) as usize] as char);
+            out.push(HEX[(c & 15) as usize] as char);
         }
+        rest = &rest[run + len..];
     }
+    out.push_str(rest);
 }
 
 struct CachedKey {

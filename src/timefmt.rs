@@ -6,7 +6,23 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// Parses an RFC 3339 timestamp, with or without fractional seconds.
 pub(crate) fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(s.trim(), &Rfc3339).ok()
+    let s = s.trim();
+    // The form STS and the cache write, `YYYY-MM-DDTHH:MM:SSZ`, by hand: the general
+    // parser is far more code to run (and to fault in) on every warm run.
+    let b = s.as_bytes();
+    if b.len() == 20 && [b[4], b[7], b[10], b[13], b[16], b[19]] == *b"--T::Z" {
+        let compact = [
+            &s[0..4],
+            &s[5..7],
+            &s[8..10],
+            "T",
+            &s[11..13],
+            &s[14..16],
+            &s[17..],
+        ];
+        return parse_amz_date(&compact.concat());
+    }
+    OffsetDateTime::parse(s, &Rfc3339).ok()
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` in UTC, fractional seconds dropped (as ExecCredential wants).
@@ -92,6 +108,20 @@ mod tests {
         let c = parse_rfc3339("2021-09-21T20:41:26+02:00").unwrap();
         assert_eq!(format_rfc3339(c), "2021-09-21T18:41:26Z");
         assert!(parse_rfc3339("yesterday").is_none());
+        // The short form takes the hand-written path; it checks what the parser checks.
+        assert_eq!(
+            parse_rfc3339("2021-09-21T18:41:26Z"),
+            OffsetDateTime::parse("2021-09-21T18:41:26Z", &Rfc3339).ok()
+        );
+        for bad in [
+            "2021-13-21T18:41:26Z",
+            "2021-02-30T18:41:26Z",
+            "2021-09-21T24:41:26Z",
+            "2021-09-21T18:41:2xZ",
+            "+021-09-21T18:41:26Z",
+        ] {
+            assert!(parse_rfc3339(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -321,3 +321,63 @@ fn cache_location_follows_flag_env_and_xdg() {
     assert_eq!(r.code, 0);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
 }
+
+/// `strace -c` of one run: calls per system call name.
+fn syscall_counts(env: &TestEnv, args: &[&str]) -> std::collections::BTreeMap<String, u64> {
+    let out = env.home.join("strace.out");
+    let mut all = vec!["-f", "-c", "-o", out.to_str().unwrap()];
+    let bin = bin();
+    all.push(bin.to_str().unwrap());
+    all.extend_from_slice(args);
+    let r = env
+        .command(std::path::Path::new("strace"), &all)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(r.success());
+    // "% time  seconds  usecs/call  calls  errors  syscall", errors may be blank.
+    std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let name = (*f.last()?).to_owned();
+            let calls = f.get(3)?.parse().ok()?;
+            (f.len() >= 5 && name != "total").then_some((name, calls))
+        })
+        .collect()
+}
+
+#[test]
+fn a_warm_chain_reads_each_file_in_a_few_system_calls() {
+    if std::process::Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: strace is needed (make deps installs it)");
+        return;
+    }
+    let (env, irsa, dev) = chain_env("strace");
+    let args = ["get-token", "--cluster-name", "dev", "--role-arn", &dev];
+    assert_eq!(env.run(&args).code, 0);
+    let before = (sessions_of(&irsa), sessions_of(&dev));
+    let counts = syscall_counts(&env, &args);
+    assert_eq!(
+        (sessions_of(&irsa), sessions_of(&dev)),
+        before,
+        "warm: no STS call"
+    );
+    let reads = counts.get("read").copied().unwrap_or(0);
+    // The token file and two cache entries, one or two reads each (a dynamically
+    // linked build adds its loader's reads).
+    assert!(reads <= 40, "{reads} read calls: {counts:?}");
+    let opens = counts
+        .get("open")
+        .or(counts.get("openat"))
+        .copied()
+        .unwrap_or(0);
+    assert!(opens <= 12, "{opens} opens: {counts:?}");
+    let total: u64 = counts.values().sum();
+    assert!(total <= 120, "{total} system calls in all: {counts:?}");
+}

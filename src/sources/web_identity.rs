@@ -34,15 +34,13 @@ pub(crate) struct WebIdentity {
 
 /// Reads a web identity token file; errors name the file, never its content.
 pub(crate) fn read_token_file(path: &str, origin: &str) -> Result<Secret> {
-    use std::io::Read;
     let err = |detail: String| Error::Source {
         source: "web identity",
         message: format!("cannot use the token file {path} ({origin}): {detail}"),
     };
-    let file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
-    let mut buf = Vec::with_capacity(4096);
-    file.take(MAX_TOKEN_BYTES + 1)
-        .read_to_end(&mut buf)
+    let mut file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    // Projected tokens are about 1 KiB: one read of up to 4 KiB usually sees it all.
+    let buf = crate::fsutil::read_whole(&mut file, 4096, MAX_TOKEN_BYTES + 1)
         .map_err(|e| err(e.to_string()))?;
     if buf.len() as u64 > MAX_TOKEN_BYTES {
         return Err(err(format!(

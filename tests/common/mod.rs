@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fault;
+pub mod recorder;
 pub mod replay;
 pub mod scenario;
 
@@ -373,6 +374,7 @@ fn start_tls_server(args: &[&str]) -> (u16, PathBuf, Guarded) {
 /// moto behind HTTPS with a self-signed CA (`ca` is its PEM).
 pub struct TlsFront {
     pub url: String,
+    pub port: u16,
     pub ca: PathBuf,
     _dir: TempDir,
     _guard: Guarded,
@@ -380,18 +382,29 @@ pub struct TlsFront {
 
 impl TlsFront {
     pub fn start(backend: &str) -> Self {
+        Self::start_as(backend, &[])
+    }
+
+    /// A front whose certificate also names `dns_names`.
+    pub fn start_as(backend: &str, dns_names: &[&str]) -> Self {
         let dir = TempDir::new("tls-front");
         let certs = dir.join("certs");
-        let (port, ca, guard) = start_tls_server(&[
-            "python3",
-            support("tls_front.py").to_str().unwrap(),
-            "--backend",
-            backend,
-            "--cert-dir",
-            certs.to_str().unwrap(),
-        ]);
+        let mut args = vec![
+            "python3".to_owned(),
+            support("tls_front.py").display().to_string(),
+            "--backend".into(),
+            backend.into(),
+            "--cert-dir".into(),
+            certs.display().to_string(),
+        ];
+        for n in dns_names {
+            args.extend(["--dns-name".into(), (*n).to_owned()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (port, ca, guard) = start_tls_server(&args);
         TlsFront {
             url: format!("https://127.0.0.1:{port}"),
+            port,
             ca,
             _dir: dir,
             _guard: guard,

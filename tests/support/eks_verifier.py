@@ -220,9 +220,9 @@ def load_static(path):
         return json.load(f)
 
 
-def make_cert(cert_dir):
+def make_cert(cert_dir, dns_names=()):
     """A throw-away CA (ca.crt, what clients trust) and a server certificate for
-    127.0.0.1/localhost signed by it (server.crt + server.key)."""
+    127.0.0.1/localhost (and `dns_names`) signed by it (server.crt + server.key)."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -261,6 +261,7 @@ def make_cert(cert_dir):
         .add_extension(
             x509.SubjectAlternativeName(
                 [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                + [x509.DNSName(n) for n in dns_names]
             ),
             critical=False,
         )

@@ -2,8 +2,10 @@
 """An HTTPS front for moto's server, with a self-signed CA, so tests can exercise the
 real TLS path (rustls, AWS_CA_BUNDLE) against a real STS emulator.
 
-  tls_front.py --backend http://127.0.0.1:PORT --cert-dir DIR
-prints "ready <port> <ca.crt>" once listening.
+  tls_front.py --backend http://127.0.0.1:PORT --cert-dir DIR [--dns-name NAME]...
+prints "ready <port> <ca.crt>" once listening. --dns-name adds names to the server
+certificate (e.g. a real STS host, reached through a test proxy that never leaves
+loopback).
 """
 import argparse
 import os
@@ -21,6 +23,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--backend", required=True)
     ap.add_argument("--cert-dir", required=True)
+    ap.add_argument("--dns-name", action="append", default=[])
     args = ap.parse_args()
 
     class Handler(BaseHTTPRequestHandler):
@@ -52,7 +55,7 @@ def main():
             self.end_headers()
             self.wfile.write(rbody)
 
-    ca, cert, key = make_cert(args.cert_dir)
+    ca, cert, key = make_cert(args.cert_dir, args.dns_name)
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
