@@ -164,7 +164,10 @@ impl Client {
     /// The time to sign with: our clock, corrected by the server's when they disagree
     /// by more than 4 minutes.
     pub(crate) fn now(&self) -> time::OffsetDateTime {
-        time::OffsetDateTime::now_utc() + self.skew.get()
+        let now = time::OffsetDateTime::now_utc();
+        // A server Date is at most year 9999: the sum stays representable, but a
+        // malicious one must not be able to make it panic.
+        now.checked_add(self.skew.get()).unwrap_or(now)
     }
 
     /// Records the server clock from an answer's `Date` header: skew = server time minus

@@ -87,17 +87,31 @@ pub(crate) fn generate(
 ) -> Result<Token> {
     let skew = signing_time - local_now;
     let now = local_now;
-    let mut expiration = now + TOKEN_LIFETIME;
-    if let Some(creds_exp) = creds.expiration.map(|e| e - skew) {
-        if creds_exp <= now {
-            return Err(Error::InvalidInput(format!(
+    let mut expiration = now.checked_add(TOKEN_LIFETIME).ok_or_else(|| {
+        Error::InvalidInput("the local clock is at the end of representable time".into())
+    })?;
+    // The credentials' expiry in the local clock. Beyond the representable range it
+    // caps nothing; before it, the credentials are long expired.
+    if let Some(e) = creds.expiration {
+        let expired = || {
+            Error::InvalidInput(format!(
                 "the signing credentials (access key {}) expired at {}; refresh them and retry",
                 creds.access_key_id,
-                timefmt::format_rfc3339(creds_exp)
-            )));
+                timefmt::format_rfc3339(e)
+            ))
+        };
+        match e.checked_sub(skew) {
+            None if skew.is_negative() => {}
+            None => return Err(expired()),
+            Some(c) if c <= now => return Err(expired()),
+            Some(c) => {
+                let cap = c
+                    .checked_sub(Duration::minutes(1))
+                    .filter(|cap| *cap > now)
+                    .unwrap_or(c);
+                expiration = expiration.min(cap);
+            }
         }
-        let cap = creds_exp - Duration::minutes(1);
-        expiration = expiration.min(if cap > now { cap } else { creds_exp });
     }
     let url = presigned_url(creds, endpoint, cluster_id, signing_time);
     let value = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(url.as_bytes()));
@@ -154,6 +168,35 @@ mod tests {
         assert!(sig.bytes().all(|b| b.is_ascii_hexdigit()));
         assert!(!t.value.contains('='));
         assert_eq!(t.expiration, now + Duration::minutes(14));
+    }
+
+    #[test]
+    fn extreme_expirations_never_panic() {
+        let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
+        let max = time::PrimitiveDateTime::MAX.assume_utc();
+        let min = time::PrimitiveDateTime::MIN.assume_utc();
+        // Expiring at the largest representable time: no cap, a 14-minute token.
+        let t = generate(&creds(Some("t"), Some(max)), &endpoint(), "dev", now, now).unwrap();
+        assert_eq!(t.expiration, now + Duration::minutes(14));
+        // Even with the signing clock far behind ours (e - skew overflows).
+        let behind = now - Duration::days(365);
+        let t = generate(
+            &creds(Some("t"), Some(max)),
+            &endpoint(),
+            "dev",
+            behind,
+            now,
+        )
+        .unwrap();
+        assert_eq!(t.expiration, now + Duration::minutes(14));
+        // The smallest: long expired, an error naming it.
+        let e = generate(&creds(Some("t"), Some(min)), &endpoint(), "dev", now, now)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("expired"), "{e}");
+        let ahead = now + Duration::days(365);
+        assert!(generate(&creds(Some("t"), Some(min)), &endpoint(), "dev", ahead, now).is_err());
     }
 
     #[test]

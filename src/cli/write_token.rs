@@ -125,7 +125,7 @@ pub(crate) fn next_refresh(
     expiration: OffsetDateTime,
     now: OffsetDateTime,
 ) -> Duration {
-    let before_expiry = (expiration - EXPIRY_SLACK - now).max(time::Duration::seconds(1));
+    let before_expiry = (expiration - now - EXPIRY_SLACK).max(time::Duration::seconds(1));
     let before_expiry = Duration::try_from(before_expiry).unwrap_or(Duration::from_secs(1));
     interval.min(before_expiry)
 }
