@@ -5,7 +5,7 @@
 # With a rustup musl target installed, a plain `cargo build --target` does it. Otherwise
 # (as on these machines, where rustup cannot download the musl standard library) the
 # standard library is built from Debian's Rust source with Debian's compiler
-# (`-Z build-std`, see ../shared/BUILD-STATIC.md); the Debian packages are installed
+# (`-Z build-std`; the recipe is in the README, "The static binary"); the Debian packages are installed
 # here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -12,7 +12,7 @@
 //! atomically; a per-entry lock makes a burst of concurrent cold runs call STS once,
 //! not once per process.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -38,6 +38,10 @@ const FORMAT_VERSION: u64 = 2;
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// An entry is a few hundred bytes; anything larger is not one.
 const MAX_ENTRY: u64 = 1 << 16;
+/// Entries one run's housekeeping examines at most.
+pub(crate) const HOUSEKEEPING_BATCH: usize = 64;
+/// A lock file without an entry is removed once it is this old.
+const ORPHAN_LOCK_AGE: Duration = Duration::from_secs(24 * 3600);
 
 /// The cache directory of a run. Reading an entry checks the entry (ours, 0600, its
 /// key inside); writing checks the directory first (0700 and ours, created when
@@ -46,10 +50,12 @@ pub(crate) struct Cache {
     dir: PathBuf,
     /// The user named the directory: problems with it are worth a warning.
     explicit: bool,
-    /// Our uid, looked up when first needed (None without /proc).
-    uid: OnceCell<Option<u32>>,
+    /// Our uid, looked up when first needed.
+    uid: OnceCell<u32>,
     /// Whether entries may be written (the directory checks), once decided.
     writable: OnceCell<bool>,
+    /// Housekeeping ran in this run.
+    housekept: Cell<bool>,
 }
 
 /// The cache of a run, if it has one: none with `--no-cache` or without any directory
@@ -83,6 +89,7 @@ impl Lazy {
                 explicit,
                 uid: OnceCell::new(),
                 writable: OnceCell::new(),
+                housekept: Cell::new(false),
             }),
         }
     }
@@ -93,16 +100,16 @@ impl Lazy {
     }
 }
 
-/// The uid of this process, from /proc (no libc call needed).
-fn our_uid() -> Option<u32> {
-    fs::metadata("/proc/self").ok().map(|m| m.uid())
+/// The uid of this process.
+fn our_uid() -> u32 {
+    rustix::process::getuid().as_raw()
 }
 
 impl Cache {
     /// Whether a file or directory with this owner and mode is ours alone: `mode` gives
     /// nothing to group or others, and `owner` is us. A root-owned one we could open
-    /// (private, so only root can) needs no lookup of our uid, a /proc lookup that is
-    /// slow in sandboxed kernels.
+    /// (private, so only root can) needs no lookup of our uid (a system call saved on
+    /// every warm run).
     fn ours(&self, owner: u32, mode: u32, opened: bool) -> bool {
         if mode & 0o077 != 0 {
             return false;
@@ -110,7 +117,7 @@ impl Cache {
         if owner == 0 && opened {
             return true;
         }
-        self.uid.get_or_init(our_uid).is_none_or(|u| u == owner)
+        *self.uid.get_or_init(our_uid) == owner
     }
 
     /// Whether entries may be written: the directory exists (created 0700 when
@@ -252,17 +259,116 @@ impl Cache {
             vlog!("cache miss: {what}");
             return fill();
         }
-        let _lock = self.lock(key, max_wait.min(LOCK_WAIT));
+        let lock = self.lock(key, max_wait.min(LOCK_WAIT));
         // Another process may have filled it while we waited.
         if let Some(c) = self.read(key, what) {
             return Ok(c);
         }
         vlog!("cache miss: {what}");
         let creds = fill()?;
-        if self.writable() {
-            self.write(key, &creds);
-        }
+        self.write(key, &creds);
+        drop(lock);
+        self.housekeep();
         Ok(creds)
+    }
+
+    /// Removes what no run will use again, a bounded batch at a time, on runs that
+    /// write (a warm run does no housekeeping): entries that have expired (with their
+    /// lock files), lock files without an entry that are older than a day and nobody
+    /// holds, and temporary files of dead writers. At most [`HOUSEKEEPING_BATCH`]
+    /// entries (an entry and its lock file are one) are examined per run, in key order
+    /// from where the previous run stopped (kept in `.housekeeping`), so a directory of
+    /// any size is swept in a bounded number of runs.
+    fn housekeep(&self) {
+        if self.housekept.replace(true) {
+            return;
+        }
+        let Ok(dir) = fs::read_dir(&self.dir) else {
+            return;
+        };
+        // Keys, each with its entry, its lock file, or both: one examined unit.
+        let mut keys: Vec<String> = dir
+            .flatten()
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter_map(|n| {
+                n.strip_suffix(".json")
+                    .or_else(|| n.strip_suffix(".lock"))
+                    .map(str::to_owned)
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let cursor_path = self.dir.join(".housekeeping");
+        let cursor = fs::read_to_string(&cursor_path).unwrap_or_default();
+        let start = keys.partition_point(|k| k.as_str() <= cursor.trim());
+        let batch: Vec<&String> = keys[start..]
+            .iter()
+            .chain(&keys[..start])
+            .take(HOUSEKEEPING_BATCH)
+            .collect();
+        let now = OffsetDateTime::now_utc();
+        let mut removed = 0;
+        for key in &batch {
+            let entry = self.entry_path(key);
+            if entry.exists() {
+                if self.expired(&entry, now) {
+                    removed += usize::from(fs::remove_file(&entry).is_ok());
+                    removed += usize::from(self.remove_lock(key, None));
+                }
+            } else {
+                removed += usize::from(self.remove_lock(key, Some(ORPHAN_LOCK_AGE)));
+            }
+        }
+        removed += fsutil::remove_stale_temps_in(&self.dir, None);
+        if let Some(last) = batch.last() {
+            let _ = fsutil::write_atomic(&cursor_path, last.as_bytes(), 0o600);
+        }
+        vlog!(
+            "cache housekeeping: examined {} of {} entries, removed {removed} files",
+            batch.len(),
+            keys.len()
+        );
+    }
+
+    /// Whether the entry at `path` is ours and expired (or unreadable as an entry).
+    fn expired(&self, path: &Path, now: OffsetDateTime) -> bool {
+        let Ok(mut file) = File::open(path) else {
+            return false;
+        };
+        let Ok(meta) = file.metadata() else {
+            return false;
+        };
+        if !meta.is_file() || !self.ours(meta.uid(), meta.mode(), true) {
+            return false;
+        }
+        let Ok(bytes) = fsutil::read_whole(&mut file, meta.len(), MAX_ENTRY) else {
+            return false;
+        };
+        match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(e) => e
+                .expiration
+                .as_deref()
+                .and_then(timefmt::parse_rfc3339)
+                .is_none_or(|exp| exp <= now),
+            Err(_) => true,
+        }
+    }
+
+    /// Removes the lock file of `key` when nobody holds it (and, with `min_age`, when
+    /// it was last touched longer ago than that).
+    fn remove_lock(&self, key: &str, min_age: Option<Duration>) -> bool {
+        let path = self.dir.join(format!("{key}.lock"));
+        let Ok(file) = File::open(&path) else {
+            return false;
+        };
+        let old_enough = min_age.is_none_or(|age| {
+            file.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|elapsed| elapsed > age)
+        });
+        old_enough && file.try_lock().is_ok() && fs::remove_file(&path).is_ok()
     }
 
     /// An exclusive lock on the entry's lock file (released on drop); `None` when it

@@ -1,6 +1,6 @@
 //! The one endpoint resolver, for every service eks-token calls (STS, EKS, the SSO
 //! portal): partitions, regional/FIPS/dual-stack hosts, the legacy global STS endpoint,
-//! and endpoint overrides with `ignore_configured_endpoint_urls` (PROTOCOL.md section 4),
+//! and endpoint overrides with `ignore_configured_endpoint_urls`,
 //! the same rules for each service.
 
 use crate::config_files::ProfileSet;

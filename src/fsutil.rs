@@ -49,6 +49,9 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
             .create_new(true)
             .mode(mode)
             .open(&tmp)?;
+        // Locked while it is written: a file nobody holds the lock of is a dead
+        // writer's (see remove_stale_temps). Filesystems without locks still work.
+        let _ = f.try_lock();
         // The umask may have cleared bits the user asked for.
         f.set_permissions(Permissions::from_mode(mode))?;
         f.write_all(data)?;
@@ -64,35 +67,66 @@ pub fn write_atomic(path: &Path, data: &[u8], mode: u32) -> io::Result<()> {
     File::open(&dir)?.sync_all()
 }
 
-/// Removes the temporary files that writers of `path` killed mid-write left behind
-/// (their process is gone). Without `/proc` nothing is removed.
+/// Removes the temporary files that writers of `path` killed mid-write left behind. A
+/// writer holds a lock on its temporary file while it writes, so a file whose lock can
+/// be taken has no live writer; its name also carries the writer's pid, which must be
+/// gone (or be ours: a restarted PID 1 has its predecessor's pid), which covers the
+/// moment between a writer creating the file and locking it.
 pub fn remove_stale_temps(path: &Path) {
     let (Some(name), dir) = (path.file_name(), parent_dir(path)) else {
         return;
     };
-    if !Path::new("/proc/self").exists() {
-        return;
-    }
-    let prefix = format!(".{}.eks-token-tmp.", name.to_string_lossy());
-    let Ok(entries) = fs::read_dir(&dir) else {
-        return;
+    remove_stale_temps_in(&dir, Some(&name.to_string_lossy()));
+}
+
+/// [`remove_stale_temps`] for the temporary files (`.NAME.eks-token-tmp.PID.RANDOM`)
+/// of `dir` that were to become `name` (any, with `None`); returns how many were
+/// removed.
+pub(crate) fn remove_stale_temps_in(dir: &Path, name: Option<&str>) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
     };
+    let ours = std::process::id().to_string();
+    let mut removed = 0;
     for entry in entries.flatten() {
         let file_name = entry.file_name();
-        let Some(rest) = file_name.to_str().and_then(|n| n.strip_prefix(&prefix)) else {
+        let Some((target, rest)) = file_name
+            .to_str()
+            .and_then(|n| n.split_once(".eks-token-tmp."))
+        else {
             continue;
         };
-        let pid = rest.split('.').next().unwrap_or("");
-        if !pid.is_empty() && !Path::new("/proc").join(pid).exists() {
-            let _ = fs::remove_file(entry.path());
+        let Some(target) = target.strip_prefix('.') else {
+            continue;
+        };
+        if name.is_some_and(|n| n != target) {
+            continue;
+        }
+        let Some(pid) = rest
+            .split('.')
+            .next()
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let alive = pid != ours && Path::new("/proc").join(pid).exists();
+        if alive {
+            continue;
+        }
+        let Ok(f) = File::open(entry.path()) else {
+            continue;
+        };
+        if f.try_lock().is_ok() && fs::remove_file(entry.path()).is_ok() {
+            removed += 1;
         }
     }
+    removed
 }
 
 /// The contents of `file`, whose size is `len`, in one `read` when the size is right
 /// (a reader over the file makes a system call per byte; `read_to_end` one more to see
 /// the end), at most `max` bytes.
-pub(crate) fn read_whole(file: &mut File, len: u64, max: u64) -> std::io::Result<Vec<u8>> {
+pub(crate) fn read_whole(file: &mut File, len: u64, max: u64) -> io::Result<Vec<u8>> {
     let want = len.min(max) as usize;
     let mut bytes = vec![0; want + 1];
     let n = file.read(&mut bytes)?;
@@ -164,6 +198,36 @@ mod tests {
         fs::write(d.join("token/inner"), "x").unwrap();
         assert!(write_atomic(&d.join("token"), b"tok", 0o600).is_err());
         assert_eq!(fs::read_dir(&d).unwrap().count(), 1);
+        fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn stale_temps_are_told_by_their_lock_not_their_pid_alone() {
+        let d = scratch("stale");
+        fs::create_dir_all(&d).unwrap();
+        let temp = |pid: &str, tag: &str| d.join(format!(".token.eks-token-tmp.{pid}.{tag}"));
+        // A dead writer's (a pid that cannot exist), ours (a restarted PID 1 has its
+        // predecessor's), and a live writer's: alive and holding its lock.
+        let dead = temp("4294967295", "a");
+        let own = temp(&std::process::id().to_string(), "b");
+        let live = temp("1", "c");
+        for f in [&dead, &own, &live] {
+            fs::write(f, "partial").unwrap();
+        }
+        let held = File::open(&live).unwrap();
+        held.lock().unwrap();
+        // Our own temp file with its lock held (a write in progress) stays too.
+        let writing = temp(&std::process::id().to_string(), "d");
+        fs::write(&writing, "partial").unwrap();
+        let held_own = File::open(&writing).unwrap();
+        held_own.lock().unwrap();
+        let other_target = d.join(".other.eks-token-tmp.4294967295.e");
+        fs::write(&other_target, "x").unwrap();
+        assert_eq!(remove_stale_temps_in(&d, Some("token")), 2);
+        assert!(!dead.exists() && !own.exists());
+        assert!(live.exists() && writing.exists() && other_target.exists());
+        assert_eq!(remove_stale_temps_in(&d, None), 1, "any target");
+        drop((held, held_own));
         fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -1,4 +1,4 @@
-//! The SDKs' "standard" retry mode (PROTOCOL.md section 7): 3 attempts, jittered
+//! The SDKs' "standard" retry mode: 3 attempts, jittered
 //! exponential backoff capped at 20 s, `x-amz-retry-after` honoured, only retryable
 //! errors retried, and never past the run's deadline.
 

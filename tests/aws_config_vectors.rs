@@ -1,4 +1,4 @@
-//! The AWS SDKs' shared configuration vectors (`../shared/aws-config-test-data/`), one
+//! The AWS SDKs' shared configuration vectors (`tests/data/aws-config-test-data/`), one
 //! test per vector: the profile file parser, file locations (Linux cases), profile role
 //! chains, container-credentials URIs and IMDS endpoints. The test list is generated
 //! from the vector files; `every_vector_has_a_test` fails when a vector is added

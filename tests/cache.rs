@@ -381,3 +381,108 @@ fn a_warm_chain_reads_each_file_in_a_few_system_calls() {
     let total: u64 = counts.values().sum();
     assert!(total <= 120, "{total} system calls in all: {counts:?}");
 }
+
+#[test]
+fn expired_entries_are_swept_a_bounded_batch_per_run() {
+    let (env, _, dev) = chain_env("sweep");
+    let dir = cache_dir(&env);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let expired =
+        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(2));
+    let valid =
+        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(2));
+    let write = |name: String, body: String| {
+        let p = dir.join(name);
+        std::fs::write(&p, body).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+        p
+    };
+    let entry = |key: &str, exp: &str| {
+        serde_json::json!({"version": 2, "key": key, "access_key_id": "ASIAEXPIRED",
+            "secret_access_key": "s", "session_token": "t", "expiration": exp})
+        .to_string()
+    };
+    for i in 0..1000 {
+        let key = format!("{i:064x}");
+        write(format!("{key}.json"), entry(&key, &expired));
+        write(format!("{key}.lock"), String::new());
+    }
+    // A valid entry stays; a lock file without an entry, older than a day, goes; a
+    // fresh one stays.
+    let keep = format!("{:064x}", 5000);
+    let kept = write(format!("{keep}.json"), entry(&keep, &valid));
+    let orphan = write(format!("{:064x}.lock", 6000), String::new());
+    let recent_orphan = write(format!("{:064x}.lock", 6001), String::new());
+    let touched = std::process::Command::new("touch")
+        .args(["-d", "2 days ago"])
+        .arg(&orphan)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    let count = |ext: &str| {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == ext))
+            .count()
+    };
+    let expired_left = || {
+        (0..1000)
+            .filter(|i| {
+                dir.join(format!("{i:064x}.json")).exists()
+                    || dir.join(format!("{i:064x}.lock")).exists()
+            })
+            .count()
+    };
+    let mut runs = 0;
+    let mut examined_most = 0;
+    while expired_left() > 0 {
+        runs += 1;
+        assert!(
+            runs <= 20,
+            "not swept after 20 runs: {} expired entries left",
+            expired_left()
+        );
+        // Another session name each run: a miss, so the run writes (and sweeps).
+        let session = format!("sweep-{runs}");
+        let r = env.run(&[
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--role-arn",
+            &dev,
+            "-s",
+            &session,
+            "-v",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let line = r
+            .stderr
+            .lines()
+            .find(|l| l.contains("cache housekeeping: examined"))
+            .unwrap_or_else(|| panic!("{}", r.stderr));
+        let examined: usize = line
+            .split("examined ")
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        examined_most = examined_most.max(examined);
+    }
+    assert!(
+        examined_most <= 64,
+        "a run examined {examined_most} entries"
+    );
+    // 1000 entries, 64 a run (each run also adds one of its own).
+    assert!(runs >= 1000 / 64, "{runs} runs");
+    assert!(kept.exists());
+    assert!(!orphan.exists());
+    assert!(recent_orphan.exists());
+    // Left: the valid entries, each written with its lock, the planted valid one
+    // (without), and the recent orphan lock.
+    assert_eq!(count("lock"), count("json"));
+}

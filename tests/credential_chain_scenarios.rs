@@ -1,5 +1,5 @@
 //! The recorded end-to-end scenarios of the default credential chain
-//! (`../shared/aws-config-test-data/default-credential-provider-chain/`), one test per
+//! (`tests/data/aws-config-test-data/default-credential-provider-chain/`), one test per
 //! scenario: a local server replays the recorded responses (reached through endpoint
 //! overrides), HOME and the files map to a copy of the scenario's `fs/`, and the chain
 //! must yield the credentials or the error its `test-case.json` expects.

@@ -1,4 +1,4 @@
-//! The official SigV4 test suite (`../shared/sigv4-test-suite/v4`), one test per case:
+//! The official SigV4 test suite (`tests/data/sigv4-test-suite/v4`), one test per case:
 //! canonical request, string to sign and signature, for header signing and presigning.
 
 use std::path::PathBuf;
@@ -8,11 +8,7 @@ use eks_token::Credentials;
 use eks_token::Secret;
 
 fn suite_dir() -> PathBuf {
-    let dir = std::env::var("SIGV4_SUITE_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/sigv4-test-suite/v4")
-        });
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/sigv4-test-suite/v4");
     assert!(
         dir.is_dir(),
         "SigV4 test suite not found at {}",

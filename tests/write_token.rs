@@ -563,6 +563,11 @@ fn bad_write_token_input() {
             "base64",
         ),
         (vec!["--mode", "0777777"], 1, "mode"),
+        // A bearer token readable (or writable) by every user: refused, with the way
+        // to share it instead.
+        (vec!["--mode", "0666"], 1, "fsGroup and --mode 0640"),
+        (vec!["--mode", "0604"], 1, "other users"),
+        (vec!["--mode", "0601"], 1, "other users"),
     ] {
         let mut full = vec![
             "write-token",
@@ -588,4 +593,79 @@ fn bad_write_token_input() {
     ]);
     assert_failed(&r, 1, &[]);
     assert!(r.stderr.contains("dir-token"), "{}", r.stderr);
+}
+
+/// A writer killed while writing leaves its temporary file. As PID 1 (a container's
+/// sidecar), its successor has the same pid, so the pid alone cannot tell the file is
+/// stale; the lock the writer held while writing can.
+#[test]
+fn a_restarted_pid_1_removes_its_killed_predecessors_temporary_file() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAPIDONESTALE00001", "stale/secret");
+    let out = env.home.join("pid1/token");
+    let log = env.home.join("pid1.log");
+    let as_pid_1 = |refresh: bool| {
+        let (bin, out) = (bin().display().to_string(), out.display().to_string());
+        let mut args = vec![
+            "--pid",
+            "--fork",
+            "--kill-child",
+            &bin,
+            "write-token",
+            "--cluster-name",
+            "dev",
+            "--out",
+            &out,
+        ];
+        if refresh {
+            args.extend(["--refresh", "--refresh-interval", "100ms"]);
+        }
+        env.command(Path::new("unshare"), &args)
+            .stdin(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap()
+    };
+    let temps = || -> Vec<String> {
+        std::fs::read_dir(out.parent().unwrap())
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".eks-token-tmp."))
+            .collect()
+    };
+    // A PID 1 sidecar, killed with SIGKILL while it rewrites the file every 100 ms.
+    let mut child = as_pid_1(true);
+    wait_until("the token file", Duration::from_secs(10), || out.exists());
+    let children =
+        std::fs::read_to_string(format!("/proc/{}/task/{}/children", child.id(), child.id()))
+            .unwrap();
+    let pid: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    std::thread::sleep(Duration::from_millis(250));
+    signal(pid, "KILL");
+    child.wait().unwrap();
+    // Whether or not the kill fell inside a write, leave what a write cut short leaves:
+    // a partial temporary file named for pid 1, its lock released with the process.
+    std::fs::write(
+        out.parent()
+            .unwrap()
+            .join(".token.eks-token-tmp.1.0123456789ab"),
+        "k8s-aws-v1.partial",
+    )
+    .unwrap();
+    // And a live writer's file (another process's pid, its lock held): not stale.
+    let live = out.parent().unwrap().join(format!(
+        ".token.eks-token-tmp.{}.live00000000",
+        std::process::id()
+    ));
+    std::fs::write(&live, "in progress").unwrap();
+    let held = std::fs::File::open(&live).unwrap();
+    held.lock().unwrap();
+    assert!(temps().len() >= 2, "{:?}", temps());
+    // Started again the same way (once, as an init container would be).
+    let mut child = as_pid_1(false);
+    let (code, _) = wait_exit(&mut child, Duration::from_secs(10));
+    assert_eq!(code, Some(0), "{}", std::fs::read_to_string(&log).unwrap());
+    assert_eq!(temps(), [live.file_name().unwrap().to_string_lossy()]);
+    drop(held);
 }

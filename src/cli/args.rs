@@ -792,6 +792,12 @@ pub(crate) fn parse_mode(v: &str) -> Result<u32> {
             "--mode {v} must let the owner read and write the file (0600 or more)"
         )));
     }
+    if mode & 0o007 != 0 {
+        return Err(ArgError::Invalid(format!(
+            "--mode {v} gives other users access to a bearer token (whoever reads it acts as \
+             the role); share it through the group instead, e.g. the pod's fsGroup and --mode 0640"
+        )));
+    }
     Ok(mode)
 }
 

@@ -1,8 +1,11 @@
 //! `credential_process`: runs a command (without a shell) and reads its Version 1 JSON.
-//! Its stderr passes through to ours; a hang is ended by the run's deadline.
+//! Its stderr passes through to ours; a hang is ended by the run's deadline, and the
+//! command's whole process group with it.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use crate::credentials::{self, Credentials, JsonError};
@@ -101,7 +104,20 @@ pub(crate) fn split_words(command: &str) -> std::result::Result<Vec<String>, Spl
     Ok(words)
 }
 
-/// Runs `command` for `profile` and parses its output; gives up after `timeout`.
+/// The command's process group: ended, whatever is left of it, when dropped.
+struct Group(rustix::process::Pid);
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // ESRCH when nothing is left: nothing to do.
+        let _ = rustix::process::kill_process_group(self.0, rustix::process::Signal::KILL);
+    }
+}
+
+/// Runs `command` for `profile` and parses its output, all within `timeout`. The
+/// command runs in its own process group, which is ended when the run is over: a
+/// wrapper's background child (`sleep 30 &`) can neither outlive it nor, by holding
+/// its output open, keep kubectl waiting.
 pub(crate) fn run(command: &str, profile: &str, timeout: Duration) -> Result<Credentials> {
     let err = |m: String| Error::Source {
         source: "credential_process",
@@ -111,41 +127,93 @@ pub(crate) fn run(command: &str, profile: &str, timeout: Duration) -> Result<Cre
     let (program, args) = words
         .split_first()
         .ok_or_else(|| err("credential_process is empty".into()))?;
+    let deadline = Instant::now() + timeout;
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        // Piped and copied, not inherited: a grandchild that outlives a killed command
-        // must not hold kubectl's stderr open.
+        // Piped and copied, not inherited: a grandchild must not hold kubectl's stderr.
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(|e| err(format!("cannot run {program}: {e}")))?;
+    let group = Group(rustix::process::Pid::from_child(&child));
     let mut child_stderr = child.stderr.take().expect("piped");
+    let (stderr_done, stderr_ended) = mpsc::channel::<()>();
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut child_stderr, &mut std::io::stderr());
+        let _ = stderr_done.send(());
     });
+    // The output arrives in chunks from a reader thread, so that waiting for it can
+    // stop at the deadline.
     let mut stdout = child.stdout.take().expect("piped");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = (&mut stdout).take(MAX_OUTPUT).read_to_end(&mut buf);
-        buf
+    let (tx, rx) = mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 8192];
+        loop {
+            match stdout.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if tx.send(buf[..n].to_vec()).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
     });
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        if let Some(status) = child.try_wait().map_err(|e| err(e.to_string()))? {
-            break status;
+    let mut output = Vec::new();
+    let mut wait = || -> Result<ExitStatus> {
+        let mut eof = false;
+        let mut status = None;
+        loop {
+            if status.is_none() {
+                status = child.try_wait().map_err(|e| err(e.to_string()))?;
+            }
+            if let Some(st) = status {
+                // Done when the output ended, or (a background child holding it open)
+                // when what arrived is already a whole JSON document.
+                if eof
+                    || !st.success()
+                    || serde_json::from_slice::<serde_json::Value>(&output).is_ok()
+                {
+                    return Ok(st);
+                }
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return status.ok_or_else(|| {
+                    err(format!(
+                        "{program} did not finish within {:.0} s (raise --timeout if it needs longer)",
+                        timeout.as_secs_f64()
+                    ))
+                });
+            }
+            match rx.recv_timeout(left.min(Duration::from_millis(10))) {
+                Ok(chunk) if output.len() + chunk.len() > MAX_OUTPUT as usize => {
+                    return Err(err(format!(
+                        "its output is larger than {} KiB",
+                        MAX_OUTPUT / 1024
+                    )))
+                }
+                Ok(chunk) => output.extend_from_slice(&chunk),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => eof = true,
+            }
         }
-        if Instant::now() >= deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return Err(err(format!(
-                "{program} did not finish within {:.0} s (raise --timeout if it needs longer)",
-                timeout.as_secs_f64()
-            )));
-        }
-        std::thread::sleep(Duration::from_millis(10));
     };
-    let output = reader.join().unwrap_or_default();
+    let result = wait();
+    // End whatever is left of the group, then reap the command if it still ran, and
+    // let its last words on stderr through (the group is gone, so the pipe ends; a
+    // process that left the group by starting its own session gets a second).
+    drop(group);
+    let _ = stderr_ended.recv_timeout(Duration::from_secs(1));
+    let status = match result {
+        Ok(st) => st,
+        Err(e) => {
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
     if !status.success() {
         return Err(err(format!("{program} failed ({status})")));
     }

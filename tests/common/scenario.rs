@@ -10,12 +10,8 @@ use super::replay::{exchanges, Replay};
 use super::TempDir;
 
 pub fn scenarios_dir() -> PathBuf {
-    let base = std::env::var("AWS_CONFIG_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/aws-config-test-data")
-        });
-    base.join("default-credential-provider-chain")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/aws-config-test-data/default-credential-provider-chain")
 }
 
 fn read_json(p: &Path) -> Value {

@@ -9,7 +9,7 @@ pkg/token/token.go) does, with botocore as an independent SigV4 implementation.
       answers /version, /api, /apis, SelfSubjectReview (kubectl auth whoami) and
       /eks-identity; anything else that verifies gets 404, anything that does not 401.
 
-Rules (PROTOCOL.md section 1): prefix k8s-aws-v1., at most 4096 bytes, unpadded
+Rules (the EKS server's, aws-iam-authenticator pkg/token): prefix k8s-aws-v1., at most 4096 bytes, unpadded
 base64url; https, path /, query keys from the allowed set, each once (case-insensitive);
 Action=GetCallerIdentity; x-k8s-aws-id signed; X-Amz-Expires 0..900; not older than
 15 minutes; the host a real STS endpoint. In place of the host rule (and https) the

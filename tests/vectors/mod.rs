@@ -8,11 +8,7 @@ use eks_token::Env;
 use serde_json::Value;
 
 pub fn data_dir() -> PathBuf {
-    std::env::var("AWS_CONFIG_TEST_DATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/aws-config-test-data")
-        })
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/aws-config-test-data")
 }
 
 fn load(file: &str) -> Value {

@@ -1,0 +1,362 @@
+//! Hostile input: tokens nobody vouches for, extreme times, answers that are not what
+//! they should be, helpers that never let go, locks someone else holds. No panic, no
+//! wait past `--timeout`, no request a rule forbids.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use common::fault::{FaultServer, Reply};
+use common::*;
+
+fn tokenize(url: &str) -> String {
+    format!("k8s-aws-v1.{}", URL_SAFE_NO_PAD.encode(url))
+}
+
+/// A well-formed token URL for `origin` (scheme://host[:port]) and `date`.
+fn token_url(origin: &str, date: &str) -> String {
+    format!(
+        "{origin}/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256\
+         &X-Amz-Credential=AKIDEXAMPLE%2F20261129%2Fus-east-1%2Fsts%2Faws4_request&X-Amz-Date={date}\
+         &X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Signature={}",
+        "0".repeat(64)
+    )
+}
+
+#[test]
+fn a_token_signed_in_the_year_9999_breaks_the_date_rule() {
+    let env = TestEnv::new();
+    let token = tokenize(&token_url("https://sts.amazonaws.com", "99991231T235959Z"));
+    let r = env.run(&["verify", &token]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("FAIL            date:") && r.stdout.contains("no expiry"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("EKS would reject"), "{}", r.stdout);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+}
+
+#[test]
+fn credentials_expiring_at_the_end_of_time_sign_a_14_minute_token() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAENDOFTIME0000001", "end/secret")
+        .set("AWS_SESSION_TOKEN", "end-session")
+        .set("AWS_CREDENTIAL_EXPIRATION", "9999-12-31T23:59:59Z")
+        .set("AWS_REGION", "us-east-1");
+    let r = env.run(&["get-token", "--cluster-name", "dev"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let exp = parse_rfc3339(v["status"]["expirationTimestamp"].as_str().unwrap()).unwrap();
+    let left = exp - time::OffsetDateTime::now_utc();
+    assert!(
+        left > time::Duration::minutes(13) && left <= time::Duration::minutes(14),
+        "{left}"
+    );
+    assert_verifies(&verify(
+        &token_of(&r.stdout),
+        "dev",
+        None,
+        &[("AKIAENDOFTIME0000001", "end/secret")],
+    ));
+}
+
+/// A listener that must never be connected to.
+struct Untouched(TcpListener);
+
+impl Untouched {
+    fn new() -> Self {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.set_nonblocking(true).unwrap();
+        Untouched(l)
+    }
+    fn origin(&self, scheme: &str) -> String {
+        format!(
+            "{scheme}://127.0.0.1:{}",
+            self.0.local_addr().unwrap().port()
+        )
+    }
+    fn assert_untouched(&self) {
+        assert!(
+            self.0.accept().is_err(),
+            "the token's host was connected to"
+        );
+    }
+}
+
+#[test]
+fn verify_online_asks_only_a_real_sts_host_or_exactly_the_override() {
+    let listener = Untouched::new();
+    let date = {
+        let t = time::OffsetDateTime::now_utc();
+        format!(
+            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second()
+        )
+    };
+    for scheme in ["https", "http"] {
+        let token = tokenize(&token_url(&listener.origin(scheme), &date));
+        // No override: the host rule has failed, so nothing is sent.
+        let env = TestEnv::new();
+        let r = env.run(&["verify", &token, "--cluster-name", "dev", "--online"]);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("not replaying the token")
+                && r.stdout.contains("is not an STS endpoint"),
+            "{}",
+            r.stdout
+        );
+        // An override set to another host: only the override may be asked.
+        let other = Untouched::new();
+        let mut env = TestEnv::new();
+        env.set("AWS_ENDPOINT_URL_STS", other.origin("http"));
+        let r = env.run(&["verify", &token, "--cluster-name", "dev", "--online"]);
+        assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+        assert!(
+            r.stdout.contains("the override is the only host"),
+            "{}",
+            r.stdout
+        );
+        other.assert_untouched();
+    }
+    listener.assert_untouched();
+}
+
+#[test]
+fn verify_online_fails_on_anything_but_a_caller_identity() {
+    let answers = [
+        (
+            Reply::Http {
+                status: 200,
+                headers: vec![("Content-Type".into(), "text/html".into())],
+                body: b"<html><body>Welcome to the proxy</body></html>".to_vec(),
+            },
+            "HTTP 200, text/html, 46 bytes",
+        ),
+        (
+            Reply::xml(
+                200,
+                "<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>b</Name>\
+                 <Contents><Key>k</Key></Contents></ListBucketResult>",
+            ),
+            "HTTP 200, text/xml",
+        ),
+        (
+            Reply::xml(
+                200,
+                "<GetCallerIdentityResponse><GetCallerIdentityResult><Account>1</Account>\
+                 </GetCallerIdentityResult></GetCallerIdentityResponse>",
+            ),
+            "not a GetCallerIdentity result",
+        ),
+    ];
+    for (answer, described) in answers {
+        let server = FaultServer::start(vec![], answer);
+        let mut env = TestEnv::new();
+        env.static_creds("AKIAONLINEHTML000001", "html/secret")
+            .set("AWS_ENDPOINT_URL_STS", &server.url)
+            .set("AWS_REGION", "us-east-1");
+        let r = env.run(&["get-token", "--cluster-name", "dev", "--output", "token"]);
+        let token = r.stdout.trim().to_owned();
+        let v = env.run(&["verify", &token, "--cluster-name", "dev", "--online"]);
+        assert_eq!(v.code, 1, "{}{}", v.stdout, v.stderr);
+        assert!(
+            v.stdout.contains("FAIL            online:") && v.stdout.contains(described),
+            "{described}: {}",
+            v.stdout
+        );
+        assert!(!v.stdout.contains("identity  "), "{}", v.stdout);
+        assert!(!v.stdout.contains("Welcome"), "the body is never echoed");
+        assert_eq!(server.requests().len(), 1);
+    }
+}
+
+/// The pids whose process group is `pgid`.
+fn members_of_group(pgid: u32) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
+            continue;
+        };
+        // pid (comm) state ppid pgrp ...: comm may hold spaces; fields follow the ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .unwrap()
+            .1
+            .split_whitespace()
+            .collect();
+        if fields.get(2).and_then(|g| g.parse::<u32>().ok()) == Some(pgid)
+            && fields.first() != Some(&"Z")
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn credential_process_with_a_background_child_ends_within_the_timeout() {
+    let mut env = TestEnv::new();
+    let pgid_file = env.home.join("pgid");
+    let ok = env.home.join("bg-ok.sh");
+    std::fs::write(
+        &ok,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nsleep 30 &\n\
+             echo '{{\"Version\": 1, \"AccessKeyId\": \"AKIAPROCESSBG0000001\", \"SecretAccessKey\": \"bg/secret\"}}'\n",
+            pgid_file.display()
+        ),
+    )
+    .unwrap();
+    let hang = env.home.join("bg-hang.sh");
+    std::fs::write(
+        &hang,
+        format!(
+            "#!/bin/sh\necho $$ > {}\nsleep 30 &\nsleep 30\n",
+            pgid_file.display()
+        ),
+    )
+    .unwrap();
+    for f in [&ok, &hang] {
+        std::fs::set_permissions(f, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    let config = env.home.join("config");
+    env.set("AWS_CONFIG_FILE", config.display().to_string())
+        .set("AWS_REGION", "us-east-1");
+    for (script, succeeds) in [(&ok, true), (&hang, false)] {
+        std::fs::write(
+            &config,
+            format!("[default]\ncredential_process = {}\n", script.display()),
+        )
+        .unwrap();
+        let r = env.run(&["get-token", "--cluster-name", "dev", "--timeout", "3"]);
+        assert!(
+            r.elapsed < Duration::from_secs(4),
+            "{script:?}: took {:?}",
+            r.elapsed
+        );
+        if succeeds {
+            assert_eq!(r.code, 0, "{}", r.stderr);
+            assert_verifies(&verify(
+                &token_of(&r.stdout),
+                "dev",
+                None,
+                &[("AKIAPROCESSBG0000001", "bg/secret")],
+            ));
+        } else {
+            assert_failed(&r, 1, &[]);
+            assert!(
+                r.stderr.contains("did not finish within 3 s"),
+                "{}",
+                r.stderr
+            );
+        }
+        let pgid: u32 = std::fs::read_to_string(&pgid_file)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let left = members_of_group(pgid);
+        assert!(
+            left.is_empty(),
+            "{script:?}: processes left in the group: {left:?}"
+        );
+    }
+}
+
+#[test]
+fn a_cache_lock_held_elsewhere_never_holds_a_run_past_its_timeout() {
+    let m = moto();
+    let mut env = TestEnv::new();
+    env.irsa(
+        "arn:aws:iam::111111111111:role/locked-irsa",
+        "eyJhbGciOiJSUzI1NiJ9.locked.c2ln",
+    );
+    env.set("AWS_ENDPOINT_URL_STS", &m.url)
+        .set("AWS_REGION", "us-east-1");
+    let role = "arn:aws:iam::222222222222:role/testrole";
+    let args = ["get-token", "--cluster-name", "dev", "--role-arn", role];
+    assert_eq!(env.run(&args).code, 0);
+    // Entries gone, their lock files held by another process.
+    let dir = env.home.join(".cache/eks-token");
+    let mut locks = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap().flatten() {
+        let p = e.path();
+        match p.extension().and_then(|x| x.to_str()) {
+            Some("json") => std::fs::remove_file(&p).unwrap(),
+            Some("lock") => locks.push(p.display().to_string()),
+            _ => {}
+        }
+    }
+    assert_eq!(locks.len(), 2, "one lock per entry");
+    let mut holder = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import fcntl, sys, time\n\
+             fs = [open(p, 'a') for p in sys.argv[1:]]\n\
+             [fcntl.flock(f, fcntl.LOCK_EX) for f in fs]\n\
+             print('held', flush=True)\n\
+             time.sleep(60)",
+        )
+        .args(&locks)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "held");
+    let started = Instant::now();
+    let mut timed = args.to_vec();
+    timed.extend(["--timeout", "2", "-v"]);
+    let r = env.run(&timed);
+    let took = started.elapsed();
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(r.stderr.contains("holds the entry's lock"), "{}", r.stderr);
+    assert_verifies(&verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]));
+}
+
+#[test]
+fn deeply_nested_sts_answers_are_refused_quickly() {
+    for size in [256 * 1024, 1024 * 1024] {
+        let depth = size / 7;
+        let body = "<a>".repeat(depth) + &"</a>".repeat(depth);
+        let server = FaultServer::start(vec![], Reply::xml(200, body));
+        let mut env = TestEnv::new();
+        env.irsa(
+            "arn:aws:iam::111111111111:role/nested",
+            "eyJhbGciOiJSUzI1NiJ9.nested.c2ln",
+        );
+        env.set("AWS_ENDPOINT_URL_STS", &server.url);
+        let r = env.run(&["get-token", "--cluster-name", "dev", "--timeout", "5"]);
+        assert_failed(&r, 1, &["eyJhbGciOiJSUzI1NiJ9.nested"]);
+        assert!(r.stderr.contains("nest deeper"), "{}", r.stderr);
+        assert!(
+            r.elapsed < Duration::from_secs(3),
+            "{size}: {:?}",
+            r.elapsed
+        );
+    }
+    // The parser's own time, in one run: 1 MiB of nesting costs about what 256 KiB
+    // does (well under the 16x a quadratic parser would take).
+    let ratio = eks_token::testkit::xml_nesting_time_ratio();
+    assert!(ratio < 8.0, "1 MiB / 256 KiB of nesting: {ratio:.1}x");
+}
