@@ -22,6 +22,9 @@ pub(crate) struct ProfileSet {
     pub(crate) sso_sessions: BTreeMap<String, Properties>,
     /// `[services NAME]` sections.
     pub(crate) services: BTreeMap<String, Properties>,
+    /// Profiles whose access key id and secret both come from the credentials file
+    /// (which come before `credential_process`, and keys of the config file after it).
+    pub(crate) keys_in_credentials_file: std::collections::BTreeSet<String>,
 }
 
 impl std::fmt::Debug for ProfileSet {
@@ -230,11 +233,21 @@ pub(crate) fn parse(
         }
     }
     if let Some(text) = credentials {
+        let mut keys: BTreeMap<String, (bool, bool)> = BTreeMap::new();
         for (section, props) in parse_file(text, FileKind::Credentials)? {
             if let Section::Profile { name, .. } = section {
+                let nonempty = |k: &str| props.get(k).is_some_and(|v| !v.trim().is_empty());
+                let has = keys.entry(name.clone()).or_default();
+                has.0 |= nonempty("aws_access_key_id");
+                has.1 |= nonempty("aws_secret_access_key");
                 set.profiles.entry(name).or_default().extend(props);
             }
         }
+        set.keys_in_credentials_file = keys
+            .into_iter()
+            .filter(|(_, (id, secret))| *id && *secret)
+            .map(|(name, _)| name)
+            .collect();
     }
     Ok(set)
 }
@@ -290,16 +303,29 @@ pub(crate) fn load(env: &Env) -> crate::Result<ProfileSet> {
     })
 }
 
+/// Who named the selected profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Named {
+    /// `--profile`: the environment's keys are then not used (as in aws-cli).
+    Flag,
+    /// `AWS_PROFILE` or `AWS_DEFAULT_PROFILE`.
+    Environment,
+    /// Nobody: `default`.
+    Default,
+}
+
 /// The selected profile: `--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`, else
-/// `default`; and whether it was asked for explicitly.
-pub(crate) fn selected(flag: Option<&str>, env: &Env) -> (String, bool) {
-    match flag
-        .filter(|p| !p.is_empty())
-        .or_else(|| env.get("AWS_PROFILE"))
+/// `default`; and who named it.
+pub(crate) fn selected(flag: Option<&str>, env: &Env) -> (String, Named) {
+    if let Some(p) = flag.filter(|p| !p.is_empty()) {
+        return (p.trim().to_owned(), Named::Flag);
+    }
+    match env
+        .get("AWS_PROFILE")
         .or_else(|| env.get("AWS_DEFAULT_PROFILE"))
     {
-        Some(p) => (p.trim().to_owned(), true),
-        None => ("default".to_owned(), false),
+        Some(p) => (p.trim().to_owned(), Named::Environment),
+        None => ("default".to_owned(), Named::Default),
     }
 }
 
@@ -358,8 +384,11 @@ mod tests {
     #[test]
     fn selection() {
         let env = Env::from_pairs([("AWS_PROFILE", "dev")]);
-        assert_eq!(selected(None, &env), ("dev".into(), true));
-        assert_eq!(selected(Some("prod"), &env), ("prod".into(), true));
-        assert_eq!(selected(None, &Env::default()), ("default".into(), false));
+        assert_eq!(selected(None, &env), ("dev".into(), Named::Environment));
+        assert_eq!(selected(Some("prod"), &env), ("prod".into(), Named::Flag));
+        assert_eq!(
+            selected(None, &Env::default()),
+            ("default".into(), Named::Default)
+        );
     }
 }

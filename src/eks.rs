@@ -18,6 +18,10 @@ pub struct Cluster {
     pub endpoint: String,
     /// Base64 PEM of the cluster CA.
     pub ca_data: String,
+    /// `ACTIVE`, `CREATING`, `UPDATING`, ... (when the answer says).
+    pub status: Option<String>,
+    /// The cluster id of a local cluster on AWS Outposts (tokens name it instead).
+    pub outpost_id: Option<String>,
 }
 
 /// DescribeCluster.
@@ -110,6 +114,11 @@ pub(crate) fn describe_cluster(
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
             .ok_or_else(|| missing("certificateAuthority.data"))?,
+        status: get("status"),
+        outpost_id: c
+            .get("outpostConfig")
+            .filter(|o| !o.is_null())
+            .and_then(|_| get("id")),
     })
 }
 

@@ -182,7 +182,10 @@ fn static_keys(ctx: &Context<'_>, profile: &str) -> Credentials {
     Credentials {
         access_key_id: p("aws_access_key_id").unwrap_or_default().to_owned(),
         secret_access_key: Secret::new(p("aws_secret_access_key").unwrap_or_default()),
-        session_token: p("aws_session_token").map(Secret::new),
+        // `aws_security_token` is the legacy name botocore still reads.
+        session_token: p("aws_session_token")
+            .or_else(|| p("aws_security_token"))
+            .map(Secret::new),
         expiration: None,
         account_id: p("aws_account_id").map(str::to_owned),
     }

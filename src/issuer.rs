@@ -39,7 +39,7 @@ impl<'e> Issuer<'e> {
         log::set_verbose(request.verbose);
         request.validate()?;
         let profiles = config_files::load(env)?;
-        let (profile, explicit) = config_files::selected(request.profile.as_deref(), env);
+        let (profile, named) = config_files::selected(request.profile.as_deref(), env);
         let region = request
             .region
             .as_deref()
@@ -51,7 +51,7 @@ impl<'e> Issuer<'e> {
         let settings = endpoint::Settings::load(env, &profiles, &profile, region)?;
         // A refused STS endpoint override is reported before any request.
         settings.override_for(Service::Sts)?;
-        let plan = plan::make(request, env, &profiles, &profile, explicit)?;
+        let plan = plan::make(request, env, &profiles, &profile, named)?;
         if let plan::Base::Sso(_) = plan.base {
             settings.override_for(Service::SsoPortal)?;
         }

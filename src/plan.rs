@@ -6,7 +6,7 @@
 //! network call. Profile chains follow the SDKs' shared `assume-role-tests.json`;
 //! cycles and contradictions are errors that name the profiles.
 
-use crate::config_files::{ProfileSet, Properties};
+use crate::config_files::{Named, ProfileSet, Properties};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::request::Request;
@@ -94,9 +94,9 @@ pub(crate) fn make(
     env: &Env,
     profiles: &ProfileSet,
     profile: &str,
-    explicit_profile: bool,
+    named: Named,
 ) -> Result<Plan> {
-    let mut plan = default_chain(env, profiles, profile, explicit_profile)?;
+    let mut plan = default_chain(env, profiles, profile, named)?;
     let n = req.role_arns.len();
     let session_name = match (&req.session_name, req.forward_session_name) {
         (Some(name), _) => SessionName::Named(name.clone()),
@@ -123,7 +123,7 @@ fn skip(skipped: &mut Vec<String>, source: &str, why: &str) {
     skipped.push(format!("{source} ({why})"));
 }
 
-fn default_chain(env: &Env, profiles: &ProfileSet, name: &str, explicit: bool) -> Result<Plan> {
+fn default_chain(env: &Env, profiles: &ProfileSet, name: &str, named: Named) -> Result<Plan> {
     let mut skipped = Vec::new();
     let chosen = |skipped: &Vec<String>| Chosen::DefaultChain(skipped.clone());
     let simple = |base, skipped: &Vec<String>| Plan {
@@ -131,7 +131,26 @@ fn default_chain(env: &Env, profiles: &ProfileSet, name: &str, explicit: bool) -
         chosen: chosen(skipped),
         hops: Vec::new(),
     };
+    // A profile someone named must exist, whatever else is configured (aws-cli: "The
+    // config profile (x) could not be found").
+    if named != Named::Default && !profiles.profiles.contains_key(name) {
+        let by = if named == Named::Flag {
+            "--profile"
+        } else {
+            "AWS_PROFILE"
+        };
+        return Err(Error::Source {
+            source: "profile",
+            message: format!(
+                "the profile `{name}` ({by}) is not in the config files; check the name or \
+                 AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE"
+            ),
+        });
+    }
+    // `--profile` switches the environment's keys off, as in aws-cli; AWS_PROFILE does
+    // not (the keys still win, as they do there).
     match environment::not_configured(env) {
+        _ if named == Named::Flag => skip(&mut skipped, "environment", "--profile names a profile"),
         None => return Ok(simple(Base::Environment, &skipped)),
         Some(why) => skip(&mut skipped, "environment", why),
     }
@@ -150,14 +169,6 @@ fn default_chain(env: &Env, profiles: &ProfileSet, name: &str, explicit: bool) -
                 })
             }
         }
-    } else if explicit {
-        return Err(Error::Source {
-            source: "profile",
-            message: format!(
-                "the profile `{name}` (--profile / AWS_PROFILE) is not in the config files; \
-                 check the name or AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE"
-            ),
-        });
     } else {
         skip(
             &mut skipped,
@@ -319,21 +330,15 @@ fn sso_base(
     })))
 }
 
+/// The credentials of a profile that assumes no role itself, in botocore's order of
+/// providers (for the selected profile and a source profile alike): web identity, SSO,
+/// keys of the credentials file, `credential_process`, keys of the config file.
 fn leaf(
     set: &ProfileSet,
     name: &str,
     p: &Properties,
     root: bool,
 ) -> std::result::Result<Base, ChainError> {
-    if let Some(s) = sso_base(set, name, p)? {
-        return Ok(s);
-    }
-    if let Some(command) = prop(p, "credential_process") {
-        return Ok(Base::Process {
-            profile: name.to_owned(),
-            command: command.to_owned(),
-        });
-    }
     if let Some(file) = prop(p, "web_identity_token_file") {
         let role_arn = prop(p, "role_arn").ok_or_else(|| {
             ChainError::Invalid(format!(
@@ -349,7 +354,22 @@ fn leaf(
             origin: format!("web_identity_token_file of profile `{name}`"),
         }));
     }
-    match static_keys(name, p)? {
+    if let Some(s) = sso_base(set, name, p)? {
+        return Ok(s);
+    }
+    let keys = static_keys(name, p)?;
+    if set.keys_in_credentials_file.contains(name) {
+        if let Some(k) = keys {
+            return Ok(k);
+        }
+    }
+    if let Some(command) = prop(p, "credential_process") {
+        return Ok(Base::Process {
+            profile: name.to_owned(),
+            command: command.to_owned(),
+        });
+    }
+    match keys {
         Some(b) => Ok(b),
         None if root => Err(ChainError::NoCredentials(name.to_owned())),
         None => Err(ChainError::Invalid(format!(
@@ -398,11 +418,10 @@ pub(crate) fn profile_chain(
             )));
         }
         visited.push(name.clone());
-        // After the first profile, static keys end the chain.
-        if visited.len() > 1 {
-            if let Some(b) = static_keys(&name, p)? {
-                break b;
-            }
+        // After the first profile, a profile with keys ends the chain (its role_arn is
+        // not assumed), its credentials found in the same order as for any profile.
+        if visited.len() > 1 && static_keys(&name, p)?.is_some() {
+            break leaf(set, &name, p, false)?;
         }
         let role_arn = prop(p, "role_arn").filter(|_| prop(p, "web_identity_token_file").is_none());
         let Some(role_arn) = role_arn else {

@@ -53,6 +53,7 @@ pub fn profile_chain(
         profiles: to_map(profiles),
         sso_sessions: to_map(sso_sessions),
         services: BTreeMap::new(),
+        keys_in_credentials_file: Default::default(),
     };
     let chain = plan::profile_chain(&set, selected).map_err(|e| ChainFailure {
         message: e.to_string(),

@@ -97,20 +97,31 @@ pub(crate) fn duration_seconds(secs: u32) -> Result<()> {
     }
 }
 
-/// An EKS cluster name (1-100 of `[A-Za-z0-9_-]`, starting alphanumeric) or an
-/// Outposts cluster id (a UUID, which has the same form).
+/// Longest cluster id eks-token signs.
+const MAX_CLUSTER_ID: usize = 1024;
+
+/// A cluster id as signed into the `x-k8s-aws-id` header: an EKS cluster name, an
+/// Outposts cluster id, or any id an aws-iam-authenticator installation uses (often a
+/// DNS name, e.g. for kops). Refused is only what cannot travel in a signed header:
+/// nothing, control characters, spaces at either end, or an absurd length.
 pub(crate) fn cluster_id(id: &str) -> Result<()> {
-    let ok = (1..=100).contains(&id.len())
-        && id.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if ok {
-        Ok(())
+    let why = if id.is_empty() {
+        Some("it is empty".to_owned())
+    } else if id.chars().any(char::is_control) {
+        Some("it holds a control character".to_owned())
+    } else if id.trim() != id {
+        Some("it starts or ends with a space".to_owned())
+    } else if id.len() > MAX_CLUSTER_ID {
+        Some(format!("it is longer than {MAX_CLUSTER_ID} bytes"))
     } else {
-        Err(Error::InvalidInput(format!(
-            "cluster name {id:?} is not valid: EKS cluster names are 1-100 characters of A-Za-z0-9_- starting with a letter or digit"
-        )))
+        None
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(Error::InvalidInput(format!(
+            "cluster name {:?} cannot be signed into a token: {why}",
+            id.chars().take(80).collect::<String>()
+        ))),
     }
 }
 
@@ -158,8 +169,14 @@ mod tests {
         assert!(duration_seconds(899).is_err());
         assert!(duration_seconds(43201).is_err());
         assert!(cluster_id("dev-cluster_1").is_ok());
+        // aws-iam-authenticator ids are often DNS names (kops); aws-cli signs anything.
+        assert!(cluster_id("my-dev-cluster.example.com").is_ok());
+        assert!(cluster_id("a.b").is_ok());
+        assert!(cluster_id("-x").is_ok());
         assert!(cluster_id("").is_err());
-        assert!(cluster_id("-x").is_err());
         assert!(cluster_id("a\nb").is_err());
+        assert!(cluster_id("a\rb").is_err());
+        assert!(cluster_id(" a").is_err());
+        assert!(cluster_id(&"x".repeat(1025)).is_err());
     }
 }

@@ -9,9 +9,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use args::*;
+use eks_token::Env;
 
 fn p(args: &[&str]) -> Result<Command, ArgError> {
-    parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    parse(
+        Dialect::EksToken,
+        &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        &Env::default(),
+    )
 }
 
 fn gt(args: &[&str]) -> GetToken {
@@ -41,7 +46,7 @@ fn aws_style_args() {
         g.request.role_arns,
         ["arn:aws:iam::222222222222:role/testrole"]
     );
-    assert_eq!(g.output, Output::Json);
+    assert_eq!(g.print.format, Format::Json);
     let g = gt(&[
         "eks",
         "get-token",
@@ -68,7 +73,7 @@ fn authenticator_style_args() {
     assert_eq!(g.request.cluster_id, "dev");
     assert_eq!(g.request.session_name.as_deref(), Some("sess"));
     assert_eq!(g.request.external_id.as_deref(), Some("ext-id"));
-    assert_eq!(g.output, Output::Token);
+    assert_eq!(g.print.format, Format::Token);
     let g = gt(&["token", "-idev", "-v"]);
     assert_eq!(g.request.cluster_id, "dev");
     assert!(g.request.verbose);
@@ -139,9 +144,15 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn help_and_version() {
-    assert_eq!(p(&["--help"]).unwrap(), Command::Help);
-    assert_eq!(p(&["eks", "get-token", "-h"]).unwrap(), Command::Help);
-    assert_eq!(p(&["--version"]).unwrap(), Command::Version);
+    assert_eq!(p(&["--help"]).unwrap(), Command::Help(Dialect::EksToken));
+    assert_eq!(
+        p(&["eks", "get-token", "-h"]).unwrap(),
+        Command::Help(Dialect::EksToken)
+    );
+    assert_eq!(
+        p(&["--version"]).unwrap(),
+        Command::Version(VersionStyle::EksToken)
+    );
 }
 
 #[test]
@@ -161,7 +172,7 @@ fn write_token_args() {
     .unwrap()
     {
         Command::WriteToken(g, w) => {
-            assert_eq!(g.output, Output::Token);
+            assert_eq!(g.print.format, Format::Token);
             assert_eq!(w.out, PathBuf::from("/t/token"));
             assert!(w.refresh);
             assert_eq!(w.refresh_interval, Duration::from_secs(30));

@@ -50,7 +50,7 @@ fn pod_manifest_commands_parse() {
             continue;
         };
         let args = flow_items(rest);
-        match cli::parse(&args) {
+        match cli::parse(cli::Dialect::EksToken, &args, &eks_token::Env::default()) {
             Ok(Cmd::WriteToken(g, w)) => {
                 assert_eq!(g.request.cluster_id, "dev");
                 assert_eq!(w.out, Path::new("/var/run/eks/token"));
@@ -90,7 +90,10 @@ fn kubeconfig_example_is_read_by_kubectl_and_its_args_parse() {
             .map(|a| a.as_str().unwrap().to_owned())
             .collect();
         assert!(
-            matches!(cli::parse(&args), Ok(Cmd::GetToken(_))),
+            matches!(
+                cli::parse(cli::Dialect::EksToken, &args, &eks_token::Env::default()),
+                Ok(Cmd::GetToken(_))
+            ),
             "{args:?}"
         );
     }

@@ -104,8 +104,11 @@ fn malformed_role_arn_fails_before_any_network_call() {
         "600",
     ]);
     assert_failed(&r, 1, SECRETS);
-    let r = env.run(&["get-token", "--cluster-name", "bad name!"]);
+    // Any id is signed (aws-cli and aws-iam-authenticator sign DNS names and more), but
+    // not one that cannot travel in a header.
+    let r = env.run(&["get-token", "--cluster-name", "bad\nname"]);
     assert_failed(&r, 1, SECRETS);
+    assert!(r.stderr.contains("control character"), "{}", r.stderr);
     let r = env.run(&[
         "get-token",
         "--cluster-name",

@@ -103,7 +103,11 @@ fn kubeconfig_for_a_moto_cluster_is_read_by_kubectl() {
         ]
     );
     // The exec args are ones eks-token itself accepts.
-    let parsed = args::parse(&args.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    let parsed = args::parse(
+        args::Dialect::EksToken,
+        &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+        &eks_token::Env::default(),
+    );
     assert!(matches!(parsed, Ok(args::Command::GetToken(_))));
     // An existing file is not overwritten without --force.
     let before = std::fs::read(&out).unwrap();

@@ -7,34 +7,87 @@ use eks_token::{files, format_rfc3339, human_duration as human, verify, Env, Err
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::args::{GetToken, KubeconfigArgs, Output, VerifyArgs};
+use super::args::{Dialect, Format, GetToken, KubeconfigArgs, VerifyArgs};
 use super::{exec_credential, vlog, warn, ArgError, Failure};
 
-/// `get-token`: an ExecCredential for kubectl, or the bare token.
+/// The process environment with what global options set (`--ca-bundle`,
+/// `--endpoint-url`).
+pub(crate) fn effective_env(env: &Env, overrides: &[(&str, String)]) -> Env {
+    let mut env = env.clone();
+    for (k, v) in overrides {
+        env.set(k, v);
+    }
+    env
+}
+
+/// JSON as aws-cli prints it: indented by four spaces.
+fn aws_json(v: &impl serde::Serialize) -> String {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    v.serialize(&mut ser).expect("plain JSON");
+    String::from_utf8(out).expect("JSON is UTF-8") + "\n"
+}
+
+/// The answer of `--query PATH` (a field path) over `answer`, printed as aws-cli does:
+/// `--output text` gives a string bare (`None` for a missing field), JSON otherwise.
+fn queried(answer: &serde_json::Value, path: &[String], format: Format) -> String {
+    let mut v = answer;
+    for field in path {
+        v = v.get(field).unwrap_or(&serde_json::Value::Null);
+    }
+    match (format, v) {
+        (Format::Json, v) => aws_json(v),
+        (_, serde_json::Value::String(s)) => format!("{s}\n"),
+        (_, serde_json::Value::Null) => "None\n".into(),
+        (_, v) => format!("{v}\n"),
+    }
+}
+
+/// `get-token`: an ExecCredential for kubectl, or the bare token, as the dialect it was
+/// asked in prints it.
 pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure> {
+    let env = effective_env(env, &args.env);
     let exec_info = env.get("KUBERNETES_EXEC_INFO");
-    let (api_version, warning) = exec_credential::api_version(exec_info);
+    let (api_version, warning) = match args.print.dialect {
+        // argocd-k8s-auth always answers v1beta1.
+        Dialect::ArgoCd => (exec_credential::V1BETA1, None),
+        _ => exec_credential::api_version(exec_info),
+    };
     args.request.interactive = exec_credential::interactive(exec_info);
-    let token = Issuer::new(&args.request, env)?.issue()?;
-    Ok(match args.output {
-        Output::Token => format!("{}\n", token.value),
-        Output::Json => {
-            if let Some(w) = warning {
-                warn(format_args!("{w}"));
-            }
-            format!("{}\n", exec_credential::render(api_version, &token))
+    let token = Issuer::new(&args.request, &env)?.issue()?;
+    let print = &args.print;
+    if print.format != Format::Token {
+        if let Some(w) = warning {
+            warn(format_args!("{w}"));
         }
+    }
+    let credential = exec_credential::ExecCredential::new(api_version, &token);
+    Ok(match (print.dialect, print.format, &print.query) {
+        (_, _, Some(path)) => {
+            let answer = serde_json::to_value(&credential).expect("plain JSON");
+            queried(&answer, path, print.format)
+        }
+        (_, Format::Token, None) => format!("{}\n", token.value),
+        // Argo CD's tool prints the one line and no newline.
+        (Dialect::ArgoCd, _, None) => serde_json::to_string(&credential).expect("plain JSON"),
+        // aws-cli's text format: the scalars of each level, keys in order.
+        (_, Format::Text, None) => format!(
+            "{api_version}\tExecCredential\nSTATUS\t{}\t{}\n",
+            format_rfc3339(token.expiration),
+            token.value
+        ),
+        (Dialect::Aws, Format::Json, None) => aws_json(&credential),
+        (_, Format::Json, None) => serde_json::to_string(&credential).expect("plain JSON") + "\n",
     })
 }
 
-fn quoted(s: &str) -> String {
-    serde_json::Value::String(s.to_owned()).to_string()
-}
-
 /// `whoami`: GetCallerIdentity with the chain's credentials (after each level with
-/// `-v`), printed as `aws sts get-caller-identity` does, or the ARN alone.
-pub(crate) fn whoami(args: GetToken, text: bool, env: &Env) -> Result<String, Failure> {
-    let mut issuer = Issuer::new(&args.request, env)?;
+/// `-v`), printed as `aws sts get-caller-identity` does; under eks-token,
+/// `--output text` is the ARN alone.
+pub(crate) fn whoami(args: GetToken, env: &Env) -> Result<String, Failure> {
+    let env = effective_env(env, &args.env);
+    let mut issuer = Issuer::new(&args.request, &env)?;
     let ids = issuer.identities(eks_token::verbose())?;
     for (label, id) in &ids {
         vlog!("identity after {label}: {}", id.arn);
@@ -42,15 +95,29 @@ pub(crate) fn whoami(args: GetToken, text: bool, env: &Env) -> Result<String, Fa
     let Some((_, id)) = ids.last() else {
         return Err(Error::InvalidInput("no identity".into()).into());
     };
-    Ok(if text {
-        format!("{}\n", id.arn)
-    } else {
-        format!(
-            "{{\n    \"UserId\": {},\n    \"Account\": {},\n    \"Arn\": {}\n}}\n",
-            quoted(&id.user_id),
-            quoted(&id.account),
-            quoted(&id.arn)
-        )
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Identity<'a> {
+        user_id: &'a str,
+        account: &'a str,
+        arn: &'a str,
+    }
+    let answer = Identity {
+        user_id: &id.user_id,
+        account: &id.account,
+        arn: &id.arn,
+    };
+    let print = &args.print;
+    Ok(match (print.dialect, print.format, &print.query) {
+        (_, format, Some(path)) => queried(
+            &serde_json::to_value(&answer).expect("plain JSON"),
+            path,
+            format,
+        ),
+        (Dialect::EksToken, Format::Text, None) => format!("{}\n", id.arn),
+        // aws-cli's text format: the values in key order.
+        (_, Format::Text, None) => format!("{}\t{}\t{}\n", id.account, id.arn, id.user_id),
+        _ => aws_json(&answer),
     })
 }
 
@@ -66,6 +133,7 @@ pub(crate) fn kubeconfig(args: GetToken, k: &KubeconfigArgs, env: &Env) -> Resul
             .into());
         }
     }
+    let env = &effective_env(env, &args.env);
     let r = &args.request;
     let mut issuer = Issuer::new(r, env)?;
     let region = issuer.region().ok_or_else(|| {
@@ -235,6 +303,9 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
     };
     let now = OffsetDateTime::now_utc();
     let report = verify::check_in(env, &token, now)?;
+    if let (Some(json), Some(cluster)) = (v.authenticator, &v.cluster_id) {
+        return authenticator_verify(env, &token, cluster, v, &report, json);
+    }
     vlog!(
         "checked a {}-byte token against the EKS server's rules: {} broken",
         report.size,
@@ -268,4 +339,76 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
         }
     }
     Ok((out, accepted))
+}
+
+/// aws-iam-authenticator's `verify`: the token's rules, then STS; the identity as its
+/// JSON (`-o json`) or its Go struct format.
+fn authenticator_verify(
+    env: &Env,
+    token: &str,
+    cluster: &str,
+    v: &VerifyArgs,
+    report: &verify::Report,
+    json: bool,
+) -> Result<(String, bool), Failure> {
+    if let Some((rule, detail)) = report.failures.first() {
+        return Err(
+            Error::InvalidInput(format!("could not verify token: {rule}: {detail}")).into(),
+        );
+    }
+    let id = verify::replay(env, token, cluster, v.timeout)?;
+    // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is the role
+    // arn:aws:iam::ACCOUNT:role/ROLE; other ARNs are their own canonical form.
+    let (canonical, session) = match id.arn.split_once(":assumed-role/") {
+        Some((prefix, rest)) => {
+            let (role, session) = rest.split_once('/').unwrap_or((rest, ""));
+            (
+                format!("{}:role/{role}", prefix.replacen(":sts:", ":iam:", 1)),
+                session.to_owned(),
+            )
+        }
+        None => (id.arn.clone(), String::new()),
+    };
+    let access_key_id = report.access_key_id.clone().unwrap_or_default();
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Identity<'a> {
+        #[serde(rename = "ARN")]
+        arn: &'a str,
+        #[serde(rename = "CanonicalARN")]
+        canonical_arn: &'a str,
+        #[serde(rename = "AccountID")]
+        account_id: &'a str,
+        #[serde(rename = "UserID")]
+        user_id: &'a str,
+        session_name: &'a str,
+        #[serde(rename = "AccessKeyID")]
+        access_key_id: &'a str,
+    }
+    let out = Identity {
+        arn: &id.arn,
+        canonical_arn: &canonical,
+        account_id: &id.account,
+        user_id: &id.user_id,
+        session_name: &session,
+        access_key_id: &access_key_id,
+    };
+    let text = if json {
+        let mut buf = Vec::new();
+        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+        let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
+        serde::Serialize::serialize(&out, &mut ser).expect("plain JSON");
+        String::from_utf8(buf).expect("JSON is UTF-8") + "\n"
+    } else {
+        format!(
+            "&{{ARN:{} CanonicalARN:{} AccountID:{} UserID:{} SessionName:{} AccessKeyID:{}}}\n",
+            out.arn,
+            out.canonical_arn,
+            out.account_id,
+            out.user_id,
+            out.session_name,
+            out.access_key_id
+        )
+    };
+    Ok((text, true))
 }

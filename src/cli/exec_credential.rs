@@ -63,8 +63,9 @@ pub(crate) fn interactive(exec_info: Option<&str>) -> Option<bool> {
     v.get("spec")?.get("interactive")?.as_bool()
 }
 
+/// An ExecCredential, fields in the order kubectl and aws-cli write them.
 #[derive(Serialize)]
-struct ExecCredential<'a> {
+pub(crate) struct ExecCredential<'a> {
     kind: &'static str,
     #[serde(rename = "apiVersion")]
     api_version: &'a str,
@@ -82,18 +83,25 @@ struct Status<'a> {
     token: &'a str,
 }
 
+impl<'a> ExecCredential<'a> {
+    /// The ExecCredential of `token` in `api_version`.
+    pub(crate) fn new(api_version: &'a str, token: &'a Token) -> Self {
+        ExecCredential {
+            kind: "ExecCredential",
+            api_version,
+            spec: Spec {},
+            status: Status {
+                expiration_timestamp: format_rfc3339(token.expiration),
+                token: &token.value,
+            },
+        }
+    }
+}
+
 /// The ExecCredential JSON (one line, no trailing newline).
 pub(crate) fn render(api_version: &str, token: &Token) -> String {
-    serde_json::to_string(&ExecCredential {
-        kind: "ExecCredential",
-        api_version,
-        spec: Spec {},
-        status: Status {
-            expiration_timestamp: format_rfc3339(token.expiration),
-            token: &token.value,
-        },
-    })
-    .expect("serialising plain strings cannot fail")
+    serde_json::to_string(&ExecCredential::new(api_version, token))
+        .expect("serialising plain strings cannot fail")
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
-//! The command line: parse the arguments ([`args`]), run the command over the library,
-//! print the result, map errors to exit codes (2 for a command line that cannot be
-//! parsed, 1 for everything else; nothing on stdout then).
+//! The command line: parse the arguments ([`args`]) in the dialect of the name the
+//! binary was run as, run the command over the library, print the result, map errors to
+//! exit codes (2 for a command line that cannot be parsed, 1 for everything else;
+//! nothing on stdout then).
 
 mod args;
 mod commands;
 mod exec_credential;
+mod kubeconfig;
 mod write_token;
 
 use std::fmt;
@@ -13,7 +15,7 @@ use std::process::ExitCode;
 
 use eks_token::Env;
 
-pub(crate) use args::{ArgError, Command};
+pub(crate) use args::{ArgError, Command, Dialect, VersionStyle};
 
 /// Why a command failed.
 pub(crate) enum Failure {
@@ -70,17 +72,41 @@ pub(crate) fn warn(msg: fmt::Arguments<'_>) {
     eprintln!("eks-token: warning: {msg}");
 }
 
+fn version(style: VersionStyle) -> String {
+    let v = env!("CARGO_PKG_VERSION");
+    match style {
+        VersionStyle::EksToken => format!("eks-token {v}\n"),
+        VersionStyle::Aws => format!(
+            "eks-token/{v} (standing in for aws-cli: eks get-token, eks update-kubeconfig, \
+             sts get-caller-identity)\n"
+        ),
+        VersionStyle::Authenticator { short: true, .. } => format!("{v}\n"),
+        VersionStyle::Authenticator { yaml: true, .. } => format!("Version: {v}\n"),
+        VersionStyle::Authenticator { .. } => format!("{{\"Version\":\"{v}\"}}\n"),
+    }
+}
+
 fn run(cmd: Command, env: &Env) -> Outcome {
     match cmd {
-        Command::Help => Ok((args::HELP.to_owned(), 0)),
-        Command::Version => Ok((format!("eks-token {}\n", env!("CARGO_PKG_VERSION")), 0)),
+        Command::Help(d) => Ok((
+            match d {
+                Dialect::EksToken => args::HELP,
+                Dialect::Aws => args::AWS_HELP,
+                Dialect::Authenticator => args::AUTHENTICATOR_HELP,
+                Dialect::ArgoCd => args::ARGOCD_HELP,
+            }
+            .to_owned(),
+            0,
+        )),
+        Command::Version(style) => Ok((version(style), 0)),
         Command::GetToken(a) => Ok((commands::get_token(a, env)?, 0)),
         Command::WriteToken(a, w) => {
             write_token::run(a, &w, env)?;
             Ok((String::new(), 0))
         }
-        Command::WhoAmI(a, text) => Ok((commands::whoami(a, text, env)?, 0)),
+        Command::WhoAmI(a) => Ok((commands::whoami(a, env)?, 0)),
         Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env)?, 0)),
+        Command::UpdateKubeconfig(a, u) => Ok((kubeconfig::update(a, &u, env)?, 0)),
         Command::Verify(v) => {
             let (out, ok) = commands::verify(&v, env)?;
             Ok((out, if ok { 0 } else { 1 }))
@@ -90,14 +116,18 @@ fn run(cmd: Command, env: &Env) -> Outcome {
 
 /// Parses, runs, prints; the process's exit code.
 pub(crate) fn main() -> ExitCode {
-    let argv: Result<Vec<String>, _> = std::env::args_os()
-        .skip(1)
-        .map(|a| a.into_string())
-        .collect();
+    let mut argv_os = std::env::args_os();
+    let program = argv_os
+        .next()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let dialect = Dialect::of_program(&program);
+    let argv: Result<Vec<String>, _> = argv_os.map(|a| a.into_string()).collect();
+    let env = Env::from_process();
     let result = match argv {
-        Ok(argv) => args::parse(&argv)
+        Ok(argv) => args::parse(dialect, &argv, &env)
             .map_err(Failure::from)
-            .and_then(|cmd| run(cmd, &Env::from_process())),
+            .and_then(|cmd| run(cmd, &env)),
         Err(bad) => Err(Failure::Args(ArgError::Usage(format!(
             "argument {:?} is not valid UTF-8",
             bad.to_string_lossy()

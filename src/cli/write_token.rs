@@ -16,7 +16,7 @@ use time::OffsetDateTime;
 
 use eks_token::{files, format_rfc3339, Env, Error, Issuer, Token};
 
-use super::args::{CaSource, GetToken, KubeconfigOut, Output, WriteToken};
+use super::args::{CaSource, Format, GetToken, KubeconfigOut, WriteToken};
 use super::{exec_credential, warn};
 
 type Result<T> = std::result::Result<T, Error>;
@@ -34,8 +34,9 @@ static WRITING: Mutex<()> = Mutex::new(());
 
 /// Runs `write-token`.
 pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
-    let api_version = match args.output {
-        Output::Json => {
+    let env = &super::commands::effective_env(env, &args.env);
+    let api_version = match args.print.format {
+        Format::Json | Format::Text => {
             let (v, warning) = exec_credential::api_version_or(
                 env.get("KUBERNETES_EXEC_INFO"),
                 exec_credential::V1,
@@ -45,7 +46,7 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
             }
             Some(v)
         }
-        Output::Token => None,
+        Format::Token => None,
     };
     // Everything local is checked before the first STS call.
     let kubeconfig = w

@@ -90,19 +90,48 @@ fn forward(conn: TcpStream, backend_port: u16, log: &Mutex<Vec<Call>>) {
     let mut writer = conn.try_clone().unwrap();
     let mut reader = BufReader::new(conn);
     // One request per connection: the answer is relayed with `Connection: close`.
-    let Some(req) = read_request(&mut reader) else {
+    let Some(mut req) = read_request(&mut reader) else {
         return;
     };
     let signer = req.header("authorization").and_then(|a| {
         let cred = a.split("Credential=").nth(1)?;
         Some(cred.split('/').next()?.to_owned())
     });
+    let query = req.path.split_once('?').map(|(_, q)| q.to_owned());
+    let presigned = query
+        .as_deref()
+        .and_then(|q| Some((form_value(q, "Action")?, form_value(q, "X-Amz-Credential")?)));
     log.lock().unwrap().push(Call {
-        action: req.action().unwrap_or_default(),
-        signer,
+        action: req
+            .action()
+            .or_else(|| presigned.as_ref().map(|(a, _)| a.clone()))
+            .unwrap_or_default(),
+        signer: signer.or_else(|| {
+            presigned
+                .as_ref()
+                .and_then(|(_, c)| c.split('/').next().map(str::to_owned))
+        }),
         role_arn: form_value(&req.body, "RoleArn"),
         request: req.clone(),
     });
+    // moto routes an unsigned GET to S3: a presigned GetCallerIdentity (the token, as
+    // EKS replays it) is passed on as the signed POST moto recognises, which names the
+    // same access key id (moto reads the identity from it; it checks no signature).
+    if let Some((action, credential)) = presigned.filter(|_| req.method == "GET") {
+        req.method = "POST".into();
+        req.path = "/".into();
+        req.body = format!("Action={action}&Version=2011-06-15");
+        req.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("authorization"));
+        req.headers.push((
+            "Authorization".into(),
+            format!("AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=0"),
+        ));
+        req.headers.push((
+            "Content-Type".into(),
+            "application/x-www-form-urlencoded; charset=utf-8".into(),
+        ));
+    }
     let Ok(mut backend) = TcpStream::connect(("127.0.0.1", backend_port)) else {
         return;
     };

@@ -1,0 +1,444 @@
+//! `eks update-kubeconfig`, as aws-cli does it: describe the cluster, then merge its
+//! cluster entry, a user that gets tokens, and a context into the kubeconfig the user
+//! already has, and make the context current. Every other entry and field stays as it
+//! was; the file is replaced atomically and keeps its mode (0600 when new); a file that
+//! cannot be read as a kubeconfig is left alone, before any request.
+
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use eks_token::{files, Cluster, Env, Error, Issuer};
+use yaml_rust2::yaml::Hash;
+use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+
+use super::args::{Dialect, GetToken, UpdateKubeconfig};
+use super::commands::effective_env;
+use super::Failure;
+
+/// The exec apiVersion aws-cli writes.
+const API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
+
+/// A kubeconfig file as read: its path, its content, and its mode when it exists.
+struct Kubeconfig {
+    path: PathBuf,
+    content: Hash,
+    mode: Option<u32>,
+}
+
+fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::InvalidInput(format!(
+        "the kubeconfig {} cannot be used: {why}; fix it or name another with --kubeconfig \
+         (it was left as it is)",
+        path.display()
+    ))
+}
+
+fn key(k: &str) -> Yaml {
+    Yaml::String(k.to_owned())
+}
+
+fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
+    Yaml::Hash(entries.into_iter().map(|(k, v)| (key(k), v)).collect())
+}
+
+fn string(s: &str) -> Yaml {
+    Yaml::String(s.to_owned())
+}
+
+/// A new kubeconfig's content, as aws-cli starts one.
+fn skeleton() -> Hash {
+    let Yaml::Hash(h) = map(vec![
+        ("apiVersion", string("v1")),
+        ("clusters", Yaml::Array(Vec::new())),
+        ("contexts", Yaml::Array(Vec::new())),
+        ("current-context", string("")),
+        ("kind", string("Config")),
+        ("preferences", Yaml::Hash(Hash::new())),
+        ("users", Yaml::Array(Vec::new())),
+    ]) else {
+        unreachable!("map makes a hash")
+    };
+    h
+}
+
+/// Reads `path`: a missing or empty file is a new kubeconfig; anything else must be one
+/// YAML document that is a mapping whose lists are lists of mappings (aws-cli's
+/// checks).
+fn load(path: &Path) -> Result<Kubeconfig, Error> {
+    let text = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Kubeconfig {
+                path: path.to_path_buf(),
+                content: skeleton(),
+                mode: None,
+            })
+        }
+        Err(e) => {
+            return Err(Error::Io {
+                what: format!("cannot read the kubeconfig {}", path.display()),
+                detail: e.to_string(),
+            })
+        }
+    };
+    let mode = fs::metadata(path).ok().map(|m| m.mode() & 0o777);
+    let text = String::from_utf8(text).map_err(|_| invalid(path, "it is not UTF-8 text"))?;
+    let docs = YamlLoader::load_from_str(&text)
+        .map_err(|e| invalid(path, format!("it is not YAML ({e})")))?;
+    let content = match docs.as_slice() {
+        [] | [Yaml::Null] => skeleton(),
+        [Yaml::Hash(h)] => h.clone(),
+        [_] => return Err(invalid(path, "it is not a mapping of kubeconfig fields")),
+        _ => return Err(invalid(path, "it holds more than one YAML document")),
+    };
+    for (field, want_list) in [
+        ("clusters", true),
+        ("contexts", true),
+        ("users", true),
+        ("preferences", false),
+    ] {
+        match (content.get(&key(field)), want_list) {
+            (None | Some(Yaml::Null), _) => {}
+            (Some(Yaml::Array(items)), true) => {
+                if items.iter().any(|i| !matches!(i, Yaml::Hash(_))) {
+                    return Err(invalid(
+                        path,
+                        format!("an entry of `{field}` is not a mapping"),
+                    ));
+                }
+            }
+            (Some(Yaml::Hash(_)), false) => {}
+            (Some(_), true) => return Err(invalid(path, format!("`{field}` is not a list"))),
+            (Some(_), false) => return Err(invalid(path, format!("`{field}` is not a mapping"))),
+        }
+    }
+    for field in ["apiVersion", "kind", "current-context"] {
+        if !matches!(
+            content.get(&key(field)),
+            None | Some(Yaml::Null | Yaml::String(_))
+        ) {
+            return Err(invalid(path, format!("`{field}` is not a string")));
+        }
+    }
+    Ok(Kubeconfig {
+        path: path.to_path_buf(),
+        content,
+        mode,
+    })
+}
+
+/// Whether the list `field` has an entry named `name`.
+fn has_entry(content: &Hash, field: &str, name: &str) -> bool {
+    match content.get(&key(field)) {
+        Some(Yaml::Array(items)) => items.iter().any(|i| i["name"].as_str() == Some(name)),
+        _ => false,
+    }
+}
+
+/// Adds `entry` to the list `field`, replacing an entry of the same name; whether one
+/// was replaced.
+fn insert(content: &mut Hash, field: &str, entry: Yaml) -> bool {
+    let list = content.entry(key(field)).or_insert(Yaml::Null);
+    if !matches!(list, Yaml::Array(_)) {
+        *list = Yaml::Array(Vec::new());
+    }
+    let Yaml::Array(items) = list else {
+        unreachable!("made a list above")
+    };
+    let name = entry["name"].as_str().map(str::to_owned);
+    match items
+        .iter_mut()
+        .find(|i| name.is_some() && i["name"].as_str() == name.as_deref())
+    {
+        Some(old) => {
+            *old = entry;
+            true
+        }
+        None => {
+            items.push(entry);
+            false
+        }
+    }
+}
+
+fn dump(y: &Yaml) -> String {
+    let mut out = String::new();
+    YamlEmitter::new(&mut out)
+        .dump(y)
+        .expect("writing to a String");
+    let body = out.strip_prefix("---\n").unwrap_or(&out);
+    format!("{}\n", body.trim_end_matches('\n'))
+}
+
+/// The kubeconfig files to consider: `--kubeconfig`, else the paths of `KUBECONFIG`,
+/// else `~/.kube/config`.
+fn candidates(explicit: Option<&Path>, env: &Env) -> Result<Vec<PathBuf>, Error> {
+    let home = env.get("HOME").map(PathBuf::from);
+    let expand = |p: &str| -> PathBuf {
+        match (p.strip_prefix("~/"), &home) {
+            (Some(rest), Some(h)) => h.join(rest),
+            _ => PathBuf::from(p),
+        }
+    };
+    if let Some(p) = explicit {
+        return Ok(vec![expand(&p.to_string_lossy())]);
+    }
+    let from_env: Vec<PathBuf> = env
+        .get("KUBECONFIG")
+        .map(|v| {
+            v.split(':')
+                .filter(|p| !p.trim().is_empty())
+                .map(expand)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !from_env.is_empty() {
+        return Ok(from_env);
+    }
+    match home {
+        Some(h) => Ok(vec![h.join(".kube/config")]),
+        None => Err(Error::InvalidInput(
+            "no kubeconfig to update: HOME and KUBECONFIG are not set; use --kubeconfig FILE"
+                .into(),
+        )),
+    }
+}
+
+/// How the kubeconfig's user runs the exec plugin: the name this binary was run as
+/// when PATH finds that name (so `aws` writes what aws-cli writes), else its absolute
+/// path.
+fn exec_command(env: &Env) -> Result<String, Error> {
+    let argv0 = std::env::args_os()
+        .next()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let name = argv0.rsplit('/').next().unwrap_or(&argv0).to_owned();
+    let on_path = !name.is_empty()
+        && env.get("PATH").is_some_and(|path| {
+            path.split(':').any(|dir| {
+                fs::metadata(Path::new(dir).join(&name))
+                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            })
+        });
+    if on_path {
+        return Ok(name);
+    }
+    let exe = std::env::current_exe().map_err(|e| Error::Io {
+        what: "cannot find this program's path".into(),
+        detail: e.to_string(),
+    })?;
+    Ok(exe.display().to_string())
+}
+
+/// The user entry: an exec plugin in the dialect the command was given in.
+fn user_entry(
+    dialect: Dialect,
+    cluster: &Cluster,
+    u: &UpdateKubeconfig,
+    command: String,
+    profile: Option<String>,
+) -> Yaml {
+    let region = cluster.arn.split(':').nth(3).unwrap_or_default().to_owned();
+    let (id_flag, id) = match &cluster.outpost_id {
+        Some(id) => ("--cluster-id", id.clone()),
+        None => ("--cluster-name", u.name.clone()),
+    };
+    let mut args: Vec<String> = match dialect {
+        Dialect::Aws => vec![
+            "--region".into(),
+            region,
+            "eks".into(),
+            "get-token".into(),
+            id_flag.into(),
+            id,
+            "--output".into(),
+            "json".into(),
+        ],
+        _ => vec![
+            "get-token".into(),
+            id_flag.into(),
+            id,
+            "--region".into(),
+            region,
+        ],
+    };
+    if let Some(role) = &u.role_arn {
+        let flag = if dialect == Dialect::Aws {
+            "--role"
+        } else {
+            "--role-arn"
+        };
+        args.extend([flag.to_owned(), role.clone()]);
+    }
+    let mut exec = vec![
+        ("apiVersion", string(API_VERSION)),
+        (
+            "args",
+            Yaml::Array(args.iter().map(|a| string(a)).collect()),
+        ),
+        ("command", string(&command)),
+    ];
+    if let Some(p) = profile {
+        exec.push((
+            "env",
+            Yaml::Array(vec![map(vec![
+                ("name", string("AWS_PROFILE")),
+                ("value", string(&p)),
+            ])]),
+        ));
+    }
+    map(vec![
+        (
+            "name",
+            string(u.user_alias.as_deref().unwrap_or(&cluster.arn)),
+        ),
+        ("user", map(vec![("exec", map(exec))])),
+    ])
+}
+
+/// `eks update-kubeconfig`: what goes to stdout.
+pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<String, Failure> {
+    let env = effective_env(env, &args.env);
+    let paths = candidates(u.kubeconfig.as_deref(), &env)?;
+    // The first file is the one written unless another already holds the cluster: it
+    // must be usable before anything is asked of AWS.
+    let first = load(&paths[0])?;
+    let command = exec_command(&env)?;
+    let mut issuer = Issuer::new(&args.request, &env)?;
+    let cluster = issuer.describe_cluster(&u.name)?;
+    if let Some(status) = cluster.status.as_deref() {
+        if !["ACTIVE", "UPDATING"].contains(&status) {
+            return Err(Error::InvalidInput(format!(
+                "cluster {} is {status}: a kubeconfig needs it ACTIVE (or UPDATING)",
+                u.name
+            ))
+            .into());
+        }
+    }
+    // Another file of KUBECONFIG that already has this cluster is updated instead.
+    let mut config = first;
+    if !has_entry(&config.content, "clusters", &cluster.arn) {
+        for p in &paths[1..] {
+            if let Ok(k) = load(p) {
+                if has_entry(&k.content, "clusters", &cluster.arn) {
+                    config = k;
+                    break;
+                }
+            }
+        }
+    }
+    let mut cluster_fields = vec![
+        ("certificate-authority-data", string(&cluster.ca_data)),
+        ("server", string(&cluster.endpoint)),
+    ];
+    if let Some(proxy) = &u.proxy_url {
+        cluster_fields.push(("proxy-url", string(proxy)));
+    }
+    let cluster_entry = map(vec![
+        ("cluster", map(cluster_fields)),
+        ("name", string(&cluster.arn)),
+    ]);
+    let profile = args
+        .request
+        .profile
+        .clone()
+        .or_else(|| env.get("AWS_PROFILE").map(str::to_owned));
+    let user = user_entry(args.print.dialect, &cluster, u, command, profile);
+    let user_name = user["name"].as_str().unwrap_or_default().to_owned();
+    let context_name = u.alias.clone().unwrap_or_else(|| user_name.clone());
+    let context = map(vec![
+        (
+            "context",
+            map(vec![
+                ("cluster", string(&cluster.arn)),
+                ("user", string(&user_name)),
+            ]),
+        ),
+        ("name", string(&context_name)),
+    ]);
+    let updating = has_entry(&config.content, "clusters", &cluster.arn);
+    insert(&mut config.content, "clusters", cluster_entry.clone());
+    insert(&mut config.content, "users", user.clone());
+    insert(&mut config.content, "contexts", context.clone());
+    config
+        .content
+        .insert(key("current-context"), string(&context_name));
+    let text = dump(&Yaml::Hash(config.content));
+    if u.dry_run {
+        return Ok(text);
+    }
+    // A symlinked kubeconfig stays a symlink: its target is replaced.
+    let target = fs::canonicalize(&config.path).unwrap_or_else(|_| config.path.clone());
+    files::write_atomic(&target, text.as_bytes(), config.mode.unwrap_or(0o600)).map_err(|e| {
+        Error::Io {
+            what: format!("cannot write the kubeconfig {}", config.path.display()),
+            detail: e.to_string(),
+        }
+    })?;
+    let mut out = if updating {
+        format!(
+            "Updated context {context_name} in {}\n",
+            config.path.display()
+        )
+    } else {
+        format!(
+            "Added new context {context_name} to {}\n",
+            config.path.display()
+        )
+    };
+    if u.verbose {
+        out.push_str("Entries:\n\n");
+        for entry in [&context, &user, &cluster_entry] {
+            out.push_str(&dump(entry));
+            out.push('\n');
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_keeps_every_other_entry_and_replaces_by_name() {
+        let docs = YamlLoader::load_from_str(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: 'https://other', extensions: [{name: x, extension: {a: 1}}]}\n\
+             users:\n- name: alice\n  user: {token: secret-token}\ncontexts:\n- name: other\n  context: {cluster: other, user: alice, namespace: team}\n\
+             current-context: other\npreferences: {colors: true}\n",
+        )
+        .unwrap();
+        let Yaml::Hash(mut content) = docs[0].clone() else {
+            panic!()
+        };
+        let entry = |name: &str, server: &str| {
+            map(vec![
+                ("cluster", map(vec![("server", string(server))])),
+                ("name", string(name)),
+            ])
+        };
+        assert!(!insert(&mut content, "clusters", entry("new", "https://a")));
+        assert!(insert(&mut content, "clusters", entry("new", "https://b")));
+        let text = dump(&Yaml::Hash(content));
+        let back = &YamlLoader::load_from_str(&text).unwrap()[0];
+        assert_eq!(back["clusters"].as_vec().unwrap().len(), 2);
+        assert_eq!(
+            back["clusters"][1]["cluster"]["server"].as_str(),
+            Some("https://b")
+        );
+        assert_eq!(
+            back["users"][0]["user"]["token"].as_str(),
+            Some("secret-token")
+        );
+        assert_eq!(
+            back["contexts"][0]["context"]["namespace"].as_str(),
+            Some("team")
+        );
+        assert_eq!(back["preferences"]["colors"].as_bool(), Some(true));
+        assert_eq!(
+            back["clusters"][0]["cluster"]["extensions"][0]["extension"]["a"].as_i64(),
+            Some(1)
+        );
+    }
+}

@@ -1,0 +1,871 @@
+//! Drop-in everywhere: the binary run as `aws`, `aws-iam-authenticator` and
+//! `argocd-k8s-auth` (a symlink), `eks update-kubeconfig` merging into a kubeconfig a
+//! user already has, and each behaviour where eks-token differed from aws-cli, run side
+//! by side with aws-cli on the same files and environment.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::recorder::StsRecorder;
+use common::*;
+use serde_json::Value;
+
+const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
+const IRSA_ROLE: &str = "arn:aws:iam::111111111111:role/dropin-irsa";
+
+/// A directory holding the binary under `name` (a symlink), put first on PATH.
+fn as_program(env: &mut TestEnv, name: &str) -> PathBuf {
+    let dir = env.home.join("bin");
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join(name);
+    let _ = std::fs::remove_file(&link);
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let path = std::env::var("PATH").unwrap_or_default();
+    env.set("PATH", format!("{}:{path}", dir.display()));
+    link
+}
+
+fn run_as(env: &TestEnv, program: &Path, args: &[&str]) -> Run {
+    let started = std::time::Instant::now();
+    let out = env
+        .command(program, args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        elapsed: started.elapsed(),
+    }
+}
+
+/// aws-cli itself (the anchor), with `env`.
+fn aws_cli(env: &TestEnv, args: &[&str]) -> Run {
+    // The real aws-cli: whatever `aws` the machine had before our symlink dir.
+    let real = which_real_aws();
+    run_as(env, &real, args)
+}
+
+fn which_real_aws() -> PathBuf {
+    let path = std::env::var("PATH").unwrap_or_default();
+    path.split(':')
+        .map(|d| Path::new(d).join("aws"))
+        .find(|p| p.is_file())
+        .expect("aws-cli on PATH (make deps installs it)")
+}
+
+/// The access key id a token (or ExecCredential) was signed with.
+fn signer_of(stdout: &str) -> String {
+    let url = eks_token::verify::decode(&token_of(stdout)).unwrap();
+    let cred = url.split("X-Amz-Credential=").nth(1).unwrap();
+    cred.split("%2F").next().unwrap().to_owned()
+}
+
+fn irsa_env(tag: &str) -> TestEnv {
+    let m = moto();
+    let mut env = TestEnv::new();
+    env.irsa(IRSA_ROLE, &format!("eyJhbGciOiJSUzI1NiJ9.{tag}.c2ln"));
+    env.set("AWS_ENDPOINT_URL_STS", &m.url)
+        .set("AWS_REGION", "us-east-1");
+    env
+}
+
+#[test]
+fn as_aws_it_speaks_aws_cli() {
+    let m = moto();
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAASAWS00000000001", "as-aws/secret");
+    let aws = as_program(&mut env, "aws");
+    let r = run_as(
+        &env,
+        &aws,
+        &[
+            "--region",
+            "us-east-1",
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--output",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // Printed as aws-cli prints it: indented JSON, kind first.
+    assert!(r.stdout.starts_with("{\n    \"kind\": \"ExecCredential\",\n    \"apiVersion\": \"client.authentication.k8s.io/v1beta1\""), "{}", r.stdout);
+    let keys = [("AKIAASAWS00000000001", "as-aws/secret")];
+    assert_verifies(&verify(&token_of(&r.stdout), "dev", None, &keys));
+    // Global options anywhere, aws-cli's prefixes, the forms scripts use.
+    let r = run_as(
+        &env,
+        &aws,
+        &[
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--region",
+            "us-east-1",
+            "--out",
+            "text",
+            "--query",
+            "status.token",
+            "--no-cli-pager",
+            "--color",
+            "off",
+            "--cli-read-timeout",
+            "20",
+            "--cli-connect-timeout",
+            "5",
+            "--no-paginate",
+            "--no-verify-ssl",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("k8s-aws-v1.") && r.stdout.ends_with('\n'));
+    assert_eq!(r.stdout.lines().count(), 1);
+    assert_verifies(&verify(r.stdout.trim(), "dev", None, &keys));
+    // --output text without a query: aws-cli's text format.
+    let r = run_as(
+        &env,
+        &aws,
+        &[
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--region",
+            "us-east-1",
+            "--output",
+            "text",
+        ],
+    );
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(
+        lines[0],
+        "client.authentication.k8s.io/v1beta1\tExecCredential"
+    );
+    assert!(
+        lines[1].starts_with("STATUS\t") && lines[1].contains("\tk8s-aws-v1."),
+        "{}",
+        r.stdout
+    );
+    // Under `aws`, --out is --output (aws-cli's options only), not write-token's --out.
+    let r = run_as(
+        &env,
+        &aws,
+        &["eks", "get-token", "--cluster-name", "dev", "--out", "yaml"],
+    );
+    assert_failed(&r, 2, &[]);
+    assert!(r.stderr.contains("--output"), "{}", r.stderr);
+    // Another service: one line saying what this is.
+    for args in [
+        &["s3", "ls"][..],
+        &["s3", "cp", "a", "b", "--recursive"],
+        &["ec2", "describe-instances"],
+    ] {
+        let r = run_as(&env, &aws, args);
+        assert_failed(&r, 2, &[]);
+        assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+        assert!(
+            r.stderr.contains("eks-token standing in for the AWS CLI")
+                && r.stderr
+                    .contains("eks get-token, eks update-kubeconfig, sts get-caller-identity"),
+            "{}",
+            r.stderr
+        );
+    }
+    // sts get-caller-identity: JSON, aws-cli's text, --query.
+    env.set("AWS_ENDPOINT_URL_STS", &m.url);
+    let r = run_as(
+        &env,
+        &aws,
+        &["sts", "get-caller-identity", "--region", "us-east-1"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    let theirs = aws_cli(
+        &env,
+        &["sts", "get-caller-identity", "--region", "us-east-1"],
+    );
+    assert_eq!(v, serde_json::from_str::<Value>(&theirs.stdout).unwrap());
+    for args in [
+        &["--output", "text"][..],
+        &["--query", "Arn", "--output", "text"],
+    ] {
+        let mut all = vec!["sts", "get-caller-identity", "--region", "us-east-1"];
+        all.extend_from_slice(args);
+        let ours = run_as(&env, &aws, &all);
+        let theirs = aws_cli(&env, &all);
+        assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
+    }
+    assert_eq!(run_as(&env, &aws, &["--version"]).code, 0);
+}
+
+#[test]
+fn as_aws_iam_authenticator_it_speaks_its_token_verify_and_version() {
+    let m = moto();
+    let mut env = irsa_env("authenticator");
+    let authenticator = as_program(&mut env, "aws-iam-authenticator");
+    let r = run_as(&env, &authenticator, &["token", "-i", "dev"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]);
+    assert_verifies(&v);
+    assert!(
+        v["arn"]
+            .as_str()
+            .unwrap()
+            .contains("assumed-role/dropin-irsa/"),
+        "{v}"
+    );
+    let r = run_as(
+        &env,
+        &authenticator,
+        &["token", "-i", "dev", "-r", DEV_ROLE, "--token-only"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.starts_with("k8s-aws-v1."));
+    let v = verify(r.stdout.trim(), "dev", Some(&m.url), &[]);
+    assert_verifies(&v);
+    assert!(v["arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    // Its environment variables: the cluster and the role.
+    env.set(
+        "KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID",
+        "my-dev-cluster.example.com",
+    )
+    .set("DEFAULT_ROLE", DEV_ROLE);
+    let r = run_as(&env, &authenticator, &["token", "--token-only"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = verify(
+        r.stdout.trim(),
+        "my-dev-cluster.example.com",
+        Some(&m.url),
+        &[],
+    );
+    assert_verifies(&v);
+    assert!(v["arn"]
+        .as_str()
+        .unwrap()
+        .contains("assumed-role/testrole/"));
+    // Its refusals.
+    let r = run_as(
+        &env,
+        &authenticator,
+        &["token", "-i", "dev", "-s", "x1", "--forward-session-name"],
+    );
+    assert_failed(&r, 2, &[]);
+    // verify: the identity, asked of STS (moto behind a front that passes the replayed
+    // presigned GET on in the form moto routes).
+    let sts = StsRecorder::start(m.port);
+    env.set("AWS_ENDPOINT_URL_STS", &sts.url);
+    let token = r_token(&run_as(
+        &env,
+        &authenticator,
+        &["token", "-i", "dev", "--token-only"],
+    ));
+    let r = run_as(
+        &env,
+        &authenticator,
+        &["verify", "-i", "dev", "-t", &token, "-o", "json"],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let id: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        id["ARN"]
+            .as_str()
+            .unwrap()
+            .contains("assumed-role/testrole/"),
+        "{id}"
+    );
+    assert_eq!(id["CanonicalARN"], DEV_ROLE);
+    assert_eq!(id["AccountID"], "222222222222");
+    // version
+    let r = run_as(&env, &authenticator, &["version"]);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["Version"], env!("CARGO_PKG_VERSION"));
+    let r = run_as(&env, &authenticator, &["version", "-s"]);
+    assert_eq!(r.stdout.trim(), env!("CARGO_PKG_VERSION"));
+    let r = run_as(&env, &authenticator, &["init"]);
+    assert_failed(&r, 2, &[]);
+}
+
+fn r_token(r: &Run) -> String {
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.stdout.trim().to_owned()
+}
+
+#[test]
+fn as_argocd_k8s_auth_and_argos_form_under_any_name() {
+    let m = moto();
+    let mut env = irsa_env("argocd");
+    let argocd = as_program(&mut env, "argocd-k8s-auth");
+    for (program, args) in [
+        (
+            argocd.clone(),
+            vec!["aws", "--cluster-name", "dev", "--role-arn", DEV_ROLE],
+        ),
+        (
+            bin(),
+            vec!["aws", "--cluster-name", "dev", "--role-arn", DEV_ROLE],
+        ),
+    ] {
+        // Argo CD asks for v1beta1 whatever kubectl would.
+        env.set(
+            "KUBERNETES_EXEC_INFO",
+            r#"{"apiVersion":"client.authentication.k8s.io/v1","spec":{"interactive":false}}"#,
+        );
+        let r = run_as(&env, &program, &args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let ec: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(ec["apiVersion"], "client.authentication.k8s.io/v1beta1");
+        assert_eq!(ec["kind"], "ExecCredential");
+        assert!(
+            !r.stdout.ends_with('\n'),
+            "argocd-k8s-auth prints no newline"
+        );
+        let v = verify(
+            ec["status"]["token"].as_str().unwrap(),
+            "dev",
+            Some(&m.url),
+            &[],
+        );
+        assert_verifies(&v);
+        assert!(v["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    }
+    let r = run_as(&env, &argocd, &["gcp"]);
+    assert_failed(&r, 2, &[]);
+    let r = run_as(&env, &argocd, &["aws", "--cluster-name", "dev", "--bogus"]);
+    assert_failed(&r, 2, &[]);
+}
+
+const EXISTING: &str = "\
+apiVersion: v1
+kind: Config
+preferences:
+  colors: true
+clusters:
+- name: other-cluster
+  cluster:
+    server: https://other.example.com
+    certificate-authority-data: T1RIRVI=
+    extensions:
+    - name: team
+      extension:
+        owner: platform
+users:
+- name: alice
+  user:
+    token: alice-static-token
+contexts:
+- name: other
+  context:
+    cluster: other-cluster
+    user: alice
+    namespace: team-a
+current-context: other
+";
+
+fn kubectl_view(path: &Path) -> Value {
+    let out = std::process::Command::new("kubectl")
+        .args(["config", "view", "--raw", "-o", "json", "--kubeconfig"])
+        .arg(path)
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn named<'a>(list: &'a Value, name: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .unwrap_or_else(|| panic!("no entry {name} in {list}"))
+}
+
+#[test]
+fn update_kubeconfig_merges_into_a_kubeconfig_the_user_has() {
+    let m = moto();
+    create_cluster("dropin-dev", DEV_ROLE);
+    let mut env = TestEnv::new();
+    env.static_creds("AKIASHAREDSERVICES01", "shared/secret")
+        .set("AWS_ENDPOINT_URL_STS", &m.url)
+        .set("AWS_ENDPOINT_URL_EKS", &m.url)
+        .set("AWS_REGION", "us-east-1");
+    let aws = as_program(&mut env, "aws");
+    let config = env.home.join("kube/config");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, EXISTING).unwrap();
+    std::fs::set_permissions(&config, std::os::unix::fs::PermissionsExt::from_mode(0o640)).unwrap();
+    let cfg = config.to_str().unwrap();
+    let base = [
+        "eks",
+        "update-kubeconfig",
+        "--name",
+        "dropin-dev",
+        "--role-arn",
+        DEV_ROLE,
+        "--assume-role-arn",
+        DEV_ROLE,
+        "--kubeconfig",
+        cfg,
+    ];
+    // --dry-run: the merged file on stdout, the file byte-identical.
+    let mut dry = base.to_vec();
+    dry.push("--dry-run");
+    let r = run_as(&env, &aws, &dry);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("dropin-dev") && r.stdout.contains("alice-static-token"));
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), EXISTING);
+    // For real.
+    let r = run_as(&env, &aws, &base);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let arn = "arn:aws:eks:us-east-1:222222222222:cluster/dropin-dev";
+    assert_eq!(r.stdout, format!("Added new context {arn} to {cfg}\n"));
+    let v = kubectl_view(&config);
+    assert_eq!(v["current-context"], arn);
+    // Every old entry and field as it was.
+    let other = named(&v["clusters"], "other-cluster");
+    assert_eq!(other["cluster"]["server"], "https://other.example.com");
+    assert_eq!(
+        other["cluster"]["extensions"][0]["extension"]["owner"],
+        "platform"
+    );
+    assert_eq!(
+        named(&v["users"], "alice")["user"]["token"],
+        "alice-static-token"
+    );
+    assert_eq!(
+        named(&v["contexts"], "other")["context"]["namespace"],
+        "team-a"
+    );
+    assert_eq!(v["preferences"]["colors"], true);
+    // The new entries, shaped as aws-cli writes them.
+    assert!(named(&v["clusters"], arn)["cluster"]["server"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://"));
+    let exec = &named(&v["users"], arn)["user"]["exec"];
+    assert_eq!(exec["command"], "aws");
+    assert_eq!(exec["apiVersion"], "client.authentication.k8s.io/v1beta1");
+    let args: Vec<&str> = exec["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "--region",
+            "us-east-1",
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "dropin-dev",
+            "--output",
+            "json",
+            "--role",
+            DEV_ROLE
+        ]
+    );
+    assert_eq!(named(&v["contexts"], arn)["context"]["user"], arn);
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&config).unwrap().mode() & 0o777,
+        0o640,
+        "the mode is kept"
+    );
+    // The new user's exec command gives a token of the --role-arn role.
+    let r = run_as(&env, Path::new(exec["command"].as_str().unwrap()), &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = verify(&token_of(&r.stdout), "dropin-dev", Some(&m.url), &[]);
+    assert_verifies(&v);
+    assert!(v["arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    // Again: updated in place, not duplicated; aliases name the context and the user.
+    let mut aliased = base.to_vec();
+    aliased.extend(["--alias", "dev", "--user-alias", "dev-deployer"]);
+    let r = run_as(&env, &aws, &aliased);
+    assert_eq!(r.stdout, format!("Updated context dev in {cfg}\n"));
+    let v = kubectl_view(&config);
+    assert_eq!(v["clusters"].as_array().unwrap().len(), 2);
+    assert_eq!(v["current-context"], "dev");
+    assert_eq!(
+        named(&v["contexts"], "dev")["context"]["user"],
+        "dev-deployer"
+    );
+    assert_eq!(named(&v["contexts"], "dev")["context"]["cluster"], arn);
+    named(&v["users"], "dev-deployer");
+
+    // A file that is not a kubeconfig is left byte-identical, before any request.
+    for junk in ["{{{ not yaml", "- just\n- a list\n", "clusters: 5\n"] {
+        std::fs::write(&config, junk).unwrap();
+        let r = run_as(&env, &aws, &base);
+        assert_failed(&r, 1, &[]);
+        assert!(r.stderr.contains("cannot be used"), "{}", r.stderr);
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), junk);
+    }
+}
+
+#[test]
+fn kubectl_uses_the_merged_kubeconfig_against_the_verifying_server() {
+    let m = moto();
+    create_cluster("dropin-kubectl", DEV_ROLE);
+    let verifier = Verifier::start("dropin-kubectl", &m.url);
+    let mut env = TestEnv::new();
+    env.static_creds("AKIASHAREDSERVICES02", "shared/secret")
+        .set("AWS_ENDPOINT_URL_STS", &m.url)
+        .set("AWS_REGION", "us-east-1");
+    let aws = as_program(&mut env, "aws");
+    let config = env.home.join(".kube/config");
+    std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+    std::fs::write(&config, EXISTING).unwrap();
+    // KUBECONFIG's first path, aws-cli's --endpoint-url for EKS.
+    env.set("KUBECONFIG", config.display().to_string());
+    let r = run_as(
+        &env,
+        &aws,
+        &[
+            "--endpoint-url",
+            &m.url,
+            "eks",
+            "update-kubeconfig",
+            "--name",
+            "dropin-kubectl",
+            "--role-arn",
+            DEV_ROLE,
+            "--assume-role-arn",
+            DEV_ROLE,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let arn = "arn:aws:eks:us-east-1:222222222222:cluster/dropin-kubectl";
+    // Point the new cluster entry at the verifying server (moto's cluster has no API).
+    let set = env
+        .command(
+            Path::new("kubectl"),
+            &[
+                "config",
+                "set-cluster",
+                arn,
+                "--server",
+                &verifier.url,
+                "--certificate-authority",
+                verifier.ca.to_str().unwrap(),
+                "--embed-certs",
+            ],
+        )
+        .output()
+        .unwrap();
+    assert!(
+        set.status.success(),
+        "{}",
+        String::from_utf8_lossy(&set.stderr)
+    );
+    let out = env
+        .command(Path::new("kubectl"), &["get", "--raw", "/version"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let verdicts = verifier.verdicts();
+    let last = verdicts.last().expect("the verifier saw the request");
+    assert_eq!(last["ok"], true, "{last}");
+    assert!(
+        last["arn"]
+            .as_str()
+            .unwrap()
+            .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"),
+        "{last}"
+    );
+}
+
+/// A config file and a credentials file under HOME/.aws.
+fn aws_files(env: &mut TestEnv, config: &str, credentials: &str) {
+    let (c, k) = (
+        env.home.join(".aws/config"),
+        env.home.join(".aws/credentials"),
+    );
+    std::fs::create_dir_all(c.parent().unwrap()).unwrap();
+    std::fs::write(&c, config).unwrap();
+    std::fs::write(&k, credentials).unwrap();
+    env.set("AWS_CONFIG_FILE", c.display().to_string())
+        .set("AWS_SHARED_CREDENTIALS_FILE", k.display().to_string());
+}
+
+fn token_args(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut a = vec![
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--region",
+        "us-east-1",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+#[test]
+fn an_explicit_profile_switches_environment_keys_off_as_in_aws_cli() {
+    let mut env = TestEnv::new();
+    aws_files(
+        &mut env,
+        "",
+        "[dev]\naws_access_key_id = AKIAPROFILEDEV000001\naws_secret_access_key = p\n",
+    );
+    env.static_creds("AKIAENVKEYS000000001", "e");
+    let aws = as_program(&mut env, "aws");
+    for extra in [&["--profile", "dev"][..], &[]] {
+        let args = token_args(extra);
+        let ours = run_as(&env, &aws, &args);
+        let theirs = aws_cli(&env, &args);
+        assert_eq!(ours.code, 0, "{}", ours.stderr);
+        assert_eq!(
+            signer_of(&ours.stdout),
+            signer_of(&theirs.stdout),
+            "{extra:?}"
+        );
+    }
+    assert_eq!(
+        signer_of(&run_as(&env, &aws, &token_args(&["--profile", "dev"])).stdout),
+        "AKIAPROFILEDEV000001"
+    );
+    // AWS_PROFILE does not switch them off (aws-cli: the keys still win)...
+    env.set("AWS_PROFILE", "dev");
+    let args = token_args(&[]);
+    assert_eq!(
+        signer_of(&run_as(&env, &aws, &args).stdout),
+        signer_of(&aws_cli(&env, &args).stdout)
+    );
+    assert_eq!(
+        signer_of(&run_as(&env, &aws, &args).stdout),
+        "AKIAENVKEYS000000001"
+    );
+    // ...but a profile it names that does not exist is an error, keys or not.
+    env.set("AWS_PROFILE", "nope");
+    let ours = run_as(&env, &aws, &args);
+    let theirs = aws_cli(&env, &args);
+    assert_ne!(theirs.code, 0);
+    assert_failed(&ours, 1, &[]);
+    assert!(ours.stderr.contains("`nope`"), "{}", ours.stderr);
+}
+
+#[test]
+fn any_cluster_id_that_can_travel_in_a_header_is_signed() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIACLUSTERIDS000001", "ids/secret");
+    let keys = [("AKIACLUSTERIDS000001", "ids/secret")];
+    for id in ["my-dev-cluster.example.com", "a.b", "team/dev cluster"] {
+        for args in [
+            vec!["token", "-i", id, "--region", "us-east-1"],
+            vec![
+                "eks",
+                "get-token",
+                "--cluster-name",
+                id,
+                "--region",
+                "us-east-1",
+            ],
+        ] {
+            let r = env.run(&args);
+            assert_eq!(r.code, 0, "{id}: {}", r.stderr);
+            assert_verifies(&verify(&token_of(&r.stdout), id, None, &keys));
+            // aws-cli signs it too.
+            let theirs = aws_cli(
+                &env,
+                &[
+                    "eks",
+                    "get-token",
+                    "--cluster-name",
+                    id,
+                    "--region",
+                    "us-east-1",
+                ],
+            );
+            assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+        }
+    }
+}
+
+#[test]
+fn cluster_name_and_cluster_id_together_are_refused_as_in_aws_cli() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIABOTHNAMES0000001", "b");
+    let args = [
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "a",
+        "--cluster-id",
+        "b",
+        "--region",
+        "us-east-1",
+    ];
+    assert_ne!(aws_cli(&env, &args).code, 0);
+    let r = env.run(&args);
+    assert_failed(&r, 2, &[]);
+    assert!(
+        r.stderr.contains("--cluster-name and --cluster-id"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn aws_cli_global_options_are_accepted_and_query_gives_the_bare_token() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAGLOBALOPTIONS001", "g");
+    let mut args = token_args(&[
+        "--debug",
+        "--no-cli-pager",
+        "--no-paginate",
+        "--color",
+        "off",
+        "--cli-read-timeout",
+        "15",
+        "--cli-connect-timeout",
+        "5",
+        "--cli-binary-format",
+        "raw-in-base64-out",
+        "--no-cli-auto-prompt",
+        "--endpoint-url",
+        "https://eks.example.com",
+        "--query",
+        "status.token",
+        "--output",
+        "text",
+    ]);
+    let r = env.run(&args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout.lines().count(), 1);
+    assert!(r.stdout.starts_with("k8s-aws-v1."));
+    // The same form of aws-cli: the same kind of answer.
+    // (aws-cli v1, the anchor installed here, lacks v2's pager, binary-format and
+    // auto-prompt options; eks-token takes the options of both.)
+    let v2_only = [
+        "--debug",
+        "--no-cli-pager",
+        "--cli-binary-format",
+        "raw-in-base64-out",
+        "--no-cli-auto-prompt",
+    ];
+    args.retain(|a| !v2_only.contains(a));
+    let theirs = aws_cli(&env, &args);
+    assert!(
+        theirs.stdout.starts_with("k8s-aws-v1."),
+        "{}",
+        theirs.stderr
+    );
+    // A field path of the answer, as JSON.
+    let r = env.run(&token_args(&["--query", "status.expirationTimestamp"]));
+    assert!(
+        r.stdout.trim().starts_with('"') && r.stdout.trim().ends_with("Z\""),
+        "{}",
+        r.stdout
+    );
+    // Other JMESPath: a clear error.
+    let r = env.run(&token_args(&["--query", "status.{t: token}"]));
+    assert_failed(&r, 2, &[]);
+    assert!(
+        r.stderr.contains("--query") && r.stderr.contains("status.token"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn keys_and_credential_process_in_one_profile_follow_botocores_order() {
+    let m = moto();
+    let process = |akid: &str| {
+        format!(
+            "credential_process = sh -c 'echo \"{{\\\"Version\\\": 1, \\\"AccessKeyId\\\": \\\"{akid}\\\", \\\"SecretAccessKey\\\": \\\"s\\\"}}\"'\n"
+        )
+    };
+    let keys = |akid: &str| format!("aws_access_key_id = {akid}\naws_secret_access_key = k\n");
+    // (config, credentials, the selected profile's signer, the source profile's signer)
+    let cases = [
+        // Keys in the credentials file come before credential_process...
+        (
+            format!("[profile p]\n{}", process("AKIAPROCESS000000001")),
+            format!("[p]\n{}", keys("AKIACREDSFILE0000001")),
+            "AKIACREDSFILE0000001",
+        ),
+        // ...keys in the config file after it.
+        (
+            format!(
+                "[profile p]\n{}{}",
+                process("AKIAPROCESS000000002"),
+                keys("AKIACONFIGFILE000002")
+            ),
+            String::new(),
+            "AKIAPROCESS000000002",
+        ),
+    ];
+    for (config, credentials, want) in cases {
+        let sts = StsRecorder::start(m.port);
+        let mut env = TestEnv::new();
+        let config = format!("{config}[profile hop]\nrole_arn = {DEV_ROLE}\nsource_profile = p\n");
+        aws_files(&mut env, &config, &credentials);
+        env.set("AWS_ENDPOINT_URL_STS", &sts.url);
+        // The selected profile: the token's signer, ours and aws-cli's.
+        let args = token_args(&["--profile", "p"]);
+        let ours = env.run(&args);
+        assert_eq!(ours.code, 0, "{}", ours.stderr);
+        assert_eq!(signer_of(&ours.stdout), want);
+        assert_eq!(signer_of(&aws_cli(&env, &args).stdout), want, "aws-cli");
+        // A source profile: the same order, seen in who signed the AssumeRole.
+        let r = env.run(&token_args(&["--profile", "hop", "--no-cache"]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let theirs = aws_cli(&env, &token_args(&["--profile", "hop"]));
+        assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+        let signers: Vec<String> = sts
+            .of("AssumeRole")
+            .into_iter()
+            .map(|c| c.signer.unwrap_or_default())
+            .collect();
+        assert_eq!(signers, [want, want], "ours, then aws-cli's");
+    }
+}
+
+#[test]
+fn the_legacy_aws_security_token_is_a_session_token() {
+    let mut env = TestEnv::new();
+    aws_files(
+        &mut env,
+        "",
+        "[legacy]\naws_access_key_id = ASIALEGACYTOKEN00001\naws_secret_access_key = l\naws_security_token = legacy-session-token\n",
+    );
+    let args = token_args(&["--profile", "legacy"]);
+    let ours = env.run(&args);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    let url = eks_token::verify::decode(&token_of(&ours.stdout)).unwrap();
+    assert!(
+        url.contains("X-Amz-Security-Token=legacy-session-token"),
+        "{url}"
+    );
+    let theirs = eks_token::verify::decode(&token_of(&aws_cli(&env, &args).stdout)).unwrap();
+    assert!(
+        theirs.contains("X-Amz-Security-Token=legacy-session-token"),
+        "aws-cli: {theirs}"
+    );
+}
