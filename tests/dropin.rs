@@ -869,3 +869,67 @@ fn the_legacy_aws_security_token_is_a_session_token() {
         "aws-cli: {theirs}"
     );
 }
+
+#[test]
+fn the_sts_endpoint_is_the_one_aws_cli_presigns_for() {
+    // botocore 1.43 (aws-cli 1.45) defaults sts_regional_endpoints to `regional`: the
+    // legacy regions get their regional endpoint too; `legacy` brings the global one
+    // back for them only; no region at all signs for the global endpoint.
+    let origin = |stdout: &str| {
+        let url = eks_token::verify::decode(&token_of(stdout)).unwrap();
+        url.split("/?").next().unwrap().to_owned()
+    };
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAENDPOINTS0000001", "e");
+    let cases: [(&[&str], Option<&str>, &str); 7] = [
+        (
+            &["--region", "us-west-1"],
+            None,
+            "https://sts.us-west-1.amazonaws.com",
+        ),
+        (
+            &["--region", "us-east-1"],
+            None,
+            "https://sts.us-east-1.amazonaws.com",
+        ),
+        (
+            &["--region", "eu-west-1"],
+            None,
+            "https://sts.eu-west-1.amazonaws.com",
+        ),
+        (
+            &["--region", "af-south-1"],
+            None,
+            "https://sts.af-south-1.amazonaws.com",
+        ),
+        (&[], None, "https://sts.amazonaws.com"),
+        (
+            &["--region", "us-west-1"],
+            Some("legacy"),
+            "https://sts.amazonaws.com",
+        ),
+        (
+            &["--region", "af-south-1"],
+            Some("legacy"),
+            "https://sts.af-south-1.amazonaws.com",
+        ),
+    ];
+    for (extra, mode, want) in cases {
+        match mode {
+            Some(m) => env.set("AWS_STS_REGIONAL_ENDPOINTS", m),
+            None => env.set("AWS_STS_REGIONAL_ENDPOINTS", ""),
+        };
+        let mut args = vec!["eks", "get-token", "--cluster-name", "dev"];
+        args.extend_from_slice(extra);
+        let ours = env.run(&args);
+        assert_eq!(ours.code, 0, "{}", ours.stderr);
+        let theirs = aws_cli(&env, &args);
+        assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+        assert_eq!(
+            origin(&ours.stdout),
+            origin(&theirs.stdout),
+            "{extra:?} {mode:?}"
+        );
+        assert_eq!(origin(&ours.stdout), want, "{extra:?} {mode:?}");
+    }
+}

@@ -113,6 +113,10 @@ fn dockerfile_copies_the_release_binaries() {
     );
     assert!(makefile.contains("dist/eks-token-$(VERSION)-linux-amd64"));
     assert!(makefile.contains("dist/eks-token-$(VERSION)-linux-arm64"));
+    // The drop-in names.
+    for name in ["aws", "aws-iam-authenticator", "argocd-k8s-auth"] {
+        assert!(d.contains(&format!("/usr/local/bin/{name}\n")), "{name}");
+    }
     let version = format!("ARG VERSION={}", env!("CARGO_PKG_VERSION"));
     assert!(d.contains(&version), "{version}");
 }

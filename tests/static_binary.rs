@@ -80,6 +80,9 @@ fn arm64_statically_linked_and_within_the_size_budget() {
 fn scratch_root(bin: &Path) -> TempDir {
     let root = TempDir::new("scratch-root");
     std::fs::copy(bin, root.join("eks-token")).unwrap();
+    // The drop-in recipe: the same file as /usr/local/bin/aws.
+    std::fs::create_dir_all(root.join("usr/local/bin")).unwrap();
+    std::fs::copy(bin, root.join("usr/local/bin/aws")).unwrap();
     std::fs::create_dir_all(root.join("etc")).unwrap();
     for f in ["hosts", "resolv.conf"] {
         let src = Path::new("/etc").join(f);
@@ -96,16 +99,30 @@ fn scratch_root(bin: &Path) -> TempDir {
 /// Runs `/eks-token args` chrooted into `root` with exactly `env` (no HOME), the root
 /// mounted read-only when `read_only`.
 fn chroot_run(root: &Path, read_only: bool, env: &[(&str, &str)], args: &[&str]) -> Run {
-    let script = r#"d=$1; shift
+    chroot_run_as(root, read_only, env, "/eks-token", args)
+}
+
+/// [`chroot_run`] of `program` (a path inside `root`).
+fn chroot_run_as(
+    root: &Path,
+    read_only: bool,
+    env: &[(&str, &str)],
+    program: &str,
+    args: &[&str],
+) -> Run {
+    let script = r#"d=$1; p=$2; shift 2
 if [ "$EKS_RO" = 1 ]; then
   mount --bind "$d" "$d" && mount -o remount,ro,bind "$d" "$d" || { echo "cannot make $d read-only" >&2; exit 97; }
 fi
 unset EKS_RO PATH
-exec /usr/sbin/chroot "$d" /eks-token "$@""#;
+if [ -n "$EKS_CHROOT_PATH" ]; then export PATH="$EKS_CHROOT_PATH"; fi
+unset EKS_CHROOT_PATH
+exec /usr/sbin/chroot "$d" "$p" "$@""#;
     let started = std::time::Instant::now();
     let mut c = Command::new("unshare");
     c.args(["-m", "--", "/bin/sh", "-c", script, "sh"])
         .arg(root)
+        .arg(program)
         .args(args)
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
@@ -193,6 +210,57 @@ fn run_from_scratch(read_only: bool) {
             .unwrap()
             .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"),
         "{v}"
+    );
+
+    // The same chain as `aws` (COPY eks-token /usr/local/bin/aws), with the arguments
+    // of the kubeconfig `aws eks update-kubeconfig --role-arn` writes.
+    let r = chroot_run_as(
+        root.path(),
+        read_only,
+        &[
+            ("AWS_WEB_IDENTITY_TOKEN_FILE", IRSA_TOKEN_PATH),
+            (
+                "AWS_ROLE_ARN",
+                "arn:aws:iam::111111111111:role/scratch-irsa",
+            ),
+            ("AWS_ENDPOINT_URL_STS", &m.url),
+            // PATH inside the chroot.
+            ("EKS_CHROOT_PATH", "/usr/local/bin"),
+            no_imds,
+        ],
+        "/usr/local/bin/aws",
+        &[
+            "--region",
+            "us-east-1",
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--output",
+            "json",
+            "--role",
+            DEV_ROLE,
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]);
+    assert_verifies(&v);
+    assert!(v["arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    let r = chroot_run_as(
+        root.path(),
+        read_only,
+        &[no_imds],
+        "/usr/local/bin/aws",
+        &["s3", "ls"],
+    );
+    assert_eq!((r.code, r.stdout.as_str()), (2, ""), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("eks-token standing in for the AWS CLI"),
+        "{}",
+        r.stderr
     );
 
     // TLS with no CA store on the system: a private CA passed in AWS_CA_BUNDLE.
