@@ -175,7 +175,7 @@ impl Cache {
     /// The entry's credentials if it is ours, intact and valid for 15 more minutes.
     fn read(&self, key: &str, what: fmt::Arguments<'_>) -> Option<Credentials> {
         let path = self.entry_path(key);
-        let mut file = File::open(&path).ok()?;
+        let mut file = fsutil::open_read(&path).ok()?;
         let meta = file.metadata().ok()?;
         if !meta.is_file() || !self.ours(meta.uid(), meta.mode(), true) {
             log::warn(format_args!(
@@ -332,7 +332,7 @@ impl Cache {
 
     /// Whether the entry at `path` is ours and expired (or unreadable as an entry).
     fn expired(&self, path: &Path, now: OffsetDateTime) -> bool {
-        let Ok(mut file) = File::open(path) else {
+        let Ok(mut file) = fsutil::open_read(path) else {
             return false;
         };
         let Ok(meta) = file.metadata() else {

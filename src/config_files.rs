@@ -273,12 +273,15 @@ pub(crate) fn locations(env: &Env) -> (Option<PathBuf>, Option<PathBuf>) {
     (config, credentials)
 }
 
+/// The largest config or credentials file read (real ones are a few KiB).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+
 /// Reads and parses both files; a missing file is an empty one.
 pub(crate) fn load(env: &Env) -> crate::Result<ProfileSet> {
     let (config, credentials) = locations(env);
     let read = |p: &Option<PathBuf>| -> crate::Result<Option<String>> {
         let Some(p) = p else { return Ok(None) };
-        match std::fs::read(p) {
+        match crate::fsutil::read_file(p, MAX_FILE_BYTES) {
             Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             // A directory in place of the file, or no permission: the SDKs skip it.

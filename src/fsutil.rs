@@ -123,6 +123,30 @@ pub(crate) fn remove_stale_temps_in(dir: &Path, name: Option<&str>) -> usize {
     removed
 }
 
+/// Opens `path` for reading (close-on-exec) with one system call: musl's `open` follows
+/// every `O_CLOEXEC` open with an `fcntl` that sets the flag again (for kernels older
+/// than 2.6.23), a tenth of a warm run's system calls.
+pub(crate) fn open_read(path: &Path) -> io::Result<File> {
+    use rustix::fs::{Mode, OFlags};
+    Ok(File::from(rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?))
+}
+
+/// The contents of the file at `path`, in as few system calls as it takes (open, fstat,
+/// one read, close); a file larger than `max` bytes is an error.
+pub(crate) fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    let mut file = open_read(path)?;
+    let len = file.metadata()?.len();
+    let bytes = read_whole(&mut file, len, max)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other(format!("it is larger than {max} bytes")));
+    }
+    Ok(bytes)
+}
+
 /// The contents of `file`, whose size is `len`, in one `read` when the size is right
 /// (a reader over the file makes a system call per byte; `read_to_end` one more to see
 /// the end), at most `max` bytes.
@@ -154,6 +178,26 @@ mod tests {
         let d = std::env::temp_dir().join(format!("eks-token-fsutil-{tag}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&d);
         d
+    }
+
+    #[test]
+    fn read_file_reads_all_within_the_cap_and_refuses_more() {
+        let d = scratch("read");
+        fs::create_dir_all(&d).unwrap();
+        let f = d.join("ten");
+        fs::write(&f, b"0123456789").unwrap();
+        assert_eq!(read_file(&f, 10).unwrap(), b"0123456789");
+        assert_eq!(read_file(&f, 1 << 20).unwrap(), b"0123456789");
+        assert!(read_file(&f, 9).is_err());
+        assert_eq!(
+            read_file(&d.join("missing"), 10).unwrap_err().kind(),
+            io::ErrorKind::NotFound
+        );
+        assert_eq!(
+            read_file(&d, 10).unwrap_err().kind(),
+            io::ErrorKind::IsADirectory
+        );
+        let _ = fs::remove_dir_all(&d);
     }
 
     #[test]

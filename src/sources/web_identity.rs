@@ -38,7 +38,8 @@ pub(crate) fn read_token_file(path: &str, origin: &str) -> Result<Secret> {
         source: "web identity",
         message: format!("cannot use the token file {path} ({origin}): {detail}"),
     };
-    let mut file = std::fs::File::open(path).map_err(|e| err(e.to_string()))?;
+    let mut file =
+        crate::fsutil::open_read(std::path::Path::new(path)).map_err(|e| err(e.to_string()))?;
     // Projected tokens are about 1 KiB: one read of up to 4 KiB usually sees it all.
     let buf = crate::fsutil::read_whole(&mut file, 4096, MAX_TOKEN_BYTES + 1)
         .map_err(|e| err(e.to_string()))?;
