@@ -65,7 +65,7 @@ static:
 test: deps static
 	$(CARGO) build --all-targets
 	EKS_TOKEN_STATIC_BIN=$(STATIC_BIN) $(CARGO) test --no-fail-fast
-	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test get_token --test failures --test kubectl
+	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test get_token --test failures --test kubectl --test dropin
 
 # The aarch64 static binary: its size and linkage, then the integration tests under
 # qemu-aarch64-static (EKS_TOKEN_BIN names a wrapper).
