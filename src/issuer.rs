@@ -16,6 +16,7 @@ use crate::plan::{self, Plan, SessionName};
 use crate::request::Request;
 use crate::sts::{CallerIdentity, Sts};
 use crate::token::{self, Token};
+use crate::validate;
 use crate::{cache, http, log, timefmt, vlog};
 
 /// Issues tokens and credentials for a [`Request`].
@@ -125,6 +126,8 @@ impl<'e> Issuer<'e> {
 
     /// A new token, within a fresh deadline.
     pub fn issue(&mut self) -> Result<Token> {
+        // A token names its cluster: an empty id is refused before any request.
+        validate::cluster_id(&self.request.cluster_id)?;
         let started = Instant::now();
         let creds = self.credentials()?;
         let http = self.sts.http();

@@ -705,6 +705,24 @@ fn any_cluster_id_that_can_travel_in_a_header_is_signed() {
             assert_eq!(theirs.code, 0, "{}", theirs.stderr);
         }
     }
+    // What cannot travel in the header: refused in every form, before any request.
+    let long = "x".repeat(1025);
+    for id in ["", "a\nb", " dev", long.as_str()] {
+        for args in [
+            vec!["token", "-i", id],
+            vec!["eks", "get-token", "--cluster-name", id],
+            vec!["get-token", "--cluster-name", id],
+            vec!["aws", "--cluster-name", id],
+        ] {
+            let r = env.run(&args);
+            assert_failed(&r, 1, &[]);
+            assert!(
+                r.stderr.contains("cannot be signed into a token"),
+                "{}",
+                r.stderr
+            );
+        }
+    }
 }
 
 #[test]

@@ -1367,6 +1367,12 @@ fn parse_argocd(args: &[String]) -> Result<Command> {
     if get(&values, "help").is_some() {
         return Ok(Command::Help(Dialect::ArgoCd));
     }
+    if words.is_empty() {
+        return Err(usage(
+            "no command given; this argocd-k8s-auth is eks-token and has: aws --cluster-name NAME \
+             [--role-arn ARN] [--profile NAME]",
+        ));
+    }
     if words != ["aws"] {
         return Err(usage(format!(
             "`{}` is not available: this argocd-k8s-auth is eks-token standing in for it, \
