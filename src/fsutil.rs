@@ -137,7 +137,7 @@ pub(crate) fn open_read(path: &Path) -> io::Result<File> {
 
 /// The contents of the file at `path`, in as few system calls as it takes (open, fstat,
 /// one read, close); a file larger than `max` bytes is an error.
-pub(crate) fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+pub fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     let mut file = open_read(path)?;
     let len = file.metadata()?.len();
     let bytes = read_whole(&mut file, len, max)?;

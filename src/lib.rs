@@ -71,10 +71,10 @@ pub use secret::Secret;
 pub use sts::CallerIdentity;
 pub use token::Token;
 
-/// Files that hold tokens or credentials: written atomically and crash-safe, with exact
-/// permissions, in directories created 0700.
+/// Files that hold tokens, credentials or configuration: read whole with a size cap,
+/// written atomically and crash-safe, with exact permissions, in directories created 0700.
 pub mod files {
-    pub use crate::fsutil::{remove_stale_temps, write_atomic};
+    pub use crate::fsutil::{read_file, remove_stale_temps, write_atomic};
 }
 
 pub use log::{set_verbose, verbose, verbose_line};

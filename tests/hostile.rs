@@ -360,3 +360,75 @@ fn deeply_nested_sts_answers_are_refused_quickly() {
     let ratio = eks_token::testkit::xml_nesting_time_ratio();
     assert!(ratio < 8.0, "1 MiB / 256 KiB of nesting: {ratio:.1}x");
 }
+
+#[test]
+fn hostile_kubeconfigs_are_refused_quickly_and_left_as_they_are() {
+    // Nothing may be asked of EKS: the endpoint is a listener that counts connections.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let eks = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAKUBECONFIGHOSTIL", "k")
+        .set("AWS_ENDPOINT_URL_EKS", &eks)
+        .set("AWS_REGION", "us-east-1");
+    let config = env.home.join("kubeconfig");
+    // Ten aliases of ten aliases ... nine levels deep: 10^9 nodes once expanded.
+    let mut laughs = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..9 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        laughs.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    laughs.push_str("clusters: []\n");
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("aliases", laughs.into_bytes(), "with its aliases expanded"),
+        (
+            "block nesting",
+            format!("clusters:\n{}x\n", "- ".repeat(500_000)).into_bytes(),
+            "nests deeper than 100 levels",
+        ),
+        (
+            "flow nesting",
+            format!("clusters: {}{}\n", "[".repeat(200_000), "]".repeat(200_000)).into_bytes(),
+            "not YAML",
+        ),
+        ("20 MiB", vec![b'a'; 20 << 20], "larger than"),
+        ("not UTF-8", b"clusters: [\xff]\n".to_vec(), "not UTF-8"),
+    ];
+    for (what, content, says) in cases {
+        std::fs::write(&config, &content).unwrap();
+        let started = Instant::now();
+        let r = env.run(&[
+            "eks",
+            "update-kubeconfig",
+            "--name",
+            "dev",
+            "--kubeconfig",
+            config.to_str().unwrap(),
+        ]);
+        assert_failed(&r, 1, &[]);
+        assert!(r.stderr.contains(says), "{what}: {}", r.stderr);
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "{what}: {:?}",
+            started.elapsed()
+        );
+        assert!(
+            std::fs::read(&config).unwrap() == content,
+            "{what}: the file changed"
+        );
+    }
+    // A kubeconfig that is an endless device is read up to the cap only.
+    std::fs::remove_file(&config).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
+    let r = env.run(&[
+        "eks",
+        "update-kubeconfig",
+        "--name",
+        "dev",
+        "--kubeconfig",
+        config.to_str().unwrap(),
+    ]);
+    assert_failed(&r, 1, &[]);
+    assert!(r.stderr.contains("larger than"), "{}", r.stderr);
+    assert!(listener.accept().is_err(), "EKS was asked");
+}

@@ -9,6 +9,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use eks_token::{files, Cluster, Env, Error, Issuer};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
 
@@ -18,6 +19,17 @@ use super::Failure;
 
 /// The exec apiVersion aws-cli writes.
 const API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
+
+/// The largest kubeconfig read (real ones are a few KiB, a few MiB with hundreds of
+/// clusters).
+const MAX_FILE_BYTES: u64 = 16 << 20;
+/// The deepest nesting of collections accepted (kubeconfigs nest about six levels; the
+/// writer recurses once per level).
+const MAX_DEPTH: usize = 100;
+/// The most nodes a kubeconfig may have once its aliases are expanded: loading expands
+/// each alias into a copy, so ten aliases of ten aliases of ... would take exponential
+/// memory ("billion laughs").
+const MAX_NODES: usize = 1 << 20;
 
 /// A kubeconfig file as read: its path, its content, and its mode when it exists.
 struct Kubeconfig {
@@ -66,7 +78,7 @@ fn skeleton() -> Hash {
 /// YAML document that is a mapping whose lists are lists of mappings (aws-cli's
 /// checks).
 fn load(path: &Path) -> Result<Kubeconfig, Error> {
-    let text = match fs::read(path) {
+    let text = match files::read_file(path, MAX_FILE_BYTES) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Kubeconfig {
@@ -84,6 +96,7 @@ fn load(path: &Path) -> Result<Kubeconfig, Error> {
     };
     let mode = fs::metadata(path).ok().map(|m| m.mode() & 0o777);
     let text = String::from_utf8(text).map_err(|_| invalid(path, "it is not UTF-8 text"))?;
+    check_bounds(&text).map_err(|why| invalid(path, why))?;
     let docs = YamlLoader::load_from_str(&text)
         .map_err(|e| invalid(path, format!("it is not YAML ({e})")))?;
     let content = match docs.as_slice() {
@@ -126,6 +139,55 @@ fn load(path: &Path) -> Result<Kubeconfig, Error> {
         content,
         mode,
     })
+}
+
+/// Checks, in one pass over the parser's events and in memory linear in the text, that
+/// loading `text` stays within [`MAX_DEPTH`] and [`MAX_NODES`] (aliases counted at the
+/// size of what they expand to).
+fn check_bounds(text: &str) -> Result<(), String> {
+    let mut parser = Parser::new_from_str(text);
+    // Each open collection: its anchor id (0: none) and the node count at its start.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    // The expanded size of each anchored node.
+    let mut sizes: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut nodes: usize = 0;
+    loop {
+        let (event, _) = parser
+            .next_token()
+            .map_err(|e| format!("it is not YAML ({e})"))?;
+        match event {
+            Event::StreamEnd => return Ok(()),
+            Event::Scalar(_, _, anchor, _) => {
+                nodes += 1;
+                if anchor != 0 {
+                    sizes.insert(anchor, 1);
+                }
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                nodes += 1;
+                open.push((anchor, nodes));
+                if open.len() > MAX_DEPTH {
+                    return Err(format!("it nests deeper than {MAX_DEPTH} levels"));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some((anchor, start)) = open.pop() {
+                    if anchor != 0 {
+                        sizes.insert(anchor, nodes - start + 1);
+                    }
+                }
+            }
+            Event::Alias(id) => {
+                nodes = nodes.saturating_add(sizes.get(&id).copied().unwrap_or(1));
+            }
+            _ => {}
+        }
+        if nodes > MAX_NODES {
+            return Err(format!(
+                "it has more than {MAX_NODES} nodes with its aliases expanded"
+            ));
+        }
+    }
 }
 
 /// Whether the list `field` has an entry named `name`.
