@@ -9,7 +9,7 @@ secs="${1:-20}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(sts_response profile_file arn exec_info credentials_json token cli verify token_times)
+    targets=(sts_response profile_file arn exec_info credentials_json token cli verify token_times kubeconfig)
 fi
 if ! cargo +nightly --version >/dev/null 2>&1; then
     echo "fuzz: no nightly toolchain (rustup toolchain install nightly); skipping" >&2

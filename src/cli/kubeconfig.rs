@@ -9,12 +9,12 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use eks_token::{files, Cluster, Env, Error, Issuer};
-use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+use yaml_rust2::Yaml;
 
 use super::args::{Dialect, GetToken, UpdateKubeconfig};
 use super::commands::effective_env;
+use super::kubeconfig_yaml::{self as yaml, dump, has_entry, insert, key, map, skeleton, string};
 use super::Failure;
 
 /// The exec apiVersion aws-cli writes.
@@ -23,13 +23,6 @@ const API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
 /// The largest kubeconfig read (real ones are a few KiB, a few MiB with hundreds of
 /// clusters).
 const MAX_FILE_BYTES: u64 = 16 << 20;
-/// The deepest nesting of collections accepted (kubeconfigs nest about six levels; the
-/// writer recurses once per level).
-const MAX_DEPTH: usize = 100;
-/// The most nodes a kubeconfig may have once its aliases are expanded: loading expands
-/// each alias into a copy, so ten aliases of ten aliases of ... would take exponential
-/// memory ("billion laughs").
-const MAX_NODES: usize = 1 << 20;
 
 /// A kubeconfig file as read: its path, its content, and its mode when it exists.
 struct Kubeconfig {
@@ -44,34 +37,6 @@ fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
          (it was left as it is)",
         path.display()
     ))
-}
-
-fn key(k: &str) -> Yaml {
-    Yaml::String(k.to_owned())
-}
-
-fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
-    Yaml::Hash(entries.into_iter().map(|(k, v)| (key(k), v)).collect())
-}
-
-fn string(s: &str) -> Yaml {
-    Yaml::String(s.to_owned())
-}
-
-/// A new kubeconfig's content, as aws-cli starts one.
-fn skeleton() -> Hash {
-    let Yaml::Hash(h) = map(vec![
-        ("apiVersion", string("v1")),
-        ("clusters", Yaml::Array(Vec::new())),
-        ("contexts", Yaml::Array(Vec::new())),
-        ("current-context", string("")),
-        ("kind", string("Config")),
-        ("preferences", Yaml::Hash(Hash::new())),
-        ("users", Yaml::Array(Vec::new())),
-    ]) else {
-        unreachable!("map makes a hash")
-    };
-    h
 }
 
 /// Reads `path`: a missing or empty file is a new kubeconfig; anything else must be one
@@ -96,141 +61,12 @@ fn load(path: &Path) -> Result<Kubeconfig, Error> {
     };
     let mode = fs::metadata(path).ok().map(|m| m.mode() & 0o777);
     let text = String::from_utf8(text).map_err(|_| invalid(path, "it is not UTF-8 text"))?;
-    check_bounds(&text).map_err(|why| invalid(path, why))?;
-    let docs = YamlLoader::load_from_str(&text)
-        .map_err(|e| invalid(path, format!("it is not YAML ({e})")))?;
-    let content = match docs.as_slice() {
-        [] | [Yaml::Null] => skeleton(),
-        [Yaml::Hash(h)] => h.clone(),
-        [_] => return Err(invalid(path, "it is not a mapping of kubeconfig fields")),
-        _ => return Err(invalid(path, "it holds more than one YAML document")),
-    };
-    for (field, want_list) in [
-        ("clusters", true),
-        ("contexts", true),
-        ("users", true),
-        ("preferences", false),
-    ] {
-        match (content.get(&key(field)), want_list) {
-            (None | Some(Yaml::Null), _) => {}
-            (Some(Yaml::Array(items)), true) => {
-                if items.iter().any(|i| !matches!(i, Yaml::Hash(_))) {
-                    return Err(invalid(
-                        path,
-                        format!("an entry of `{field}` is not a mapping"),
-                    ));
-                }
-            }
-            (Some(Yaml::Hash(_)), false) => {}
-            (Some(_), true) => return Err(invalid(path, format!("`{field}` is not a list"))),
-            (Some(_), false) => return Err(invalid(path, format!("`{field}` is not a mapping"))),
-        }
-    }
-    for field in ["apiVersion", "kind", "current-context"] {
-        if !matches!(
-            content.get(&key(field)),
-            None | Some(Yaml::Null | Yaml::String(_))
-        ) {
-            return Err(invalid(path, format!("`{field}` is not a string")));
-        }
-    }
+    let content = yaml::parse(&text).map_err(|why| invalid(path, why))?;
     Ok(Kubeconfig {
         path: path.to_path_buf(),
         content,
         mode,
     })
-}
-
-/// Checks, in one pass over the parser's events and in memory linear in the text, that
-/// loading `text` stays within [`MAX_DEPTH`] and [`MAX_NODES`] (aliases counted at the
-/// size of what they expand to).
-fn check_bounds(text: &str) -> Result<(), String> {
-    let mut parser = Parser::new_from_str(text);
-    // Each open collection: its anchor id (0: none) and the node count at its start.
-    let mut open: Vec<(usize, usize)> = Vec::new();
-    // The expanded size of each anchored node.
-    let mut sizes: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
-    let mut nodes: usize = 0;
-    loop {
-        let (event, _) = parser
-            .next_token()
-            .map_err(|e| format!("it is not YAML ({e})"))?;
-        match event {
-            Event::StreamEnd => return Ok(()),
-            Event::Scalar(_, _, anchor, _) => {
-                nodes += 1;
-                if anchor != 0 {
-                    sizes.insert(anchor, 1);
-                }
-            }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                nodes += 1;
-                open.push((anchor, nodes));
-                if open.len() > MAX_DEPTH {
-                    return Err(format!("it nests deeper than {MAX_DEPTH} levels"));
-                }
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((anchor, start)) = open.pop() {
-                    if anchor != 0 {
-                        sizes.insert(anchor, nodes - start + 1);
-                    }
-                }
-            }
-            Event::Alias(id) => {
-                nodes = nodes.saturating_add(sizes.get(&id).copied().unwrap_or(1));
-            }
-            _ => {}
-        }
-        if nodes > MAX_NODES {
-            return Err(format!(
-                "it has more than {MAX_NODES} nodes with its aliases expanded"
-            ));
-        }
-    }
-}
-
-/// Whether the list `field` has an entry named `name`.
-fn has_entry(content: &Hash, field: &str, name: &str) -> bool {
-    match content.get(&key(field)) {
-        Some(Yaml::Array(items)) => items.iter().any(|i| i["name"].as_str() == Some(name)),
-        _ => false,
-    }
-}
-
-/// Adds `entry` to the list `field`, replacing an entry of the same name; whether one
-/// was replaced.
-fn insert(content: &mut Hash, field: &str, entry: Yaml) -> bool {
-    let list = content.entry(key(field)).or_insert(Yaml::Null);
-    if !matches!(list, Yaml::Array(_)) {
-        *list = Yaml::Array(Vec::new());
-    }
-    let Yaml::Array(items) = list else {
-        unreachable!("made a list above")
-    };
-    let name = entry["name"].as_str().map(str::to_owned);
-    match items
-        .iter_mut()
-        .find(|i| name.is_some() && i["name"].as_str() == name.as_deref())
-    {
-        Some(old) => {
-            *old = entry;
-            true
-        }
-        None => {
-            items.push(entry);
-            false
-        }
-    }
-}
-
-fn dump(y: &Yaml) -> String {
-    let mut out = String::new();
-    YamlEmitter::new(&mut out)
-        .dump(y)
-        .expect("writing to a String");
-    let body = out.strip_prefix("---\n").unwrap_or(&out);
-    format!("{}\n", body.trim_end_matches('\n'))
 }
 
 /// The kubeconfig files to consider: `--kubeconfig`, else the paths of `KUBECONFIG`,
@@ -426,7 +262,7 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
     config
         .content
         .insert(key("current-context"), string(&context_name));
-    let text = dump(&Yaml::Hash(config.content));
+    let text = yaml::write(&config.content).map_err(|why| invalid(&config.path, why))?;
     if u.dry_run {
         return Ok(text);
     }
@@ -457,50 +293,4 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
         }
     }
     Ok(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn merging_keeps_every_other_entry_and_replaces_by_name() {
-        let docs = YamlLoader::load_from_str(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: 'https://other', extensions: [{name: x, extension: {a: 1}}]}\n\
-             users:\n- name: alice\n  user: {token: secret-token}\ncontexts:\n- name: other\n  context: {cluster: other, user: alice, namespace: team}\n\
-             current-context: other\npreferences: {colors: true}\n",
-        )
-        .unwrap();
-        let Yaml::Hash(mut content) = docs[0].clone() else {
-            panic!()
-        };
-        let entry = |name: &str, server: &str| {
-            map(vec![
-                ("cluster", map(vec![("server", string(server))])),
-                ("name", string(name)),
-            ])
-        };
-        assert!(!insert(&mut content, "clusters", entry("new", "https://a")));
-        assert!(insert(&mut content, "clusters", entry("new", "https://b")));
-        let text = dump(&Yaml::Hash(content));
-        let back = &YamlLoader::load_from_str(&text).unwrap()[0];
-        assert_eq!(back["clusters"].as_vec().unwrap().len(), 2);
-        assert_eq!(
-            back["clusters"][1]["cluster"]["server"].as_str(),
-            Some("https://b")
-        );
-        assert_eq!(
-            back["users"][0]["user"]["token"].as_str(),
-            Some("secret-token")
-        );
-        assert_eq!(
-            back["contexts"][0]["context"]["namespace"].as_str(),
-            Some("team")
-        );
-        assert_eq!(back["preferences"]["colors"].as_bool(), Some(true));
-        assert_eq!(
-            back["clusters"][0]["cluster"]["extensions"][0]["extension"]["a"].as_i64(),
-            Some(1)
-        );
-    }
 }

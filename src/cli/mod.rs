@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod exec_credential;
 mod kubeconfig;
+mod kubeconfig_yaml;
 mod write_token;
 
 use std::fmt;
