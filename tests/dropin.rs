@@ -951,3 +951,79 @@ fn the_sts_endpoint_is_the_one_aws_cli_presigns_for() {
         assert_eq!(origin(&ours.stdout), want, "{extra:?} {mode:?}");
     }
 }
+
+/// The top-level keys of a YAML file, in order.
+fn top_level_keys(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with([' ', '-', '#']) && l.contains(':'))
+        .map(|l| l.split(':').next().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn update_kubeconfig_writes_what_aws_cli_writes() {
+    let m = moto();
+    create_cluster("dropin-sbs", DEV_ROLE);
+    let mut env = TestEnv::new();
+    aws_files(
+        &mut env,
+        &format!(
+            "[profile dev]\nrole_arn = {DEV_ROLE}\nsource_profile = base\nregion = us-east-1\n"
+        ),
+        "[base]\naws_access_key_id = AKIASIDEBYSIDE000001\naws_secret_access_key = s\n",
+    );
+    env.set("AWS_ENDPOINT_URL_EKS", &m.url)
+        .set("AWS_ENDPOINT_URL_STS", &m.url);
+    let aws = as_program(&mut env, "aws");
+    // Into a new file, and into the kubeconfig a user has.
+    for start in [None, Some(EXISTING)] {
+        let dir = env.home.join(&format!("sbs-{}", start.is_some()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (ours, theirs) = (dir.join("ours"), dir.join("theirs"));
+        if let Some(text) = start {
+            std::fs::write(&ours, text).unwrap();
+            std::fs::write(&theirs, text).unwrap();
+        }
+        let args = |p: &Path| -> Vec<String> {
+            [
+                "--profile",
+                "dev",
+                "eks",
+                "update-kubeconfig",
+                "--name",
+                "dropin-sbs",
+                "--role-arn",
+                DEV_ROLE,
+                "--alias",
+                "sbs",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .chain(["--kubeconfig".to_owned(), p.display().to_string()])
+            .collect()
+        };
+        let a = args(&ours);
+        let r = run_as(
+            &env,
+            &aws,
+            &a.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let t = args(&theirs);
+        let t = aws_cli(&env, &t.iter().map(String::as_str).collect::<Vec<_>>());
+        assert_eq!(t.code, 0, "aws-cli: {}", t.stderr);
+        assert_eq!(
+            r.stdout.replace(&ours.display().to_string(), "PATH"),
+            t.stdout.replace(&theirs.display().to_string(), "PATH")
+        );
+        // The same kubeconfig, field for field (kubectl reads both), keys in the same order.
+        assert_eq!(kubectl_view(&ours), kubectl_view(&theirs), "from {start:?}");
+        assert_eq!(
+            top_level_keys(&ours),
+            top_level_keys(&theirs),
+            "from {start:?}"
+        );
+    }
+}

@@ -14,7 +14,7 @@ use yaml_rust2::Yaml;
 
 use super::args::{Dialect, GetToken, UpdateKubeconfig};
 use super::commands::effective_env;
-use super::kubeconfig_yaml::{self as yaml, dump, has_entry, insert, key, map, skeleton, string};
+use super::kubeconfig_yaml::{self as yaml, dump, has_entry, insert, map, skeleton, string};
 use super::Failure;
 
 /// The exec apiVersion aws-cli writes.
@@ -259,9 +259,12 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
     insert(&mut config.content, "clusters", cluster_entry.clone());
     insert(&mut config.content, "users", user.clone());
     insert(&mut config.content, "contexts", context.clone());
-    config
-        .content
-        .insert(key("current-context"), string(&context_name));
+    yaml::set(
+        &mut config.content,
+        "current-context",
+        string(&context_name),
+        true,
+    );
     let text = yaml::write(&config.content).map_err(|why| invalid(&config.path, why))?;
     if u.dry_run {
         return Ok(text);

@@ -142,10 +142,27 @@ pub(crate) fn has_entry(content: &Hash, field: &str, name: &str) -> bool {
     }
 }
 
+/// Sets `field` to `value` where it stands (a new field goes last; the map's own
+/// `insert` and `entry` would move an existing one to the end); with `replace` false, an
+/// existing value is kept.
+pub(crate) fn set(content: &mut Hash, field: &str, value: Yaml, replace: bool) {
+    match content.get_mut(&key(field)) {
+        Some(old) => {
+            if replace {
+                *old = value;
+            }
+        }
+        None => {
+            content.insert(key(field), value);
+        }
+    }
+}
+
 /// Adds `entry` to the list `field`, replacing an entry of the same name; whether one
 /// was replaced.
 pub(crate) fn insert(content: &mut Hash, field: &str, entry: Yaml) -> bool {
-    let list = content.entry(key(field)).or_insert(Yaml::Null);
+    set(content, field, Yaml::Null, false);
+    let list = content.get_mut(&key(field)).expect("set above");
     if !matches!(list, Yaml::Array(_)) {
         *list = Yaml::Array(Vec::new());
     }
