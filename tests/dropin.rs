@@ -252,6 +252,36 @@ fn as_aws_iam_authenticator_it_speaks_its_token_verify_and_version() {
         .as_str()
         .unwrap()
         .contains("assumed-role/testrole/"));
+    // Its global flags (its source: cmd/aws-iam-authenticator/root.go): --loglevel debug
+    // shows the steps; the server's settings are accepted.
+    let r = run_as(
+        &env,
+        &authenticator,
+        &[
+            "--loglevel",
+            "debug",
+            "-l",
+            "json",
+            "--feature-gates",
+            "SSORoleMatch=true",
+            "token",
+            "-i",
+            "dev",
+            "--token-only",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.starts_with("k8s-aws-v1.") && !r.stderr.is_empty(),
+        "{}",
+        r.stderr
+    );
+    let r = run_as(
+        &env,
+        &authenticator,
+        &["token", "-i", "dev", "--token-only"],
+    );
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
     // Its refusals.
     let r = run_as(
         &env,

@@ -524,8 +524,8 @@ This `aws-iam-authenticator` is eks-token standing in for it. It has:
       [--forward-session-name] [--region R] [--token-only]
   aws-iam-authenticator verify -i CLUSTER -t TOKEN [-o json]
   aws-iam-authenticator version [-s] [-o json|yaml]
-Environment: DEFAULT_ROLE (-r), KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID (-i),
-AWS_IAM_AUTHENTICATOR_LOG_VERBOSITY (-v).
+Environment: DEFAULT_ROLE (-r), KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID (-i).
+--loglevel debug (or trace) shows each step on stderr.
 ";
 
 /// The help text under the name `argocd-k8s-auth`.
@@ -1206,7 +1206,7 @@ fn parse_authenticator(args: &[String], env: &Env) -> Result<Command> {
         // Global (persistent) flags.
         flag("config", Some('c'), true),
         flag("log-format", Some('l'), true),
-        flag("log-verbosity", Some('v'), true),
+        flag("loglevel", None, true),
         flag("cluster-id", Some('i'), true),
         flag("feature-gates", None, true),
         flag("help", Some('h'), false),
@@ -1222,6 +1222,8 @@ fn parse_authenticator(args: &[String], env: &Env) -> Result<Command> {
         flag("token", Some('t'), true),
         flag("output", Some('o'), true),
         flag("partition", None, true),
+        flag("endpoint-validation-mode", None, true),
+        flag("endpoint-validation-file", None, true),
         // version
         flag("short", None, false),
     ];
@@ -1244,13 +1246,7 @@ fn parse_authenticator(args: &[String], env: &Env) -> Result<Command> {
     if get(&values, "help").is_some() {
         return Ok(Command::Help(Dialect::Authenticator));
     }
-    let verbosity = get(&values, "log-verbosity")
-        .map(str::to_owned)
-        .or_else(|| {
-            env.get("AWS_IAM_AUTHENTICATOR_LOG_VERBOSITY")
-                .map(str::to_owned)
-        });
-    let verbose = verbosity.is_some_and(|v| v == "debug" || v == "trace");
+    let verbose = get(&values, "loglevel").is_some_and(|v| v == "debug" || v == "trace");
     let cluster_id = get(&values, "cluster-id").map(str::to_owned).or_else(|| {
         env.get("KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID")
             .map(str::to_owned)
@@ -1259,7 +1255,7 @@ fn parse_authenticator(args: &[String], env: &Env) -> Result<Command> {
         const GLOBAL: &[&str] = &[
             "config",
             "log-format",
-            "log-verbosity",
+            "loglevel",
             "cluster-id",
             "feature-gates",
         ];
@@ -1315,7 +1311,10 @@ fn parse_authenticator(args: &[String], env: &Env) -> Result<Command> {
             }))
         }
         ["verify"] => {
-            only("verify", &["token", "output", "partition"])?;
+            only(
+                "verify",
+                &["token", "output", "partition", "endpoint-validation-mode", "endpoint-validation-file"],
+            )?;
             let token = get(&values, "token")
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| usage("token not specified (-t, --token)"))?;
