@@ -1057,3 +1057,46 @@ fn update_kubeconfig_writes_what_aws_cli_writes() {
         );
     }
 }
+
+#[test]
+fn the_exec_command_is_this_program_even_when_another_aws_comes_first_on_path() {
+    let m = moto();
+    create_cluster("dropin-path", DEV_ROLE);
+    let mut env = TestEnv::new();
+    env.static_creds("AKIASHAREDSERVICES03", "shared/secret")
+        .set("AWS_ENDPOINT_URL_STS", &m.url)
+        .set("AWS_ENDPOINT_URL_EKS", &m.url)
+        .set("AWS_REGION", "us-east-1");
+    // The binary as `aws`, run by its path, not found on PATH (where aws-cli is).
+    let dir = env.home.join("not-on-path");
+    std::fs::create_dir_all(&dir).unwrap();
+    let link = dir.join("aws");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let config = env.home.join("kubeconfig");
+    let r = run_as(
+        &env,
+        &link,
+        &[
+            "eks",
+            "update-kubeconfig",
+            "--name",
+            "dropin-path",
+            "--assume-role-arn",
+            DEV_ROLE,
+            "--kubeconfig",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = kubectl_view(&config);
+    let arn = "arn:aws:eks:us-east-1:222222222222:cluster/dropin-path";
+    let command = named(&v["users"], arn)["user"]["exec"]["command"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(Path::new(&command).is_absolute(), "{command}");
+    assert_eq!(
+        std::fs::canonicalize(&command).unwrap(),
+        std::fs::canonicalize(bin()).unwrap()
+    );
+}

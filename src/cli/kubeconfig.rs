@@ -104,29 +104,35 @@ fn candidates(explicit: Option<&Path>, env: &Env) -> Result<Vec<PathBuf>, Error>
 }
 
 /// How the kubeconfig's user runs the exec plugin: the name this binary was run as
-/// when PATH finds that name (so `aws` writes what aws-cli writes), else its absolute
-/// path.
+/// when PATH finds this very program under that name (so `aws` writes what aws-cli
+/// writes), else its absolute path (also when PATH's first `aws` is another program).
 fn exec_command(env: &Env) -> Result<String, Error> {
+    let exe = std::env::current_exe().map_err(|e| Error::Io {
+        what: "cannot find this program's path".into(),
+        detail: e.to_string(),
+    })?;
     let argv0 = std::env::args_os()
         .next()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
     let name = argv0.rsplit('/').next().unwrap_or(&argv0).to_owned();
-    let on_path = !name.is_empty()
-        && env.get("PATH").is_some_and(|path| {
-            path.split(':').any(|dir| {
-                fs::metadata(Path::new(dir).join(&name))
-                    .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            })
+    let found = (!name.is_empty())
+        .then(|| env.get("PATH"))
+        .flatten()
+        .and_then(|path| {
+            path.split(':')
+                .filter(|dir| !dir.is_empty())
+                .map(|dir| Path::new(dir).join(&name))
+                .find(|p| {
+                    fs::metadata(p)
+                        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                })
         });
-    if on_path {
-        return Ok(name);
+    let same = |p: &Path| matches!((fs::canonicalize(p), fs::canonicalize(&exe)), (Ok(a), Ok(b)) if a == b);
+    match found {
+        Some(p) if same(&p) => Ok(name),
+        _ => Ok(exe.display().to_string()),
     }
-    let exe = std::env::current_exe().map_err(|e| Error::Io {
-        what: "cannot find this program's path".into(),
-        detail: e.to_string(),
-    })?;
-    Ok(exe.display().to_string())
 }
 
 /// The user entry: an exec plugin in the dialect the command was given in.
