@@ -17,8 +17,9 @@ use crate::vlog;
 
 /// Largest response body we read.
 pub(crate) const MAX_BODY: u64 = 1 << 20;
-/// Longest a TCP connect may take (also bounded by the deadline).
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Longest a TCP connect may take unless the caller says otherwise (also bounded by the
+/// deadline).
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A request to send.
 pub(crate) struct Request<'a> {
@@ -111,6 +112,7 @@ impl std::fmt::Display for Failure {
 pub(crate) struct Client {
     agent: OnceCell<Agent>,
     ca_bundle: Option<String>,
+    connect_timeout: Duration,
     deadline: Cell<Instant>,
     proxies: Proxies,
     /// Server clock minus ours, once an STS answer showed more than 4 minutes of it.
@@ -126,10 +128,17 @@ impl Client {
         Client {
             agent: OnceCell::new(),
             ca_bundle: env.get("AWS_CA_BUNDLE").map(str::to_owned),
+            connect_timeout: CONNECT_TIMEOUT,
             deadline: Cell::new(Instant::now() + timeout),
             proxies: Proxies::from_env(env),
             skew: Cell::new(time::Duration::ZERO),
         }
+    }
+
+    /// The same client with another connect timeout (still bounded by the deadline).
+    pub(crate) fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = timeout;
+        self
     }
 
     fn agent(&self) -> std::result::Result<&Agent, Failure> {
@@ -147,7 +156,7 @@ impl Client {
             .max_redirects(0)
             .user_agent(concat!("eks-token/", env!("CARGO_PKG_VERSION")))
             .tls_config(TlsConfig::builder().root_certs(roots).build())
-            .timeout_connect(Some(CONNECT_TIMEOUT))
+            .timeout_connect(Some(self.connect_timeout))
             .proxy(None)
             .build()
             .into();
@@ -235,7 +244,7 @@ impl Client {
         let request = agent
             .configure_request(request)
             .timeout_global(Some(budget))
-            .timeout_connect(Some(CONNECT_TIMEOUT.min(budget)))
+            .timeout_connect(Some(self.connect_timeout.min(budget)))
             .proxy(proxy)
             .build();
         let mut response = agent.run(request).map_err(|e| self.classify(e))?;

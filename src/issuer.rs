@@ -17,7 +17,7 @@ use crate::request::Request;
 use crate::sts::{CallerIdentity, Sts};
 use crate::token::{self, Token};
 use crate::validate;
-use crate::{cache, http, log, timefmt, vlog};
+use crate::{cache, http, log, retry, timefmt, vlog};
 
 /// Issues tokens and credentials for a [`Request`].
 pub struct Issuer<'e> {
@@ -52,6 +52,7 @@ impl<'e> Issuer<'e> {
         let settings = endpoint::Settings::load(env, &profiles, &profile, region)?;
         // A refused STS endpoint override is reported before any request.
         settings.override_for(Service::Sts)?;
+        let retry = retry::Policy::load(env, &profiles, &profile)?;
         let plan = plan::make(request, env, &profiles, &profile, named)?;
         if let plan::Base::Sso(_) = plan.base {
             settings.override_for(Service::SsoPortal)?;
@@ -60,7 +61,12 @@ impl<'e> Issuer<'e> {
             env,
             request: request.clone(),
             plan,
-            sts: Sts::new(http::Client::new(env, request.timeout), settings),
+            sts: Sts::new(
+                http::Client::new(env, request.timeout)
+                    .with_connect_timeout(request.connect_timeout.unwrap_or(http::CONNECT_TIMEOUT)),
+                settings,
+                retry,
+            ),
             cache: cache::Lazy::new(request.cache_dir.as_deref(), request.no_cache, env),
             profiles,
             profile,

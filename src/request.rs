@@ -35,6 +35,8 @@ pub struct Request {
     pub no_cache: bool,
     /// Deadline of each token (or other operation) from its start.
     pub timeout: Duration,
+    /// Longest a TCP connect may take, within `timeout` (`None`: 5 s).
+    pub connect_timeout: Option<Duration>,
     /// Whether an MFA prompt may be shown (kubectl's `spec.interactive`; `None`
     /// outside kubectl: when there is a terminal).
     pub interactive: Option<bool>,
@@ -56,6 +58,7 @@ impl Default for Request {
             cache_dir: None,
             no_cache: false,
             timeout: Duration::from_secs(30),
+            connect_timeout: None,
             interactive: None,
             verbose: false,
         }
@@ -83,6 +86,11 @@ impl Request {
         if self.timeout.is_zero() {
             return Err(Error::InvalidInput(
                 "the timeout must be more than zero".into(),
+            ));
+        }
+        if self.connect_timeout.is_some_and(|t| t.is_zero()) {
+            return Err(Error::InvalidInput(
+                "the connect timeout must be more than zero".into(),
             ));
         }
         Ok(())

@@ -1,11 +1,74 @@
-//! The SDKs' "standard" retry mode: 3 attempts, jittered
+//! The SDKs' "standard" retry mode: 3 attempts (or `AWS_MAX_ATTEMPTS`), jittered
 //! exponential backoff capped at 20 s, `x-amz-retry-after` honoured, only retryable
 //! errors retried, and never past the run's deadline.
 
 use std::time::Duration;
 
-/// Attempts per request, the first included.
-pub(crate) const MAX_ATTEMPTS: u32 = 3;
+use crate::config_files::ProfileSet;
+use crate::env::Env;
+use crate::error::{Error, Result};
+
+/// Attempts per request, the first included, in the standard and adaptive modes.
+const STANDARD_ATTEMPTS: u32 = 3;
+/// Attempts in botocore's `legacy` mode (its `_retry.json`).
+const LEGACY_ATTEMPTS: u32 = 5;
+
+/// How many attempts a request gets: `AWS_MAX_ATTEMPTS` (else the profile's
+/// `max_attempts`), else the default of `AWS_RETRY_MODE` (else `retry_mode`): 3 for
+/// `standard` and `adaptive`, 5 for `legacy`; 3 when nothing is set. Every attempt
+/// stays within the run's deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Policy {
+    /// Attempts, the first included (at least 1).
+    pub(crate) max_attempts: u32,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            max_attempts: STANDARD_ATTEMPTS,
+        }
+    }
+}
+
+impl Policy {
+    /// Reads the environment, then the selected profile; a value botocore refuses is
+    /// refused here too, naming the variable or the profile key.
+    pub(crate) fn load(env: &Env, profiles: &ProfileSet, profile: &str) -> Result<Policy> {
+        let setting = |var: &'static str, key: &'static str| -> Option<(String, String)> {
+            match env.get(var) {
+                Some(v) => Some((v.trim().to_owned(), var.to_owned())),
+                None => profiles
+                    .get(profile, key)
+                    .map(|v| (v.trim().to_owned(), format!("{key} of profile `{profile}`"))),
+            }
+        };
+        let default = match setting("AWS_RETRY_MODE", "retry_mode") {
+            None => STANDARD_ATTEMPTS,
+            Some((mode, origin)) => match mode.as_str() {
+                "standard" | "adaptive" => STANDARD_ATTEMPTS,
+                "legacy" => LEGACY_ATTEMPTS,
+                _ => {
+                    return Err(Error::InvalidInput(format!(
+                        "{origin} is {mode:?}: use standard, adaptive or legacy"
+                    )))
+                }
+            },
+        };
+        let max_attempts = match setting("AWS_MAX_ATTEMPTS", "max_attempts") {
+            None => default,
+            Some((v, origin)) => match v.parse::<u32>() {
+                Ok(n) if n >= 1 => n,
+                _ => {
+                    return Err(Error::InvalidInput(format!(
+                        "{origin} is {v:?}: use a whole number of attempts, at least 1"
+                    )))
+                }
+            },
+        };
+        Ok(Policy { max_attempts })
+    }
+}
 
 /// Error codes worth retrying (throttling and transient faults).
 const RETRYABLE_CODES: &[&str] = &[

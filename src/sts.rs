@@ -59,16 +59,18 @@ pub(crate) struct AssumeRoleParams<'a> {
 pub(crate) struct Sts {
     http: Client,
     settings: Settings,
+    retry: retry::Policy,
     endpoint: OnceCell<Endpoint>,
     region_hint: RefCell<Option<String>>,
 }
 
 impl Sts {
-    /// STS through `http`, at the endpoint `settings` choose.
-    pub(crate) fn new(http: Client, settings: Settings) -> Self {
+    /// STS through `http`, at the endpoint `settings` choose, retrying as `retry` says.
+    pub(crate) fn new(http: Client, settings: Settings, retry: retry::Policy) -> Self {
         Sts {
             http,
             settings,
+            retry,
             endpoint: OnceCell::new(),
             region_hint: RefCell::new(None),
         }
@@ -219,7 +221,7 @@ impl Sts {
             // An attempt that hangs may use half of what is left, so that a retry still
             // fits in the deadline; the last attempt may use all of it.
             let left = self.http.remaining();
-            let per_attempt = if attempt < retry::MAX_ATTEMPTS {
+            let per_attempt = if attempt < self.retry.max_attempts {
                 (left / 2).max(std::time::Duration::from_secs(2)).min(left)
             } else {
                 left
@@ -282,7 +284,7 @@ impl Sts {
                     )
                 }
             };
-            if !retryable || attempt >= retry::MAX_ATTEMPTS {
+            if !retryable || attempt >= self.retry.max_attempts {
                 return Err(err);
             }
             attempt += 1;

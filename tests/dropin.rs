@@ -1100,3 +1100,61 @@ fn the_exec_command_is_this_program_even_when_another_aws_comes_first_on_path() 
         std::fs::canonicalize(bin()).unwrap()
     );
 }
+
+#[test]
+fn retry_settings_count_attempts_as_aws_cli_does() {
+    use common::fault::{FaultServer, Reply};
+    // A role hop from static keys; STS always throttles.
+    let config =
+        |extra: &str| format!("[profile hop]\nrole_arn = {DEV_ROLE}\nsource_profile = p\n{extra}");
+    let credentials = "[p]\naws_access_key_id = AKIARETRY00000000001\naws_secret_access_key = k\n";
+    let assume_role_calls = |env: &TestEnv, server: &FaultServer, theirs: bool| {
+        let before = server.requests().len();
+        let args = token_args(&["--profile", "hop"]);
+        let r = if theirs {
+            aws_cli(env, &args)
+        } else {
+            env.run(&[&args[..], &["--no-cache"]].concat())
+        };
+        assert_ne!(r.code, 0, "{}", r.stdout);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+        let calls = server.requests()[before..]
+            .iter()
+            .filter(|q| q.action().as_deref() == Some("AssumeRole"))
+            .count();
+        (calls, r.stderr)
+    };
+    let server = FaultServer::start(vec![], Reply::throttled(10));
+    for (extra_config, var, want) in [
+        ("", Some(("AWS_MAX_ATTEMPTS", "2")), 2),
+        ("max_attempts = 3\n", None, 3),
+        ("max_attempts = 3\n", Some(("AWS_MAX_ATTEMPTS", "1")), 1),
+        (
+            "retry_mode = standard\n",
+            Some(("AWS_MAX_ATTEMPTS", "2")),
+            2,
+        ),
+    ] {
+        let mut env = TestEnv::new();
+        aws_files(&mut env, &config(extra_config), credentials);
+        env.set("AWS_ENDPOINT_URL_STS", &server.url);
+        if let Some((k, v)) = var {
+            env.set(k, v);
+        }
+        let (ours, stderr) = assume_role_calls(&env, &server, false);
+        assert_eq!(ours, want, "eks-token, {extra_config:?} {var:?}: {stderr}");
+        assert!(stderr.contains("Throttling"), "{stderr}");
+        let (theirs, stderr) = assume_role_calls(&env, &server, true);
+        assert_eq!(theirs, want, "aws-cli, {extra_config:?} {var:?}: {stderr}");
+    }
+    // Values botocore refuses: both refuse before any request.
+    for (k, v) in [("AWS_MAX_ATTEMPTS", "0"), ("AWS_RETRY_MODE", "fast")] {
+        let mut env = TestEnv::new();
+        aws_files(&mut env, &config(""), credentials);
+        env.set("AWS_ENDPOINT_URL_STS", &server.url).set(k, v);
+        for theirs in [false, true] {
+            let (calls, stderr) = assume_role_calls(&env, &server, theirs);
+            assert_eq!(calls, 0, "{k}={v} (aws-cli: {theirs}): {stderr}");
+        }
+    }
+}

@@ -481,3 +481,193 @@ fn http_proxy_is_used_and_no_proxy_bypasses_it() {
         "NO_PROXY host must bypass the proxy"
     );
 }
+
+/// IRSA, then `throttles` throttled AssumeRole answers, then a good one; returns the
+/// exit code and how many AssumeRole calls were made.
+fn assume_role_attempts(throttles: usize, setup: impl FnOnce(&mut TestEnv)) -> (i32, usize) {
+    let mut script = vec![irsa_ok()];
+    script.extend(std::iter::repeat_n(Reply::throttled(10), throttles));
+    script.push(role_ok("final/secret", "final-token"));
+    let server = FaultServer::start(script, Reply::Reset);
+    let mut env = env_for(&server);
+    setup(&mut env);
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", DEV_ROLE]);
+    if r.code != 0 {
+        assert_failed(&r, 1, SECRETS);
+        assert!(r.stderr.contains("Throttling"), "{}", r.stderr);
+    }
+    let calls = server
+        .requests()
+        .iter()
+        .filter(|q| q.action().as_deref() == Some("AssumeRole"))
+        .count();
+    (r.code, calls)
+}
+
+#[test]
+fn max_attempts_and_retry_mode_bound_the_retries_as_in_botocore() {
+    // The standard mode's default: 3 attempts.
+    assert_eq!(assume_role_attempts(2, |_| {}), (0, 3));
+    assert_eq!(assume_role_attempts(3, |_| {}), (1, 3));
+    // AWS_MAX_ATTEMPTS counts every attempt, the first included.
+    assert_eq!(
+        assume_role_attempts(4, |e| {
+            e.set("AWS_MAX_ATTEMPTS", "5");
+        }),
+        (0, 5)
+    );
+    assert_eq!(
+        assume_role_attempts(1, |e| {
+            e.set("AWS_MAX_ATTEMPTS", "1");
+        }),
+        (1, 1)
+    );
+    // The profile's max_attempts, below the environment variable.
+    let config = |body: &'static str| {
+        move |e: &mut TestEnv| {
+            let path = e.home.join("config");
+            std::fs::write(&path, body).unwrap();
+            e.set("AWS_CONFIG_FILE", path.display().to_string());
+        }
+    };
+    assert_eq!(
+        assume_role_attempts(2, config("[default]\nmax_attempts = 2\n")),
+        (1, 2)
+    );
+    assert_eq!(
+        assume_role_attempts(2, |e| {
+            config("[default]\nmax_attempts = 2\n")(e);
+            e.set("AWS_MAX_ATTEMPTS", "3");
+        }),
+        (0, 3)
+    );
+    // botocore's legacy mode makes 5 attempts; adaptive is standard's count.
+    assert_eq!(
+        assume_role_attempts(4, config("[default]\nretry_mode = legacy\n")),
+        (0, 5)
+    );
+    assert_eq!(
+        assume_role_attempts(3, |e| {
+            e.set("AWS_RETRY_MODE", "adaptive");
+        }),
+        (1, 3)
+    );
+}
+
+#[test]
+fn invalid_retry_settings_are_refused_before_any_request() {
+    for (var, value, named) in [
+        ("AWS_MAX_ATTEMPTS", "0", "AWS_MAX_ATTEMPTS"),
+        ("AWS_MAX_ATTEMPTS", "abc", "AWS_MAX_ATTEMPTS"),
+        ("AWS_RETRY_MODE", "fast", "AWS_RETRY_MODE"),
+    ] {
+        let server = FaultServer::start(vec![], irsa_ok());
+        let mut env = env_for(&server);
+        env.set(var, value);
+        let r = env.run(&["get-token", "--cluster-name", "dev"]);
+        assert_failed(&r, 1, SECRETS);
+        assert!(
+            r.stderr.contains(named) && r.stderr.contains(&format!("{value:?}")),
+            "{}",
+            r.stderr
+        );
+        assert!(server.requests().is_empty(), "{var}={value}");
+    }
+    let server = FaultServer::start(vec![], irsa_ok());
+    let mut env = env_for(&server);
+    let path = env.home.join("config");
+    std::fs::write(&path, "[profile dev]\nmax_attempts = -1\n").unwrap();
+    env.set("AWS_CONFIG_FILE", path.display().to_string())
+        .set("AWS_PROFILE", "dev");
+    let r = env.run(&["get-token", "--cluster-name", "dev"]);
+    assert_failed(&r, 1, SECRETS);
+    assert!(
+        r.stderr.contains("max_attempts of profile `dev`"),
+        "{}",
+        r.stderr
+    );
+    assert!(server.requests().is_empty());
+}
+
+/// A listener whose accept queue is full: a further connect is never answered (its
+/// SYN is dropped), as with a firewalled host, while traffic stays on loopback.
+fn unanswered_port() -> (std::net::TcpListener, Vec<std::net::TcpStream>, u16) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    // The backlog is 128: fill it (and the SYN queue behind it) without accepting.
+    let mut held = Vec::new();
+    for _ in 0..200 {
+        match std::net::TcpStream::connect_timeout(
+            &format!("127.0.0.1:{port}").parse().unwrap(),
+            Duration::from_millis(200),
+        ) {
+            Ok(s) => held.push(s),
+            Err(_) => break,
+        }
+    }
+    (listener, held, port)
+}
+
+#[test]
+fn cli_connect_timeout_bounds_each_connect() {
+    let (_listener, held, port) = unanswered_port();
+    assert!(held.len() < 200, "the accept queue never filled");
+    let mut env = TestEnv::new();
+    env.irsa(IRSA_ROLE, WIT);
+    env.set("AWS_ENDPOINT_URL_STS", format!("http://127.0.0.1:{port}"))
+        .set("AWS_REGION", "us-east-1")
+        .set("AWS_MAX_ATTEMPTS", "1");
+    let args = ["get-token", "--cluster-name", "dev", "--timeout", "20"];
+    // The default: a connect may take 5 s.
+    let r = env.run(&args);
+    assert_failed(&r, 1, SECRETS);
+    assert!(r.elapsed >= Duration::from_secs(4), "{:?}", r.elapsed);
+    // aws-cli's --cli-connect-timeout, in both dialects.
+    let r = env.run(&[&args[..], &["--cli-connect-timeout", "1"]].concat());
+    assert_failed(&r, 1, SECRETS);
+    assert!(r.stderr.contains("timed out"), "{}", r.stderr);
+    assert!(
+        r.elapsed >= Duration::from_millis(900) && r.elapsed < Duration::from_secs(3),
+        "{:?}",
+        r.elapsed
+    );
+    let aws = TempDir::new("aws-dialect");
+    let link = aws.join("aws");
+    std::os::unix::fs::symlink(bin(), &link).unwrap();
+    let out = env
+        .command(
+            &link,
+            &[
+                "eks",
+                "get-token",
+                "--cluster-name",
+                "dev",
+                "--cli-connect-timeout",
+                "1",
+                "--cli-read-timeout",
+                "20",
+            ],
+        )
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("timed out"), "{stderr}");
+    // 0 is aws-cli's "no limit of its own": the run's deadline ends it.
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--timeout",
+        "2",
+        "--cli-connect-timeout",
+        "0",
+    ]);
+    assert_failed(&r, 1, SECRETS);
+    assert!(
+        r.elapsed >= Duration::from_millis(1500) && r.elapsed < Duration::from_secs(4),
+        "{:?}",
+        r.elapsed
+    );
+    drop(held);
+}

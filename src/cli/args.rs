@@ -911,13 +911,22 @@ fn assemble(dialect: Dialect, kind: Kind, t: &Tokens<'_>) -> Result<Command> {
             }
         }
     }
-    if let Some(v) = t.last(Key::CliConnectTimeout) {
-        v.trim().parse::<u64>().map_err(|_| {
-            usage(format!(
-                "--cli-connect-timeout {v:?} is not a whole number of seconds"
-            ))
-        })?;
-    }
+    // As in aws-cli, 0 means no limit of its own: the run's deadline still holds.
+    let connect_timeout = match t.last(Key::CliConnectTimeout) {
+        None => None,
+        Some(v) => {
+            let secs: u64 = v.trim().parse().map_err(|_| {
+                usage(format!(
+                    "--cli-connect-timeout {v:?} is not a whole number of seconds"
+                ))
+            })?;
+            Some(if secs == 0 {
+                timeout
+            } else {
+                Duration::from_secs(secs).min(MAX_DURATION)
+            })
+        }
+    };
     if let Some(c) = t.last(Key::Color) {
         if !["on", "off", "auto"].contains(&c.as_str()) {
             return Err(usage(format!("--color {c:?}: use on, off or auto")));
@@ -951,6 +960,7 @@ fn assemble(dialect: Dialect, kind: Kind, t: &Tokens<'_>) -> Result<Command> {
         cache_dir: t.last(Key::CacheDir).map(PathBuf::from),
         no_cache: t.has(Key::NoCache),
         timeout,
+        connect_timeout,
         interactive: None,
         verbose,
     };

@@ -54,6 +54,16 @@ impl Reply {
         )
     }
 
+    /// Throttling that asks for the next attempt after `ms` milliseconds
+    /// (`x-amz-retry-after`), so that many attempts stay fast.
+    pub fn throttled(ms: u64) -> Reply {
+        let mut reply = Reply::sts_error(400, "Throttling", "Rate exceeded");
+        if let Reply::Http { headers, .. } = &mut reply {
+            headers.push(("x-amz-retry-after".into(), ms.to_string()));
+        }
+        reply
+    }
+
     /// A successful AssumeRole / AssumeRoleWithWebIdentity answer.
     pub fn assumed(op: &str, akid: &str, secret: &str, token: &str, expiration: &str) -> Reply {
         Reply::xml(
