@@ -1158,3 +1158,88 @@ fn retry_settings_count_attempts_as_aws_cli_does() {
         }
     }
 }
+
+#[test]
+fn argos_form_tries_again_every_5_s_as_argocd_k8s_auth_does() {
+    let m = moto();
+    // The pod starts before its IRSA token file is mounted: the file appears 2 s later.
+    let mut env = irsa_env("argo-retry");
+    let token_file = env.home.join("web-identity-token");
+    std::fs::remove_file(&token_file).unwrap();
+    let argocd = as_program(&mut env, "argocd-k8s-auth");
+    let child = env
+        .command(
+            &argocd,
+            &["aws", "--cluster-name", "dev", "--role-arn", DEV_ROLE],
+        )
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.argo-retry.c2ln").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let elapsed = started.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        elapsed >= std::time::Duration::from_secs(4),
+        "the first attempt failed, the second came 5 s later: {elapsed:?}"
+    );
+    let ec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = verify(
+        ec["status"]["token"].as_str().unwrap(),
+        "dev",
+        Some(&m.url),
+        &[],
+    );
+    assert_verifies(&v);
+    assert!(v["arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+
+    // A failure that persists ends within the timeout, with the last error.
+    std::fs::remove_file(&token_file).unwrap();
+    let r = run_as(
+        &env,
+        &bin(),
+        &[
+            "aws",
+            "--cluster-name",
+            "dev",
+            "--role-arn",
+            DEV_ROLE,
+            "--timeout",
+            "7",
+            "-v",
+        ],
+    );
+    assert_failed(&r, 1, &[]);
+    assert!(r.stderr.contains("web-identity-token"), "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("trying again in 5 s").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.elapsed >= std::time::Duration::from_secs(5)
+            && r.elapsed < std::time::Duration::from_secs(8),
+        "{:?}",
+        r.elapsed
+    );
+    // A request invalid as written is not tried again.
+    let r = run_as(
+        &env,
+        &argocd,
+        &["aws", "--cluster-name", "dev", "--role-arn", "not-an-arn"],
+    );
+    assert_failed(&r, 1, &[]);
+    assert!(
+        r.elapsed < std::time::Duration::from_secs(2),
+        "{:?}",
+        r.elapsed
+    );
+}

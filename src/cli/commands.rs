@@ -55,7 +55,11 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
         _ => exec_credential::api_version(exec_info),
     };
     args.request.interactive = exec_credential::interactive(exec_info);
-    let token = Issuer::new(&args.request, &env)?.issue()?;
+    let token = if args.print.dialect == Dialect::ArgoCd {
+        argo_issue(&args.request, &env)?
+    } else {
+        Issuer::new(&args.request, &env)?.issue()?
+    };
     let print = &args.print;
     if print.format != Format::Token {
         if let Some(w) = warning {
@@ -80,6 +84,30 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
         (Dialect::Aws, Format::Json, None) => aws_json(&credential),
         (_, Format::Json, None) => serde_json::to_string(&credential).expect("plain JSON") + "\n",
     })
+}
+
+/// argocd-k8s-auth's way: any failure is tried again every 5 s (a role's trust policy
+/// takes seconds to reach STS after it changes; an IRSA token file may not be mounted
+/// yet), the configuration read again each time, all within the run's timeout (60 s
+/// unless `--timeout` says otherwise). A request that is invalid as written is not
+/// retried.
+fn argo_issue(request: &eks_token::Request, env: &Env) -> Result<eks_token::Token, Failure> {
+    const INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + request.timeout;
+    let mut attempt = request.clone();
+    loop {
+        let err = match Issuer::new(&attempt, env).and_then(|mut i| i.issue()) {
+            Ok(token) => return Ok(token),
+            Err(e) => e,
+        };
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if matches!(err, Error::InvalidInput(_) | Error::InvalidUrl { .. }) || left <= INTERVAL {
+            return Err(err.into());
+        }
+        vlog!("{err}; trying again in 5 s (as argocd-k8s-auth does)");
+        std::thread::sleep(INTERVAL);
+        attempt.timeout = left - INTERVAL;
+    }
 }
 
 /// `whoami`: GetCallerIdentity with the chain's credentials (after each level with
