@@ -86,6 +86,15 @@ impl<'e> Issuer<'e> {
         }
     }
 
+    /// A key of the selected profile in the shared config files (e.g. aws-cli's
+    /// `output`), trimmed; `None` when it is not set.
+    pub fn profile_value(&self, key: &str) -> Option<&str> {
+        self.profiles
+            .get(&self.profile, key)
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    }
+
     /// The region known so far (configured, or learnt from IMDS once it gave
     /// credentials).
     pub fn region(&self) -> Option<String> {

@@ -124,8 +124,9 @@ fn as_aws_it_speaks_aws_cli() {
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.starts_with("k8s-aws-v1.") && r.stdout.ends_with('\n'));
-    assert_eq!(r.stdout.lines().count(), 1);
+    // The token, then the blank line aws-cli's `eks get-token` always adds.
+    assert!(r.stdout.starts_with("k8s-aws-v1.") && r.stdout.ends_with("\n\n"));
+    assert_eq!(r.stdout.trim_end().lines().count(), 1);
     assert_verifies(&verify(r.stdout.trim(), "dev", None, &keys));
     // --output text without a query: aws-cli's text format.
     let r = run_as(
@@ -1242,4 +1243,105 @@ fn argos_form_tries_again_every_5_s_as_argocd_k8s_auth_does() {
         "{:?}",
         r.elapsed
     );
+}
+
+/// The layout of `eks get-token`'s output, byte for byte but for what differs between
+/// two runs: the token and its expiration (masked in text, left out of JSON).
+fn layout(out: &str) -> Vec<String> {
+    out.lines()
+        .filter(|l| !l.contains("\"expirationTimestamp\"") && !l.contains("\"token\""))
+        .map(|l| {
+            l.split('\t')
+                .map(|f| {
+                    if f.starts_with("k8s-aws-v1.") || parse_rfc3339(f).is_some() {
+                        "*"
+                    } else {
+                        f
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect()
+}
+
+#[test]
+fn the_default_output_comes_from_aws_default_output_or_the_profile_as_in_aws_cli() {
+    let m = moto();
+    let sts = ["sts", "get-caller-identity", "--region", "us-east-1"];
+    let token = [
+        "eks",
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--region",
+        "us-east-1",
+    ];
+    // (profile's output, AWS_DEFAULT_OUTPUT, extra arguments)
+    let cases: [(Option<&str>, Option<&str>, &[&str]); 8] = [
+        (None, None, &[]),
+        (None, None, &["--query", "status.token", "--output", "text"]),
+        (None, Some("text"), &[]),
+        (Some("text"), None, &[]),
+        (Some("text"), Some("json"), &[]),
+        (None, Some("text"), &["--output", "json"]),
+        (Some("json"), None, &["--output", "text"]),
+        (Some("text"), None, &["--query", "Arn"]),
+    ];
+    for (profile_output, var, extra) in cases {
+        let mut env = TestEnv::new();
+        let config = profile_output.map_or(String::new(), |o| format!("[default]\noutput = {o}\n"));
+        aws_files(&mut env, &config, "");
+        env.static_creds("AKIAOUTPUT0000000001", "output/secret")
+            .set("AWS_ENDPOINT_URL_STS", &m.url);
+        if let Some(v) = var {
+            env.set("AWS_DEFAULT_OUTPUT", v);
+        }
+        let aws = as_program(&mut env, "aws");
+        let what = format!("{profile_output:?} {var:?} {extra:?}");
+        // get-caller-identity: byte for byte what aws-cli prints.
+        let args = [&sts[..], extra].concat();
+        let ours = run_as(&env, &aws, &args);
+        let theirs = aws_cli(&env, &args);
+        assert_eq!(ours.code, 0, "{what}: {}", ours.stderr);
+        assert_eq!(theirs.code, 0, "{what}: {}", theirs.stderr);
+        assert_eq!(ours.stdout, theirs.stdout, "{what}");
+        // get-token: the same layout (the tokens differ by their signing time).
+        let args = [&token[..], extra].concat();
+        let ours = run_as(&env, &aws, &args);
+        let theirs = aws_cli(&env, &args);
+        assert_eq!(ours.code, 0, "{what}: {}", ours.stderr);
+        assert_eq!(layout(&ours.stdout), layout(&theirs.stdout), "{what}");
+    }
+    // Formats eks-token does not print, and unknown names: both tools refuse, nothing on
+    // stdout; eks-token before any request.
+    for (profile_output, var) in [(None, Some("table")), (Some("foo"), None)] {
+        let mut env = TestEnv::new();
+        let config = profile_output.map_or(String::new(), |o| format!("[default]\noutput = {o}\n"));
+        aws_files(&mut env, &config, "");
+        env.static_creds("AKIAOUTPUT0000000001", "output/secret")
+            .set("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9");
+        if let Some(v) = var {
+            env.set("AWS_DEFAULT_OUTPUT", v);
+        }
+        let aws = as_program(&mut env, "aws");
+        let ours = run_as(&env, &aws, &sts);
+        assert_failed(&ours, 1, &["output/secret"]);
+        let named = if var.is_some() {
+            "AWS_DEFAULT_OUTPUT"
+        } else {
+            "`output`"
+        };
+        assert!(ours.stderr.contains(named), "{}", ours.stderr);
+        assert!(
+            !ours.stderr.contains("127.0.0.1:9"),
+            "no request: {}",
+            ours.stderr
+        );
+        if var == Some("foo") || profile_output == Some("foo") {
+            let theirs = aws_cli(&env, &sts);
+            assert_ne!(theirs.code, 0);
+            assert!(theirs.stdout.is_empty(), "{}", theirs.stdout);
+        }
+    }
 }

@@ -127,6 +127,9 @@ pub(crate) struct Print {
     pub(crate) format: Format,
     /// `--query`: a field path of the JSON answer (`status.token`, `Arn`).
     pub(crate) query: Option<Vec<String>>,
+    /// The format is aws-cli's default, to be taken from `AWS_DEFAULT_OUTPUT` or the
+    /// profile's `output` (under `aws`, without `--output`).
+    pub(crate) format_from_config: bool,
 }
 
 /// Options of `get-token` (and of the other commands that get credentials): the
@@ -972,6 +975,7 @@ fn assemble(dialect: Dialect, kind: Kind, t: &Tokens<'_>) -> Result<Command> {
         },
         format,
         query,
+        format_from_config: aws && t.last(Key::Output).is_none(),
     };
     match kind {
         Kind::Get | Kind::ArgoGet => Ok(Command::GetToken(GetToken {
@@ -1316,6 +1320,7 @@ fn parse_authenticator(args: &[String], env: &Env) -> Result<Command> {
                     dialect: Dialect::Authenticator,
                     format,
                     query: None,
+                    format_from_config: false,
                 },
                 env: Vec::new(),
             }))
@@ -1408,6 +1413,7 @@ fn parse_argocd(args: &[String]) -> Result<Command> {
             dialect: Dialect::ArgoCd,
             format: Format::Json,
             query: None,
+            format_from_config: false,
         },
         env: Vec::new(),
     }))

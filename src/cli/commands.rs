@@ -7,7 +7,7 @@ use eks_token::{files, format_rfc3339, human_duration as human, verify, Env, Err
 use serde_json::json;
 use time::OffsetDateTime;
 
-use super::args::{Dialect, Format, GetToken, KubeconfigArgs, VerifyArgs};
+use super::args::{Dialect, Format, GetToken, KubeconfigArgs, Print, VerifyArgs};
 use super::{exec_credential, vlog, warn, ArgError, Failure};
 
 /// The process environment with what global options set (`--ca-bundle`,
@@ -58,7 +58,9 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
     let token = if args.print.dialect == Dialect::ArgoCd {
         argo_issue(&args.request, &env)?
     } else {
-        Issuer::new(&args.request, &env)?.issue()?
+        let mut issuer = Issuer::new(&args.request, &env)?;
+        configured_format(&mut args.print, &env, &issuer)?;
+        issuer.issue()?
     };
     let print = &args.print;
     if print.format != Format::Token {
@@ -67,7 +69,7 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
         }
     }
     let credential = exec_credential::ExecCredential::new(api_version, &token);
-    Ok(match (print.dialect, print.format, &print.query) {
+    let mut out = match (print.dialect, print.format, &print.query) {
         (_, _, Some(path)) => {
             let answer = serde_json::to_value(&credential).expect("plain JSON");
             queried(&answer, path, print.format)
@@ -83,7 +85,46 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
         ),
         (Dialect::Aws, Format::Json, None) => aws_json(&credential),
         (_, Format::Json, None) => serde_json::to_string(&credential).expect("plain JSON") + "\n",
-    })
+    };
+    // aws-cli's `eks get-token` writes one more newline after whatever it printed.
+    if print.dialect == Dialect::Aws {
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// aws-cli's output format when `--output` is not given: `AWS_DEFAULT_OUTPUT`, else the
+/// profile's `output`, else JSON. Of aws-cli's formats, `json` and `text` are printed;
+/// `table` and unknown names are refused before any request.
+fn configured_format(print: &mut Print, env: &Env, issuer: &Issuer<'_>) -> Result<(), Failure> {
+    if !print.format_from_config {
+        return Ok(());
+    }
+    let (value, origin) = match env.get("AWS_DEFAULT_OUTPUT") {
+        Some(v) => (v.trim(), "AWS_DEFAULT_OUTPUT".to_owned()),
+        None => match issuer.profile_value("output") {
+            Some(v) => (v, "the profile's `output`".to_owned()),
+            None => return Ok(()),
+        },
+    };
+    print.format = match value {
+        "json" => Format::Json,
+        "text" => Format::Text,
+        "table" => {
+            return Err(Error::InvalidInput(format!(
+                "{origin} is \"table\": eks-token, standing in for aws-cli, prints json or text; \
+                 pass --output json or --output text"
+            ))
+            .into())
+        }
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "{origin} is {other:?}, an unknown output type: use json or text"
+            ))
+            .into())
+        }
+    };
+    Ok(())
 }
 
 /// argocd-k8s-auth's way: any failure is tried again every 5 s (a role's trust policy
@@ -114,8 +155,10 @@ fn argo_issue(request: &eks_token::Request, env: &Env) -> Result<eks_token::Toke
 /// `-v`), printed as `aws sts get-caller-identity` does; under eks-token,
 /// `--output text` is the ARN alone.
 pub(crate) fn whoami(args: GetToken, env: &Env) -> Result<String, Failure> {
+    let mut args = args;
     let env = effective_env(env, &args.env);
     let mut issuer = Issuer::new(&args.request, &env)?;
+    configured_format(&mut args.print, &env, &issuer)?;
     let ids = issuer.identities(eks_token::verbose())?;
     for (label, id) in &ids {
         vlog!("identity after {label}: {}", id.arn);
