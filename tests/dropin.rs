@@ -1049,7 +1049,12 @@ fn update_kubeconfig_writes_what_aws_cli_writes() {
             r.stdout.replace(&ours.display().to_string(), "PATH"),
             t.stdout.replace(&theirs.display().to_string(), "PATH")
         );
-        // The same kubeconfig, field for field (kubectl reads both), keys in the same order.
+        // The same kubeconfig, byte for byte; kubectl reads both alike.
+        assert_eq!(
+            std::fs::read_to_string(&ours).unwrap(),
+            std::fs::read_to_string(&theirs).unwrap(),
+            "from {start:?}"
+        );
         assert_eq!(kubectl_view(&ours), kubectl_view(&theirs), "from {start:?}");
         assert_eq!(
             top_level_keys(&ours),
@@ -1342,6 +1347,253 @@ fn the_default_output_comes_from_aws_default_output_or_the_profile_as_in_aws_cli
             let theirs = aws_cli(&env, &sts);
             assert_ne!(theirs.code, 0);
             assert!(theirs.stdout.is_empty(), "{}", theirs.stdout);
+        }
+    }
+}
+
+/// A small deterministic generator (xorshift) for the side-by-side YAML test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len())]
+    }
+}
+
+/// Strings that test a YAML writer's choice of plain or quoted and its folding: YAML
+/// 1.1 booleans, numbers, nulls and timestamps, indicators first and inside, edge
+/// spaces, quotes, long lines.
+const TRICKY: &[&str] = &[
+    "dev",
+    "us-east-1",
+    "--region",
+    "- x",
+    "-x",
+    "a: b",
+    "a:b",
+    "ab:",
+    ":a",
+    "#x",
+    "a #b",
+    "x#y",
+    "yes",
+    "No",
+    "on",
+    "OFF",
+    "y",
+    "true",
+    "null",
+    "~",
+    "",
+    " lead",
+    "trail ",
+    "1",
+    "-1",
+    "0755",
+    "0x1F",
+    "0b11",
+    "1_000",
+    "1:30",
+    "1:30.5",
+    "1.5",
+    "1.",
+    ".5",
+    "1.5e+3",
+    ".inf",
+    "-.Inf",
+    ".NaN",
+    "2001-12-14",
+    "2001-12-14 21:59:43.10 -5",
+    "2001-12-14t21:59:43Z",
+    "<<",
+    "=",
+    "it's",
+    "'q'",
+    "\"dq\"",
+    "{a}",
+    "[b]",
+    "a,b",
+    "@at",
+    "`bt",
+    "%p",
+    "!t",
+    "&a",
+    "*s",
+    "|",
+    ">",
+    "?",
+    "? q",
+    "?q",
+    ":",
+    "---",
+    "--- x",
+    "...",
+    "http://x:80/p?q=1#f",
+    "arn:aws:eks:us-east-1:222222222222:cluster/dev",
+    "a  b",
+    "tab\there",
+    "naïve café",
+    "日本",
+    "😀",
+    "line1\nline2",
+    "a \nb",
+    "a\n b",
+    "\nlead",
+    "trail\n",
+    "x\n\ny",
+    "bell\u{7}",
+    "nul\u{0}",
+    "nel\u{85}x",
+    "ls\u{2028}x",
+    "nbsp\u{A0}x",
+    "quote\"in",
+    "back\\slash",
+    "\r\n",
+];
+
+fn tricky_string(rng: &mut Rng) -> String {
+    match rng.below(4) {
+        // A sentence long enough to be folded, quotes and double spaces included.
+        0 => {
+            let words = 5 + rng.below(60);
+            let mut s = rng.pick(TRICKY).to_owned();
+            for _ in 0..words {
+                s.push_str(if rng.below(8) == 0 { "  " } else { " " });
+                s.push_str(rng.pick(&[
+                    "word",
+                    "it's",
+                    "x",
+                    "longer-word",
+                    "a:b",
+                    "#",
+                    "'",
+                    "naïve",
+                    "tab\t",
+                    "x\ny",
+                ]));
+            }
+            s
+        }
+        // Long unbroken text (certificate data).
+        1 if rng.below(4) == 0 => "QUJD".repeat(50 + rng.below(300)),
+        _ => rng.pick(TRICKY).to_owned(),
+    }
+}
+
+fn tricky_value(rng: &mut Rng, depth: usize) -> Value {
+    match rng.below(if depth > 3 { 5 } else { 9 }) {
+        0 => Value::from(rng.next() as i32),
+        1 => Value::from(rng.below(2) == 0),
+        2 => Value::Null,
+        3 | 4 => Value::from(tricky_string(rng)),
+        5 => Value::Array(Vec::new()),
+        6 => Value::Object(Default::default()),
+        7 => Value::Array(
+            (0..1 + rng.below(4))
+                .map(|_| tricky_value(rng, depth + 1))
+                .collect(),
+        ),
+        _ => tricky_map(rng, depth + 1),
+    }
+}
+
+fn tricky_map(rng: &mut Rng, depth: usize) -> Value {
+    let keys = [
+        "name",
+        "a",
+        "b-c",
+        "x_y",
+        "with space",
+        "k:v",
+        "1",
+        "true",
+        "-d",
+        "#h",
+        "http://k",
+    ];
+    Value::Object(
+        (0..1 + rng.below(6))
+            .map(|_| (rng.pick(&keys).to_owned(), tricky_value(rng, depth)))
+            .collect(),
+    )
+}
+
+#[test]
+fn update_kubeconfig_writes_aws_clis_bytes_whatever_the_kubeconfig_holds() {
+    let m = moto();
+    create_cluster("dropin-bytes", DEV_ROLE);
+    let mut env = TestEnv::new();
+    // The cluster is in the dev account: describe it as the dev role.
+    aws_files(
+        &mut env,
+        &format!("[default]\nrole_arn = {DEV_ROLE}\nsource_profile = base\nregion = us-east-1\n"),
+        "[base]\naws_access_key_id = AKIABYTEFORBYTE00001\naws_secret_access_key = s\n",
+    );
+    env.set("AWS_ENDPOINT_URL_EKS", &m.url)
+        .set("AWS_ENDPOINT_URL_STS", &m.url);
+    let aws = as_program(&mut env, "aws");
+    for seed in 1..=4u64 {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+        // JSON is YAML both tools read alike: every string quoted, nothing to resolve.
+        let existing = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "preferences": tricky_map(&mut rng, 0),
+            "clusters": [{"name": "other", "cluster": {"server": "https://other",
+                "extensions": [{"name": "x", "extension": tricky_map(&mut rng, 1)}]}}],
+            "users": [{"name": "alice", "user": tricky_map(&mut rng, 1)}],
+            "contexts": [{"name": "other", "context": {"cluster": "other", "user": "alice",
+                "namespace": tricky_string(&mut rng)}}],
+            "current-context": "other",
+            "x-extra": Value::Array((0..8).map(|_| tricky_value(&mut rng, 0)).collect()),
+        });
+        let dir = env.home.join(&format!("bytes-{seed}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let (ours, theirs) = (dir.join("ours"), dir.join("theirs"));
+        // Raw NEL and line separators are line breaks to a YAML 1.1 reader, even
+        // inside quotes: escape them, as JSON allows.
+        let text = existing
+            .to_string()
+            .replace('\u{85}', "\\u0085")
+            .replace('\u{2028}', "\\u2028");
+        for p in [&ours, &theirs] {
+            std::fs::write(p, &text).unwrap();
+        }
+        let args = |p: &Path| {
+            vec![
+                "eks".to_owned(),
+                "update-kubeconfig".into(),
+                "--name".into(),
+                "dropin-bytes".into(),
+                "--kubeconfig".into(),
+                p.display().to_string(),
+            ]
+        };
+        fn strs(v: &[String]) -> Vec<&str> {
+            v.iter().map(String::as_str).collect()
+        }
+        let r = run_as(&env, &aws, &strs(&args(&ours)));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let t = aws_cli(&env, &strs(&args(&theirs)));
+        assert_eq!(t.code, 0, "aws-cli: {}", t.stderr);
+        let (a, b) = (
+            std::fs::read_to_string(&ours).unwrap(),
+            std::fs::read_to_string(&theirs).unwrap(),
+        );
+        if a != b {
+            let line = a.lines().zip(b.lines()).position(|(x, y)| x != y);
+            panic!(
+                "seed {seed}: first difference at line {line:?}\n--- ours\n{a}\n--- aws-cli\n{b}"
+            );
         }
     }
 }

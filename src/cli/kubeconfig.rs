@@ -71,12 +71,14 @@ fn load(path: &Path) -> Result<Kubeconfig, Error> {
 
 /// The kubeconfig files to consider: `--kubeconfig`, else the paths of `KUBECONFIG`,
 /// else `~/.kube/config`.
+/// Each is made absolute as aws-cli does (`os.path.abspath(os.path.expanduser(p))`), so
+/// that messages name the file wherever the command ran.
 fn candidates(explicit: Option<&Path>, env: &Env) -> Result<Vec<PathBuf>, Error> {
     let home = env.get("HOME").map(PathBuf::from);
     let expand = |p: &str| -> PathBuf {
         match (p.strip_prefix("~/"), &home) {
-            (Some(rest), Some(h)) => h.join(rest),
-            _ => PathBuf::from(p),
+            (Some(rest), Some(h)) => absolute(&h.join(rest)),
+            _ => absolute(Path::new(p)),
         }
     };
     if let Some(p) = explicit {
@@ -95,12 +97,33 @@ fn candidates(explicit: Option<&Path>, env: &Env) -> Result<Vec<PathBuf>, Error>
         return Ok(from_env);
     }
     match home {
-        Some(h) => Ok(vec![h.join(".kube/config")]),
+        Some(h) => Ok(vec![absolute(&h.join(".kube/config"))]),
         None => Err(Error::InvalidInput(
             "no kubeconfig to update: HOME and KUBECONFIG are not set; use --kubeconfig FILE"
                 .into(),
         )),
     }
+}
+
+/// `p` from the current directory, `.` and `..` folded by name as Python's
+/// `os.path.abspath` does (symbolic links are not followed).
+fn absolute(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let joined = match std::env::current_dir() {
+        Ok(cwd) if p.is_relative() => cwd.join(p),
+        _ => p.to_path_buf(),
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// How the kubeconfig's user runs the exec plugin: the name this binary was run as

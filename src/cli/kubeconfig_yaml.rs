@@ -3,6 +3,9 @@
 //! `kubeconfig` fuzz target, which checks that whatever it accepts and merges reads
 //! back.
 
+#[path = "pyyaml.rs"]
+mod pyyaml;
+
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
@@ -187,18 +190,29 @@ pub(crate) fn insert(content: &mut Hash, field: &str, entry: Yaml) -> bool {
 
 /// The text of a merged kubeconfig, checked to read back as exactly `content` (so a
 /// value the writer cannot carry, such as a string it would not quote, is an error, not
-/// a changed kubeconfig).
+/// a changed kubeconfig): aws-cli's layout, or where that does not cover the content
+/// (or would not read back), yaml-rust2's.
 pub(crate) fn write(content: &Hash) -> Result<String, String> {
-    let text = dump(&Yaml::Hash(content.clone()));
-    match parse(&text) {
-        Ok(back) if back == *content => Ok(text),
-        Ok(_) => Err("it holds a value that would not be written back as it is".into()),
-        Err(why) => Err(format!("it would not be written back readable: {why}")),
+    let y = Yaml::Hash(content.clone());
+    let mut why = String::new();
+    for text in [pyyaml::dump(&y), Some(emit(&y))].into_iter().flatten() {
+        match parse(&text) {
+            Ok(back) if back == *content => return Ok(text),
+            Ok(_) => why = "it holds a value that would not be written back as it is".into(),
+            Err(e) => why = format!("it would not be written back readable: {e}"),
+        }
     }
+    Err(why)
 }
 
-/// The YAML text of `y`, without the document marker.
+/// The YAML text of `y` as aws-cli writes it where [`pyyaml`] covers it, else
+/// yaml-rust2's.
 pub(crate) fn dump(y: &Yaml) -> String {
+    pyyaml::dump(y).unwrap_or_else(|| emit(y))
+}
+
+/// yaml-rust2's YAML text of `y`, without the document marker.
+fn emit(y: &Yaml) -> String {
     let mut out = String::new();
     YamlEmitter::new(&mut out)
         .dump(y)
