@@ -325,6 +325,21 @@ fn as_aws_iam_authenticator_it_speaks_its_token_verify_and_version() {
     assert_failed(&r, 2, &[]);
 }
 
+/// The ExecCredential's token verifies (against moto's STS) as the dev role.
+fn assert_verifies_as_dev_role(exec_credential: &Value, sts_url: &str) {
+    let v = verify(
+        exec_credential["status"]["token"].as_str().unwrap(),
+        "dev",
+        Some(sts_url),
+        &[],
+    );
+    assert_verifies(&v);
+    assert!(v["arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+}
+
 fn r_token(r: &Run) -> String {
     assert_eq!(r.code, 0, "{}", r.stderr);
     r.stdout.trim().to_owned()
@@ -359,17 +374,7 @@ fn as_argocd_k8s_auth_and_argos_form_under_any_name() {
             !r.stdout.ends_with('\n'),
             "argocd-k8s-auth prints no newline"
         );
-        let v = verify(
-            ec["status"]["token"].as_str().unwrap(),
-            "dev",
-            Some(&m.url),
-            &[],
-        );
-        assert_verifies(&v);
-        assert!(v["arn"]
-            .as_str()
-            .unwrap()
-            .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+        assert_verifies_as_dev_role(&ec, &m.url);
     }
     let r = run_as(&env, &argocd, &["gcp"]);
     assert_failed(&r, 2, &[]);
@@ -1194,17 +1199,7 @@ fn argos_form_tries_again_every_5_s_as_argocd_k8s_auth_does() {
         "the first attempt failed, the second came 5 s later: {elapsed:?}"
     );
     let ec: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let v = verify(
-        ec["status"]["token"].as_str().unwrap(),
-        "dev",
-        Some(&m.url),
-        &[],
-    );
-    assert_verifies(&v);
-    assert!(v["arn"]
-        .as_str()
-        .unwrap()
-        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    assert_verifies_as_dev_role(&ec, &m.url);
 
     // A failure that persists ends within the timeout, with the last error.
     std::fs::remove_file(&token_file).unwrap();
