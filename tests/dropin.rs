@@ -202,7 +202,24 @@ fn as_aws_it_speaks_aws_cli() {
         let theirs = aws_cli(&env, &all);
         assert_eq!(ours.stdout, theirs.stdout, "{args:?}");
     }
-    assert_eq!(run_as(&env, &aws, &["--version"]).code, 0);
+    // `aws --version` as tools parse it (`aws-cli/X.Y.Z`, on stdout): eksctl, for one,
+    // writes `aws eks get-token` into kubeconfigs only from aws-cli 1.16.156.
+    let r = run_as(&env, &aws, &["--version"]);
+    assert_eq!(r.code, 0);
+    let claimed = r
+        .stdout
+        .strip_prefix("aws-cli/")
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap();
+    let parts: Vec<u32> = claimed.split('.').map(|p| p.parse().unwrap()).collect();
+    assert!(
+        parts.len() == 3 && parts >= vec![1, 16, 156],
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(" eks-token/"), "{}", r.stdout);
 }
 
 #[test]

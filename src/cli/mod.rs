@@ -73,13 +73,19 @@ pub(crate) fn warn(msg: fmt::Arguments<'_>) {
     eprintln!("eks-token: warning: {msg}");
 }
 
+/// The aws-cli release the `aws` dialect is run side by side with in the tests.
+const AWS_CLI_RELEASE: &str = "1.45.11";
+
 fn version(style: VersionStyle) -> String {
     let v = env!("CARGO_PKG_VERSION");
     match style {
         VersionStyle::EksToken => format!("eks-token {v}\n"),
+        // Tools gate on `aws-cli/X.Y.Z` (eksctl writes `aws eks get-token` into
+        // kubeconfigs only from 1.16.156): name the release this dialect is tested
+        // against, then what answers.
         VersionStyle::Aws => format!(
-            "eks-token/{v} (standing in for aws-cli: eks get-token, eks update-kubeconfig, \
-             sts get-caller-identity)\n"
+            "aws-cli/{AWS_CLI_RELEASE} eks-token/{v} (standing in for aws-cli: eks get-token, \
+             eks update-kubeconfig, sts get-caller-identity)\n"
         ),
         VersionStyle::Authenticator { short: true, .. } => format!("{v}\n"),
         VersionStyle::Authenticator { yaml: true, .. } => format!("Version: {v}\n"),
