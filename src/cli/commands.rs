@@ -154,8 +154,7 @@ fn argo_issue(request: &eks_token::Request, env: &Env) -> Result<eks_token::Toke
 /// `whoami`: GetCallerIdentity with the chain's credentials (after each level with
 /// `-v`), printed as `aws sts get-caller-identity` does; under eks-token,
 /// `--output text` is the ARN alone.
-pub(crate) fn whoami(args: GetToken, env: &Env) -> Result<String, Failure> {
-    let mut args = args;
+pub(crate) fn whoami(mut args: GetToken, env: &Env) -> Result<String, Failure> {
     let env = effective_env(env, &args.env);
     let mut issuer = Issuer::new(&args.request, &env)?;
     configured_format(&mut args.print, &env, &issuer)?;
