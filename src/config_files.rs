@@ -342,6 +342,24 @@ impl ProfileSet {
             .filter(|v| !v.is_empty())
     }
 
+    /// A setting as the SDKs read it: the environment variable `var` (as set; unset
+    /// when empty), else the profile's `key` (trimmed); with where it came from, for
+    /// messages (`AWS_MAX_ATTEMPTS`, "max_attempts of profile `dev`").
+    pub(crate) fn setting(
+        &self,
+        env: &Env,
+        profile: &str,
+        var: &str,
+        key: &str,
+    ) -> Option<(String, String)> {
+        match env.get(var) {
+            Some(v) => Some((v.to_owned(), var.to_owned())),
+            None => self
+                .get(profile, key)
+                .map(|v| (v.trim().to_owned(), format!("{key} of profile `{profile}`"))),
+        }
+    }
+
     /// A property of the profile's `services` section for `service` (e.g. the STS
     /// `endpoint_url`), written as a sub-property.
     pub(crate) fn service_setting(

@@ -242,11 +242,7 @@ impl Settings {
         profile: &str,
         region: Option<String>,
     ) -> Result<Self> {
-        let setting = |var: &str, key: &str| -> Option<String> {
-            env.get(var)
-                .map(str::to_owned)
-                .or_else(|| profiles.get(profile, key).map(|v| v.trim().to_owned()))
-        };
+        let setting = |var: &str, key: &str| profiles.setting(env, profile, var, key).map(|s| s.0);
         let flag = |var: &str, key: &str| {
             setting(var, key).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
         };

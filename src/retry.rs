@@ -35,13 +35,10 @@ impl Policy {
     /// Reads the environment, then the selected profile; a value botocore refuses is
     /// refused here too, naming the variable or the profile key.
     pub(crate) fn load(env: &Env, profiles: &ProfileSet, profile: &str) -> Result<Policy> {
-        let setting = |var: &'static str, key: &'static str| -> Option<(String, String)> {
-            match env.get(var) {
-                Some(v) => Some((v.trim().to_owned(), var.to_owned())),
-                None => profiles
-                    .get(profile, key)
-                    .map(|v| (v.trim().to_owned(), format!("{key} of profile `{profile}`"))),
-            }
+        let setting = |var: &str, key: &str| {
+            profiles
+                .setting(env, profile, var, key)
+                .map(|(v, origin)| (v.trim().to_owned(), origin))
         };
         let default = match setting("AWS_RETRY_MODE", "retry_mode") {
             None => STANDARD_ATTEMPTS,

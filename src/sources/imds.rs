@@ -59,24 +59,17 @@ pub(crate) fn endpoint(
     endpoint_override: Option<&str>,
     mode_override: Option<&str>,
 ) -> std::result::Result<Url, EndpointError> {
-    let configured = endpoint_override
-        .map(|u| ("the IMDS endpoint override".to_owned(), u))
-        .or_else(|| {
-            env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT")
-                .map(|u| ("AWS_EC2_METADATA_SERVICE_ENDPOINT".to_owned(), u))
-        })
-        .or_else(|| {
-            profiles
-                .get(profile, "ec2_metadata_service_endpoint")
-                .map(|u| {
-                    (
-                        format!("ec2_metadata_service_endpoint of profile `{profile}`"),
-                        u,
-                    )
-                })
-        });
-    if let Some((origin, text)) = configured {
-        return url::parse(text)
+    let configured = match endpoint_override {
+        Some(u) => Some((u.to_owned(), "the IMDS endpoint override".to_owned())),
+        None => profiles.setting(
+            env,
+            profile,
+            "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+            "ec2_metadata_service_endpoint",
+        ),
+    };
+    if let Some((text, origin)) = configured {
+        return url::parse(&text)
             .and_then(Url::without_query)
             .map_err(|why| EndpointError::Url {
                 origin,
@@ -84,10 +77,21 @@ pub(crate) fn endpoint(
                 why,
             });
     }
-    let mode = mode_override
-        .or_else(|| env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE"))
-        .or_else(|| profiles.get(profile, "ec2_metadata_service_endpoint_mode"));
-    let base = match mode.map(|m| m.trim().to_ascii_lowercase()).as_deref() {
+    let mode = mode_override.map(str::to_owned).or_else(|| {
+        profiles
+            .setting(
+                env,
+                profile,
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
+                "ec2_metadata_service_endpoint_mode",
+            )
+            .map(|s| s.0)
+    });
+    let base = match mode
+        .as_deref()
+        .map(|m| m.trim().to_ascii_lowercase())
+        .as_deref()
+    {
         None | Some("ipv4") => "http://169.254.169.254",
         Some("ipv6") => "http://[fd00:ec2::254]",
         Some(_) => return Err(EndpointError::Mode(mode.unwrap_or_default().trim().into())),
