@@ -93,18 +93,7 @@ impl Untouched {
 #[test]
 fn verify_online_asks_only_a_real_sts_host_or_exactly_the_override() {
     let listener = Untouched::new();
-    let date = {
-        let t = time::OffsetDateTime::now_utc();
-        format!(
-            "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-            t.year(),
-            u8::from(t.month()),
-            t.day(),
-            t.hour(),
-            t.minute(),
-            t.second()
-        )
-    };
+    let date = eks_token::sigv4::amz_date(time::OffsetDateTime::now_utc());
     for scheme in ["https", "http"] {
         let token = tokenize(&token_url(&listener.origin(scheme), &date));
         // No override: the host rule has failed, so nothing is sent.
@@ -394,17 +383,20 @@ fn hostile_kubeconfigs_are_refused_quickly_and_left_as_they_are() {
         ("20 MiB", vec![b'a'; 20 << 20], "larger than"),
         ("not UTF-8", b"clusters: [\xff]\n".to_vec(), "not UTF-8"),
     ];
-    for (what, content, says) in cases {
-        std::fs::write(&config, &content).unwrap();
-        let started = Instant::now();
-        let r = env.run(&[
+    let update = |config: &std::path::Path| {
+        env.run(&[
             "eks",
             "update-kubeconfig",
             "--name",
             "dev",
             "--kubeconfig",
             config.to_str().unwrap(),
-        ]);
+        ])
+    };
+    for (what, content, says) in cases {
+        std::fs::write(&config, &content).unwrap();
+        let started = Instant::now();
+        let r = update(&config);
         assert_failed(&r, 1, &[]);
         assert!(r.stderr.contains(says), "{what}: {}", r.stderr);
         assert!(
@@ -420,14 +412,7 @@ fn hostile_kubeconfigs_are_refused_quickly_and_left_as_they_are() {
     // A kubeconfig that is an endless device is read up to the cap only.
     std::fs::remove_file(&config).unwrap();
     std::os::unix::fs::symlink("/dev/zero", &config).unwrap();
-    let r = env.run(&[
-        "eks",
-        "update-kubeconfig",
-        "--name",
-        "dev",
-        "--kubeconfig",
-        config.to_str().unwrap(),
-    ]);
+    let r = update(&config);
     assert_failed(&r, 1, &[]);
     assert!(r.stderr.contains("larger than"), "{}", r.stderr);
     assert!(listener.accept().is_err(), "EKS was asked");

@@ -214,12 +214,7 @@ fn imds_source_against_moto() {
     );
     let r = env.run(&["get-token", "--cluster-name", "dev", "--profile", "ec2"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let v = verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]);
-    assert_verifies(&v);
-    assert!(v["arn"]
-        .as_str()
-        .unwrap()
-        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    assert_verifies_as_dev_role(&token_of(&r.stdout), "dev", &m.url);
 }
 
 fn container_reply() -> Reply {
@@ -564,12 +559,7 @@ fn mfa_code_is_read_from_the_terminal() {
         "{screen}"
     );
     let token = std::fs::read_to_string(&out_file).unwrap();
-    let v = verify(token.trim(), "dev", Some(&m.url), &[]);
-    assert_verifies(&v);
-    assert!(v["arn"]
-        .as_str()
-        .unwrap()
-        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    assert_verifies_as_dev_role(token.trim(), "dev", &m.url);
 }
 
 #[test]

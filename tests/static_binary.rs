@@ -243,12 +243,7 @@ fn run_from_scratch(read_only: bool) {
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let v = verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]);
-    assert_verifies(&v);
-    assert!(v["arn"]
-        .as_str()
-        .unwrap()
-        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    assert_verifies_as_dev_role(&token_of(&r.stdout), "dev", &m.url);
     let r = chroot_run_as(
         root.path(),
         read_only,

@@ -99,12 +99,7 @@ fn init_mode_writes_a_verifying_token_0600_in_a_0700_dir() {
     assert!(r.stdout.is_empty());
     let token = std::fs::read_to_string(&out).unwrap();
     assert!(token.starts_with("k8s-aws-v1.") && !token.ends_with('\n'));
-    let v = verify(&token, "dev", Some(&m.url), &[]);
-    assert_verifies(&v);
-    assert!(v["arn"]
-        .as_str()
-        .unwrap()
-        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+    assert_verifies_as_dev_role(&token, "dev", &m.url);
     assert_eq!(mode_of(&out), 0o600);
     assert_eq!(mode_of(&env.home.join("run/eks")), 0o700);
     assert_eq!(mode_of(&env.home.join("run")), 0o700);

@@ -339,6 +339,17 @@ pub fn assert_verifies(v: &Value) {
     assert_eq!(v["ok"], true, "token rejected: {}", v["errors"]);
 }
 
+/// The token verifies against moto's STS at `sts_url` for `cluster`, as a session of
+/// the dev role (`testrole` in 222222222222).
+pub fn assert_verifies_as_dev_role(token: &str, cluster: &str, sts_url: &str) {
+    let v = verify(token, cluster, Some(sts_url), &[]);
+    assert_verifies(&v);
+    assert!(v["arn"]
+        .as_str()
+        .unwrap()
+        .starts_with("arn:aws:sts::222222222222:assumed-role/testrole/"));
+}
+
 /// The local HTTPS "EKS API server" that verifies bearer tokens.
 pub struct Verifier {
     pub port: u16,
