@@ -896,40 +896,31 @@ fn assemble(dialect: Dialect, kind: Kind, t: &Tokens<'_>) -> Result<Command> {
     } else {
         format
     };
-    // aws-cli's timeouts bound the run here (0: its default, no limit: ours).
-    let mut timeout = match t.last(Key::Timeout) {
-        Some(v) => parse_timeout(&v, "--timeout")?,
-        None if kind == Kind::ArgoGet => Duration::from_secs(60),
-        None => DEFAULT_TIMEOUT,
-    };
-    if t.last(Key::Timeout).is_none() {
-        if let Some(v) = t.last(Key::CliReadTimeout) {
-            let secs: u64 = v.trim().parse().map_err(|_| {
-                usage(format!(
-                    "--cli-read-timeout {v:?} is not a whole number of seconds"
-                ))
-            })?;
-            if secs > 0 {
-                timeout = parse_timeout(&secs.to_string(), "--cli-read-timeout")?;
-            }
-        }
-    }
-    // As in aws-cli, 0 means no limit of its own: the run's deadline still holds.
-    let connect_timeout = match t.last(Key::CliConnectTimeout) {
-        None => None,
-        Some(v) => {
-            let secs: u64 = v.trim().parse().map_err(|_| {
-                usage(format!(
-                    "--cli-connect-timeout {v:?} is not a whole number of seconds"
-                ))
-            })?;
-            Some(if secs == 0 {
-                timeout
-            } else {
-                Duration::from_secs(secs).min(MAX_DURATION)
+    // aws-cli's timeouts, in whole seconds: --cli-read-timeout bounds the run here (0:
+    // ours); --cli-connect-timeout each connect (0: no limit of its own, the run's
+    // deadline still holds).
+    let whole_seconds = |key: Key, name: &str| -> Result<Option<u64>> {
+        t.last(key)
+            .map(|v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map_err(|_| usage(format!("{name} {v:?} is not a whole number of seconds")))
             })
-        }
+            .transpose()
     };
+    let timeout = match (t.last(Key::Timeout), kind == Kind::ArgoGet) {
+        (Some(v), _) => parse_timeout(&v, "--timeout")?,
+        (None, argo) => match whole_seconds(Key::CliReadTimeout, "--cli-read-timeout")? {
+            Some(secs) if secs > 0 => parse_timeout(&secs.to_string(), "--cli-read-timeout")?,
+            _ if argo => Duration::from_secs(60),
+            _ => DEFAULT_TIMEOUT,
+        },
+    };
+    let connect_timeout =
+        whole_seconds(Key::CliConnectTimeout, "--cli-connect-timeout")?.map(|secs| match secs {
+            0 => timeout,
+            s => Duration::from_secs(s).min(MAX_DURATION),
+        });
     if let Some(c) = t.last(Key::Color) {
         if !["on", "off", "auto"].contains(&c.as_str()) {
             return Err(usage(format!("--color {c:?}: use on, off or auto")));

@@ -284,8 +284,7 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
         ),
         ("name", string(&context_name)),
     ]);
-    let updating = has_entry(&config.content, "clusters", &cluster.arn);
-    insert(&mut config.content, "clusters", cluster_entry.clone());
+    let updating = insert(&mut config.content, "clusters", cluster_entry.clone());
     insert(&mut config.content, "users", user.clone());
     insert(&mut config.content, "contexts", context.clone());
     yaml::set(
@@ -306,16 +305,11 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
             detail: e.to_string(),
         }
     })?;
+    let path = config.path.display();
     let mut out = if updating {
-        format!(
-            "Updated context {context_name} in {}\n",
-            config.path.display()
-        )
+        format!("Updated context {context_name} in {path}\n")
     } else {
-        format!(
-            "Added new context {context_name} to {}\n",
-            config.path.display()
-        )
+        format!("Added new context {context_name} to {path}\n")
     };
     if u.verbose {
         out.push_str("Entries:\n\n");
