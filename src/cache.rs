@@ -58,6 +58,20 @@ pub(crate) struct Cache {
     housekept: Cell<bool>,
 }
 
+/// What an entry file holds.
+enum Stored {
+    /// Missing, not openable, or over the cap.
+    Unreadable,
+    /// Not a regular file of ours alone (its mode and owner).
+    NotOurs {
+        mode: u32,
+        uid: u32,
+    },
+    /// Not an entry.
+    Corrupt,
+    Entry(Entry),
+}
+
 /// The cache of a run, if it has one: none with `--no-cache` or without any directory
 /// to put it in.
 pub(crate) struct Lazy {
@@ -175,24 +189,21 @@ impl Cache {
     /// The entry's credentials if it is ours, intact and valid for 15 more minutes.
     fn read(&self, key: &str, what: fmt::Arguments<'_>) -> Option<Credentials> {
         let path = self.entry_path(key);
-        let mut file = fsutil::open_read(&path).ok()?;
-        let meta = file.metadata().ok()?;
-        if !meta.is_file() || !self.ours(meta.uid(), meta.mode(), true) {
-            log::warn(format_args!(
-                "ignoring cache entry {} (mode {:04o}, uid {}): it will be rewritten",
-                path.display(),
-                meta.mode() & 0o777,
-                meta.uid()
-            ));
-            return None;
-        }
-        let bytes = fsutil::read_whole(&mut file, meta.len(), MAX_ENTRY).ok()?;
-        let entry: Entry = match serde_json::from_slice(&bytes) {
-            Ok(e) => e,
-            Err(_) => {
+        let entry = match self.load(&path) {
+            Stored::Unreadable => return None,
+            Stored::NotOurs { mode, uid } => {
+                log::warn(format_args!(
+                    "ignoring cache entry {} (mode {:04o}, uid {uid}): it will be rewritten",
+                    path.display(),
+                    mode & 0o777,
+                ));
+                return None;
+            }
+            Stored::Corrupt => {
                 vlog!("cache: entry for {what} is corrupt; replacing it");
                 return None;
             }
+            Stored::Entry(e) => e,
         };
         if entry.version != FORMAT_VERSION || entry.key != key {
             vlog!("cache: entry for {what} is not ours; replacing it");
@@ -330,27 +341,36 @@ impl Cache {
         );
     }
 
-    /// Whether the entry at `path` is ours and expired (or unreadable as an entry).
-    fn expired(&self, path: &Path, now: OffsetDateTime) -> bool {
+    /// What the entry file at `path` holds: a file of ours, read within the cap.
+    fn load(&self, path: &Path) -> Stored {
         let Ok(mut file) = fsutil::open_read(path) else {
-            return false;
+            return Stored::Unreadable;
         };
         let Ok(meta) = file.metadata() else {
-            return false;
+            return Stored::Unreadable;
         };
         if !meta.is_file() || !self.ours(meta.uid(), meta.mode(), true) {
-            return false;
+            return Stored::NotOurs {
+                mode: meta.mode(),
+                uid: meta.uid(),
+            };
         }
         let Ok(bytes) = fsutil::read_whole(&mut file, meta.len(), MAX_ENTRY) else {
-            return false;
+            return Stored::Unreadable;
         };
-        match serde_json::from_slice::<Entry>(&bytes) {
-            Ok(e) => e
+        serde_json::from_slice(&bytes).map_or(Stored::Corrupt, Stored::Entry)
+    }
+
+    /// Whether the entry at `path` is ours and expired (or unreadable as an entry).
+    fn expired(&self, path: &Path, now: OffsetDateTime) -> bool {
+        match self.load(path) {
+            Stored::Unreadable | Stored::NotOurs { .. } => false,
+            Stored::Corrupt => true,
+            Stored::Entry(e) => e
                 .expiration
                 .as_deref()
                 .and_then(timefmt::parse_rfc3339)
                 .is_none_or(|exp| exp <= now),
-            Err(_) => true,
         }
     }
 
