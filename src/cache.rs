@@ -8,14 +8,15 @@
 //! anywhere below an entry changes its key, so one identity's session is never served
 //! to another. An entry is used while at least 15 minutes of validity remain, so every
 //! token gets its full 14 minutes. The directory must be 0700 and ours, the files 0600
-//! and ours: a cache anyone else could have written is never used. Entries are written
+//! and ours: a cache anyone else could have written is never used, and the directory is
+//! checked before anything in it is read. Entries are written
 //! atomically; a per-entry lock makes a burst of concurrent cold runs call STS once,
 //! not once per process.
 
 use std::cell::{Cell, OnceCell};
 use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::fs::{self, File};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -28,40 +29,43 @@ use crate::credentials::REFRESH_MARGIN;
 use crate::endpoint::{self, Endpoint};
 use crate::env::Env;
 use crate::error::Result;
+use crate::fsutil::{self, Links};
 use crate::secret::Secret;
-use crate::{fsutil, log, timefmt, vlog};
+use crate::{log, timefmt, vlog};
 
 /// Version 2: keys name the caller's identity (version 1 keyed on a label of the source;
 /// its entries are not read).
 const FORMAT_VERSION: u64 = 2;
 /// Longest wait for another process filling the same entry.
 const LOCK_WAIT: Duration = Duration::from_secs(10);
-/// An entry is a few hundred bytes; anything larger is not one.
-const MAX_ENTRY: u64 = 1 << 16;
 /// Entries one run's housekeeping examines at most.
 pub(crate) const HOUSEKEEPING_BATCH: usize = 64;
 /// A lock file without an entry is removed once it is this old.
 const ORPHAN_LOCK_AGE: Duration = Duration::from_secs(24 * 3600);
 
-/// The cache directory of a run. Reading an entry checks the entry (ours, 0600, its
-/// key inside); writing checks the directory first (0700 and ours, created when
-/// missing), so a warm run makes no system call for the directory at all.
+/// The cache directory of a run. Before anything in it is read or written, the
+/// directory itself is opened (created 0700 when missing; a link there is not
+/// followed) and checked: 0700 and ours. Entries and locks are then opened relative to
+/// that directory, without following links and without blocking, and each entry is
+/// checked too (a regular file, ours, 0600, its key inside).
 pub(crate) struct Cache {
     dir: PathBuf,
     /// The user named the directory: problems with it are worth a warning.
     explicit: bool,
     /// Our uid, looked up when first needed.
     uid: OnceCell<u32>,
-    /// Whether entries may be written (the directory checks), once decided.
-    writable: OnceCell<bool>,
+    /// The directory, opened and checked once (`None`: not usable).
+    opened: OnceCell<Option<File>>,
     /// Housekeeping ran in this run.
     housekept: Cell<bool>,
 }
 
 /// What an entry file holds.
 enum Stored {
-    /// Missing, not openable, or over the cap.
+    /// Missing.
     Unreadable,
+    /// Something else than a regular file (a FIFO, a link, ...): why.
+    Other(String),
     /// Not a regular file of ours alone (its mode and owner).
     NotOurs {
         mode: u32,
@@ -102,7 +106,7 @@ impl Lazy {
                 dir,
                 explicit,
                 uid: OnceCell::new(),
-                writable: OnceCell::new(),
+                opened: OnceCell::new(),
                 housekept: Cell::new(false),
             }),
         }
@@ -134,52 +138,60 @@ impl Cache {
         *self.uid.get_or_init(our_uid) == owner
     }
 
-    /// Whether entries may be written: the directory exists (created 0700 when
-    /// missing) and is 0700 and ours. Decided once; a problem gets a warning (when the
-    /// user named the directory, or when it exists but is unsafe).
-    fn writable(&self) -> bool {
-        *self.writable.get_or_init(|| {
-            let dir = &self.dir;
-            let meta = match fs::symlink_metadata(dir) {
-                Ok(m) => m,
-                Err(_) => {
-                    if let Err(e) = fsutil::create_private_dir(dir) {
+    /// The directory, opened and checked: it exists (created 0700 when missing), is a
+    /// directory and not a link to one, 0700 and ours. Decided once; a problem gets a
+    /// warning (when the user named the directory, or when it exists but is unsafe).
+    fn dir(&self) -> Option<&File> {
+        self.opened
+            .get_or_init(|| {
+                let dir = &self.dir;
+                let opened = match fsutil::open_dir(dir) {
+                    // Something is there: it must be a directory of ours.
+                    Err(e) if fs::symlink_metadata(dir).is_ok() => {
+                        log::warn(format_args!(
+                            "not using the credential cache {}: {e}; fix it or use --no-cache",
+                            dir.display()
+                        ));
+                        return None;
+                    }
+                    Err(_) => {
+                        fsutil::create_private_dir(dir).and_then(|()| fsutil::open_dir(dir))
+                    }
+                    ok => ok,
+                };
+                let (file, meta) = match opened {
+                    Ok(o) => o,
+                    Err(e) => {
                         if self.explicit {
                             log::warn(format_args!(
                                 "cache directory {} cannot be created ({e}); running without a cache",
                                 dir.display()
                             ));
                         }
-                        return false;
+                        return None;
                     }
-                    match fs::symlink_metadata(dir) {
-                        Ok(m) => m,
-                        Err(_) => return false,
-                    }
+                };
+                let problem = if meta.mode() & 0o077 != 0 {
+                    Some(format!(
+                        "its mode is {:04o}, not 0700 (others could plant credentials)",
+                        meta.mode() & 0o777
+                    ))
+                } else if !self.ours(meta.uid(), meta.mode(), false) {
+                    Some(format!("it belongs to uid {}, not to us", meta.uid()))
+                } else {
+                    None
+                };
+                if let Some(p) = problem {
+                    log::warn(format_args!(
+                        "not using the credential cache {}: {p}; fix it (chmod 700, chown) or use --no-cache",
+                        dir.display()
+                    ));
+                    return None;
                 }
-            };
-            let problem = if !meta.is_dir() {
-                Some("it is not a directory".to_owned())
-            } else if meta.mode() & 0o077 != 0 {
-                Some(format!(
-                    "its mode is {:04o}, not 0700 (others could plant credentials)",
-                    meta.mode() & 0o777
-                ))
-            } else if !self.ours(meta.uid(), meta.mode(), false) {
-                Some(format!("it belongs to uid {}, not to us", meta.uid()))
-            } else {
-                None
-            };
-            if let Some(p) = problem {
-                log::warn(format_args!(
-                    "not using the credential cache {}: {p}; fix it (chmod 700, chown) or use --no-cache",
-                    dir.display()
-                ));
-                return false;
-            }
-            vlog!("credential cache {}", dir.display());
-            true
-        })
+                vlog!("credential cache {}", dir.display());
+                Some(file)
+            })
+            .as_ref()
     }
 
     fn entry_path(&self, key: &str) -> PathBuf {
@@ -190,6 +202,13 @@ impl Cache {
     fn read(&self, key: &str, what: fmt::Arguments<'_>) -> Option<Credentials> {
         let path = self.entry_path(key);
         let entry = match self.load(&path) {
+            Stored::Other(e) => {
+                log::warn(format_args!(
+                    "ignoring cache entry {} ({e}): it will be replaced",
+                    path.display()
+                ));
+                return None;
+            }
             Stored::Unreadable => return None,
             Stored::NotOurs { mode, uid } => {
                 log::warn(format_args!(
@@ -263,12 +282,12 @@ impl Cache {
         max_wait: Duration,
         fill: impl FnOnce() -> Result<Credentials>,
     ) -> Result<Credentials> {
-        if let Some(c) = self.read(key, what) {
-            return Ok(c);
-        }
-        if !self.writable() {
+        if self.dir().is_none() {
             vlog!("cache miss: {what}");
             return fill();
+        }
+        if let Some(c) = self.read(key, what) {
+            return Ok(c);
         }
         let lock = self.lock(key, max_wait.min(LOCK_WAIT));
         // Another process may have filled it while we waited.
@@ -310,7 +329,15 @@ impl Cache {
         keys.sort_unstable();
         keys.dedup();
         let cursor_path = self.dir.join(".housekeeping");
-        let cursor = fs::read_to_string(&cursor_path).unwrap_or_default();
+        let cursor = self
+            .dir()
+            .and_then(|d| {
+                let name = Path::new(".housekeeping");
+                let (mut f, meta) = fsutil::open_regular_in(Some(d), name, Links::Refuse).ok()?;
+                fsutil::read_capped(&mut f, meta.len(), 1024).ok()
+            })
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
         let start = keys.partition_point(|k| k.as_str() <= cursor.trim());
         let batch: Vec<&String> = keys[start..]
             .iter()
@@ -321,7 +348,7 @@ impl Cache {
         let mut removed = 0;
         for key in &batch {
             let entry = self.entry_path(key);
-            if entry.exists() {
+            if fs::symlink_metadata(&entry).is_ok() {
                 if self.expired(&entry, now) {
                     removed += usize::from(fs::remove_file(&entry).is_ok());
                     removed += usize::from(self.remove_lock(key, None));
@@ -341,22 +368,34 @@ impl Cache {
         );
     }
 
-    /// What the entry file at `path` holds: a file of ours, read within the cap.
+    /// What the entry file at `path` holds: a regular file of ours (a link there is not
+    /// followed, a FIFO not waited for), read within the cap.
     fn load(&self, path: &Path) -> Stored {
-        let Ok(mut file) = fsutil::open_read(path) else {
+        let Some(dir) = self.dir() else {
             return Stored::Unreadable;
         };
-        let Ok(meta) = file.metadata() else {
-            return Stored::Unreadable;
+        let name = Path::new(path.file_name().unwrap_or_default());
+        let (mut file, meta) = match fsutil::open_regular_in(Some(dir), name, Links::Refuse) {
+            Ok(o) => o,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Unreadable,
+            Err(e) => {
+                let what = fs::symlink_metadata(path)
+                    .map(|m| fsutil::describe(m.file_type()))
+                    .unwrap_or("unreadable");
+                return Stored::Other(match what {
+                    "not a regular file" => e.to_string(),
+                    what => format!("it is {what}, not a regular file"),
+                });
+            }
         };
-        if !meta.is_file() || !self.ours(meta.uid(), meta.mode(), true) {
+        if !self.ours(meta.uid(), meta.mode(), true) {
             return Stored::NotOurs {
                 mode: meta.mode(),
                 uid: meta.uid(),
             };
         }
-        let Ok(bytes) = fsutil::read_whole(&mut file, meta.len(), MAX_ENTRY) else {
-            return Stored::Unreadable;
+        let Ok(bytes) = fsutil::read_capped(&mut file, meta.len(), fsutil::cap::CACHE_ENTRY) else {
+            return Stored::Corrupt;
         };
         serde_json::from_slice(&bytes).map_or(Stored::Corrupt, Stored::Entry)
     }
@@ -364,7 +403,7 @@ impl Cache {
     /// Whether the entry at `path` is ours and expired (or unreadable as an entry).
     fn expired(&self, path: &Path, now: OffsetDateTime) -> bool {
         match self.load(path) {
-            Stored::Unreadable | Stored::NotOurs { .. } => false,
+            Stored::Unreadable | Stored::NotOurs { .. } | Stored::Other(_) => false,
             Stored::Corrupt => true,
             Stored::Entry(e) => e
                 .expiration
@@ -377,8 +416,13 @@ impl Cache {
     /// Removes the lock file of `key` when nobody holds it (and, with `min_age`, when
     /// it was last touched longer ago than that).
     fn remove_lock(&self, key: &str, min_age: Option<Duration>) -> bool {
-        let path = self.dir.join(format!("{key}.lock"));
-        let Ok(file) = File::open(&path) else {
+        let name = format!("{key}.lock");
+        let path = self.dir.join(&name);
+        let Some(dir) = self.dir() else {
+            return false;
+        };
+        let Ok((file, _)) = fsutil::open_regular_in(Some(dir), Path::new(&name), Links::Refuse)
+        else {
             return false;
         };
         let old_enough = min_age.is_none_or(|age| {
@@ -394,13 +438,14 @@ impl Cache {
     /// An exclusive lock on the entry's lock file (released on drop); `None` when it
     /// cannot be had in time (we then go on without it).
     fn lock(&self, key: &str, max_wait: Duration) -> Option<File> {
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o600)
-            .open(self.dir.join(format!("{key}.lock")))
-            .ok()?;
+        let name = format!("{key}.lock");
+        let file = match fsutil::open_lock_in(self.dir()?, Path::new(&name)) {
+            Ok(f) => f,
+            Err(e) => {
+                vlog!("cache: no lock {name} ({e}); going on without it");
+                return None;
+            }
+        };
         let started = Instant::now();
         loop {
             match file.try_lock() {

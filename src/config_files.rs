@@ -273,18 +273,16 @@ pub(crate) fn locations(env: &Env) -> (Option<PathBuf>, Option<PathBuf>) {
     (config, credentials)
 }
 
-/// The largest config or credentials file read (real ones are a few KiB).
-const MAX_FILE_BYTES: u64 = 16 << 20;
-
 /// Reads and parses both files; a missing file is an empty one.
 pub(crate) fn load(env: &Env) -> crate::Result<ProfileSet> {
     let (config, credentials) = locations(env);
     let read = |p: &Option<PathBuf>| -> crate::Result<Option<String>> {
         let Some(p) = p else { return Ok(None) };
-        match crate::fsutil::read_file(p, MAX_FILE_BYTES) {
+        match crate::fsutil::read_file(p, crate::fsutil::cap::CONFIG_FILE) {
             Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            // A directory in place of the file, or no permission: the SDKs skip it.
+            // A directory in place of the file: the SDKs skip it. (A FIFO, socket or
+            // device is an error that says what it is: botocore would block on it.)
             Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
             Err(e) => Err(Error::Io {
                 what: format!("cannot read {}", p.display()),

@@ -193,26 +193,62 @@ fn static_keys(ctx: &Context<'_>, profile: &str) -> Credentials {
 
 /// Who signs with `creds`, for cache keys: the access key id, and a digest of the
 /// secret key, so that only the holder of the secret finds the entry.
-fn signer(creds: &Credentials) -> String {
+fn signer_identity(creds: &Credentials) -> String {
     let d = digest::digest(&digest::SHA256, creds.secret_access_key.expose().as_bytes());
     format!("{} secret-sha256:{}", creds.access_key_id, hex::encode(d))
 }
 
-/// Assumes `hop` with `signer_creds`, the credentials of the level below, through the
-/// cache.
+/// Refuses credentials that will have expired before the call they are about to sign
+/// can end (the run's deadline): STS would answer ExpiredToken, or worse, accept a
+/// request that then outlives them. The error names where they came from and when
+/// they expire.
+fn check_can_sign(ctx: &Context<'_>, signer: &Level, call: &str) -> Result<()> {
+    let Some(exp) = signer.creds.expiration else {
+        return Ok(());
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let needed = time::Duration::try_from(ctx.sts.http().remaining()).unwrap_or_default();
+    if exp > now + needed {
+        return Ok(());
+    }
+    let when = if exp <= now {
+        format!(
+            "expired at {} ({} ago)",
+            timefmt::format_rfc3339(exp),
+            timefmt::human_duration((now - exp).whole_seconds())
+        )
+    } else {
+        format!(
+            "expire at {}, in {}: before {call} could end within the deadline (--timeout)",
+            timefmt::format_rfc3339(exp),
+            timefmt::human_duration((exp - now).whole_seconds())
+        )
+    };
+    Err(Error::Source {
+        source: "signing",
+        message: format!(
+            "the credentials of {} {when}; nothing was signed with them. Refresh them at \
+             their source and retry",
+            signer.label
+        ),
+    })
+}
+
+/// Assumes `hop` with the credentials of `signer`, the level below, through the cache.
 pub(crate) fn hop(
     ctx: &Context<'_>,
     hop: &Hop,
     session_name: &str,
-    signer_creds: &Credentials,
+    signer: &Level,
 ) -> Result<Credentials> {
+    let signer_creds = &signer.creds;
     check_role_arn(&hop.role_arn)?;
     let endpoint = ctx.sts.endpoint()?;
     let duration = hop
         .duration_seconds
         .unwrap_or(DEFAULT_DURATION_SECONDS)
         .to_string();
-    let caller = signer(signer_creds);
+    let caller = signer_identity(signer_creds);
     let key = cache::key(&Key {
         call: "AssumeRole",
         caller: &caller,
@@ -226,17 +262,12 @@ pub(crate) fn hop(
         endpoint,
     });
     let what = format_args!("{} role {}", hop.origin, hop.role_arn);
-    cached(ctx, &key, what, || {
-        assume(ctx, hop, session_name, signer_creds)
-    })
+    cached(ctx, &key, what, || assume(ctx, hop, session_name, signer))
 }
 
-fn assume(
-    ctx: &Context<'_>,
-    hop: &Hop,
-    session_name: &str,
-    creds: &Credentials,
-) -> Result<Credentials> {
+fn assume(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> Result<Credentials> {
+    check_can_sign(ctx, signer, "AssumeRole")?;
+    let creds = &signer.creds;
     // The code is asked for only when STS is really called (not on a cache hit).
     let code = match &hop.mfa_serial {
         Some(serial) => Some(mfa_code(serial, &hop.origin, ctx.interactive)?),
@@ -304,8 +335,9 @@ pub(crate) fn validity(creds: &Credentials) -> String {
 
 /// The session name of the identity `creds` (`UserId` is `AROA...:session`), for
 /// `--forward-session-name`; the default for identities without one.
-pub(crate) fn forwarded_session_name(ctx: &Context<'_>, creds: &Credentials) -> Result<String> {
-    let identity = ctx.sts.get_caller_identity(creds)?;
+pub(crate) fn forwarded_session_name(ctx: &Context<'_>, signer: &Level) -> Result<String> {
+    check_can_sign(ctx, signer, "GetCallerIdentity")?;
+    let identity = ctx.sts.get_caller_identity(&signer.creds)?;
     let name = identity
         .user_id
         .split_once(':')

@@ -38,7 +38,7 @@ pub fn fuzz_profile_file(data: &[u8]) {
     ] {
         if let Ok(set) = config_files::parse(config, credentials) {
             for name in set.profiles.keys() {
-                let _ = plan::profile_chain(&set, name);
+                let _ = plan::profile_chain(&set, name, None);
                 let _ = set.service_setting(name, "sts", "endpoint_url");
             }
         }

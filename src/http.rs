@@ -209,9 +209,9 @@ impl Client {
         Some(skew)
     }
 
-    /// Starts a new deadline (a sidecar's next refresh gets its own `--timeout`).
-    pub(crate) fn start_deadline(&self, timeout: Duration) {
-        self.deadline.set(Instant::now() + timeout);
+    /// Sets the deadline (a sidecar's next refresh gets its own `--timeout`).
+    pub(crate) fn set_deadline(&self, deadline: Instant) {
+        self.deadline.set(deadline);
     }
 
     /// Sends one request (no retries) and reads the whole body.
@@ -309,7 +309,8 @@ fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {
         what: format!("AWS_CA_BUNDLE {path}"),
         detail,
     };
-    let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+    let pem = crate::fsutil::read_file(std::path::Path::new(path), crate::fsutil::cap::CA_BUNDLE)
+        .map_err(|e| err(e.to_string()))?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         if let PemItem::Certificate(c) = item.map_err(|e| err(format!("not valid PEM: {e}")))? {

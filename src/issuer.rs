@@ -32,11 +32,16 @@ pub struct Issuer<'e> {
     levels: Vec<Level>,
     /// The forwarded session name, once asked for.
     forwarded: Option<String>,
+    /// The deadline started by `new` has not been used by an operation yet: the first
+    /// one keeps it, so that reading the config files and planning count too.
+    first_deadline: bool,
 }
 
 impl<'e> Issuer<'e> {
     /// Validates the request, reads the config files and makes the plan; no network.
+    /// The first operation's deadline (`request.timeout`) starts here.
     pub fn new(request: &Request, env: &'e Env) -> Result<Self> {
+        let started = Instant::now();
         log::set_verbose(request.verbose);
         request.validate()?;
         let profiles = config_files::load(env)?;
@@ -53,7 +58,8 @@ impl<'e> Issuer<'e> {
         // A refused STS endpoint override is reported before any request.
         settings.override_for(Service::Sts)?;
         let retry = retry::Policy::load(env, &profiles, &profile)?;
-        let plan = plan::make(request, env, &profiles, &profile, named)?;
+        let deadline = started + request.timeout;
+        let plan = plan::make(request, env, &profiles, &profile, named, deadline)?;
         if let plan::Base::Sso(_) = plan.base {
             settings.override_for(Service::SsoPortal)?;
         }
@@ -72,7 +78,9 @@ impl<'e> Issuer<'e> {
             profile,
             levels: Vec::new(),
             forwarded: None,
+            first_deadline: true,
         })
+        .inspect(|issuer| issuer.sts.http().set_deadline(deadline))
     }
 
     fn context(&self) -> Context<'_> {
@@ -101,9 +109,14 @@ impl<'e> Issuer<'e> {
         self.sts.region()
     }
 
-    /// The credentials that sign tokens, within a fresh deadline.
+    /// The credentials that sign tokens, within a fresh deadline (the first operation:
+    /// within the one `new` started).
     pub fn credentials(&mut self) -> Result<Credentials> {
-        self.sts.http().start_deadline(self.request.timeout);
+        if !std::mem::replace(&mut self.first_deadline, false) {
+            self.sts
+                .http()
+                .set_deadline(Instant::now() + self.request.timeout);
+        }
         self.top()
     }
 
@@ -120,7 +133,7 @@ impl<'e> Issuer<'e> {
         while self.levels.len() <= self.plan.hops.len() {
             let i = self.levels.len() - 1;
             let hop = &self.plan.hops[i];
-            let signer = &self.levels[i].creds;
+            let signer = &self.levels[i];
             let session_name = match &hop.session_name {
                 SessionName::Named(n) => n.clone(),
                 SessionName::Forwarded => match &self.forwarded {

@@ -74,7 +74,10 @@ pub use token::Token;
 /// Files that hold tokens, credentials or configuration: read whole with a size cap,
 /// written atomically and crash-safe, with exact permissions, in directories created 0700.
 pub mod files {
-    pub use crate::fsutil::{read_file, remove_stale_temps, write_atomic};
+    pub use crate::fsutil::{
+        read_file, read_file_meta, remove_stale_temps, write_atomic, write_atomic_with,
+        WriteOptions,
+    };
 }
 
 pub use log::{set_verbose, verbose, verbose_line};

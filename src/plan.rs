@@ -16,6 +16,9 @@ use crate::sources::web_identity::{self, WebIdentity};
 use crate::sources::{environment, imds};
 use crate::{validate, vlog};
 
+use std::collections::BTreeSet;
+use std::time::Instant;
+
 /// Session name of the request's `--role-arn` hops when none is given: aws-cli's.
 pub(crate) const DEFAULT_SESSION_NAME: &str = "EKSGetTokenAuth";
 /// DurationSeconds of the request's hops when none is given.
@@ -89,14 +92,16 @@ pub(crate) struct Plan {
 
 /// The plan for `req`: the default chain's first configured source (environment,
 /// profile, web identity, container, IMDS), then the request's `--role-arn` hops.
+/// Planning must end by `deadline` (a profile chain may be very long).
 pub(crate) fn make(
     req: &Request,
     env: &Env,
     profiles: &ProfileSet,
     profile: &str,
     named: Named,
+    deadline: Instant,
 ) -> Result<Plan> {
-    let mut plan = default_chain(env, profiles, profile, named)?;
+    let mut plan = default_chain(env, profiles, profile, named, deadline)?;
     let n = req.role_arns.len();
     let session_name = match (&req.session_name, req.forward_session_name) {
         (Some(name), _) => SessionName::Named(name.clone()),
@@ -123,7 +128,13 @@ fn skip(skipped: &mut Vec<String>, source: &str, why: &str) {
     skipped.push(format!("{source} ({why})"));
 }
 
-fn default_chain(env: &Env, profiles: &ProfileSet, name: &str, named: Named) -> Result<Plan> {
+fn default_chain(
+    env: &Env,
+    profiles: &ProfileSet,
+    name: &str,
+    named: Named,
+    deadline: Instant,
+) -> Result<Plan> {
     let mut skipped = Vec::new();
     let chosen = |skipped: &Vec<String>| Chosen::DefaultChain(skipped.clone());
     let simple = |base, skipped: &Vec<String>| Plan {
@@ -155,7 +166,7 @@ fn default_chain(env: &Env, profiles: &ProfileSet, name: &str, named: Named) -> 
         Some(why) => skip(&mut skipped, "environment", why),
     }
     if profiles.profiles.contains_key(name) {
-        match profile_chain(profiles, name) {
+        match profile_chain(profiles, name, Some(deadline)) {
             Ok(p) => return Ok(p),
             Err(ChainError::NoCredentials(p)) => skip(
                 &mut skipped,
@@ -391,15 +402,20 @@ fn named_source(profile: &str, source: &str) -> std::result::Result<Base, ChainE
 }
 
 /// The chain of profile `selected`: its base, then its roles, first to assume first.
+/// Linear in the chain's length; with a `deadline`, a chain still unresolved then is an
+/// error.
 pub(crate) fn profile_chain(
     set: &ProfileSet,
     selected: &str,
+    deadline: Option<Instant>,
 ) -> std::result::Result<Plan, ChainError> {
     if set.profiles.is_empty() {
         return Err(ChainError::Invalid("No profiles were defined".into()));
     }
     let mut name = selected.to_owned();
+    // In order (for the message of a loop), and as a set (to find one).
     let mut visited: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
     let mut hops: Vec<Hop> = Vec::new();
     let base = loop {
         let p = set.profiles.get(&name).ok_or_else(|| {
@@ -410,7 +426,7 @@ pub(crate) fn profile_chain(
                 None => format!("profile `{name}` was not found"),
             })
         })?;
-        if visited.contains(&name) {
+        if !seen.insert(name.clone()) {
             visited.push(name.clone());
             return Err(ChainError::Invalid(format!(
                 "profile formed an infinite loop: {}",
@@ -418,6 +434,13 @@ pub(crate) fn profile_chain(
             )));
         }
         visited.push(name.clone());
+        if visited.len().is_multiple_of(1024) && deadline.is_some_and(|d| Instant::now() >= d) {
+            return Err(ChainError::Invalid(format!(
+                "the profile chain from `{selected}` was still not resolved after {} profiles \
+                 when the deadline (--timeout) passed; shorten the chain of source_profile",
+                visited.len()
+            )));
+        }
         // After the first profile, a profile with keys ends the chain (its role_arn is
         // not assumed), its credentials found in the same order as for any profile.
         if visited.len() > 1 && static_keys(&name, p)?.is_some() {

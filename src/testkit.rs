@@ -55,7 +55,7 @@ pub fn profile_chain(
         services: BTreeMap::new(),
         keys_in_credentials_file: Default::default(),
     };
-    let chain = plan::profile_chain(&set, selected).map_err(|e| ChainFailure {
+    let chain = plan::profile_chain(&set, selected, None).map_err(|e| ChainFailure {
         message: e.to_string(),
         no_credentials: matches!(e, ChainError::NoCredentials(_)),
     })?;

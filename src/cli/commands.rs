@@ -348,6 +348,57 @@ fn render(r: &verify::Report, now: OffsetDateTime) -> String {
     out
 }
 
+/// The most `verify` reads from stdin (a token is at most 4 KiB).
+const MAX_STDIN: u64 = 1 << 20;
+
+/// Standard input, trimmed, read within `timeout` and at most `max` bytes: a writer that
+/// never writes nor closes (or a terminal nobody types on) ends in an error, not a wait.
+fn read_stdin(max: u64, timeout: std::time::Duration) -> std::io::Result<String> {
+    use rustix::event::{poll, PollFd, PollFlags, Timespec};
+    let stdin = std::io::stdin();
+    let deadline = std::time::Instant::now() + timeout;
+    let mut bytes = Vec::new();
+    let mut buf = [0u8; 8192];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let ready = {
+            let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
+            let t = Timespec::try_from(left).unwrap_or(Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            });
+            poll(&mut fds, Some(&t))?
+        };
+        if ready == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!(
+                    "nothing (or no end) arrived within {} (--timeout); pipe the token in or \
+                     give it as an argument",
+                    human(timeout.as_secs() as i64)
+                ),
+            ));
+        }
+        let n = stdin.lock().read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        bytes.extend_from_slice(&buf[..n]);
+        if bytes.len() as u64 > max {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "more than {} KiB arrived: a token is at most 4 KiB",
+                    max >> 10
+                ),
+            ));
+        }
+    }
+    String::from_utf8(bytes)
+        .map(|s| s.trim().to_owned())
+        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+}
+
 /// `verify`: the report on stdout, and whether EKS would accept the token.
 pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failure> {
     eks_token::set_verbose(v.verbose);
@@ -359,17 +410,10 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
     }
     let token = match &v.token {
         Some(t) if t != "-" => t.trim().to_owned(),
-        _ => {
-            let mut s = String::new();
-            std::io::stdin()
-                .take(1 << 20)
-                .read_to_string(&mut s)
-                .map_err(|e| Error::Io {
-                    what: "cannot read the token from stdin".into(),
-                    detail: e.to_string(),
-                })?;
-            s.trim().to_owned()
-        }
+        _ => read_stdin(MAX_STDIN, v.timeout).map_err(|e| Error::Io {
+            what: "cannot read the token from stdin".into(),
+            detail: e.to_string(),
+        })?,
     };
     let now = OffsetDateTime::now_utc();
     let report = verify::check_in(env, &token, now)?;

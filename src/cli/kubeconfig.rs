@@ -1,12 +1,19 @@
 //! `eks update-kubeconfig`, as aws-cli does it: describe the cluster, then merge its
 //! cluster entry, a user that gets tokens, and a context into the kubeconfig the user
 //! already has, and make the context current. Every other entry and field stays as it
-//! was; the file is replaced atomically and keeps its mode (0600 when new); a file that
-//! cannot be read as a kubeconfig is left alone, before any request.
+//! was, read as kubectl reads it. A file that cannot be read as a kubeconfig, or that
+//! the caller may not write, is left alone, before any request.
+//!
+//! Writing takes client-go's lock (`<kubeconfig>.lock`, created exclusively, as kubectl
+//! does), reads the file again under it and merges into what is there then, so that
+//! two runs (or a run and `kubectl config`) both keep their changes. The file is
+//! replaced atomically, keeps its mode (0600 when new), owner and group; a symbolic
+//! link stays one (its target is written, created when missing, as aws-cli does).
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use eks_token::{files, Cluster, Env, Error, Issuer};
 use yaml_rust2::yaml::Hash;
@@ -24,11 +31,11 @@ const API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
 /// clusters).
 const MAX_FILE_BYTES: u64 = 16 << 20;
 
-/// A kubeconfig file as read: its path, its content, and its mode when it exists.
+/// A kubeconfig file as read: its path, its content, and its metadata when it exists.
 struct Kubeconfig {
     path: PathBuf,
     content: Hash,
-    mode: Option<u32>,
+    meta: Option<fs::Metadata>,
 }
 
 fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
@@ -43,13 +50,13 @@ fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
 /// YAML document that is a mapping whose lists are lists of mappings (aws-cli's
 /// checks).
 fn load(path: &Path) -> Result<Kubeconfig, Error> {
-    let text = match files::read_file(path, MAX_FILE_BYTES) {
-        Ok(bytes) => bytes,
+    let (text, meta) = match files::read_file_meta(path, MAX_FILE_BYTES) {
+        Ok(read) => read,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Kubeconfig {
                 path: path.to_path_buf(),
                 content: skeleton(),
-                mode: None,
+                meta: None,
             })
         }
         Err(e) => {
@@ -59,14 +66,124 @@ fn load(path: &Path) -> Result<Kubeconfig, Error> {
             })
         }
     };
-    let mode = fs::metadata(path).ok().map(|m| m.mode() & 0o777);
     let text = String::from_utf8(text).map_err(|_| invalid(path, "it is not UTF-8 text"))?;
     let content = yaml::parse(&text).map_err(|why| invalid(path, why))?;
     Ok(Kubeconfig {
         path: path.to_path_buf(),
         content,
-        mode,
+        meta: Some(meta),
     })
+}
+
+/// Refuses a kubeconfig the caller may not write, as kubectl would (it opens the file
+/// for writing; root may write any).
+fn check_writable(config: &Kubeconfig) -> Result<(), Error> {
+    let Some(meta) = &config.meta else {
+        return Ok(());
+    };
+    match rustix::fs::access(&config.path, rustix::fs::Access::WRITE_OK) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(Error::Io {
+            what: format!("cannot write the kubeconfig {}", config.path.display()),
+            detail: format!(
+                "{} (mode {:04o}, owner uid {}); it was left as it is: make it writable \
+                 (chmod u+w) or name another with --kubeconfig",
+                std::io::Error::from(e),
+                meta.mode() & 0o7777,
+                meta.uid()
+            ),
+        }),
+    }
+}
+
+/// Where writing `path` lands: a symbolic link's target (followed link by link,
+/// whether it exists or not, as aws-cli's `open` does), else the path itself.
+fn write_target(path: &Path) -> Result<PathBuf, Error> {
+    let mut target = path.to_path_buf();
+    for _ in 0..40 {
+        match fs::symlink_metadata(&target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let link = fs::read_link(&target).map_err(|e| Error::Io {
+                    what: format!("cannot read the symbolic link {}", target.display()),
+                    detail: e.to_string(),
+                })?;
+                target = files_parent(&target).join(link);
+            }
+            _ => return Ok(target),
+        }
+    }
+    Err(Error::Io {
+        what: format!("cannot write the kubeconfig {}", path.display()),
+        detail: "it is a chain of more than 40 symbolic links".into(),
+    })
+}
+
+fn files_parent(p: &Path) -> PathBuf {
+    match p.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// client-go's lock on a kubeconfig: `<path>.lock`, created exclusively; removed on
+/// drop.
+struct Lock(PathBuf);
+
+impl Lock {
+    /// Takes the lock of `path`, waiting for another holder until `deadline`; the error
+    /// names the lock file.
+    fn take(path: &Path, deadline: Instant) -> Result<Lock, Error> {
+        use rustix::fs::{Mode, OFlags};
+        let mut name = path.as_os_str().to_owned();
+        name.push(".lock");
+        let lock = PathBuf::from(name);
+        let started = Instant::now();
+        let dir = files_parent(&lock);
+        if !dir.is_dir() {
+            std::os::unix::fs::DirBuilderExt::mode(fs::DirBuilder::new().recursive(true), 0o700)
+                .create(&dir)
+                .map_err(|e| Error::Io {
+                    what: format!("cannot create the directory {}", dir.display()),
+                    detail: e.to_string(),
+                })?;
+        }
+        loop {
+            match rustix::fs::open(
+                &lock,
+                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
+                Mode::from_raw_mode(0o600),
+            ) {
+                Ok(_) => return Ok(Lock(lock)),
+                Err(rustix::io::Errno::EXIST) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(rustix::io::Errno::EXIST) => {
+                    return Err(Error::Io {
+                        what: format!("cannot update the kubeconfig {}", path.display()),
+                        detail: format!(
+                            "its lock file {} is held by another program (kubectl or \
+                             eks-token); waited {:.1} s (--timeout). If none is running, \
+                             remove the lock file",
+                            lock.display(),
+                            started.elapsed().as_secs_f64()
+                        ),
+                    })
+                }
+                Err(e) => {
+                    return Err(Error::Io {
+                        what: format!("cannot create the lock file {}", lock.display()),
+                        detail: std::io::Error::from(e).to_string(),
+                    })
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
 }
 
 /// The kubeconfig files to consider: `--kubeconfig`, else the paths of `KUBECONFIG`,
@@ -226,11 +343,16 @@ fn user_entry(
 
 /// `eks update-kubeconfig`: what goes to stdout.
 pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<String, Failure> {
+    // The whole command, waiting for the lock included, within --timeout.
+    let deadline = Instant::now() + args.request.timeout;
     let env = effective_env(env, &args.env);
     let paths = candidates(u.kubeconfig.as_deref(), &env)?;
     // The first file is the one written unless another already holds the cluster: it
-    // must be usable before anything is asked of AWS.
+    // must be usable (and writable) before anything is asked of AWS.
     let first = load(&paths[0])?;
+    if !u.dry_run {
+        check_writable(&first)?;
+    }
     let command = exec_command(&env)?;
     let mut issuer = Issuer::new(&args.request, &env)?;
     let cluster = issuer.describe_cluster(&u.name)?;
@@ -244,12 +366,12 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
         }
     }
     // Another file of KUBECONFIG that already has this cluster is updated instead.
-    let mut config = first;
-    if !has_entry(&config.content, "clusters", &cluster.arn) {
+    let mut path = paths[0].clone();
+    if !has_entry(&first.content, "clusters", &cluster.arn) {
         for p in &paths[1..] {
             if let Ok(k) = load(p) {
                 if has_entry(&k.content, "clusters", &cluster.arn) {
-                    config = k;
+                    path = p.clone();
                     break;
                 }
             }
@@ -284,6 +406,16 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
         ),
         ("name", string(&context_name)),
     ]);
+    // Under the lock, the file as it is now: changes made meanwhile are kept.
+    let _lock = if u.dry_run {
+        None
+    } else {
+        Some(Lock::take(&path, deadline)?)
+    };
+    let mut config = load(&path)?;
+    if !u.dry_run {
+        check_writable(&config)?;
+    }
     let updating = insert(&mut config.content, "clusters", cluster_entry.clone());
     insert(&mut config.content, "users", user.clone());
     insert(&mut config.content, "contexts", context.clone());
@@ -297,13 +429,15 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
     if u.dry_run {
         return Ok(text);
     }
-    // A symlinked kubeconfig stays a symlink: its target is replaced.
-    let target = fs::canonicalize(&config.path).unwrap_or_else(|_| config.path.clone());
-    files::write_atomic(&target, text.as_bytes(), config.mode.unwrap_or(0o600)).map_err(|e| {
-        Error::Io {
-            what: format!("cannot write the kubeconfig {}", config.path.display()),
-            detail: e.to_string(),
-        }
+    let target = write_target(&config.path)?;
+    let opts = files::WriteOptions {
+        mode: config.meta.as_ref().map_or(0o600, |m| m.mode() & 0o7777),
+        dir_mode: 0o700,
+        owner: config.meta.as_ref().map(|m| (m.uid(), m.gid())),
+    };
+    files::write_atomic_with(&target, text.as_bytes(), opts).map_err(|e| Error::Io {
+        what: format!("cannot write the kubeconfig {}", config.path.display()),
+        detail: e.to_string(),
     })?;
     let path = config.path.display();
     let mut out = if updating {

@@ -7,8 +7,9 @@
 mod pyyaml;
 
 use yaml_rust2::parser::{Event, Parser};
+use yaml_rust2::scanner::TScalarStyle;
 use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlEmitter, YamlLoader};
+use yaml_rust2::{Yaml, YamlEmitter};
 
 /// The deepest nesting of collections accepted (kubeconfigs nest about six levels; the
 /// writer recurses once per level).
@@ -49,10 +50,10 @@ pub(crate) fn skeleton() -> Hash {
 /// Reads a kubeconfig's text: one YAML document that is a mapping whose lists are lists
 /// of mappings and whose `apiVersion`, `kind`, `current-context` are strings (aws-cli's
 /// checks), within [`MAX_DEPTH`] and [`MAX_NODES`]. An empty text is a new kubeconfig.
-/// The error says why, for "the kubeconfig ... cannot be used: <why>".
+/// Plain scalars are read as kubectl reads them ([`resolve_plain`]). The error says why,
+/// for "the kubeconfig ... cannot be used: <why>".
 pub(crate) fn parse(text: &str) -> Result<Hash, String> {
-    check_bounds(text)?;
-    let docs = YamlLoader::load_from_str(text).map_err(|e| format!("it is not YAML ({e})"))?;
+    let docs = load(text)?;
     let content = match docs.as_slice() {
         [] | [Yaml::Null] => skeleton(),
         [Yaml::Hash(h)] => h.clone(),
@@ -88,53 +89,183 @@ pub(crate) fn parse(text: &str) -> Result<Hash, String> {
     Ok(content)
 }
 
-/// Checks, in one pass over the parser's events and in memory linear in the text, that
-/// loading `text` stays within [`MAX_DEPTH`] and [`MAX_NODES`] (aliases counted at the
-/// size of what they expand to).
-fn check_bounds(text: &str) -> Result<(), String> {
+/// The documents of `text`, loaded in one pass over the parser's events, in memory
+/// linear in the text: at most [`MAX_DEPTH`] levels and [`MAX_NODES`] nodes, aliases
+/// counted at the size of what they expand to (each alias is loaded as a copy, so ten
+/// aliases of ten aliases of ... would take exponential memory, "billion laughs").
+fn load(text: &str) -> Result<Vec<Yaml>, String> {
+    let not_yaml = |e: &dyn std::fmt::Display| format!("it is not YAML ({e})");
     let mut parser = Parser::new_from_str(text);
-    // Each open collection: its anchor id (0: none) and the node count at its start.
-    let mut open: Vec<(usize, usize)> = Vec::new();
-    // The expanded size of each anchored node.
-    let mut sizes: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut docs = Vec::new();
+    // Open collections: the node, its anchor, the node count at its start, and (for a
+    // mapping) the key waiting for its value.
+    let mut open: Vec<(Yaml, usize, usize, Option<Yaml>)> = Vec::new();
+    // Each anchored node and its expanded size.
+    let mut anchors: std::collections::HashMap<usize, (Yaml, usize)> =
+        std::collections::HashMap::new();
     let mut nodes: usize = 0;
     loop {
-        let (event, _) = parser
-            .next_token()
-            .map_err(|e| format!("it is not YAML ({e})"))?;
-        match event {
-            Event::StreamEnd => return Ok(()),
-            Event::Scalar(_, _, anchor, _) => {
+        let (event, mark) = parser.next_token().map_err(|e| not_yaml(&e))?;
+        let (node, anchor, size) = match event {
+            Event::StreamEnd => return Ok(docs),
+            Event::Scalar(value, style, anchor, tag) => {
                 nodes += 1;
-                if anchor != 0 {
-                    sizes.insert(anchor, 1);
-                }
+                let node = match (style, tag) {
+                    (TScalarStyle::Plain, None) => resolve_plain(&value),
+                    _ => Yaml::String(value),
+                };
+                (node, anchor, 1)
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 nodes += 1;
-                open.push((anchor, nodes));
+                let (node, key) = match event {
+                    Event::SequenceStart(..) => (Yaml::Array(Vec::new()), None),
+                    _ => (Yaml::Hash(Hash::new()), Some(Yaml::BadValue)),
+                };
+                open.push((node, anchor, nodes, key));
                 if open.len() > MAX_DEPTH {
                     return Err(format!("it nests deeper than {MAX_DEPTH} levels"));
                 }
+                continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                if let Some((anchor, start)) = open.pop() {
-                    if anchor != 0 {
-                        sizes.insert(anchor, nodes - start + 1);
-                    }
-                }
+                let (node, anchor, start, _) = open.pop().ok_or("it is not YAML")?;
+                (node, anchor, nodes - start + 1)
             }
             Event::Alias(id) => {
-                nodes = nodes.saturating_add(sizes.get(&id).copied().unwrap_or(1));
+                let (node, size) = anchors.get(&id).cloned().unwrap_or((Yaml::BadValue, 1));
+                nodes = nodes.saturating_add(size);
+                (node, 0, size)
             }
-            _ => {}
-        }
+            _ => continue,
+        };
         if nodes > MAX_NODES {
             return Err(format!(
                 "it has more than {MAX_NODES} nodes with its aliases expanded"
             ));
         }
+        if anchor != 0 {
+            anchors.insert(anchor, (node.clone(), size));
+        }
+        match open.last_mut() {
+            None => docs.push(node),
+            Some((Yaml::Array(items), ..)) => items.push(node),
+            Some((Yaml::Hash(h), _, _, Some(waiting))) => {
+                if matches!(waiting, Yaml::BadValue) {
+                    *waiting = node;
+                } else {
+                    let k = std::mem::replace(waiting, Yaml::BadValue);
+                    if h.insert(k, node).is_some() {
+                        return Err(not_yaml(&format!(
+                            "a key appears twice in a mapping, line {}",
+                            mark.line()
+                        )));
+                    }
+                }
+            }
+            Some(_) => unreachable!("only collections are open"),
+        }
     }
+}
+
+/// What kubectl reads a plain (unquoted, untagged) scalar as. client-go reads a
+/// kubeconfig with go-yaml v2, whose types are YAML 1.1's: `on`, `yes`, `y` are true,
+/// `0755` is the octal 493, `1e3` the float 1000, `~` null (its `resolve.go`). Loading
+/// values this way, a kubeconfig written back keeps what kubectl reads in entries
+/// eks-token does not touch. Floats, and integers beyond `i64`, keep their text.
+pub(crate) fn resolve_plain(s: &str) -> Yaml {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            return Yaml::Boolean(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            return Yaml::Boolean(false)
+        }
+        "" | "~" | "null" | "Null" | "NULL" => return Yaml::Null,
+        ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF"
+        | "-.inf" | "-.Inf" | "-.INF" => return Yaml::Real(s.to_owned()),
+        _ => {}
+    }
+    let float = |t: &str| t.parse::<f64>().is_ok_and(f64::is_finite);
+    match s.as_bytes()[0] {
+        b'.' if go_float(s) && float(s) => return Yaml::Real(s.to_owned()),
+        b'+' | b'-' | b'0'..=b'9' => {
+            let plain = s.replace('_', "");
+            match go_int(&plain) {
+                Some((true, m)) if m <= 1 << 63 => {
+                    return Yaml::Integer((-(i128::from(m))) as i64);
+                }
+                Some((false, m)) if m <= i64::MAX as u64 => return Yaml::Integer(m as i64),
+                // A uint64 (ParseUint takes no sign).
+                Some((false, _)) if !plain.starts_with('+') => return Yaml::Real(s.to_owned()),
+                _ => {}
+            }
+            if go_float(&plain) && float(&plain) {
+                return Yaml::Real(s.to_owned());
+            }
+        }
+        _ => {}
+    }
+    Yaml::String(s.to_owned())
+}
+
+/// Go's `strconv.ParseUint(s, 0, 64)` after an optional sign, as `ParseInt(s, 0, 64)`
+/// reads it: `0x`, `0o`, `0b` prefixes, a leading `0` for octal, else decimal. The
+/// sign, and the magnitude when it fits 64 bits.
+fn go_int(s: &str) -> Option<(bool, u64)> {
+    let (negative, digits) = match s.as_bytes().first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, body) = match digits.get(..2) {
+        Some("0x" | "0X") => (16, &digits[2..]),
+        Some("0o" | "0O") => (8, &digits[2..]),
+        Some("0b" | "0B") => (2, &digits[2..]),
+        _ if digits.len() > 1 && digits.starts_with('0') => (8, &digits[1..]),
+        _ => (10, digits),
+    };
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(body, radix).ok().map(|m| (negative, m))
+}
+
+/// go-yaml's `yamlStyleFloat`: `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`.
+fn go_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
+    let digits = |i: &mut usize| {
+        let start = *i;
+        while b.get(*i).is_some_and(u8::is_ascii_digit) {
+            *i += 1;
+        }
+        *i - start
+    };
+    if b.get(i) == Some(&b'.') {
+        i += 1;
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    } else {
+        if digits(&mut i) == 0 {
+            return false;
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            digits(&mut i);
+        }
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        if digits(&mut i) == 0 {
+            return false;
+        }
+    }
+    i == b.len()
 }
 
 /// Whether the list `field` has an entry named `name`.
@@ -244,8 +375,70 @@ mod tests {
     }
 
     #[test]
+    fn plain_scalars_read_as_kubectl_reads_them() {
+        // Each as `kubectl config view -o json` (kubectl 1.32) showed it in an extension.
+        let int = Yaml::Integer;
+        let real = |s: &str| Yaml::Real(s.into());
+        let string = |s: &str| Yaml::String(s.into());
+        for (text, want) in [
+            ("on", Yaml::Boolean(true)),
+            ("yes", Yaml::Boolean(true)),
+            ("y", Yaml::Boolean(true)),
+            ("no", Yaml::Boolean(false)),
+            ("OFF", Yaml::Boolean(false)),
+            ("~", Yaml::Null),
+            ("1e3", real("1e3")),
+            ("0755", int(493)),
+            ("0x1F", int(31)),
+            ("0o17", int(15)),
+            ("1_000", int(1000)),
+            ("-0b101", int(-5)),
+            ("+12", int(12)),
+            ("+0x1F", int(31)),
+            ("00", int(0)),
+            ("09", real("09")),
+            (".5", real(".5")),
+            ("-9223372036854775808", int(i64::MIN)),
+            ("18446744073709551615", real("18446744073709551615")),
+            ("99999999999999999999", real("99999999999999999999")),
+            ("-99999999999999999999", real("-99999999999999999999")),
+            ("1e999", string("1e999")),
+            ("2001-12-14", string("2001-12-14")),
+            ("1:20", string("1:20")),
+            ("inf", string("inf")),
+            ("us-east-1", string("us-east-1")),
+            ("oN", string("oN")),
+            (".", string(".")),
+            ("-", string("-")),
+        ] {
+            assert_eq!(resolve_plain(text), want, "{text:?}");
+        }
+        // Quoted, the same texts are strings; as keys, plain ones are typed too.
+        let content = parse("clusters: []\nx: {a: 'on', n: 1, \"0755\": 2}\n").unwrap();
+        let x = &content[&key("x")];
+        assert_eq!(x["a"].as_str(), Some("on"));
+        assert!(x.as_hash().unwrap().contains_key(&Yaml::Boolean(false)));
+        assert_eq!(x["0755"].as_i64(), Some(2));
+    }
+
+    #[test]
+    fn typed_scalars_are_written_back_as_kubectl_reads_them() {
+        let text = "clusters: []\nx: {a: on, b: 0755, c: 1e3, d: ~, e: y, f: \"on\", g: \"1e3\"}\n";
+        let content = parse(text).unwrap();
+        let out = write(&content).unwrap();
+        assert!(out.contains("a: true\n"), "{out}");
+        assert!(out.contains("b: 493\n"), "{out}");
+        assert!(out.contains("c: 1e3\n"), "{out}");
+        assert!(out.contains("d: null\n"), "{out}");
+        assert!(out.contains("e: true\n"), "{out}");
+        assert!(out.contains("f: 'on'\n"), "{out}");
+        assert!(out.contains("g: '1e3'\n"), "{out}");
+        assert_eq!(parse(&out).unwrap(), content);
+    }
+
+    #[test]
     fn merging_keeps_every_other_entry_and_replaces_by_name() {
-        let docs = YamlLoader::load_from_str(
+        let docs = load(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: 'https://other', extensions: [{name: x, extension: {a: 1}}]}\n\
              users:\n- name: alice\n  user: {token: secret-token}\ncontexts:\n- name: other\n  context: {cluster: other, user: alice, namespace: team}\n\
              current-context: other\npreferences: {colors: true}\n",
@@ -263,7 +456,7 @@ mod tests {
         assert!(!insert(&mut content, "clusters", entry("new", "https://a")));
         assert!(insert(&mut content, "clusters", entry("new", "https://b")));
         let text = dump(&Yaml::Hash(content));
-        let back = &YamlLoader::load_from_str(&text).unwrap()[0];
+        let back = &load(&text).unwrap()[0];
         assert_eq!(back["clusters"].as_vec().unwrap().len(), 2);
         assert_eq!(
             back["clusters"][1]["cluster"]["server"].as_str(),

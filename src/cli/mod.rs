@@ -121,8 +121,25 @@ fn run(cmd: Command, env: &Env) -> Outcome {
     }
 }
 
+/// Keeps secrets in this process's memory out of reach: not dumpable (no core file, and
+/// `/proc/PID/mem` and ptrace closed to other processes of the same user) and a core
+/// size of 0 (for systems that dump non-dumpable processes too, `suid_dumpable=2`, to a
+/// file). Done first, before any secret is read, for every command.
+fn protect_memory() {
+    use rustix::process::{self, DumpableBehavior, Resource, Rlimit};
+    let _ = process::set_dumpable_behavior(DumpableBehavior::NotDumpable);
+    let _ = process::setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    );
+}
+
 /// Parses, runs, prints; the process's exit code.
 pub(crate) fn main() -> ExitCode {
+    protect_memory();
     let mut argv_os = std::env::args_os();
     let program = argv_os
         .next()

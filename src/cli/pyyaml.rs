@@ -7,9 +7,10 @@
 //!
 //! What this layout does not cover (keys PyYAML would write as `? key`: empty,
 //! multi-line or of 128 characters and more) gives `None`: the caller writes that content
-//! another way. One deliberate difference: a string that PyYAML (YAML 1.1) would leave
-//! plain but a YAML 1.2 reader such as kubectl's would not read as a string (`1e3`,
-//! `inf`) is single-quoted.
+//! another way. One deliberate difference: a string that PyYAML would leave plain but
+//! kubectl would not read as a string (go-yaml v2 reads `1e3` as a float, `y` as true)
+//! is single-quoted: aws-cli writes a quoted `"1e3"` back plain, and kubectl then
+//! refuses the file.
 
 use yaml_rust2::Yaml;
 
@@ -128,9 +129,11 @@ impl Writer {
         match v {
             Yaml::String(s) => {
                 let a = analyze(s);
-                // Plain where PyYAML would write it plain, unless a YAML 1.2 reader
-                // (ours, kubectl's) would not read it back as a string (`1e3`, `inf`).
-                if a.plain && resolves_to_string(s) && matches!(Yaml::from_str(s), Yaml::String(_))
+                // Plain where PyYAML would write it plain, unless kubectl (and our
+                // reader) would not read it back as a string (`1e3`, `y`).
+                if a.plain
+                    && resolves_to_string(s)
+                    && matches!(super::resolve_plain(s), Yaml::String(_))
                 {
                     self.folded(s, fold, false);
                 } else if a.single_quoted {

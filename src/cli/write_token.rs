@@ -28,6 +28,9 @@ pub(crate) const MAX_RETRY_DELAY: Duration = Duration::from_secs(60);
 /// First wait after a failed refresh (doubling up to [`MAX_RETRY_DELAY`]).
 pub(crate) const FIRST_RETRY_DELAY: Duration = Duration::from_secs(5);
 
+/// The most read of `--ca-file` (a whole system CA bundle is about 200 KiB).
+const MAX_CA_FILE: u64 = 4 << 20;
+
 /// Held while a file is being replaced: a signal waits for it, so an exit never leaves
 /// a temporary file behind.
 static WRITING: Mutex<()> = Mutex::new(());
@@ -214,7 +217,7 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
     }
     let ca_data = match &k.ca {
         CaSource::File(path) => {
-            let pem = std::fs::read(path).map_err(|e| Error::Io {
+            let pem = files::read_file(path, MAX_CA_FILE).map_err(|e| Error::Io {
                 what: format!("cannot read --ca-file {}", path.display()),
                 detail: e.to_string(),
             })?;

@@ -93,7 +93,11 @@ pub(crate) fn uri(env: &Env) -> std::result::Result<Url, UriError> {
 /// The `Authorization` header value, if any; read from the token file on every call.
 pub(crate) fn authorization(env: &Env) -> Result<Option<Secret>> {
     let token = if let Some(path) = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE") {
-        let bytes = std::fs::read(path).map_err(|e| Error::Source {
+        let bytes = crate::fsutil::read_file(
+            std::path::Path::new(path),
+            crate::fsutil::cap::CONTAINER_TOKEN,
+        )
+        .map_err(|e| Error::Source {
             source: SOURCE,
             message: format!("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {path}: {e}"),
         })?;

@@ -57,7 +57,7 @@ fn err(m: String) -> Error {
 pub(crate) fn access_token(env: &Env, p: &SsoProfile) -> Result<Secret> {
     let login = format!("run `aws sso login --profile {}`", p.profile);
     let path = cache_file(env, p)?;
-    let text = std::fs::read(&path)
+    let text = crate::fsutil::read_file(&path, crate::fsutil::cap::SSO_CACHE)
         .map_err(|e| err(format!("failed to read `{}`: {e}; {login}", path.display())))?;
     let json: serde_json::Value = serde_json::from_slice(&text)
         .map_err(|_| err(format!("`{}` is not JSON; {login}", path.display())))?;

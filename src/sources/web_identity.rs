@@ -15,9 +15,6 @@ use crate::sts::{AssumedRole, Sts};
 /// credential cache can key on it.
 pub(crate) const DEFAULT_SESSION_NAME: &str = "eks-token";
 
-/// Largest token file we read; projected service account tokens are about 1 KiB.
-const MAX_TOKEN_BYTES: u64 = 64 * 1024;
-
 /// A web identity role to assume.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct WebIdentity {
@@ -38,17 +35,11 @@ pub(crate) fn read_token_file(path: &str, origin: &str) -> Result<Secret> {
         source: "web identity",
         message: format!("cannot use the token file {path} ({origin}): {detail}"),
     };
-    let mut file =
-        crate::fsutil::open_read(std::path::Path::new(path)).map_err(|e| err(e.to_string()))?;
-    // Projected tokens are about 1 KiB: one read of up to 4 KiB usually sees it all.
-    let buf = crate::fsutil::read_whole(&mut file, 4096, MAX_TOKEN_BYTES + 1)
-        .map_err(|e| err(e.to_string()))?;
-    if buf.len() as u64 > MAX_TOKEN_BYTES {
-        return Err(err(format!(
-            "it is larger than {} KiB",
-            MAX_TOKEN_BYTES / 1024
-        )));
-    }
+    let buf = crate::fsutil::read_file(
+        std::path::Path::new(path),
+        crate::fsutil::cap::WEB_IDENTITY_TOKEN,
+    )
+    .map_err(|e| err(e.to_string()))?;
     let text = String::from_utf8(buf).map_err(|_| err("it is not UTF-8 text".into()))?;
     let token = text.trim();
     if token.is_empty() {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use eks_token::{Env, Request};
 use serde_json::Value;
 
-use super::replay::{exchanges, Replay};
+use super::replay::{exchanges, Exchange, Replay};
 use super::TempDir;
 
 pub fn scenarios_dir() -> PathBuf {
@@ -78,6 +78,52 @@ fn expected_error(name: &str, want: &str, root: &Path) -> String {
     }
 }
 
+/// The recordings were made on a clock frozen in 2009-2021: every credential in them
+/// has long expired. eks-token refuses expired credentials before they sign anything
+/// (tested in `outside.rs`), so credentials that sign a later recorded call are served
+/// with a future expiry; the last credentials of a recording (the result, whose expiry
+/// the scenario asserts) keep theirs.
+fn renew_signing_credentials(mut xs: Vec<Exchange>) -> Vec<Exchange> {
+    let with_creds: Vec<usize> = (0..xs.len())
+        .filter(|&i| String::from_utf8_lossy(&xs[i].body).contains("xpiration"))
+        .collect();
+    let future = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let rfc3339 = eks_token::format_rfc3339(future);
+    let epoch_ms = (future.unix_timestamp() * 1000).to_string();
+    for &i in with_creds.iter().rev().skip(1) {
+        let body = String::from_utf8_lossy(&xs[i].body).into_owned();
+        let mut out = String::new();
+        let mut rest = body.as_str();
+        // Each timestamp after an `xpiration` key: RFC 3339, or epoch milliseconds.
+        while let Some(at) = rest.find("xpiration") {
+            let (head, tail) = rest.split_at(at + "xpiration".len());
+            out.push_str(head);
+            let start = tail
+                .find(|c: char| c.is_ascii_digit())
+                .unwrap_or(tail.len());
+            // Only a value right after the key (`>`, `" : "`, `":`), not a closing tag.
+            if start > 6 || !tail[..start].chars().all(|c| "\\\" :>".contains(c)) {
+                rest = tail;
+                continue;
+            }
+            let len = tail[start..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == ':'))
+                .unwrap_or(tail.len() - start);
+            let old = &tail[start..start + len];
+            out.push_str(&tail[..start]);
+            out.push_str(if old.contains('T') {
+                &rfc3339
+            } else {
+                &epoch_ms
+            });
+            rest = &tail[start + len..];
+        }
+        out.push_str(rest);
+        xs[i].body = out.into_bytes();
+    }
+    xs
+}
+
 pub fn run_scenario(name: &str) {
     let dir = scenarios_dir().join(name);
     let env_json = read_json(&dir.join("env.json"));
@@ -88,7 +134,7 @@ pub fn run_scenario(name: &str) {
         copy_tree(&dir.join("fs"), root.path());
         rewrite_paths(root.path(), root.path());
     }
-    let replay = Replay::start(exchanges(&traffic));
+    let replay = Replay::start(renew_signing_credentials(exchanges(&traffic)));
 
     let mut env = Env::default();
     for (k, v) in env_json.as_object().unwrap() {
