@@ -198,18 +198,22 @@ impl Cache {
         self.dir.join(format!("{key}.json"))
     }
 
-    /// The entry's credentials if it is ours, intact and valid for 15 more minutes.
-    fn read(&self, key: &str, what: fmt::Arguments<'_>) -> Option<Credentials> {
+    /// The entry's credentials if it is ours, intact and valid for 15 more minutes;
+    /// `warn`: say why an entry that is there is not used.
+    fn read(&self, key: &str, what: fmt::Arguments<'_>, warn: bool) -> Option<Credentials> {
         let path = self.entry_path(key);
         let entry = match self.load(&path) {
             Stored::Other(e) => {
-                log::warn(format_args!(
-                    "ignoring cache entry {} ({e}): it will be replaced",
-                    path.display()
-                ));
+                if warn {
+                    log::warn(format_args!(
+                        "ignoring cache entry {} ({e}): it will be replaced",
+                        path.display()
+                    ));
+                }
                 return None;
             }
             Stored::Unreadable => return None,
+            Stored::NotOurs { .. } if !warn => return None,
             Stored::NotOurs { mode, uid } => {
                 log::warn(format_args!(
                     "ignoring cache entry {} (mode {:04o}, uid {uid}): it will be rewritten",
@@ -286,12 +290,12 @@ impl Cache {
             vlog!("cache miss: {what}");
             return fill();
         }
-        if let Some(c) = self.read(key, what) {
+        if let Some(c) = self.read(key, what, true) {
             return Ok(c);
         }
         let lock = self.lock(key, max_wait.min(LOCK_WAIT));
         // Another process may have filled it while we waited.
-        if let Some(c) = self.read(key, what) {
+        if let Some(c) = self.read(key, what, false) {
             return Ok(c);
         }
         vlog!("cache miss: {what}");
@@ -400,11 +404,13 @@ impl Cache {
         serde_json::from_slice(&bytes).map_or(Stored::Corrupt, Stored::Entry)
     }
 
-    /// Whether the entry at `path` is ours and expired (or unreadable as an entry).
+    /// Whether the entry at `path` is ours and expired, unreadable as an entry, or not a
+    /// file at all (a FIFO or link at an entry's name in our own directory: unlinking it
+    /// follows nothing).
     fn expired(&self, path: &Path, now: OffsetDateTime) -> bool {
         match self.load(path) {
-            Stored::Unreadable | Stored::NotOurs { .. } | Stored::Other(_) => false,
-            Stored::Corrupt => true,
+            Stored::Unreadable | Stored::NotOurs { .. } => false,
+            Stored::Corrupt | Stored::Other(_) => true,
             Stored::Entry(e) => e
                 .expiration
                 .as_deref()

@@ -166,18 +166,55 @@ impl TestEnv {
 
     /// Runs the binary under test with `args`.
     pub fn run(&self, args: &[&str]) -> Run {
-        let started = Instant::now();
-        let out = self
-            .command(&bin(), args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", bin().display()));
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-            elapsed: started.elapsed(),
+        let mut c = self.command(&bin(), args);
+        c.stdin(Stdio::null());
+        run_killed_after(c, RUN_LIMIT)
+    }
+}
+
+/// No run of the binary in a test takes this long: a run that would hang (a
+/// regression) is killed and fails its test instead of holding CI.
+pub const RUN_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs `c` to its end, or kills it after `limit` (the run then fails with code -1 and
+/// says so on stderr).
+pub fn run_killed_after(mut c: Command, limit: Duration) -> Run {
+    let started = Instant::now();
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {c:?}: {e}"));
+    let read = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out = read(Box::new(child.stdout.take().unwrap()));
+    let err = read(Box::new(child.stderr.take().unwrap()));
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break Some(st);
         }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let elapsed = started.elapsed();
+    let mut stderr = err.join().unwrap_or_default();
+    if status.is_none() {
+        stderr.push_str(&format!("\n[test harness: killed after {limit:?}]"));
+    }
+    Run {
+        code: status.and_then(|s| s.code()).unwrap_or(-1),
+        stdout: out.join().unwrap_or_default(),
+        stderr,
+        elapsed,
     }
 }
 
