@@ -65,7 +65,7 @@ static:
 test: deps static
 	$(CARGO) build --all-targets
 	EKS_TOKEN_STATIC_BIN=$(STATIC_BIN) $(CARGO) test --no-fail-fast
-	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test get_token --test failures --test kubectl --test dropin
+	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test integration -- get_token:: failures:: kubectl:: dropin:: outside::
 
 # The aarch64 static binary: its size and linkage, then the integration tests under
 # qemu-aarch64-static (EKS_TOKEN_BIN names a wrapper).
@@ -73,11 +73,11 @@ test-arm64: deps
 	.ci/build-static.sh aarch64
 	printf '#!/bin/sh\nexec qemu-aarch64-static $(abspath $(ARM64_BIN)) "$$@"\n' > target/eks-token-arm64-qemu
 	chmod +x target/eks-token-arm64-qemu
-	EKS_TOKEN_STATIC_BIN_ARM64=$(ARM64_BIN) $(CARGO) test --no-fail-fast --test static_binary
-	EKS_TOKEN_BIN=$(abspath target/eks-token-arm64-qemu) $(CARGO) test --no-fail-fast --test get_token --test write_token
+	EKS_TOKEN_STATIC_BIN_ARM64=$(ARM64_BIN) $(CARGO) test --no-fail-fast --test integration -- static_binary::
+	EKS_TOKEN_BIN=$(abspath target/eks-token-arm64-qemu) $(CARGO) test --no-fail-fast --test integration -- get_token:: write_token::
 
 unit:
-	$(CARGO) test --lib
+	$(CARGO) test --lib --bins
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -4,9 +4,8 @@
 //! from the vector files; `every_vector_has_a_test` fails when a vector is added
 //! without its test.
 
-mod vectors;
 
-use vectors::*;
+use crate::vectors::*;
 
 #[test]
 fn parser_00_empty_files_have_no_profiles() {

@@ -1,13 +1,12 @@
 //! The credential cache across runs: warm runs make no STS call, a cold burst makes one
 //! per hop, stale, corrupt and unsafe caches are handled.
 
-mod common;
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Stdio;
 
-use common::fault::{FaultServer, Reply};
-use common::*;
+use crate::common::fault::{FaultServer, Reply};
+use crate::common::*;
 
 fn chain_env(tag: &str) -> (TestEnv, String, String) {
     let m = moto();

@@ -3,7 +3,6 @@
 //! cached hop makes the next run assume the hop again, signed by the new identity; a
 //! change of any other part of a key misses too; switching back may hit.
 
-mod common;
 
 use std::io::Write;
 use std::net::TcpListener;
@@ -11,9 +10,9 @@ use std::path::Path;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::fault::{FaultServer, Reply};
-use common::recorder::{ConnectProxy, StsRecorder};
-use common::*;
+use crate::common::fault::{FaultServer, Reply};
+use crate::common::recorder::{ConnectProxy, StsRecorder};
+use crate::common::*;
 use serde_json::json;
 
 const ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
@@ -324,7 +323,7 @@ fn changing_misses(
 }
 
 /// The second AssumeRole at `sts`: the baseline made the first.
-fn second_call(sts: &StsRecorder) -> common::recorder::Call {
+fn second_call(sts: &StsRecorder) -> crate::common::recorder::Call {
     let calls = sts.of("AssumeRole");
     assert_eq!(calls.len(), 2, "the changed key must miss the cache");
     calls[1].clone()

@@ -4,9 +4,8 @@
 //! overrides), HOME and the files map to a copy of the scenario's `fs/`, and the chain
 //! must yield the credentials or the error its `test-case.json` expects.
 
-mod common;
 
-use common::scenario::run_scenario;
+use crate::common::scenario::run_scenario;
 
 #[test]
 fn e2e_fips_and_dual_stack_sso() {
@@ -156,7 +155,7 @@ fn web_identity_token_source_profile() {
 #[test]
 fn every_scenario_has_a_test() {
     let src = include_str!("credential_chain_scenarios.rs");
-    let dir = common::scenario::scenarios_dir();
+    let dir = crate::common::scenario::scenarios_dir();
     for entry in std::fs::read_dir(&dir).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         assert!(

@@ -3,12 +3,11 @@
 //! user already has, and each behaviour where eks-token differed from aws-cli, run side
 //! by side with aws-cli on the same files and environment.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 
-use common::recorder::StsRecorder;
-use common::*;
+use crate::common::recorder::StsRecorder;
+use crate::common::*;
 use serde_json::Value;
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
@@ -1025,7 +1024,7 @@ fn the_exec_command_is_this_program_even_when_another_aws_comes_first_on_path() 
 
 #[test]
 fn retry_settings_count_attempts_as_aws_cli_does() {
-    use common::fault::{FaultServer, Reply};
+    use crate::common::fault::{FaultServer, Reply};
     // A role hop from static keys; STS always throttles.
     let config =
         |extra: &str| format!("[profile hop]\nrole_arn = {DEV_ROLE}\nsource_profile = p\n{extra}");

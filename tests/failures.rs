@@ -1,12 +1,11 @@
 //! Bad input and STS failures: each gets exit 1 (2 for the command line), nothing on
 //! stdout and no secret on stderr. STS faults come from a small fault server.
 
-mod common;
 
 use std::time::Duration;
 
-use common::fault::{FaultServer, Reply};
-use common::*;
+use crate::common::fault::{FaultServer, Reply};
+use crate::common::*;
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
 const IRSA_ROLE: &str = "arn:aws:iam::111111111111:role/irsa";

@@ -2,12 +2,11 @@
 //! retryable faults succeed once they clear, persistent ones fail clearly within the
 //! deadline, none produces a token or a file, and no secret reaches stdout or stderr.
 
-mod common;
 
 use std::time::Duration;
 
-use common::fault::{FaultServer, Reply};
-use common::*;
+use crate::common::fault::{FaultServer, Reply};
+use crate::common::*;
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
 const ROLE_SECRET: &str = "role/SECRET/key+abc";

@@ -2,9 +2,8 @@
 //! AssumeRole chain, the three command-line forms, ExecCredential versions. Every token
 //! is verified as EKS would (rules, signature recomputed by botocore, identity from STS).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";

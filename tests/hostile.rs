@@ -2,7 +2,6 @@
 //! they should be, helpers that never let go, locks someone else holds. No panic, no
 //! wait past `--timeout`, no request a rule forbids.
 
-mod common;
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -11,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use common::fault::{FaultServer, Reply};
-use common::*;
+use crate::common::fault::{FaultServer, Reply};
+use crate::common::*;
 
 fn tokenize(url: &str) -> String {
     format!("k8s-aws-v1.{}", URL_SAFE_NO_PAD.encode(url))

@@ -1,12 +1,11 @@
 //! Real kubectl runs eks-token as its exec plugin against a local HTTPS API server that
 //! verifies the bearer token as EKS does (tests/support/eks_verifier.py).
 
-mod common;
 
 use std::path::Path;
 use std::sync::OnceLock;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";

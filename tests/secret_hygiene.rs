@@ -2,9 +2,8 @@
 //! identity token in stderr, nor in stdout outside the token itself. (The failure paths
 //! are checked the same way in failures.rs, faults.rs and sources.rs.)
 
-mod common;
 
-use common::*;
+use crate::common::*;
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
 const WIT: &str = "eyJhbGciOiJSUzI1NiJ9.hygiene-WEB-IDENTITY.c2ln";

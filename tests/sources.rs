@@ -2,13 +2,12 @@
 //! against moto, container credentials, credential_process, SSO, MFA, and a chain with
 //! no source at all while IMDS hangs.
 
-mod common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 
-use common::fault::{FaultServer, Reply};
-use common::*;
+use crate::common::fault::{FaultServer, Reply};
+use crate::common::*;
 use serde_json::json;
 
 fn write_config(env: &mut TestEnv, config: &str, credentials: &str) {
@@ -27,9 +26,9 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
     write_config(
         &mut env,
         &format!(
-            "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/hub\nsource_profile = base\n\
+            "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/sources-hub\nsource_profile = base\n\
              role_session_name = hub-session\n\n\
-             [profile dev]\nrole_arn = arn:aws:iam::222222222222:role/testrole\nsource_profile = a\n\
+             [profile dev]\nrole_arn = arn:aws:iam::222222222222:role/sources-dev\nsource_profile = a\n\
              external_id = dev-ext\nregion = eu-west-1\n\
              [default]\nregion = us-east-1\n[profile base]\nsts_regional_endpoints = regional\n\
              [services local-sts]\nsts =\n  endpoint_url = {}\n",
@@ -53,7 +52,7 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
     assert_verifies(&v);
     assert_eq!(
         v["arn"],
-        "arn:aws:sts::222222222222:assumed-role/testrole/eks-token"
+        "arn:aws:sts::222222222222:assumed-role/sources-dev/eks-token"
     );
     // The profile's region was used.
     assert_eq!(v["region"], "eu-west-1");
@@ -61,7 +60,7 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
     let hub = sessions
         .iter()
         .find(|s| {
-            s["role_arn"] == "arn:aws:iam::111111111111:role/hub"
+            s["role_arn"] == "arn:aws:iam::111111111111:role/sources-hub"
                 && s["session_name"] == "hub-session"
         })
         .expect("the hub hop");
@@ -73,13 +72,14 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
     assert_eq!(dev["external_id"], "dev-ext");
     assert!(
         r.stderr
-            .contains("profile dev: assumed arn:aws:iam::222222222222:role/testrole"),
+            .contains("profile dev: assumed arn:aws:iam::222222222222:role/sources-dev"),
         "{}",
         r.stderr
     );
     assert!(!r.stderr.contains("profile/base/secret"));
 
-    // A second run takes both hops from the cache: no new session at moto.
+    // A second run takes both hops from the cache: no new session at moto (the roles
+    // are this test's own: other tests share moto).
     let count = |role: &str| {
         m.sessions()
             .iter()
@@ -87,8 +87,8 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
             .count()
     };
     let (hubs, devs) = (
-        count("arn:aws:iam::111111111111:role/hub"),
-        count("arn:aws:iam::222222222222:role/testrole"),
+        count("arn:aws:iam::111111111111:role/sources-hub"),
+        count("arn:aws:iam::222222222222:role/sources-dev"),
     );
     let r = env.run(&[
         "get-token",
@@ -101,12 +101,12 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("cache hit: profile dev role arn:aws:iam::222222222222:role/testrole"),
+            .contains("cache hit: profile dev role arn:aws:iam::222222222222:role/sources-dev"),
         "{}",
         r.stderr
     );
-    assert_eq!(count("arn:aws:iam::111111111111:role/hub"), hubs);
-    assert_eq!(count("arn:aws:iam::222222222222:role/testrole"), devs);
+    assert_eq!(count("arn:aws:iam::111111111111:role/sources-hub"), hubs);
+    assert_eq!(count("arn:aws:iam::222222222222:role/sources-dev"), devs);
     assert_verifies(&verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]));
 
     // A --role-arn hop runs after the profile's chain; AWS_PROFILE selects the profile.
@@ -116,14 +116,14 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
         "--cluster-name",
         "dev",
         "--role-arn",
-        "arn:aws:iam::222222222222:role/testrole",
+        "arn:aws:iam::222222222222:role/sources-dev",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]);
     assert_verifies(&v);
     assert_eq!(
         v["arn"],
-        "arn:aws:sts::222222222222:assumed-role/testrole/EKSGetTokenAuth"
+        "arn:aws:sts::222222222222:assumed-role/sources-dev/EKSGetTokenAuth"
     );
 }
 

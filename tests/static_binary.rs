@@ -5,12 +5,11 @@
 //! `make test` builds it and names it in `EKS_TOKEN_STATIC_BIN`; a plain `cargo test`
 //! without that variable skips these tests and says so.
 
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 /// The size budget of the stripped static binary.
 const MAX_BYTES: u64 = 2 * 1024 * 1024;

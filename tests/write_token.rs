@@ -1,7 +1,6 @@
 //! `write-token`: the init container and the sidecar, against moto's STS (and a fault
 //! server for outages), with real kubectl reading the token through `tokenFile:`.
 
-mod common;
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -10,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::fault::{FaultServer, Reply};
-use common::*;
+use crate::common::fault::{FaultServer, Reply};
+use crate::common::*;
 use serde_json::Value;
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";

@@ -176,3 +176,6 @@ pub(crate) fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
