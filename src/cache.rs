@@ -29,7 +29,7 @@ use crate::credentials::REFRESH_MARGIN;
 use crate::endpoint::{self, Endpoint};
 use crate::env::Env;
 use crate::error::Result;
-use crate::fsutil::{self, Links};
+use crate::fsutil::{self, Dir, WriteOptions};
 use crate::secret::Secret;
 use crate::{log, timefmt, vlog};
 
@@ -55,7 +55,7 @@ pub(crate) struct Cache {
     /// Our uid, looked up when first needed.
     uid: OnceCell<u32>,
     /// The directory, opened and checked once (`None`: not usable).
-    opened: OnceCell<Option<File>>,
+    opened: OnceCell<Option<Dir>>,
     /// Housekeeping ran in this run.
     housekept: Cell<bool>,
 }
@@ -141,36 +141,36 @@ impl Cache {
     /// The directory, opened and checked: it exists (created 0700 when missing), is a
     /// directory and not a link to one, 0700 and ours. Decided once; a problem gets a
     /// warning (when the user named the directory, or when it exists but is unsafe).
-    fn dir(&self) -> Option<&File> {
+    fn dir(&self) -> Option<&Dir> {
         self.opened
             .get_or_init(|| {
-                let dir = &self.dir;
-                let opened = match fsutil::open_dir(dir) {
+                let path = &self.dir;
+                let opened = match Dir::open_nofollow(path) {
                     // Something is there: it must be a directory of ours.
-                    Err(e) if fs::symlink_metadata(dir).is_ok() => {
+                    Err(e) if fs::symlink_metadata(path).is_ok() => {
                         log::warn(format_args!(
                             "not using the credential cache {}: {e}; fix it or use --no-cache",
-                            dir.display()
+                            path.display()
                         ));
                         return None;
                     }
-                    Err(_) => {
-                        fsutil::create_private_dir(dir).and_then(|()| fsutil::open_dir(dir))
-                    }
+                    Err(_) => fsutil::create_private_dir(path)
+                        .and_then(|()| Dir::open_nofollow(path)),
                     ok => ok,
                 };
-                let (file, meta) = match opened {
-                    Ok(o) => o,
+                let dir = match opened {
+                    Ok(d) => d,
                     Err(e) => {
                         if self.explicit {
                             log::warn(format_args!(
                                 "cache directory {} cannot be created ({e}); running without a cache",
-                                dir.display()
+                                path.display()
                             ));
                         }
                         return None;
                     }
                 };
+                let meta = dir.meta().ok()?;
                 let problem = if meta.mode() & 0o077 != 0 {
                     Some(format!(
                         "its mode is {:04o}, not 0700 (others could plant credentials)",
@@ -184,12 +184,12 @@ impl Cache {
                 if let Some(p) = problem {
                     log::warn(format_args!(
                         "not using the credential cache {}: {p}; fix it (chmod 700, chown) or use --no-cache",
-                        dir.display()
+                        path.display()
                     ));
                     return None;
                 }
-                vlog!("credential cache {}", dir.display());
-                Some(file)
+                vlog!("credential cache {}", path.display());
+                Some(dir)
             })
             .as_ref()
     }
@@ -202,7 +202,7 @@ impl Cache {
     /// `warn`: say why an entry that is there is not used.
     fn read(&self, key: &str, what: fmt::Arguments<'_>, warn: bool) -> Option<Credentials> {
         let path = self.entry_path(key);
-        let entry = match self.load(&path) {
+        let entry = match self.load(key) {
             Stored::Other(e) => {
                 if warn {
                     log::warn(format_args!(
@@ -266,12 +266,16 @@ impl Cache {
             "expiration": timefmt::format_rfc3339(exp),
             "account_id": creds.account_id,
         });
-        if let Err(e) =
-            fsutil::write_atomic(&self.entry_path(key), entry.to_string().as_bytes(), 0o600)
-        {
+        let Some(dir) = self.dir() else { return };
+        let name = format!("{key}.json");
+        if let Err(e) = dir.write_atomic(
+            Path::new(&name),
+            entry.to_string().as_bytes(),
+            WriteOptions::mode(0o600),
+        ) {
             log::warn(format_args!(
-                "cannot write the credential cache {}: {e}",
-                self.dir.display()
+                "cannot write the credential cache entry {}: {e}",
+                self.entry_path(key).display()
             ));
         }
     }
@@ -317,11 +321,12 @@ impl Cache {
         if self.housekept.replace(true) {
             return;
         }
-        let Ok(dir) = fs::read_dir(&self.dir) else {
+        let Some(dir) = self.dir() else { return };
+        let Ok(listing) = fs::read_dir(&self.dir) else {
             return;
         };
         // Keys, each with its entry, its lock file, or both: one examined unit.
-        let mut keys: Vec<String> = dir
+        let mut keys: Vec<String> = listing
             .flatten()
             .filter_map(|e| e.file_name().into_string().ok())
             .filter_map(|n| {
@@ -332,14 +337,10 @@ impl Cache {
             .collect();
         keys.sort_unstable();
         keys.dedup();
-        let cursor_path = self.dir.join(".housekeeping");
-        let cursor = self
-            .dir()
-            .and_then(|d| {
-                let name = Path::new(".housekeeping");
-                let (mut f, meta) = fsutil::open_regular_in(Some(d), name, Links::Refuse).ok()?;
-                fsutil::read_capped(&mut f, meta.len(), 1024).ok()
-            })
+        let cursor_name = Path::new(".housekeeping");
+        let cursor = dir
+            .open_regular_nofollow(cursor_name)
+            .and_then(|(mut f, meta)| fsutil::read_capped(&mut f, meta.len(), 1024))
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
         let start = keys.partition_point(|k| k.as_str() <= cursor.trim());
@@ -351,19 +352,20 @@ impl Cache {
         let now = OffsetDateTime::now_utc();
         let mut removed = 0;
         for key in &batch {
-            let entry = self.entry_path(key);
-            if fs::symlink_metadata(&entry).is_ok() {
-                if self.expired(&entry, now) {
-                    removed += usize::from(fs::remove_file(&entry).is_ok());
+            let entry = format!("{key}.json");
+            let entry = Path::new(&entry);
+            if dir.lstat(entry).is_some() {
+                if self.expired(key, now) {
+                    removed += usize::from(dir.remove(entry));
                     removed += usize::from(self.remove_lock(key, None));
                 }
             } else {
                 removed += usize::from(self.remove_lock(key, Some(ORPHAN_LOCK_AGE)));
             }
         }
-        removed += fsutil::remove_stale_temps_in(&self.dir, None);
+        removed += dir.remove_stale_temps(None, HOUSEKEEPING_BATCH, None);
         if let Some(last) = batch.last() {
-            let _ = fsutil::write_atomic(&cursor_path, last.as_bytes(), 0o600);
+            let _ = dir.write_atomic(cursor_name, last.as_bytes(), WriteOptions::mode(0o600));
         }
         vlog!(
             "cache housekeeping: examined {} of {} entries, removed {removed} files",
@@ -372,25 +374,17 @@ impl Cache {
         );
     }
 
-    /// What the entry file at `path` holds: a regular file of ours (a link there is not
+    /// What the entry of `key` holds: a regular file of ours (a link there is not
     /// followed, a FIFO not waited for), read within the cap.
-    fn load(&self, path: &Path) -> Stored {
+    fn load(&self, key: &str) -> Stored {
         let Some(dir) = self.dir() else {
             return Stored::Unreadable;
         };
-        let name = Path::new(path.file_name().unwrap_or_default());
-        let (mut file, meta) = match fsutil::open_regular_in(Some(dir), name, Links::Refuse) {
+        let name = format!("{key}.json");
+        let (mut file, meta) = match dir.open_regular_nofollow(Path::new(&name)) {
             Ok(o) => o,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Stored::Unreadable,
-            Err(e) => {
-                let what = fs::symlink_metadata(path)
-                    .map(|m| fsutil::describe(m.file_type()))
-                    .unwrap_or("unreadable");
-                return Stored::Other(match what {
-                    "not a regular file" => e.to_string(),
-                    what => format!("it is {what}, not a regular file"),
-                });
-            }
+            Err(e) => return Stored::Other(e.to_string()),
         };
         if !self.ours(meta.uid(), meta.mode(), true) {
             return Stored::NotOurs {
@@ -404,11 +398,11 @@ impl Cache {
         serde_json::from_slice(&bytes).map_or(Stored::Corrupt, Stored::Entry)
     }
 
-    /// Whether the entry at `path` is ours and expired, unreadable as an entry, or not a
-    /// file at all (a FIFO or link at an entry's name in our own directory: unlinking it
-    /// follows nothing).
-    fn expired(&self, path: &Path, now: OffsetDateTime) -> bool {
-        match self.load(path) {
+    /// Whether the entry of `key` is ours and expired, unreadable as an entry, or not a
+    /// file at all (a FIFO, link or directory at an entry's name in our own directory:
+    /// removing it follows nothing).
+    fn expired(&self, key: &str, now: OffsetDateTime) -> bool {
+        match self.load(key) {
             Stored::Unreadable | Stored::NotOurs { .. } => false,
             Stored::Corrupt | Stored::Other(_) => true,
             Stored::Entry(e) => e
@@ -420,15 +414,21 @@ impl Cache {
     }
 
     /// Removes the lock file of `key` when nobody holds it (and, with `min_age`, when
-    /// it was last touched longer ago than that).
+    /// it was last touched longer ago than that); anything else at a lock's name (a
+    /// FIFO, a link, a directory) is junk in our own directory, removed at once.
     fn remove_lock(&self, key: &str, min_age: Option<Duration>) -> bool {
         let name = format!("{key}.lock");
-        let path = self.dir.join(&name);
+        let name = Path::new(&name);
         let Some(dir) = self.dir() else {
             return false;
         };
-        let Ok((file, _)) = fsutil::open_regular_in(Some(dir), Path::new(&name), Links::Refuse)
-        else {
+        let Some(st) = dir.lstat(name) else {
+            return false;
+        };
+        if !rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() {
+            return dir.remove(name);
+        }
+        let Ok((file, _)) = dir.open_regular_nofollow(name) else {
             return false;
         };
         let old_enough = min_age.is_none_or(|age| {
@@ -438,14 +438,14 @@ impl Cache {
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|elapsed| elapsed > age)
         });
-        old_enough && file.try_lock().is_ok() && fs::remove_file(&path).is_ok()
+        old_enough && file.try_lock().is_ok() && dir.remove(name)
     }
 
     /// An exclusive lock on the entry's lock file (released on drop); `None` when it
     /// cannot be had in time (we then go on without it).
     fn lock(&self, key: &str, max_wait: Duration) -> Option<File> {
         let name = format!("{key}.lock");
-        let file = match fsutil::open_lock_in(self.dir()?, Path::new(&name)) {
+        let file = match self.dir()?.open_lock(Path::new(&name)) {
             Ok(f) => f,
             Err(e) => {
                 vlog!("cache: no lock {name} ({e}); going on without it");

@@ -126,6 +126,8 @@ fn strip_comment(value: &str) -> &str {
 pub(crate) struct ParseError {
     pub(crate) message: &'static str,
     pub(crate) line: usize,
+    /// In the credentials file (else the config file).
+    pub(crate) credentials: bool,
 }
 
 impl std::fmt::Display for ParseError {
@@ -145,6 +147,7 @@ fn parse_file(text: &str, kind: FileKind) -> Result<Vec<(Section, Properties)>, 
         let at = |message: &'static str| ParseError {
             message,
             line: n + 1,
+            credentials: kind == FileKind::Credentials,
         };
         if line.trim().is_empty() || line.starts_with(['#', ';']) {
             continue;
@@ -292,14 +295,15 @@ pub(crate) fn load(env: &Env) -> crate::Result<ProfileSet> {
     };
     let (c, k) = (read(&config)?, read(&credentials)?);
     parse(c.as_deref(), k.as_deref()).map_err(|e| {
+        let (which, path) = if e.credentials {
+            ("credentials file", &credentials)
+        } else {
+            ("config file", &config)
+        };
         Error::InvalidInput(format!(
-            "cannot parse the AWS config files ({} / {}): {e}",
-            config
-                .as_ref()
+            "cannot parse the AWS {which} {}: {e}",
+            path.as_ref()
                 .map_or("-".into(), |p| p.display().to_string()),
-            credentials
-                .as_ref()
-                .map_or("-".into(), |p| p.display().to_string())
         ))
     })
 }

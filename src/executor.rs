@@ -198,16 +198,21 @@ fn signer_identity(creds: &Credentials) -> String {
     format!("{} secret-sha256:{}", creds.access_key_id, hex::encode(d))
 }
 
+/// The longest one signed call is allowed to take when deciding whether credentials
+/// last long enough to sign it (a call that needs longer fails on its own deadline).
+const ONE_CALL: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Refuses credentials that will have expired before the call they are about to sign
-/// can end (the run's deadline): STS would answer ExpiredToken, or worse, accept a
-/// request that then outlives them. The error names where they came from and when
-/// they expire.
-fn check_can_sign(ctx: &Context<'_>, signer: &Level, call: &str) -> Result<()> {
+/// can end (within the run's deadline, at most [`ONE_CALL`]): STS would answer
+/// ExpiredToken, or worse, accept a request that then outlives them. The error names
+/// where they came from and when they expire.
+pub(crate) fn check_can_sign(ctx: &Context<'_>, signer: &Level, call: &str) -> Result<()> {
     let Some(exp) = signer.creds.expiration else {
         return Ok(());
     };
     let now = time::OffsetDateTime::now_utc();
-    let needed = time::Duration::try_from(ctx.sts.http().remaining()).unwrap_or_default();
+    let budget = ctx.sts.http().remaining().min(ONE_CALL);
+    let needed = time::Duration::try_from(budget).unwrap_or_default();
     if exp > now + needed {
         return Ok(());
     }
@@ -219,7 +224,7 @@ fn check_can_sign(ctx: &Context<'_>, signer: &Level, call: &str) -> Result<()> {
         )
     } else {
         format!(
-            "expire at {}, in {}: before {call} could end within the deadline (--timeout)",
+            "expire at {}, in {}: before {call} could end",
             timefmt::format_rfc3339(exp),
             timefmt::human_duration((exp - now).whole_seconds())
         )
@@ -227,7 +232,7 @@ fn check_can_sign(ctx: &Context<'_>, signer: &Level, call: &str) -> Result<()> {
     Err(Error::Source {
         source: "signing",
         message: format!(
-            "the credentials of {} {when}; nothing was signed with them. Refresh them at \
+            "the credentials ({}) {when}; nothing was signed with them. Refresh them at \
              their source and retry",
             signer.label
         ),

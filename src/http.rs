@@ -306,7 +306,7 @@ fn tls_failure(detail: &str) -> String {
 
 fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {
     let err = |detail: String| Error::Io {
-        what: format!("AWS_CA_BUNDLE {path}"),
+        what: format!("the CA bundle {path} (AWS_CA_BUNDLE or --ca-bundle)"),
         detail,
     };
     let pem = crate::fsutil::read_file(std::path::Path::new(path), crate::fsutil::cap::CA_BUNDLE)

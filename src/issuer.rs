@@ -189,6 +189,7 @@ impl<'e> Issuer<'e> {
         };
         let mut out = Vec::new();
         for (i, level) in levels.into_iter().enumerate() {
+            executor::check_can_sign(&self.context(), level, "GetCallerIdentity")?;
             let id = self.sts.get_caller_identity(&level.creds)?;
             let label = if each_level && i == 0 {
                 format!("the source ({})", level.label)
@@ -211,6 +212,9 @@ impl<'e> Issuer<'e> {
         let ep = endpoint::resolve(Service::Eks, self.sts.settings(), Some(&region))?;
         vlog!("EKS endpoint {} ({})", ep.join("/"), ep.reason);
         let creds = self.credentials()?;
+        if let Some(top) = self.levels.last() {
+            executor::check_can_sign(&self.context(), top, "DescribeCluster")?;
+        }
         eks::describe_cluster(self.sts.http(), &ep, &creds, name)
     }
 }

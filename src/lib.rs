@@ -75,8 +75,8 @@ pub use token::Token;
 /// written atomically and crash-safe, with exact permissions, in directories created 0700.
 pub mod files {
     pub use crate::fsutil::{
-        read_file, read_file_meta, remove_stale_temps, write_atomic, write_atomic_with,
-        WriteOptions,
+        locate, read_file, read_file_meta, remove_stale_temps, write_atomic, write_atomic_with,
+        Dir, Links, WriteOptions,
     };
 }
 

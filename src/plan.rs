@@ -401,6 +401,20 @@ fn named_source(profile: &str, source: &str) -> std::result::Result<Base, ChainE
     }
 }
 
+/// `a -> b -> c`, with the middle of a long chain left out.
+fn chain_text(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= 2 * SHOWN + 1 {
+        return names.join(" -> ");
+    }
+    format!(
+        "{} -> ({} more) -> {}",
+        names[..SHOWN].join(" -> "),
+        names.len() - 2 * SHOWN,
+        names[names.len() - SHOWN..].join(" -> ")
+    )
+}
+
 /// The chain of profile `selected`: its base, then its roles, first to assume first.
 /// Linear in the chain's length; with a `deadline`, a chain still unresolved then is an
 /// error.
@@ -430,7 +444,7 @@ pub(crate) fn profile_chain(
             visited.push(name.clone());
             return Err(ChainError::Invalid(format!(
                 "profile formed an infinite loop: {}",
-                visited.join(" -> ")
+                chain_text(&visited)
             )));
         }
         visited.push(name.clone());

@@ -4,7 +4,6 @@
 //! from the vector files; `every_vector_has_a_test` fails when a vector is added
 //! without its test.
 
-
 use crate::vectors::*;
 
 #[test]

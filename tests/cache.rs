@@ -1,7 +1,6 @@
 //! The credential cache across runs: warm runs make no STS call, a cold burst makes one
 //! per hop, stale, corrupt and unsafe caches are handled.
 
-
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::process::Stdio;
 

@@ -3,16 +3,15 @@
 //! cached hop makes the next run assume the hop again, signed by the new identity; a
 //! change of any other part of a key misses too; switching back may hit.
 
-
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use crate::common::fault::{FaultServer, Reply};
 use crate::common::recorder::{ConnectProxy, StsRecorder};
 use crate::common::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde_json::json;
 
 const ROLE: &str = "arn:aws:iam::222222222222:role/testrole";

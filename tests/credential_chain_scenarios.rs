@@ -4,7 +4,6 @@
 //! overrides), HOME and the files map to a copy of the scenario's `fs/`, and the chain
 //! must yield the credentials or the error its `test-case.json` expects.
 
-
 use crate::common::scenario::run_scenario;
 
 #[test]

@@ -3,7 +3,6 @@
 //! user already has, and each behaviour where eks-token differed from aws-cli, run side
 //! by side with aws-cli on the same files and environment.
 
-
 use std::path::{Path, PathBuf};
 
 use crate::common::recorder::StsRecorder;

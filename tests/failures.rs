@@ -1,7 +1,6 @@
 //! Bad input and STS failures: each gets exit 1 (2 for the command line), nothing on
 //! stdout and no secret on stderr. STS faults come from a small fault server.
 
-
 use std::time::Duration;
 
 use crate::common::fault::{FaultServer, Reply};

@@ -2,7 +2,6 @@
 //! retryable faults succeed once they clear, persistent ones fail clearly within the
 //! deadline, none produces a token or a file, and no secret reaches stdout or stderr.
 
-
 use std::time::Duration;
 
 use crate::common::fault::{FaultServer, Reply};

@@ -2,7 +2,6 @@
 //! AssumeRole chain, the three command-line forms, ExecCredential versions. Every token
 //! is verified as EKS would (rules, signature recomputed by botocore, identity from STS).
 
-
 use crate::common::*;
 use serde_json::Value;
 

@@ -2,16 +2,15 @@
 //! they should be, helpers that never let go, locks someone else holds. No panic, no
 //! wait past `--timeout`, no request a rule forbids.
 
-
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 
 fn tokenize(url: &str) -> String {
     format!("k8s-aws-v1.{}", URL_SAFE_NO_PAD.encode(url))

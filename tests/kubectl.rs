@@ -1,7 +1,6 @@
 //! Real kubectl runs eks-token as its exec plugin against a local HTTPS API server that
 //! verifies the bearer token as EKS does (tests/support/eks_verifier.py).
 
-
 use std::path::Path;
 use std::sync::OnceLock;
 

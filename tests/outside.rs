@@ -4,7 +4,6 @@
 //! would dump memory, credentials that expired at their source. Nothing blocks past
 //! `--timeout`, nothing is followed or taken over, no change is lost.
 
-
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -425,7 +424,13 @@ fn cache_entries_and_locks_that_are_not_regular_files_are_not_waited_for_or_foll
 #[test]
 fn the_cache_directory_is_checked_before_anything_in_it_is_read() {
     let env = chain_env();
-    let args = ["get-token", "--cluster-name", "dev", "--role-arn", OUTSIDE_DEV];
+    let args = [
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        OUTSIDE_DEV,
+    ];
     let r = env.run(&args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let dir = env.home.join(".cache/eks-token");
@@ -1077,12 +1082,21 @@ preferences:
       list: [on, yes, no, 1e3, 0755, 0x1F, ~]
 clusters:
 - name: typed
-  cluster:
+  cluster: &base
     server: https://typed.example.com
+    insecure-skip-tls-verify: true
     extensions:
     - name: x
-      extension: {a: on, b: yes, c: no, d: 1e3, e: 0755, f: 0x1F, g: ~, on: key}
+      extension: {a: on, b: yes, c: no, d: 1e3, e: 0755, f: 0x1F, g: ~, on: key, yes: 1, y: 2}
+    - name: tagged
+      extension: [!!int 12, !!bool yes, !!float 1, !!null '', !!str 12, !!binary aGVsbG8=]
+- name: merged
+  cluster:
+    <<: *base
+    server: https://merged.example.com
 users:
+- name: merged
+  user: {<<: {token: merged-token, username: m}, username: after}
 - name: quoted
   user:
     username: \"yes\"
@@ -1135,11 +1149,24 @@ fn entries_update_kubeconfig_does_not_touch_read_the_same_to_kubectl() {
         .iter()
         .find(|c| c["name"] == "typed")
         .unwrap();
-    let ext = &typed["cluster"]["extensions"][0]["extension"];
+    let ext = &typed["cluster"]["extensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "x")
+        .unwrap()["extension"];
     assert_eq!(ext["a"], true);
     assert_eq!(ext["e"], 493);
     assert_eq!(ext["d"], 1000);
-    assert_eq!(ext["true"], "key");
+    assert_eq!(ext["true"], 2, "the last of on, yes, y");
+    let merged = after["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "merged")
+        .unwrap();
+    assert_eq!(merged["cluster"]["insecure-skip-tls-verify"], true);
+    assert_eq!(merged["cluster"]["server"], "https://merged.example.com");
     let context = after["contexts"]
         .as_array()
         .unwrap()
@@ -1148,4 +1175,228 @@ fn entries_update_kubeconfig_does_not_touch_read_the_same_to_kubectl() {
         .unwrap();
     assert_eq!(context["context"]["namespace"], "on");
     assert!(names(&after, "clusters").contains(&arn("outside-typed")));
+}
+
+#[test]
+fn root_does_not_follow_a_users_link_and_a_user_keeps_a_group_only_when_it_matters() {
+    create_cluster("outside-link", DEV_ROLE);
+    let env = kubeconfig_env();
+    // A user's directory; their kubeconfig is a link they own, to a file of root's.
+    let home = TempDir::new("user-home");
+    std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let victim = home.join("root-file");
+    std::fs::write(&victim, "apiVersion: v1\nkind: Config\nclusters: []\n").unwrap();
+    let kube = home.join("kube");
+    std::fs::create_dir(&kube).unwrap();
+    let config = kube.join("config");
+    std::os::unix::fs::symlink(&victim, &config).unwrap();
+    for p in [home.path(), kube.as_path()] {
+        std::os::unix::fs::chown(p, Some(1000), Some(1000)).unwrap();
+    }
+    std::os::unix::fs::lchown(&config, Some(1000), Some(1000)).unwrap();
+    let args = update_args("outside-link", &config);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let r = env.run(&args);
+    assert_failed(&r, 1, &[]);
+    assert!(
+        r.stderr.contains("symbolic link") && r.stderr.contains("uid 1000"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        std::fs::read_to_string(&victim).unwrap(),
+        "apiVersion: v1\nkind: Config\nclusters: []\n"
+    );
+    assert_eq!(std::fs::metadata(&victim).unwrap().uid(), 0);
+
+    // Run as uid 1000: a kubeconfig of theirs whose group is root's. With mode 0600 the
+    // group gives nothing: it is updated. With 0640 it would be given away: refused,
+    // before any request.
+    let own = TempDir::new("uid1000-group");
+    std::fs::set_permissions(own.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::chown(own.path(), Some(1000), Some(1000)).unwrap();
+    let kube = own.join("config");
+    let run_as_user = |mode: u32| {
+        std::fs::write(&kube, "apiVersion: v1\nkind: Config\nclusters: []\n").unwrap();
+        std::os::unix::fs::chown(&kube, Some(1000), Some(0)).unwrap();
+        std::fs::set_permissions(&kube, std::fs::Permissions::from_mode(mode)).unwrap();
+        let mut args = vec![
+            "--reuid=1000".to_owned(),
+            "--regid=1000".to_owned(),
+            "--clear-groups".to_owned(),
+            "--".to_owned(),
+            bin().display().to_string(),
+        ];
+        args.extend(update_args("outside-link", &kube));
+        args.push("--no-cache".into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut c = env.command(Path::new("setpriv"), &args);
+        c.current_dir(own.path());
+        run_killed_after(c, Duration::from_secs(60))
+    };
+    let r = run_as_user(0o600);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let m = std::fs::metadata(&kube).unwrap();
+    assert_eq!((m.uid(), m.mode() & 0o7777), (1000, 0o600));
+    let r = run_as_user(0o640);
+    assert_failed(&r, 1, &[]);
+    assert!(r.stderr.contains("gid 0"), "{}", r.stderr);
+    assert_eq!(std::fs::metadata(&kube).unwrap().gid(), 0);
+}
+
+#[test]
+fn credentials_are_checked_before_every_call_they_sign_within_one_calls_time() {
+    let sts = FaultServer::start(vec![], Reply::sts_error(500, "ShouldNotBeCalled", "no"));
+    let mut env = TestEnv::new();
+    env.static_creds("ASIAEXPIREDENV000001", "expired/secret")
+        .set("AWS_SESSION_TOKEN", "expired-session")
+        .set(
+            "AWS_CREDENTIAL_EXPIRATION",
+            eks_token::format_rfc3339(past(60)),
+        )
+        .set("AWS_ENDPOINT_URL_STS", &sts.url)
+        .set("AWS_ENDPOINT_URL_EKS", &sts.url)
+        .set("AWS_REGION", "us-east-1");
+    // No hop: GetCallerIdentity and DescribeCluster are not signed with them either.
+    let r = env.run(&["whoami"]);
+    assert_failed(&r, 1, &["expired/secret"]);
+    assert!(r.stderr.contains("expired at"), "{}", r.stderr);
+    let kube = env.home.join("kube");
+    let r = env.run(&[
+        "eks",
+        "update-kubeconfig",
+        "--name",
+        "x",
+        "--dry-run",
+        "--kubeconfig",
+        kube.to_str().unwrap(),
+    ]);
+    assert_failed(&r, 1, &["expired/secret"]);
+    assert!(r.stderr.contains("expired at"), "{}", r.stderr);
+    assert!(sts.requests().is_empty(), "{:?}", sts.requests());
+    // Valid for two hours: enough for one call, whatever --timeout says.
+    let m = moto();
+    env.set(
+        "AWS_CREDENTIAL_EXPIRATION",
+        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(2)),
+    )
+    .set("AWS_ENDPOINT_URL_STS", &m.url);
+    let r = env.run(&[
+        "get-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        DEV_ROLE,
+        "--timeout",
+        "3h",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn dead_writers_lookalikes_by_the_thousand_do_not_hold_write_token() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAOUTSIDE000000003", "outside/secret")
+        .set("AWS_REGION", "us-east-1");
+    let dir = env.home.join("crowded");
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..30_000 {
+        std::fs::write(
+            dir.join(format!(".token.eks-token-tmp.{}.x", 4_000_000 + i)),
+            "",
+        )
+        .unwrap();
+    }
+    let out = dir.join("token");
+    let r = env.run(&[
+        "write-token",
+        "--cluster-name",
+        "dev",
+        "--timeout",
+        "1",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.elapsed < Duration::from_secs(2), "{:?}", r.elapsed);
+    assert!(out.exists());
+    // At most 64 of them were examined (and removed: they are dead writers' files).
+    let left = std::fs::read_dir(&dir).unwrap().count();
+    assert!(left >= 30_000 - 64, "{left}");
+}
+
+#[test]
+fn a_huge_kubeconfig_is_refused_within_the_deadline_and_a_stop_releases_the_lock() {
+    create_cluster("outside-huge", DEV_ROLE);
+    let env = kubeconfig_env();
+    let dir = env.home.join("huge");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("config");
+    let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+    for i in 0..100_000 {
+        text.push_str(&format!(
+            "- name: c{i}\n  cluster: {{server: 'https://c{i}.example.com'}}\n"
+        ));
+    }
+    std::fs::write(&config, &text).unwrap();
+    let mut args = update_args("outside-huge", &config);
+    args[5] = "3".into();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (r, rss_kib) = run_measured(&env, &args);
+    assert_failed(&r, 1, &[]);
+    assert!(r.elapsed < Duration::from_secs(4), "{:?}", r.elapsed);
+    assert!(r.stderr.contains("nodes"), "{}", r.stderr);
+    assert!(rss_kib < 256 * 1024, "{rss_kib} KiB");
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+
+    // A kubeconfig just small enough takes a while to merge under the lock: SIGTERM
+    // then removes the lock, and the file is left as it was.
+    let mut text = String::from("apiVersion: v1\nkind: Config\nclusters:\n");
+    for i in 0..15_000 {
+        text.push_str(&format!(
+            "- name: c{i}\n  cluster: {{server: 'https://c{i}.example.com'}}\n"
+        ));
+    }
+    std::fs::write(&config, &text).unwrap();
+    let lock = config.with_file_name("config.lock");
+    let mut args = update_args("outside-huge", &config);
+    args[5] = "30".into();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let child = env
+        .command(&bin(), &args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !lock.exists() {
+        assert!(started.elapsed() < Duration::from_secs(20), "no lock taken");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let st = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(0) {
+        // It finished before the signal arrived: then it removed the lock itself.
+        assert!(!lock.exists());
+    } else {
+        assert_eq!(out.status.code(), Some(128 + 15), "{stderr}");
+        assert!(stderr.contains("stopped by signal 15"), "{stderr}");
+        assert!(!lock.exists(), "the lock is released on SIGTERM");
+        assert_eq!(std::fs::read_to_string(&config).unwrap(), text);
+    }
+}
+
+#[test]
+fn verify_refuses_an_empty_stdin() {
+    let env = TestEnv::new();
+    let mut c = env.command(&bin(), &["verify"]);
+    c.stdin(Stdio::null());
+    let r = run_killed_after(c, Duration::from_secs(30));
+    assert_failed(&r, 1, &[]);
+    assert!(r.stderr.contains("empty"), "{}", r.stderr);
 }

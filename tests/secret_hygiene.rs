@@ -2,7 +2,6 @@
 //! identity token in stderr, nor in stdout outside the token itself. (The failure paths
 //! are checked the same way in failures.rs, faults.rs and sources.rs.)
 
-
 use crate::common::*;
 
 const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";

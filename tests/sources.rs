@@ -2,7 +2,6 @@
 //! against moto, container credentials, credential_process, SSO, MFA, and a chain with
 //! no source at all while IMDS hangs.
 
-
 use std::os::unix::fs::PermissionsExt;
 use std::time::Duration;
 

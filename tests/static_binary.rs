@@ -5,7 +5,6 @@
 //! `make test` builds it and names it in `EKS_TOKEN_STATIC_BIN`; a plain `cargo test`
 //! without that variable skips these tests and says so.
 
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,10 +1,9 @@
 //! `whoami`, `kubeconfig` and `verify`.
 
-
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use eks_token::{Credentials, Secret};
 use serde_json::Value;
 

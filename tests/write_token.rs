@@ -1,7 +1,6 @@
 //! `write-token`: the init container and the sidecar, against moto's STS (and a fault
 //! server for outages), with real kubectl reading the token through `tokenFile:`.
 
-
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -353,23 +353,20 @@ const MAX_STDIN: u64 = 1 << 20;
 
 /// Standard input, trimmed, read within `timeout` and at most `max` bytes: a writer that
 /// never writes nor closes (or a terminal nobody types on) ends in an error, not a wait.
+/// (A thread reads, so that the wait is bounded whatever stdin is.)
 fn read_stdin(max: u64, timeout: std::time::Duration) -> std::io::Result<String> {
-    use rustix::event::{poll, PollFd, PollFlags, Timespec};
-    let stdin = std::io::stdin();
-    let deadline = std::time::Instant::now() + timeout;
-    let mut bytes = Vec::new();
-    let mut buf = [0u8; 8192];
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let ready = {
-            let mut fds = [PollFd::new(&stdin, PollFlags::IN)];
-            let t = Timespec::try_from(left).unwrap_or(Timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            });
-            poll(&mut fds, Some(&t))?
-        };
-        if ready == 0 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let read = std::io::stdin()
+            .lock()
+            .take(max + 1)
+            .read_to_end(&mut bytes);
+        let _ = tx.send(read.map(|_| bytes));
+    });
+    let bytes = match rx.recv_timeout(timeout) {
+        Ok(read) => read?,
+        Err(_) => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!(
@@ -377,26 +374,29 @@ fn read_stdin(max: u64, timeout: std::time::Duration) -> std::io::Result<String>
                      give it as an argument",
                     human(timeout.as_secs() as i64)
                 ),
-            ));
+            ))
         }
-        let n = stdin.lock().read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        bytes.extend_from_slice(&buf[..n]);
-        if bytes.len() as u64 > max {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!(
-                    "more than {} KiB arrived: a token is at most 4 KiB",
-                    max >> 10
-                ),
-            ));
-        }
+    };
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "more than {} KiB arrived: a token is at most 4 KiB",
+                max >> 10
+            ),
+        ));
     }
-    String::from_utf8(bytes)
-        .map(|s| s.trim().to_owned())
-        .map_err(|_| std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text"))
+    let text = String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "it was empty: pipe the token in or give it as an argument",
+        ));
+    }
+    Ok(token.to_owned())
 }
 
 /// `verify`: the report on stdout, and whether EKS would accept the token.

@@ -31,11 +31,14 @@ const API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
 /// clusters).
 const MAX_FILE_BYTES: u64 = 16 << 20;
 
-/// A kubeconfig file as read: its path, its content, and its metadata when it exists.
+/// A kubeconfig file as read: its path, its content, and its metadata when it exists;
+/// with the directory it was read from, held open, and its name there (the file
+/// written is the one read, whatever happens to the path meanwhile).
 struct Kubeconfig {
     path: PathBuf,
     content: Hash,
     meta: Option<fs::Metadata>,
+    at: Option<(files::Dir, PathBuf)>,
 }
 
 fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
@@ -46,76 +49,102 @@ fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
     ))
 }
 
+fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        what: format!("{what} the kubeconfig {}", path.display()),
+        detail: e.to_string(),
+    }
+}
+
 /// Reads `path`: a missing or empty file is a new kubeconfig; anything else must be one
 /// YAML document that is a mapping whose lists are lists of mappings (aws-cli's
-/// checks).
-fn load(path: &Path) -> Result<Kubeconfig, Error> {
-    let (text, meta) = match files::read_file_meta(path, MAX_FILE_BYTES) {
+/// checks). With `create`, missing directories of the path are created (0700), as
+/// kubectl and aws-cli create them; without, a missing directory is a new kubeconfig.
+/// Links are followed as [`files::locate`] allows; the file read is then held for the
+/// write.
+fn load(path: &Path, create: bool, deadline: Instant) -> Result<Kubeconfig, Error> {
+    let fresh = |at| Kubeconfig {
+        path: path.to_path_buf(),
+        content: skeleton(),
+        meta: None,
+        at,
+    };
+    let (dir, name) = match files::locate(path, create.then_some(0o700)) {
+        Ok(found) => found,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => return Ok(fresh(None)),
+        Err(e) => return Err(io_error("cannot use", path, e)),
+    };
+    let (text, meta) = match dir.read(&name, MAX_FILE_BYTES, files::Links::Refuse) {
         Ok(read) => read,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Kubeconfig {
-                path: path.to_path_buf(),
-                content: skeleton(),
-                meta: None,
-            })
-        }
-        Err(e) => {
-            return Err(Error::Io {
-                what: format!("cannot read the kubeconfig {}", path.display()),
-                detail: e.to_string(),
-            })
-        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(fresh(Some((dir, name)))),
+        Err(e) => return Err(io_error("cannot read", path, e)),
     };
     let text = String::from_utf8(text).map_err(|_| invalid(path, "it is not UTF-8 text"))?;
-    let content = yaml::parse(&text).map_err(|why| invalid(path, why))?;
+    let content = yaml::parse(&text, deadline).map_err(|why| invalid(path, why))?;
     Ok(Kubeconfig {
         path: path.to_path_buf(),
         content,
         meta: Some(meta),
+        at: Some((dir, name)),
     })
 }
 
 /// Refuses a kubeconfig the caller may not write, as kubectl would (it opens the file
-/// for writing; root may write any).
+/// for writing; root may write any), or whose owner and group a replacement could not
+/// keep: eks-token replaces the file atomically, so the new file is the caller's unless
+/// root gives it the old owner. A group the caller is not in is let go only when the
+/// mode gives that group nothing.
 fn check_writable(config: &Kubeconfig) -> Result<(), Error> {
-    let Some(meta) = &config.meta else {
+    let (Some(meta), Some((dir, name))) = (&config.meta, &config.at) else {
         return Ok(());
     };
-    match rustix::fs::access(&config.path, rustix::fs::Access::WRITE_OK) {
-        Ok(()) => Ok(()),
-        Err(e) => Err(Error::Io {
+    let refuse = |why: String| {
+        Err(Error::Io {
             what: format!("cannot write the kubeconfig {}", config.path.display()),
-            detail: format!(
-                "{} (mode {:04o}, owner uid {}); it was left as it is: make it writable \
-                 (chmod u+w) or name another with --kubeconfig",
-                std::io::Error::from(e),
-                meta.mode() & 0o7777,
-                meta.uid()
-            ),
-        }),
+            detail: format!("{why}; it was left as it is"),
+        })
+    };
+    if let Err(e) = dir.check_writable(name) {
+        return refuse(format!(
+            "{e} (mode {:04o}, owner uid {}): make it writable (chmod u+w) or name another \
+             with --kubeconfig",
+            meta.mode() & 0o7777,
+            meta.uid()
+        ));
     }
+    if rustix::process::geteuid().is_root() {
+        return Ok(());
+    }
+    if meta.uid() != rustix::process::geteuid().as_raw() {
+        return refuse(format!(
+            "it belongs to uid {}, and a file eks-token replaces would be yours: run as uid {} \
+             (or as root, which keeps the owner)",
+            meta.uid(),
+            meta.uid()
+        ));
+    }
+    let gid = rustix::process::Gid::from_raw(meta.gid());
+    let member = rustix::process::getegid() == gid
+        || rustix::process::getgroups().is_ok_and(|g| g.contains(&gid));
+    if !member && meta.mode() & 0o070 != 0 {
+        return refuse(format!(
+            "its group is gid {}, which you are not in, and its mode {:04o} gives that group \
+             access a replacement could not keep",
+            meta.gid(),
+            meta.mode() & 0o7777
+        ));
+    }
+    Ok(())
 }
 
-/// Where writing `path` lands: a symbolic link's target (followed link by link,
-/// whether it exists or not, as aws-cli's `open` does), else the path itself.
-fn write_target(path: &Path) -> Result<PathBuf, Error> {
-    let mut target = path.to_path_buf();
-    for _ in 0..40 {
-        match fs::symlink_metadata(&target) {
-            Ok(m) if m.file_type().is_symlink() => {
-                let link = fs::read_link(&target).map_err(|e| Error::Io {
-                    what: format!("cannot read the symbolic link {}", target.display()),
-                    detail: e.to_string(),
-                })?;
-                target = files_parent(&target).join(link);
-            }
-            _ => return Ok(target),
-        }
-    }
-    Err(Error::Io {
-        what: format!("cannot write the kubeconfig {}", path.display()),
-        detail: "it is a chain of more than 40 symbolic links".into(),
-    })
+/// The owner and group to give the replacement: the file's (root keeps a user's file
+/// theirs; a user keeps a group they are in), else the caller's.
+fn owner_of(meta: &fs::Metadata) -> Option<(u32, u32)> {
+    let root = rustix::process::geteuid().is_root();
+    let gid = rustix::process::Gid::from_raw(meta.gid());
+    let member = rustix::process::getegid() == gid
+        || rustix::process::getgroups().is_ok_and(|g| g.contains(&gid));
+    (root || member).then(|| (meta.uid(), meta.gid()))
 }
 
 fn files_parent(p: &Path) -> PathBuf {
@@ -125,8 +154,9 @@ fn files_parent(p: &Path) -> PathBuf {
     }
 }
 
-/// client-go's lock on a kubeconfig: `<path>.lock`, created exclusively; removed on
-/// drop.
+/// client-go's lock on a kubeconfig: `<path>.lock`, created exclusively (kubectl
+/// gives up at once when it exists; eks-token waits within the deadline); removed on
+/// drop, and on SIGTERM or SIGINT.
 struct Lock(PathBuf);
 
 impl Lock {
@@ -147,13 +177,24 @@ impl Lock {
                     detail: e.to_string(),
                 })?;
         }
+        super::signals::on_stop(|sig| {
+            eprintln!("eks-token: stopped by signal {sig}; the kubeconfig was left as it was");
+            128 + sig
+        })
+        .map_err(|e| Error::Io {
+            what: "cannot handle SIGTERM".into(),
+            detail: e.to_string(),
+        })?;
         loop {
             match rustix::fs::open(
                 &lock,
                 OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::CLOEXEC,
                 Mode::from_raw_mode(0o600),
             ) {
-                Ok(_) => return Ok(Lock(lock)),
+                Ok(_) => {
+                    super::signals::remove_on_stop(lock.clone());
+                    return Ok(Lock(lock));
+                }
                 Err(rustix::io::Errno::EXIST) if Instant::now() < deadline => {
                     std::thread::sleep(Duration::from_millis(20));
                 }
@@ -183,6 +224,7 @@ impl Lock {
 impl Drop for Lock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.0);
+        super::signals::forget(&self.0);
     }
 }
 
@@ -349,7 +391,7 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
     let paths = candidates(u.kubeconfig.as_deref(), &env)?;
     // The first file is the one written unless another already holds the cluster: it
     // must be usable (and writable) before anything is asked of AWS.
-    let first = load(&paths[0])?;
+    let first = load(&paths[0], false, deadline)?;
     if !u.dry_run {
         check_writable(&first)?;
     }
@@ -369,7 +411,7 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
     let mut path = paths[0].clone();
     if !has_entry(&first.content, "clusters", &cluster.arn) {
         for p in &paths[1..] {
-            if let Ok(k) = load(p) {
+            if let Ok(k) = load(p, false, deadline) {
                 if has_entry(&k.content, "clusters", &cluster.arn) {
                     path = p.clone();
                     break;
@@ -412,7 +454,7 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
     } else {
         Some(Lock::take(&path, deadline)?)
     };
-    let mut config = load(&path)?;
+    let mut config = load(&path, !u.dry_run, deadline)?;
     if !u.dry_run {
         check_writable(&config)?;
     }
@@ -425,20 +467,23 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
         string(&context_name),
         true,
     );
-    let text = yaml::write(&config.content).map_err(|why| invalid(&config.path, why))?;
+    let text = yaml::write(&config.content, deadline).map_err(|why| invalid(&config.path, why))?;
     if u.dry_run {
         return Ok(text);
     }
-    let target = write_target(&config.path)?;
+    let Some((dir, name)) = &config.at else {
+        unreachable!("located with create")
+    };
     let opts = files::WriteOptions {
         mode: config.meta.as_ref().map_or(0o600, |m| m.mode() & 0o7777),
         dir_mode: 0o700,
-        owner: config.meta.as_ref().map(|m| (m.uid(), m.gid())),
+        owner: config.meta.as_ref().and_then(owner_of),
     };
-    files::write_atomic_with(&target, text.as_bytes(), opts).map_err(|e| Error::Io {
-        what: format!("cannot write the kubeconfig {}", config.path.display()),
-        detail: e.to_string(),
-    })?;
+    {
+        let _writing = super::signals::writing();
+        dir.write_atomic(name, text.as_bytes(), opts)
+            .map_err(|e| io_error("cannot write", &config.path, e))?;
+    }
     let path = config.path.display();
     let mut out = if updating {
         format!("Updated context {context_name} in {path}\n")

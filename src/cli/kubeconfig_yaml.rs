@@ -6,6 +6,9 @@
 #[path = "pyyaml.rs"]
 mod pyyaml;
 
+use std::time::Instant;
+
+use base64::Engine;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::TScalarStyle;
 use yaml_rust2::yaml::Hash;
@@ -16,8 +19,9 @@ use yaml_rust2::{Yaml, YamlEmitter};
 const MAX_DEPTH: usize = 100;
 /// The most nodes a kubeconfig may have once its aliases are expanded: loading expands
 /// each alias into a copy, so ten aliases of ten aliases of ... would take exponential
-/// memory ("billion laughs").
-const MAX_NODES: usize = 1 << 20;
+/// memory ("billion laughs"). A kubeconfig of 500 clusters has about 12,000; this allows
+/// some 5,000 clusters and bounds memory (about 100 MB) and time.
+const MAX_NODES: usize = 1 << 17;
 
 pub(crate) fn key(k: &str) -> Yaml {
     Yaml::String(k.to_owned())
@@ -52,8 +56,8 @@ pub(crate) fn skeleton() -> Hash {
 /// checks), within [`MAX_DEPTH`] and [`MAX_NODES`]. An empty text is a new kubeconfig.
 /// Plain scalars are read as kubectl reads them ([`resolve_plain`]). The error says why,
 /// for "the kubeconfig ... cannot be used: <why>".
-pub(crate) fn parse(text: &str) -> Result<Hash, String> {
-    let docs = load(text)?;
+pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, String> {
+    let docs = load(text, deadline)?;
     let content = match docs.as_slice() {
         [] | [Yaml::Null] => skeleton(),
         [Yaml::Hash(h)] => h.clone(),
@@ -89,32 +93,45 @@ pub(crate) fn parse(text: &str) -> Result<Hash, String> {
     Ok(content)
 }
 
-/// The documents of `text`, loaded in one pass over the parser's events, in memory
-/// linear in the text: at most [`MAX_DEPTH`] levels and [`MAX_NODES`] nodes, aliases
-/// counted at the size of what they expand to (each alias is loaded as a copy, so ten
-/// aliases of ten aliases of ... would take exponential memory, "billion laughs").
-fn load(text: &str) -> Result<Vec<Yaml>, String> {
+/// An open collection while loading: the node, its anchor, the node count at its start;
+/// for a mapping, the key waiting for its value and whether that key is a merge key
+/// (`<<`).
+struct Open {
+    node: Yaml,
+    anchor: usize,
+    start: usize,
+    key: Option<Yaml>,
+    merge: bool,
+}
+
+/// The documents of `text` as kubectl (client-go's go-yaml v2) reads them: plain scalars
+/// typed as [`resolve_plain`] says, explicit tags (`!!int`, `!!str`, `!!binary`, ...)
+/// applied, merge keys (`<<: *base`) expanded, a key given twice taking its last value.
+/// Loaded in one pass over the parser's events, in memory linear in the text: at most
+/// [`MAX_DEPTH`] levels and [`MAX_NODES`] nodes, aliases counted at the size of what
+/// they expand to (each alias is loaded as a copy, so ten aliases of ten aliases of ...
+/// would take exponential memory, "billion laughs"); the deadline is checked as it goes.
+fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, String> {
     let not_yaml = |e: &dyn std::fmt::Display| format!("it is not YAML ({e})");
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
-    // Open collections: the node, its anchor, the node count at its start, and (for a
-    // mapping) the key waiting for its value.
-    let mut open: Vec<(Yaml, usize, usize, Option<Yaml>)> = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
     // Each anchored node and its expanded size.
     let mut anchors: std::collections::HashMap<usize, (Yaml, usize)> =
         std::collections::HashMap::new();
     let mut nodes: usize = 0;
-    loop {
-        let (event, mark) = parser.next_token().map_err(|e| not_yaml(&e))?;
+    for event_count in 0usize.. {
+        if event_count % 4096 == 4095 && Instant::now() >= deadline {
+            return Err("it is too large to read within the deadline (--timeout)".into());
+        }
+        let (event, _) = parser.next_token().map_err(|e| not_yaml(&e))?;
+        let mut merge_key = false;
         let (node, anchor, size) = match event {
             Event::StreamEnd => return Ok(docs),
             Event::Scalar(value, style, anchor, tag) => {
                 nodes += 1;
-                let node = match (style, tag) {
-                    (TScalarStyle::Plain, None) => resolve_plain(&value),
-                    _ => Yaml::String(value),
-                };
-                (node, anchor, 1)
+                merge_key = style == TScalarStyle::Plain && tag.is_none() && value == "<<";
+                (typed_scalar(value, style, tag)?, anchor, 1)
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 nodes += 1;
@@ -122,15 +139,21 @@ fn load(text: &str) -> Result<Vec<Yaml>, String> {
                     Event::SequenceStart(..) => (Yaml::Array(Vec::new()), None),
                     _ => (Yaml::Hash(Hash::new()), Some(Yaml::BadValue)),
                 };
-                open.push((node, anchor, nodes, key));
+                open.push(Open {
+                    node,
+                    anchor,
+                    start: nodes,
+                    key,
+                    merge: false,
+                });
                 if open.len() > MAX_DEPTH {
                     return Err(format!("it nests deeper than {MAX_DEPTH} levels"));
                 }
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let (node, anchor, start, _) = open.pop().ok_or("it is not YAML")?;
-                (node, anchor, nodes - start + 1)
+                let o = open.pop().ok_or("it is not YAML")?;
+                (o.node, o.anchor, nodes - o.start + 1)
             }
             Event::Alias(id) => {
                 let (node, size) = anchors.get(&id).cloned().unwrap_or((Yaml::BadValue, 1));
@@ -147,25 +170,97 @@ fn load(text: &str) -> Result<Vec<Yaml>, String> {
         if anchor != 0 {
             anchors.insert(anchor, (node.clone(), size));
         }
-        match open.last_mut() {
-            None => docs.push(node),
-            Some((Yaml::Array(items), ..)) => items.push(node),
-            Some((Yaml::Hash(h), _, _, Some(waiting))) => {
+        let Some(parent) = open.last_mut() else {
+            docs.push(node);
+            continue;
+        };
+        match (&mut parent.node, &mut parent.key) {
+            (Yaml::Array(items), _) => items.push(node),
+            (Yaml::Hash(h), Some(waiting)) => {
                 if matches!(waiting, Yaml::BadValue) {
                     *waiting = node;
+                    parent.merge = merge_key;
                 } else {
                     let k = std::mem::replace(waiting, Yaml::BadValue);
-                    if h.insert(k, node).is_some() {
-                        return Err(not_yaml(&format!(
-                            "a key appears twice in a mapping, line {}",
-                            mark.line()
-                        )));
+                    if std::mem::take(&mut parent.merge) {
+                        merge(h, node)?;
+                    } else {
+                        // A key given twice: the last value, as kubectl reads it.
+                        h.insert(k, node);
                     }
                 }
             }
-            Some(_) => unreachable!("only collections are open"),
+            _ => unreachable!("only collections are open"),
         }
     }
+    unreachable!("the loop ends at the stream's end")
+}
+
+/// A merge key's value merged into the mapping `h` as go-yaml v2 does: a mapping's
+/// entries, or those of a list of mappings (earlier ones take precedence), set over
+/// what is there; keys given after the merge key set over them.
+fn merge(h: &mut Hash, value: Yaml) -> Result<(), String> {
+    let mappings = match value {
+        Yaml::Hash(m) => vec![m],
+        Yaml::Array(items) => items
+            .into_iter()
+            .rev()
+            .map(|i| match i {
+                Yaml::Hash(m) => Ok(m),
+                _ => Err("a merge key (<<) takes a mapping or a list of mappings".to_owned()),
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err("a merge key (<<) takes a mapping or a list of mappings".into()),
+    };
+    for m in mappings {
+        for (k, v) in m {
+            h.insert(k, v);
+        }
+    }
+    Ok(())
+}
+
+/// A scalar as kubectl reads it: plain and untagged as [`resolve_plain`] says; quoted
+/// and untagged a string; with a core tag (`!!str`, `!!int`, `!!float`, `!!bool`,
+/// `!!null`, `!!binary`) that type, its text resolved as go-yaml v2 resolves it (a text
+/// that is not of the type is an error, as it is to kubectl); with another tag, its text.
+fn typed_scalar(
+    value: String,
+    style: TScalarStyle,
+    tag: Option<yaml_rust2::parser::Tag>,
+) -> Result<Yaml, String> {
+    let Some(tag) = tag else {
+        return Ok(if style == TScalarStyle::Plain {
+            resolve_plain(&value)
+        } else {
+            Yaml::String(value)
+        });
+    };
+    if tag.handle != "tag:yaml.org,2002:" {
+        return Ok(Yaml::String(value));
+    }
+    let t = tag.suffix.as_str();
+    let resolved = resolve_plain(&value);
+    let typed = match (t, resolved) {
+        ("binary", _) => {
+            let compact: String = value.split_whitespace().collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .map_err(|_| format!("`!!binary` {value:?} is not base64"))?;
+            Yaml::String(String::from_utf8_lossy(&bytes).into_owned())
+        }
+        ("int", i @ Yaml::Integer(_)) => i,
+        ("int", Yaml::Real(r)) if go_int(&r.replace('_', "")).is_some() => Yaml::Real(r),
+        ("float", Yaml::Integer(i)) => Yaml::Real(format!("{i}.0")),
+        ("float", f @ Yaml::Real(_)) => f,
+        ("bool", b @ Yaml::Boolean(_)) => b,
+        ("null", Yaml::Null) => Yaml::Null,
+        ("int" | "float" | "bool" | "null", _) => {
+            return Err(format!("`!!{t} {value}` is not a {t}"));
+        }
+        _ => Yaml::String(value),
+    };
+    Ok(typed)
 }
 
 /// What kubectl reads a plain (unquoted, untagged) scalar as. client-go reads a
@@ -323,11 +418,11 @@ pub(crate) fn insert(content: &mut Hash, field: &str, entry: Yaml) -> bool {
 /// value the writer cannot carry, such as a string it would not quote, is an error, not
 /// a changed kubeconfig): aws-cli's layout, or where that does not cover the content
 /// (or would not read back), yaml-rust2's.
-pub(crate) fn write(content: &Hash) -> Result<String, String> {
+pub(crate) fn write(content: &Hash, deadline: Instant) -> Result<String, String> {
     let y = Yaml::Hash(content.clone());
     let mut why = String::new();
     for text in [pyyaml::dump(&y), Some(emit(&y))].into_iter().flatten() {
-        match parse(&text) {
+        match parse(&text, deadline) {
             Ok(back) if back == *content => return Ok(text),
             Ok(_) => why = "it holds a value that would not be written back as it is".into(),
             Err(e) => why = format!("it would not be written back readable: {e}"),
@@ -356,22 +451,31 @@ fn emit(y: &Yaml) -> String {
 mod tests {
     use super::*;
 
+    fn later() -> Instant {
+        Instant::now() + std::time::Duration::from_secs(60)
+    }
+
     #[test]
     fn what_cannot_be_written_back_as_it_is_is_refused() {
         // Found by the kubeconfig fuzz target: the writer puts a key of more than 1024
         // characters (read from an explicit `? key` entry) where YAML allows at most
         // 1024, so the file would not read back.
         let long = "k".repeat(2000);
-        let content = parse(&format!("clusters: []\nextra:\n  ? \"{long}\"\n  : 1\n")).unwrap();
-        let err = write(&content).unwrap_err();
+        let content = parse(
+            &format!("clusters: []\nextra:\n  ? \"{long}\"\n  : 1\n"),
+            later(),
+        )
+        .unwrap();
+        let err = write(&content, later()).unwrap_err();
         assert!(err.contains("would not be written back readable"), "{err}");
         // Ordinary content is written back as it is, quoting what needs quotes.
         let content = parse(
             "clusters:\n- name: \"quoted: yes\"\n  cluster: {server: \"null\", a: \"~\", b: \"1.0\", c: \"true\", d: \"x\\u000fy\"}\n",
+            later(),
         )
         .unwrap();
-        let text = write(&content).unwrap();
-        assert_eq!(parse(&text).unwrap(), content, "{text}");
+        let text = write(&content, later()).unwrap();
+        assert_eq!(parse(&text, later()).unwrap(), content, "{text}");
     }
 
     #[test]
@@ -414,7 +518,7 @@ mod tests {
             assert_eq!(resolve_plain(text), want, "{text:?}");
         }
         // Quoted, the same texts are strings; as keys, plain ones are typed too.
-        let content = parse("clusters: []\nx: {a: 'on', n: 1, \"0755\": 2}\n").unwrap();
+        let content = parse("clusters: []\nx: {a: 'on', n: 1, \"0755\": 2}\n", later()).unwrap();
         let x = &content[&key("x")];
         assert_eq!(x["a"].as_str(), Some("on"));
         assert!(x.as_hash().unwrap().contains_key(&Yaml::Boolean(false)));
@@ -422,10 +526,65 @@ mod tests {
     }
 
     #[test]
+    fn tags_merge_keys_and_repeated_keys_read_as_kubectl_reads_them() {
+        let text = "clusters: []\n\
+                    base: &b {server: https://b, insecure-skip-tls-verify: true, x: 1}\n\
+                    merged: {<<: *b, x: 2}\n\
+                    listed: {<<: [{a: 1}, {a: 2, c: 3}], b: 4}\n\
+                    literal: {'<<': 5}\n\
+                    tagged: [!!int 12, !!bool yes, !!float 1, !!null '', !!str 12, !!binary aGVsbG8=, !!int '0x1F']\n\
+                    twice: {yes: 1, on: 2}\n";
+        let c = parse(text, later()).unwrap();
+        let merged = &c[&key("merged")];
+        assert_eq!(merged["server"].as_str(), Some("https://b"));
+        assert_eq!(merged["insecure-skip-tls-verify"].as_bool(), Some(true));
+        assert_eq!(merged["x"].as_i64(), Some(2), "a key after the merge wins");
+        let listed = &c[&key("listed")];
+        assert_eq!(listed["a"].as_i64(), Some(1), "the first mapping wins");
+        assert_eq!(
+            (listed["c"].as_i64(), listed["b"].as_i64()),
+            (Some(3), Some(4))
+        );
+        assert_eq!(
+            c[&key("literal")]["<<"].as_i64(),
+            Some(5),
+            "quoted: a plain key"
+        );
+        let tagged = c[&key("tagged")].as_vec().unwrap();
+        assert_eq!(tagged[0], Yaml::Integer(12));
+        assert_eq!(tagged[1], Yaml::Boolean(true));
+        assert_eq!(tagged[2], Yaml::Real("1.0".into()));
+        assert_eq!(tagged[3], Yaml::Null);
+        assert_eq!(tagged[4], Yaml::String("12".into()));
+        assert_eq!(tagged[5], Yaml::String("hello".into()));
+        assert_eq!(tagged[6], Yaml::Integer(31));
+        let twice = c[&key("twice")].as_hash().unwrap();
+        assert_eq!(twice.len(), 1);
+        assert_eq!(
+            twice[&Yaml::Boolean(true)],
+            Yaml::Integer(2),
+            "the last value"
+        );
+        // Written back, the same content; a tag that does not fit is refused.
+        assert_eq!(parse(&write(&c, later()).unwrap(), later()).unwrap(), c);
+        let e = parse("clusters: []\nx: !!int abc\n", later()).unwrap_err();
+        assert!(e.contains("is not a int"), "{e}");
+        let e = parse("clusters: []\nx: {<<: 5}\n", later()).unwrap_err();
+        assert!(e.contains("merge key"), "{e}");
+    }
+
+    #[test]
+    fn a_deadline_that_passed_ends_the_reading() {
+        let big = "clusters:\n".to_owned() + &"- {name: a, cluster: {server: s}}\n".repeat(3000);
+        let e = parse(&big, Instant::now()).unwrap_err();
+        assert!(e.contains("deadline"), "{e}");
+    }
+
+    #[test]
     fn typed_scalars_are_written_back_as_kubectl_reads_them() {
         let text = "clusters: []\nx: {a: on, b: 0755, c: 1e3, d: ~, e: y, f: \"on\", g: \"1e3\"}\n";
-        let content = parse(text).unwrap();
-        let out = write(&content).unwrap();
+        let content = parse(text, later()).unwrap();
+        let out = write(&content, later()).unwrap();
         assert!(out.contains("a: true\n"), "{out}");
         assert!(out.contains("b: 493\n"), "{out}");
         assert!(out.contains("c: 1e3\n"), "{out}");
@@ -433,7 +592,7 @@ mod tests {
         assert!(out.contains("e: true\n"), "{out}");
         assert!(out.contains("f: 'on'\n"), "{out}");
         assert!(out.contains("g: '1e3'\n"), "{out}");
-        assert_eq!(parse(&out).unwrap(), content);
+        assert_eq!(parse(&out, later()).unwrap(), content);
     }
 
     #[test]
@@ -442,6 +601,7 @@ mod tests {
             "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: 'https://other', extensions: [{name: x, extension: {a: 1}}]}\n\
              users:\n- name: alice\n  user: {token: secret-token}\ncontexts:\n- name: other\n  context: {cluster: other, user: alice, namespace: team}\n\
              current-context: other\npreferences: {colors: true}\n",
+            later(),
         )
         .unwrap();
         let Yaml::Hash(mut content) = docs[0].clone() else {
@@ -456,7 +616,7 @@ mod tests {
         assert!(!insert(&mut content, "clusters", entry("new", "https://a")));
         assert!(insert(&mut content, "clusters", entry("new", "https://b")));
         let text = dump(&Yaml::Hash(content));
-        let back = &load(&text).unwrap()[0];
+        let back = &load(&text, later()).unwrap()[0];
         assert_eq!(back["clusters"].as_vec().unwrap().len(), 2);
         assert_eq!(
             back["clusters"][1]["cluster"]["server"].as_str(),

@@ -8,6 +8,7 @@ mod commands;
 mod exec_credential;
 mod kubeconfig;
 mod kubeconfig_yaml;
+mod signals;
 mod write_token;
 
 use std::fmt;

@@ -6,7 +6,6 @@
 //! sidecar at once with exit 0, also as PID 1, but never in the middle of a write.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -30,10 +29,6 @@ pub(crate) const FIRST_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// The most read of `--ca-file` (a whole system CA bundle is about 200 KiB).
 const MAX_CA_FILE: u64 = 4 << 20;
-
-/// Held while a file is being replaced: a signal waits for it, so an exit never leaves
-/// a temporary file behind.
-static WRITING: Mutex<()> = Mutex::new(());
 
 /// Runs `write-token`.
 pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
@@ -59,14 +54,16 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
         .transpose()?;
     let mut request = args.request;
     request.interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
+    let started = Instant::now();
     let mut issuer = Issuer::new(&request, env)?;
-    files::remove_stale_temps(&w.out);
+    // Dead writers' temporary files: a bounded look, a quarter of the deadline at most.
+    files::remove_stale_temps(&w.out, Some(started + request.timeout / 4));
     let write = |token: &Token| -> Result<()> {
         let body = match api_version {
             Some(v) => exec_credential::render(v, token),
             None => token.value.clone(),
         };
-        let _guard = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+        let _writing = super::signals::writing();
         files::write_atomic(&w.out, body.as_bytes(), w.mode).map_err(|e| Error::Io {
             what: format!("cannot write the token file {}", w.out.display()),
             detail: e.to_string(),
@@ -142,23 +139,17 @@ pub(crate) fn retry_delay(failures: u32, interval: Duration) -> Duration {
 }
 
 fn stop_on_signals() -> Result<()> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
-    let mut signals =
-        signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).map_err(|e| Error::Io {
-            what: "cannot handle SIGTERM".into(),
-            detail: e.to_string(),
-        })?;
-    std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            let _guard = WRITING.lock().unwrap_or_else(|e| e.into_inner());
-            eprintln!(
-                "{}",
-                json!({"time": now_rfc3339(), "event": "stop", "signal": sig})
-            );
-            std::process::exit(0);
-        }
-    });
-    Ok(())
+    super::signals::on_stop(|sig| {
+        eprintln!(
+            "{}",
+            json!({"time": now_rfc3339(), "event": "stop", "signal": sig})
+        );
+        0
+    })
+    .map_err(|e| Error::Io {
+        what: "cannot handle SIGTERM".into(),
+        detail: e.to_string(),
+    })
 }
 
 fn now_rfc3339() -> String {
@@ -259,7 +250,7 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
 }
 
 fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
-    let _guard = WRITING.lock().unwrap_or_else(|e| e.into_inner());
+    let _writing = super::signals::writing();
     files::write_atomic(&k.path, body.as_bytes(), mode).map_err(|e| Error::Io {
         what: format!("cannot write the kubeconfig {}", k.path.display()),
         detail: e.to_string(),

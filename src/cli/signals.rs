@@ -1,0 +1,58 @@
+//! Stopping on SIGTERM or SIGINT without leaving anything half done: a file being
+//! replaced is finished first, and the files registered here (a kubeconfig's lock) are
+//! removed, also when the process is PID 1.
+
+use std::path::PathBuf;
+use std::sync::{Mutex, MutexGuard, Once};
+
+/// Held while a file is being replaced: a signal waits for it.
+static WRITING: Mutex<()> = Mutex::new(());
+/// Removed when a signal ends the process.
+static REMOVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Held while a file is replaced, so that a stop waits for the rename.
+pub(crate) fn writing() -> MutexGuard<'static, ()> {
+    lock(&WRITING)
+}
+
+/// Removes `path` if a signal ends the process before [`forget`] is called.
+pub(crate) fn remove_on_stop(path: PathBuf) {
+    lock(&REMOVE).push(path);
+}
+
+/// No longer removes `path` on a signal.
+pub(crate) fn forget(path: &std::path::Path) {
+    lock(&REMOVE).retain(|p| p != path);
+}
+
+/// Handles SIGTERM and SIGINT from now on: after a write in progress and the removals,
+/// `stop(signal)` says (on stderr) what happened and gives the exit code. Installed
+/// once; a later call changes nothing.
+pub(crate) fn on_stop(stop: fn(i32) -> i32) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    static INSTALLED: Once = Once::new();
+    let mut result = Ok(());
+    INSTALLED.call_once(|| {
+        let mut signals = match signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+            Ok(s) => s,
+            Err(e) => {
+                result = Err(e);
+                return;
+            }
+        };
+        std::thread::spawn(move || {
+            if let Some(sig) = signals.forever().next() {
+                let _writing = writing();
+                for p in lock(&REMOVE).drain(..) {
+                    let _ = std::fs::remove_file(p);
+                }
+                std::process::exit(stop(sig));
+            }
+        });
+    });
+    result
+}
