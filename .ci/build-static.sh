@@ -47,8 +47,11 @@ log "no rustup target $target: building std from Debian's Rust source"
 need_pkgs rustc-web cargo-web rust-web-src libstd-rust-web-dev musl-tools libunwind-14-dev
 
 export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
+# Panic messages without their source file, line and column: 60 KiB of location data
+# (a panic still prints its message and aborts).
+size_flags="-Z location-detail=none"
 if [ "$arch" = x86_64 ]; then
-    export RUSTFLAGS="-C linker=musl-gcc -C link-self-contained=no -C relocation-model=static -L /usr/lib/llvm-14/lib"
+    export RUSTFLAGS="-C linker=musl-gcc -C link-self-contained=no -C relocation-model=static -L /usr/lib/llvm-14/lib $size_flags"
 else
     dpkg --print-foreign-architectures | grep -qx arm64 || { dpkg --add-architecture arm64; apt-get update -qq; }
     need_pkgs gcc-aarch64-linux-gnu musl-dev:arm64 qemu-user-static
@@ -63,7 +66,7 @@ else
     chmod +x "$wrapper"
     export CC_aarch64_unknown_linux_musl="$wrapper" AR_aarch64_unknown_linux_musl=aarch64-linux-gnu-ar
     export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER="$wrapper"
-    export RUSTFLAGS="-C link-self-contained=no -C relocation-model=static -L $PWD/$unwind/usr/lib/llvm-14/lib"
+    export RUSTFLAGS="-C link-self-contained=no -C relocation-model=static -L $PWD/$unwind/usr/lib/llvm-14/lib $size_flags"
 fi
 # std without its `backtrace` feature: panics still print their message (and abort),
 # without the DWARF symbolizer (about 100 KiB).

@@ -176,7 +176,7 @@ impl Cache {
                         "its mode is {:04o}, not 0700 (others could plant credentials)",
                         meta.mode() & 0o777
                     ))
-                } else if !self.ours(meta.uid(), meta.mode(), false) {
+                } else if !self.ours(meta.uid(), meta.mode(), true) {
                     Some(format!("it belongs to uid {}, not to us", meta.uid()))
                 } else {
                     None

@@ -11,10 +11,15 @@ pub struct Env {
 }
 
 impl Env {
-    /// The process environment (variables that are not UTF-8 are ignored).
+    /// The variables of the process environment that eks-token reads: `AWS_*`,
+    /// `EKS_TOKEN_*`, `KUBERNETES_*`, the proxy variables (`HTTPS_PROXY`, `no_proxy`,
+    /// ...), `HOME`, `PATH`, `XDG_CACHE_HOME`, `KUBECONFIG` and `DEFAULT_ROLE`. (A pod's
+    /// environment holds dozens of others, each copied for nothing on every run.)
+    /// Variables that are not UTF-8 are ignored.
     pub fn from_process() -> Self {
         Env {
             vars: std::env::vars_os()
+                .filter(|(k, _)| k.to_str().is_some_and(read_by_eks_token))
                 .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
                 .collect(),
         }
@@ -49,6 +54,45 @@ impl Env {
     /// Sets a variable (for tests and for callers that compose environments).
     pub fn set(&mut self, name: &str, value: &str) {
         self.vars.insert(name.to_owned(), value.to_owned());
+    }
+}
+
+/// Whether eks-token (library or command line) reads the variable `name`.
+fn read_by_eks_token(name: &str) -> bool {
+    ["AWS_", "EKS_TOKEN_", "KUBERNETES_"]
+        .iter()
+        .any(|p| name.starts_with(p))
+        || name.ends_with("_PROXY")
+        || name.ends_with("_proxy")
+        || [
+            "HOME",
+            "PATH",
+            "XDG_CACHE_HOME",
+            "KUBECONFIG",
+            "DEFAULT_ROLE",
+        ]
+        .contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_the_variables_eks_token_reads_are_kept() {
+        for name in [
+            "AWS_REGION",
+            "AWS_ENDPOINT_URL_STS",
+            "EKS_TOKEN_CACHE_DIR",
+            "KUBERNETES_EXEC_INFO",
+            "HTTPS_PROXY",
+            "no_proxy",
+            "HOME",
+            "DEFAULT_ROLE",
+        ] {
+            assert!(super::read_by_eks_token(name), "{name}");
+        }
+        for name in ["MY_SERVICE_PORT", "LANG", "SHELL", "AWSREGION", "HOMEDIR"] {
+            assert!(!super::read_by_eks_token(name), "{name}");
+        }
     }
 }
 

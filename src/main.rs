@@ -10,6 +10,6 @@ mod cli;
 #[global_allocator]
 static ALLOCATOR: dlmalloc::GlobalDlmalloc = dlmalloc::GlobalDlmalloc;
 
-fn main() -> std::process::ExitCode {
+fn main() {
     cli::main()
 }

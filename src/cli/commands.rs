@@ -60,7 +60,11 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
     } else {
         let mut issuer = Issuer::new(&args.request, &env)?;
         configured_format(&mut args.print, &env, &issuer)?;
-        issuer.issue()?
+        let token = issuer.issue()?;
+        // The process ends after printing: its memory goes back whole, not piece by
+        // piece (the hot path of every kubectl call).
+        std::mem::forget(issuer);
+        token
     };
     let print = &args.print;
     if print.format != Format::Token {
