@@ -25,6 +25,8 @@ pub struct Issuer<'e> {
     request: Request,
     profiles: ProfileSet,
     profile: String,
+    /// The profile was named (`--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`).
+    profile_named: bool,
     plan: Plan,
     sts: Sts,
     cache: cache::Lazy,
@@ -76,6 +78,7 @@ impl<'e> Issuer<'e> {
             cache: cache::Lazy::new(request.cache_dir.as_deref(), request.no_cache, env),
             profiles,
             profile,
+            profile_named: named != config_files::Named::Default,
             levels: Vec::new(),
             forwarded: None,
             first_deadline: true,
@@ -101,6 +104,12 @@ impl<'e> Issuer<'e> {
             .get(&self.profile, key)
             .map(str::trim)
             .filter(|v| !v.is_empty())
+    }
+
+    /// The profile the request or the environment named (`--profile`, else
+    /// `AWS_PROFILE`, else `AWS_DEFAULT_PROFILE`); `None` for the default one.
+    pub fn named_profile(&self) -> Option<&str> {
+        self.profile_named.then_some(self.profile.as_str())
     }
 
     /// The region known so far (configured, or learnt from IMDS once it gave

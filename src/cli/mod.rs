@@ -7,9 +7,7 @@ mod args;
 mod commands;
 mod exec_credential;
 mod kubeconfig;
-mod kubeconfig_yaml;
 mod signals;
-mod write_token;
 
 use std::fmt;
 use std::io::Write;
@@ -93,27 +91,20 @@ fn version(style: VersionStyle) -> String {
     }
 }
 
-fn run(cmd: Command, env: &Env) -> Outcome {
+fn run(cmd: Command, env: &Env, program: &kubeconfig::Program) -> Outcome {
     match cmd {
-        Command::Help(d) => Ok((
-            match d {
-                Dialect::EksToken => args::HELP,
-                Dialect::Aws => args::AWS_HELP,
-                Dialect::Authenticator => args::AUTHENTICATOR_HELP,
-                Dialect::ArgoCd => args::ARGOCD_HELP,
-            }
-            .to_owned(),
-            0,
-        )),
+        Command::Help(topic) => Ok((topic.text(), 0)),
         Command::Version(style) => Ok((version(style), 0)),
         Command::GetToken(a) => Ok((commands::get_token(a, env)?, 0)),
         Command::WriteToken(a, w) => {
-            write_token::run(a, &w, env)?;
+            commands::write_token::run(a, &w, env)?;
             Ok((String::new(), 0))
         }
         Command::WhoAmI(a) => Ok((commands::whoami(a, env)?, 0)),
-        Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env)?, 0)),
-        Command::UpdateKubeconfig(a, u) => Ok((kubeconfig::update(a, &u, env)?, 0)),
+        Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env, program)?, 0)),
+        Command::UpdateKubeconfig(a, u) => {
+            Ok((kubeconfig::update::update(a, &u, env, program)?, 0))
+        }
         Command::Verify(v) => {
             let (out, ok) = commands::verify(&v, env)?;
             Ok((out, if ok { 0 } else { 1 }))
@@ -145,13 +136,14 @@ pub(crate) fn main() -> ! {
         .next()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let dialect = Dialect::of_program(&program);
+    let program = kubeconfig::Program::current(&program);
+    let dialect = Dialect::of_program(&program.name);
     let argv: Result<Vec<String>, _> = argv_os.map(|a| a.into_string()).collect();
     let env = Env::from_process();
     let result = match argv {
         Ok(argv) => args::parse(dialect, &argv, &env)
             .map_err(Failure::from)
-            .and_then(|cmd| run(cmd, &env)),
+            .and_then(|cmd| run(cmd, &env, &program)),
         Err(bad) => Err(Failure::Args(ArgError::Usage(format!(
             "argument {:?} is not valid UTF-8",
             bad.to_string_lossy()

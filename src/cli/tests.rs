@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::args::options::parse_duration;
 use super::args::*;
-use eks_token::Env;
+use ::eks_token::Env;
 
-fn p(args: &[&str]) -> Result<Command, ArgError> {
+fn p(args: &[&str]) -> std::result::Result<Command, ArgError> {
     parse(
         Dialect::EksToken,
         &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
@@ -140,10 +141,16 @@ fn usage_errors_exit_2() {
 
 #[test]
 fn help_and_version() {
-    assert_eq!(p(&["--help"]).unwrap(), Command::Help(Dialect::EksToken));
+    let help = |command| {
+        Command::Help(HelpTopic {
+            dialect: Dialect::EksToken,
+            command,
+        })
+    };
+    assert_eq!(p(&["--help"]).unwrap(), help(""));
     assert_eq!(
         p(&["eks", "get-token", "-h"]).unwrap(),
-        Command::Help(Dialect::EksToken)
+        help("eks get-token")
     );
     assert_eq!(
         p(&["--version"]).unwrap(),
@@ -354,7 +361,7 @@ fn pod_manifest_commands_parse() {
             continue;
         };
         let args = flow_items(rest);
-        match parse(Dialect::EksToken, &args, &eks_token::Env::default()) {
+        match parse(Dialect::EksToken, &args, &Env::default()) {
             Ok(Command::WriteToken(g, w)) => {
                 assert_eq!(g.request.cluster_id, "dev");
                 assert_eq!(w.out, Path::new("/var/run/eks/token"));
@@ -395,7 +402,7 @@ fn kubeconfig_example_is_read_by_kubectl_and_its_args_parse() {
             .collect();
         assert!(
             matches!(
-                parse(Dialect::EksToken, &args, &eks_token::Env::default()),
+                parse(Dialect::EksToken, &args, &Env::default()),
                 Ok(Command::GetToken(_))
             ),
             "{args:?}"
@@ -423,4 +430,165 @@ fn dockerfile_copies_the_release_binaries() {
     }
     let version = format!("ARG VERSION={}", env!("CARGO_PKG_VERSION"));
     assert!(d.contains(&version), "{version}");
+}
+
+/// Every command of every dialect: its help names each option it takes, every option
+/// its help names is one it takes, and it fits a screen.
+#[test]
+fn each_commands_help_names_exactly_the_options_it_takes() {
+    use super::args::help;
+    use super::args::lexer::{find_long, Rules};
+    for dialect in [
+        Dialect::EksToken,
+        Dialect::Aws,
+        Dialect::Authenticator,
+        Dialect::ArgoCd,
+    ] {
+        let rules = match dialect {
+            Dialect::EksToken => Rules::Gnu,
+            Dialect::Aws => Rules::Argparse,
+            _ => Rules::Pflag,
+        };
+        for spec in dialect.specs() {
+            let text = HelpTopic {
+                dialect,
+                command: spec.name,
+            }
+            .text();
+            assert_eq!(text, help::render(dialect.program(), spec));
+            let lines = text.lines().count();
+            assert!(lines <= 70, "{dialect:?} {}: {lines} lines", spec.name);
+            for g in spec.groups {
+                for o in g.opts {
+                    assert!(
+                        text.contains(&format!("--{}", o.long)),
+                        "{dialect:?} {}: --{} missing from its help",
+                        spec.name,
+                        o.long
+                    );
+                }
+            }
+            // Each `--name` the help shows (outside the usage lines of other forms).
+            for word in text.split(|c: char| c.is_whitespace() || c == ',' || c == '[') {
+                let Some(name) = word.strip_prefix("--") else {
+                    continue;
+                };
+                let name = name.trim_end_matches(|c: char| !c.is_ascii_alphanumeric());
+                if name.is_empty() {
+                    continue;
+                }
+                let taken = find_long(rules, spec.groups, name).is_ok_and(|o| o.long == name);
+                // The overview's usage lines name other commands' options.
+                let other_form = spec.name.is_empty() || text.contains(&format!("({name}"));
+                assert!(
+                    taken || other_form || ["role"].contains(&name),
+                    "{dialect:?} {}: its help names --{name}, which it does not take",
+                    spec.name
+                );
+            }
+            // And the parser agrees: `--help` of the command is that help.
+            let mut args: Vec<String> = spec.name.split_whitespace().map(str::to_owned).collect();
+            args.push("--help".into());
+            assert_eq!(
+                parse(dialect, &args, &Env::default()).unwrap(),
+                Command::Help(HelpTopic {
+                    dialect,
+                    command: spec.name
+                }),
+                "{dialect:?} {args:?}"
+            );
+        }
+    }
+}
+
+/// `help` and `--version` answer alike in every dialect.
+#[test]
+fn help_and_version_in_every_dialect() {
+    let run = |d: Dialect, args: &[&str]| {
+        parse(
+            d,
+            &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
+            &Env::default(),
+        )
+    };
+    for d in [
+        Dialect::EksToken,
+        Dialect::Aws,
+        Dialect::Authenticator,
+        Dialect::ArgoCd,
+    ] {
+        for args in [&["help"][..], &["--help"], &["-h"]] {
+            assert!(
+                matches!(run(d, args), Ok(Command::Help(_))),
+                "{d:?} {args:?}"
+            );
+        }
+        assert!(
+            matches!(run(d, &["--version"]), Ok(Command::Version(_))),
+            "{d:?}"
+        );
+    }
+    assert!(matches!(
+        run(Dialect::Aws, &["eks", "help"]),
+        Ok(Command::Help(_))
+    ));
+    assert!(matches!(
+        run(Dialect::Aws, &["eks", "get-token", "help"]),
+        Ok(Command::Help(HelpTopic {
+            command: "eks get-token",
+            ..
+        }))
+    ));
+    // The aws form under eks-token's name takes aws-cli's argv: --out is --output.
+    match p(&["eks", "get-token", "--cluster-name", "dev", "--out", "json"]).unwrap() {
+        Command::GetToken(g) => assert_eq!(g.print.format, Format::Json),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The option tables of `docs/commands.md` are the parser's (`EKS_TOKEN_WRITE_DOCS=1
+/// cargo test --bins` rewrites them).
+#[test]
+fn the_docs_flag_tables_are_the_parsers() {
+    use super::args::help;
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/commands.md");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut want = text.clone();
+    // Each table once: where its command first appears (eks-token's name takes
+    // aws-cli's commands; `token` and `aws` are get-token's table).
+    let mut seen: Vec<*const ()> = Vec::new();
+    for dialect in [
+        Dialect::EksToken,
+        Dialect::Aws,
+        Dialect::Authenticator,
+        Dialect::ArgoCd,
+    ] {
+        for spec in dialect.specs().iter().filter(|s| !s.name.is_empty()) {
+            let id = spec.groups.as_ptr() as *const ();
+            let marker = format!("<!-- options: {} {} -->\n", dialect.program(), spec.name);
+            if seen.contains(&id) {
+                assert!(
+                    !text.contains(&marker),
+                    "{marker:?} documents a table twice"
+                );
+                continue;
+            }
+            seen.push(id);
+            let start = want
+                .find(&marker)
+                .unwrap_or_else(|| panic!("docs/commands.md has no {marker:?}"))
+                + marker.len();
+            let end = start + want[start..].find("<!-- end -->").expect("an end marker");
+            want.replace_range(start..end, &help::markdown(spec));
+        }
+    }
+    if std::env::var_os("EKS_TOKEN_WRITE_DOCS").is_some() {
+        std::fs::write(&path, &want).unwrap();
+        return;
+    }
+    assert!(
+        text == want,
+        "docs/commands.md's tables differ from the parser's: run \
+         EKS_TOKEN_WRITE_DOCS=1 cargo test --bins the_docs_flag_tables"
+    );
 }

@@ -1,10 +1,7 @@
-//! The YAML of a kubeconfig, without I/O: reading it within bounds and checking its
-//! shape (as aws-cli does), merging entries by name, writing it back. Included by the
-//! `kubeconfig` fuzz target, which checks that whatever it accepts and merges reads
-//! back.
-
-#[path = "pyyaml.rs"]
-mod pyyaml;
+//! The YAML of a kubeconfig, without I/O: reading it within bounds and as kubectl reads
+//! it, checking its shape (as aws-cli does), merging entries by name, writing it back
+//! (in aws-cli's layout, [`super::pyyaml`]). The `kubeconfig` fuzz target checks that
+//! whatever it accepts and merges reads back.
 
 use std::time::Instant;
 
@@ -421,7 +418,10 @@ pub(crate) fn insert(content: &mut Hash, field: &str, entry: Yaml) -> bool {
 pub(crate) fn write(content: &Hash, deadline: Instant) -> Result<String, String> {
     let y = Yaml::Hash(content.clone());
     let mut why = String::new();
-    for text in [pyyaml::dump(&y), Some(emit(&y))].into_iter().flatten() {
+    for text in [super::pyyaml::dump(&y), Some(emit(&y))]
+        .into_iter()
+        .flatten()
+    {
         match parse(&text, deadline) {
             Ok(back) if back == *content => return Ok(text),
             Ok(_) => why = "it holds a value that would not be written back as it is".into(),
@@ -434,7 +434,31 @@ pub(crate) fn write(content: &Hash, deadline: Instant) -> Result<String, String>
 /// The YAML text of `y` as aws-cli writes it where [`pyyaml`] covers it, else
 /// yaml-rust2's.
 pub(crate) fn dump(y: &Yaml) -> String {
-    pyyaml::dump(y).unwrap_or_else(|| emit(y))
+    super::pyyaml::dump(y).unwrap_or_else(|| emit(y))
+}
+
+/// `y` as JSON (for the kubeconfigs eks-token prints as JSON).
+pub(crate) fn to_json(y: &Yaml) -> serde_json::Value {
+    use serde_json::Value;
+    match y {
+        Yaml::Hash(h) => Value::Object(
+            h.iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Yaml::String(s) => s.clone(),
+                        other => to_json(other).to_string(),
+                    };
+                    (key, to_json(v))
+                })
+                .collect(),
+        ),
+        Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
+        Yaml::String(s) => Value::String(s.clone()),
+        Yaml::Integer(i) => Value::from(*i),
+        Yaml::Boolean(b) => Value::Bool(*b),
+        Yaml::Real(r) => r.parse::<f64>().map_or(Value::Null, Value::from),
+        _ => Value::Null,
+    }
 }
 
 /// yaml-rust2's YAML text of `y`, without the document marker.

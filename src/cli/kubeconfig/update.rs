@@ -11,21 +11,17 @@
 //! link stays one (its target is written, created when missing, as aws-cli does).
 
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use eks_token::{files, Cluster, Env, Error, Issuer};
+use eks_token::{files, Env, Error, Issuer};
 use yaml_rust2::yaml::Hash;
-use yaml_rust2::Yaml;
 
-use super::args::{Dialect, GetToken, UpdateKubeconfig};
-use super::commands::effective_env;
-use super::kubeconfig_yaml::{self as yaml, dump, has_entry, insert, map, skeleton, string};
-use super::Failure;
-
-/// The exec apiVersion aws-cli writes.
-const API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
+use super::yaml::{self, dump, has_entry, insert, skeleton, string};
+use super::{absolute, cluster_entry, context_entry, exec_user, token_args, Chain, Exec, Program};
+use crate::cli::args::{Dialect, GetToken, UpdateKubeconfig};
+use crate::cli::Failure;
 
 /// The largest kubeconfig read (real ones are a few KiB, a few MiB with hundreds of
 /// clusters).
@@ -177,7 +173,7 @@ impl Lock {
                     detail: e.to_string(),
                 })?;
         }
-        super::signals::on_stop(|sig| {
+        crate::cli::signals::on_stop(|sig| {
             eprintln!("eks-token: stopped by signal {sig}; the kubeconfig was left as it was");
             128 + sig
         })
@@ -192,7 +188,7 @@ impl Lock {
                 Mode::from_raw_mode(0o600),
             ) {
                 Ok(_) => {
-                    super::signals::remove_on_stop(lock.clone());
+                    crate::cli::signals::remove_on_stop(lock.clone());
                     return Ok(Lock(lock));
                 }
                 Err(rustix::io::Errno::EXIST) if Instant::now() < deadline => {
@@ -224,7 +220,7 @@ impl Lock {
 impl Drop for Lock {
     fn drop(&mut self) {
         let _ = fs::remove_file(&self.0);
-        super::signals::forget(&self.0);
+        crate::cli::signals::forget(&self.0);
     }
 }
 
@@ -264,130 +260,16 @@ fn candidates(explicit: Option<&Path>, env: &Env) -> Result<Vec<PathBuf>, Error>
     }
 }
 
-/// `p` from the current directory, `.` and `..` folded by name as Python's
-/// `os.path.abspath` does (symbolic links are not followed).
-fn absolute(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let joined = match std::env::current_dir() {
-        Ok(cwd) if p.is_relative() => cwd.join(p),
-        _ => p.to_path_buf(),
-    };
-    let mut out = PathBuf::new();
-    for c in joined.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// How the kubeconfig's user runs the exec plugin: the name this binary was run as
-/// when PATH finds this very program under that name (so `aws` writes what aws-cli
-/// writes), else its absolute path (also when PATH's first `aws` is another program).
-fn exec_command(env: &Env) -> Result<String, Error> {
-    let exe = std::env::current_exe().map_err(|e| Error::Io {
-        what: "cannot find this program's path".into(),
-        detail: e.to_string(),
-    })?;
-    let argv0 = std::env::args_os()
-        .next()
-        .map(|p| p.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let name = argv0.rsplit('/').next().unwrap_or(&argv0).to_owned();
-    let found = (!name.is_empty())
-        .then(|| env.get("PATH"))
-        .flatten()
-        .and_then(|path| {
-            path.split(':')
-                .filter(|dir| !dir.is_empty())
-                .map(|dir| Path::new(dir).join(&name))
-                .find(|p| {
-                    fs::metadata(p)
-                        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                })
-        });
-    let same = |p: &Path| matches!((fs::canonicalize(p), fs::canonicalize(&exe)), (Ok(a), Ok(b)) if a == b);
-    match found {
-        Some(p) if same(&p) => Ok(name),
-        _ => Ok(exe.display().to_string()),
-    }
-}
-
-/// The user entry: an exec plugin in the dialect the command was given in.
-fn user_entry(
-    dialect: Dialect,
-    cluster: &Cluster,
-    u: &UpdateKubeconfig,
-    command: String,
-    profile: Option<String>,
-) -> Yaml {
-    let region = cluster.arn.split(':').nth(3).unwrap_or_default().to_owned();
-    let (id_flag, id) = match &cluster.outpost_id {
-        Some(id) => ("--cluster-id", id.clone()),
-        None => ("--cluster-name", u.name.clone()),
-    };
-    let mut args: Vec<String> = match dialect {
-        Dialect::Aws => vec![
-            "--region".into(),
-            region,
-            "eks".into(),
-            "get-token".into(),
-            id_flag.into(),
-            id,
-            "--output".into(),
-            "json".into(),
-        ],
-        _ => vec![
-            "get-token".into(),
-            id_flag.into(),
-            id,
-            "--region".into(),
-            region,
-        ],
-    };
-    if let Some(role) = &u.role_arn {
-        let flag = if dialect == Dialect::Aws {
-            "--role"
-        } else {
-            "--role-arn"
-        };
-        args.extend([flag.to_owned(), role.clone()]);
-    }
-    let mut exec = vec![
-        ("apiVersion", string(API_VERSION)),
-        (
-            "args",
-            Yaml::Array(args.iter().map(|a| string(a)).collect()),
-        ),
-        ("command", string(&command)),
-    ];
-    if let Some(p) = profile {
-        exec.push((
-            "env",
-            Yaml::Array(vec![map(vec![
-                ("name", string("AWS_PROFILE")),
-                ("value", string(&p)),
-            ])]),
-        ));
-    }
-    map(vec![
-        (
-            "name",
-            string(u.user_alias.as_deref().unwrap_or(&cluster.arn)),
-        ),
-        ("user", map(vec![("exec", map(exec))])),
-    ])
-}
-
 /// `eks update-kubeconfig`: what goes to stdout.
-pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<String, Failure> {
+pub(crate) fn update(
+    args: GetToken,
+    u: &UpdateKubeconfig,
+    env: &Env,
+    program: &Program,
+) -> Result<String, Failure> {
     // The whole command, waiting for the lock included, within --timeout.
     let deadline = Instant::now() + args.request.timeout;
-    let env = effective_env(env, &args.env);
+    let env = args.effective_env(env);
     let paths = candidates(u.kubeconfig.as_deref(), &env)?;
     // The first file is the one written unless another already holds the cluster: it
     // must be usable (and writable) before anything is asked of AWS.
@@ -395,7 +277,7 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
     if !u.dry_run {
         check_writable(&first)?;
     }
-    let command = exec_command(&env)?;
+    let command = program.exec_command(&env)?;
     let mut issuer = Issuer::new(&args.request, &env)?;
     let cluster = issuer.describe_cluster(&u.name)?;
     if let Some(status) = cluster.status.as_deref() {
@@ -419,35 +301,36 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
             }
         }
     }
-    let mut cluster_fields = vec![
-        ("certificate-authority-data", string(&cluster.ca_data)),
-        ("server", string(&cluster.endpoint)),
-    ];
-    if let Some(proxy) = &u.proxy_url {
-        cluster_fields.push(("proxy-url", string(proxy)));
-    }
-    let cluster_entry = map(vec![
-        ("cluster", map(cluster_fields)),
-        ("name", string(&cluster.arn)),
-    ]);
-    let profile = args
-        .request
-        .profile
-        .clone()
-        .or_else(|| env.get("AWS_PROFILE").map(str::to_owned));
-    let user = user_entry(args.print.dialect, &cluster, u, command, profile);
-    let user_name = user["name"].as_str().unwrap_or_default().to_owned();
+    let cluster_entry = cluster_entry(
+        &cluster.arn,
+        &cluster.endpoint,
+        &cluster.ca_data,
+        u.proxy_url.as_deref(),
+    );
+    let profile = issuer.named_profile().map(str::to_owned);
+    let region = cluster.arn.split(':').nth(3).unwrap_or_default();
+    let id = match &cluster.outpost_id {
+        Some(id) => ("--cluster-id", id.as_str()),
+        None => ("--cluster-name", u.name.as_str()),
+    };
+    let roles: Vec<String> = u.role_arn.iter().cloned().collect();
+    let chain = Chain {
+        roles: &roles,
+        ..Chain::default()
+    };
+    let aws = args.print.dialect == Dialect::Aws;
+    let user_name = u.user_alias.clone().unwrap_or_else(|| cluster.arn.clone());
+    let user = exec_user(
+        &user_name,
+        &Exec {
+            command,
+            args: token_args(aws, id, region, &chain),
+            profile,
+            interactive: None,
+        },
+    );
     let context_name = u.alias.clone().unwrap_or_else(|| user_name.clone());
-    let context = map(vec![
-        (
-            "context",
-            map(vec![
-                ("cluster", string(&cluster.arn)),
-                ("user", string(&user_name)),
-            ]),
-        ),
-        ("name", string(&context_name)),
-    ]);
+    let context = context_entry(&context_name, &cluster.arn, &user_name);
     // Under the lock, the file as it is now: changes made meanwhile are kept.
     let _lock = if u.dry_run {
         None
@@ -480,7 +363,7 @@ pub(crate) fn update(args: GetToken, u: &UpdateKubeconfig, env: &Env) -> Result<
         owner: config.meta.as_ref().and_then(owner_of),
     };
     {
-        let _writing = super::signals::writing();
+        let _writing = crate::cli::signals::writing();
         dir.write_atomic(name, text.as_bytes(), opts)
             .map_err(|e| io_error("cannot write", &config.path, e))?;
     }

@@ -5,7 +5,7 @@
 //! old file alone and is retried with a bounded backoff; SIGTERM and SIGINT end the
 //! sidecar at once with exit 0, also as PID 1, but never in the middle of a write.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -15,8 +15,11 @@ use time::OffsetDateTime;
 
 use eks_token::{files, format_rfc3339, Env, Error, Issuer, Token};
 
-use super::args::{CaSource, Format, GetToken, KubeconfigOut, WriteToken};
-use super::{exec_credential, warn};
+use crate::cli::args::{CaSource, Format, GetToken, KubeconfigOut, WriteToken};
+use crate::cli::kubeconfig::{
+    absolute, cluster_entry, context_entry, json_document, token_file_user,
+};
+use crate::cli::{exec_credential, warn};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -32,7 +35,7 @@ const MAX_CA_FILE: u64 = 4 << 20;
 
 /// Runs `write-token`.
 pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
-    let env = &super::commands::effective_env(env, &args.env);
+    let env = &args.effective_env(env);
     let api_version = match args.print.format {
         Format::Json | Format::Text => {
             let (v, warning) = exec_credential::api_version_or(
@@ -63,7 +66,7 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
             Some(v) => exec_credential::render(v, token),
             None => token.value.clone(),
         };
-        let _writing = super::signals::writing();
+        let _writing = crate::cli::signals::writing();
         files::write_atomic(&w.out, body.as_bytes(), w.mode).map_err(|e| Error::Io {
             what: format!("cannot write the token file {}", w.out.display()),
             detail: e.to_string(),
@@ -139,7 +142,7 @@ pub(crate) fn retry_delay(failures: u32, interval: Duration) -> Duration {
 }
 
 fn stop_on_signals() -> Result<()> {
-    super::signals::on_stop(|sig| {
+    crate::cli::signals::on_stop(|sig| {
         eprintln!(
             "{}",
             json!({"time": now_rfc3339(), "event": "stop", "signal": sig})
@@ -234,38 +237,21 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
             data.trim().to_owned()
         }
     };
-    let token_file = absolute(out)?;
-    let config = json!({
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": cluster, "cluster": {
-            "server": k.server,
-            "certificate-authority-data": ca_data,
-        }}],
-        "users": [{"name": "eks-token", "user": {"tokenFile": token_file.display().to_string()}}],
-        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": "eks-token"}}],
-        "current-context": cluster,
-    });
-    Ok(serde_json::to_string_pretty(&config).expect("plain JSON") + "\n")
+    let token_file = absolute(out);
+    let user = "eks-token";
+    Ok(json_document(
+        cluster_entry(cluster, &k.server, &ca_data, None),
+        token_file_user(user, &token_file),
+        context_entry(cluster, cluster, user),
+    ))
 }
 
 fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
-    let _writing = super::signals::writing();
+    let _writing = crate::cli::signals::writing();
     files::write_atomic(&k.path, body.as_bytes(), mode).map_err(|e| Error::Io {
         what: format!("cannot write the kubeconfig {}", k.path.display()),
         detail: e.to_string(),
     })
-}
-
-fn absolute(p: &Path) -> Result<PathBuf> {
-    if p.is_absolute() {
-        return Ok(p.to_path_buf());
-    }
-    let cwd = std::env::current_dir().map_err(|e| Error::Io {
-        what: "cannot read the current directory".into(),
-        detail: e.to_string(),
-    })?;
-    Ok(cwd.join(p))
 }
 
 #[cfg(test)]

@@ -1,0 +1,418 @@
+//! eks-token's own command line (any program name but the other dialects'): its
+//! commands, under GNU-style rules, and the other tools' forms (`eks get-token`, `eks
+//! update-kubeconfig`, `sts get-caller-identity` with aws-cli's rules; `token` with
+//! aws-iam-authenticator's flags; `aws` for Argo CD).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::help::Spec;
+use super::lexer::{self, Parsed, Rules};
+use super::options::{self as o, Key};
+use super::{
+    aws, help_or_version, lex_as, query, request, usage, CaSource, Command, Dialect, Format,
+    GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut, Print, Result, VerifyArgs, VersionStyle,
+    WriteToken, DEFAULT_MODE, DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
+};
+
+const D: Dialect = Dialect::EksToken;
+
+pub(crate) const OVERVIEW: Spec = Spec {
+    name: "",
+    usage: &[
+        "get-token --cluster-name NAME [--role-arn ARN]... [options]",
+        "write-token --cluster-name NAME --out PATH [--refresh] [options]",
+        "whoami [--role-arn ARN]... [-v] [--output json|text]",
+        "kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE]",
+        "eks update-kubeconfig --name NAME [--role-arn ARN] [--kubeconfig FILE]",
+        "verify [TOKEN] [--cluster-name NAME] [--online]",
+        "eks get-token --cluster-name NAME [--role-arn ARN]   (aws-cli's arguments)",
+        "token -i NAME [-r ARN] [-s SESSION] [--token-only]   (aws-iam-authenticator's)",
+        "aws --cluster-name NAME [--role-arn ARN]             (argocd-k8s-auth's)",
+    ],
+    about: "\
+Kubernetes credentials for Amazon EKS, without the AWS CLI. get-token prints an
+ExecCredential for kubectl's exec plugin (or the bare token); write-token keeps a
+token file fresh for an init container or a sidecar; whoami, kubeconfig,
+eks update-kubeconfig and verify help set it up and find what is wrong.
+`eks-token COMMAND --help` describes each command and names all its options.
+
+Run as `aws`, `aws-iam-authenticator` or `argocd-k8s-auth` (a symlink or a copy), it
+speaks that tool's command line.
+
+Credentials (first found): AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY; the profile
+(keys, role chains, web identity, credential_process, SSO); IRSA
+(AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN); container credentials (ECS, EKS Pod
+Identity); EC2 instance metadata. --role-arn hops are assumed after them.
+
+Exit codes: 0 success, 1 failure, 2 command line not understood.",
+    groups: &[&o::HELP],
+};
+
+const TOKEN_GROUPS: &[&o::Group] = &[
+    &o::CLUSTER,
+    &o::CHAIN,
+    &o::WHERE,
+    &o::GET_OUTPUT,
+    &o::RUN,
+    &o::AWS_GLOBALS,
+    &o::HELP,
+];
+
+pub(crate) const GET_TOKEN: Spec = Spec {
+    name: "get-token",
+    usage: &["get-token --cluster-name NAME [--role-arn ARN]... [options]"],
+    about: "\
+Prints a token for the cluster: an ExecCredential for kubectl (the kubeconfig's exec
+plugin, whose apiVersion it answers in), or the bare token with --output token. The
+credentials come from the default chain, then each --role-arn is assumed in turn.",
+    groups: TOKEN_GROUPS,
+};
+
+pub(crate) const TOKEN: Spec = Spec {
+    name: "token",
+    usage: &["token -i NAME [-r ARN] [-s SESSION] [-e ID] [--token-only] [options]"],
+    about: "aws-iam-authenticator's form of get-token (the same options).",
+    groups: TOKEN_GROUPS,
+};
+
+pub(crate) const ARGO: Spec = Spec {
+    name: "aws",
+    usage: &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME] [options]"],
+    about: "\
+argocd-k8s-auth's form of get-token: one line of ExecCredential JSON (v1beta1), and
+failures tried again every 5 s within 60 s, as Argo CD's tool does.",
+    groups: TOKEN_GROUPS,
+};
+
+pub(crate) const WRITE_TOKEN: Spec = Spec {
+    name: "write-token",
+    usage: &["write-token --cluster-name NAME --out PATH [--refresh] [options]"],
+    about: "\
+Writes the token to a file, atomically (a reader never sees a partial file): once, for
+an init container (exit 1 and no file on failure), or with --refresh for ever, for a
+sidecar, rewriting it before it expires; SIGTERM ends it. Each event is one JSON line
+on stderr. For apps that read a token file (a kubeconfig's tokenFile) instead of
+running an exec plugin.",
+    groups: &[
+        &o::CLUSTER,
+        &o::CHAIN,
+        &o::WHERE,
+        &o::WRITE,
+        &o::RUN,
+        &o::AWS_GLOBALS,
+        &o::HELP,
+    ],
+};
+
+pub(crate) const WHOAMI: Spec = Spec {
+    name: "whoami",
+    usage: &["whoami [--role-arn ARN]... [-v] [--output json|text] [options]"],
+    about: "\
+Who the credentials are after the chain (STS GetCallerIdentity), as
+`aws sts get-caller-identity` prints it; with -v, also who they were after the
+source and after each hop: where cross-account setups go wrong.",
+    groups: &[
+        &o::CHAIN,
+        &o::WHERE,
+        &o::WHOAMI_OUTPUT,
+        &o::RUN,
+        &o::AWS_GLOBALS,
+        &o::HELP,
+    ],
+};
+
+pub(crate) const KUBECONFIG: Spec = Spec {
+    name: "kubeconfig",
+    usage: &["kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE [--force]] [options]"],
+    about: "\
+EKS DescribeCluster with the chain's credentials, then a kubeconfig (JSON) for the
+cluster whose user runs this program with the same --role-arn, --region and
+--profile arguments.",
+    groups: &[
+        &o::CLUSTER,
+        &o::CHAIN,
+        &o::WHERE,
+        &o::KUBECONFIG,
+        &o::RUN,
+        &o::AWS_GLOBALS,
+        &o::HELP,
+    ],
+};
+
+pub(crate) const VERIFY: Spec = Spec {
+    name: "verify",
+    usage: &["verify [TOKEN] [--cluster-name NAME] [--online] [options]"],
+    about: "\
+Applies the rules EKS applies to a token (size, prefix, encoding, host, query, signed
+headers, expiry) and names each one it breaks; exit 1 when EKS would reject it. The
+token comes from the argument, or from stdin (it then stays out of ps and shell
+history). The cluster name is not in a token (only its header name is signed): only
+--online, which replays the token to STS as EKS does, checks it.",
+    groups: &[&o::CLUSTER, &o::VERIFY, &o::HELP],
+};
+
+/// Every command of the dialect, its overview first.
+pub(crate) const SPECS: &[&Spec] = &[
+    &OVERVIEW,
+    &GET_TOKEN,
+    &WRITE_TOKEN,
+    &WHOAMI,
+    &KUBECONFIG,
+    &VERIFY,
+    &aws::GET_TOKEN,
+    &aws::UPDATE_KUBECONFIG,
+    &aws::WHOAMI,
+    &TOKEN,
+    &ARGO,
+];
+
+/// Parses eks-token's command line.
+pub(crate) fn parse(args: &[String]) -> Result<Command> {
+    let tables: Vec<_> = SPECS.iter().map(|s| s.groups).collect();
+    let words = lexer::words(Rules::Gnu, args, &tables);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    // `help [COMMAND]`, `COMMAND help`.
+    if words.contains(&"help") {
+        let rest: Vec<&str> = words.iter().filter(|w| **w != "help").copied().collect();
+        return Ok(Command::Help(HelpTopic {
+            dialect: D,
+            command: spec_of(&rest).map_or("", |s| s.name),
+        }));
+    }
+    if words == ["version"] {
+        return Ok(Command::Version(VersionStyle::EksToken));
+    }
+    let Some(spec) = spec_of(&words) else {
+        // Help and --version need no command.
+        if let Ok(p) = lexer::lex(Rules::Gnu, args, OVERVIEW.groups) {
+            if let Some(c) = help_or_version(D, &p, "", VersionStyle::EksToken) {
+                return Ok(c);
+            }
+        }
+        return Err(if words.is_empty() {
+            usage("no command given: use get-token, write-token, whoami, kubeconfig or verify")
+        } else {
+            usage(format!(
+                "unknown command {:?}: use get-token, eks get-token, token, aws, write-token, \
+                 whoami, kubeconfig, eks update-kubeconfig or verify",
+                words.join(" ")
+            ))
+        });
+    };
+    // aws-cli's commands take aws-cli's command line, whatever the program's name.
+    if words[0] == "eks" || words[0] == "sts" {
+        return aws::parse_as(D, spec, args);
+    }
+    let p = lex_as(D, Rules::Gnu, spec, args)?;
+    if let Some(c) = help_or_version(D, &p, spec.name, VersionStyle::EksToken) {
+        return Ok(c);
+    }
+    match spec.name {
+        "get-token" | "token" => get_token(&p, D),
+        "aws" => get_token(&p, Dialect::ArgoCd),
+        "write-token" => write_token(&p),
+        "whoami" => whoami(&p),
+        "kubeconfig" => kubeconfig(&p),
+        "verify" => verify(&p),
+        other => unreachable!("a command without a parser: {other}"),
+    }
+}
+
+/// The command the words name.
+fn spec_of(words: &[&str]) -> Option<&'static Spec> {
+    let name = match words {
+        ["verify", _] => "verify",
+        w => {
+            return SPECS
+                .iter()
+                .skip(1)
+                .copied()
+                .find(|s| s.name == w.join(" "))
+        }
+    };
+    SPECS.iter().copied().find(|s| s.name == name)
+}
+
+/// How to print the answer of a token command.
+fn token_print(p: &Parsed, dialect: Dialect) -> Result<Print> {
+    let format = match p.last(Key::Output).as_deref() {
+        _ if p.has(Key::TokenOnly) => Format::Token,
+        None | Some("json") => Format::Json,
+        Some("text") => Format::Text,
+        Some("token") => Format::Token,
+        Some(other) => {
+            return Err(usage(format!(
+                "--output {other:?} is not supported here: use json, token or text"
+            )))
+        }
+    };
+    Ok(Print {
+        dialect,
+        format,
+        query: query(p)?,
+        format_from_config: false,
+    })
+}
+
+fn get_token(p: &Parsed, dialect: Dialect) -> Result<Command> {
+    // Argo CD's own retries span a minute.
+    let timeout = if dialect == Dialect::ArgoCd {
+        Duration::from_secs(60)
+    } else {
+        DEFAULT_TIMEOUT
+    };
+    let (request, env) = request(p, true, timeout)?;
+    Ok(Command::GetToken(GetToken {
+        request,
+        print: token_print(p, dialect)?,
+        env,
+    }))
+}
+
+fn write_token(p: &Parsed) -> Result<Command> {
+    let (request, env) = request(p, true, DEFAULT_TIMEOUT)?;
+    let format = match p.last(Key::Output).as_deref() {
+        None | Some("token") => Format::Token,
+        Some("json") => Format::Json,
+        Some(_) => return Err(usage("write-token writes --output token or json")),
+    };
+    let out = p
+        .last(Key::Out)
+        .ok_or_else(|| usage("write-token needs --out PATH"))?;
+    let mode = match p.last(Key::Mode) {
+        None => DEFAULT_MODE,
+        Some(v) => o::parse_mode(&v)?,
+    };
+    let refresh_interval = match p.last(Key::RefreshInterval) {
+        None => DEFAULT_REFRESH_INTERVAL,
+        Some(v) => o::parse_interval(&v)?,
+    };
+    let kubeconfig = match p.last(Key::KubeconfigOut) {
+        None => {
+            if [Key::Server, Key::CaFile, Key::CaData]
+                .iter()
+                .any(|k| p.given(*k))
+            {
+                return Err(usage(
+                    "--server, --ca-file and --ca-data go with --kubeconfig-out",
+                ));
+            }
+            None
+        }
+        Some(path) => {
+            if format != Format::Token {
+                return Err(usage(
+                    "--kubeconfig-out needs --output token (a kubeconfig's tokenFile holds the bare token)",
+                ));
+            }
+            let server = p
+                .last(Key::Server)
+                .ok_or_else(|| usage("--kubeconfig-out needs --server URL"))?;
+            let ca = match (p.last(Key::CaFile), p.last(Key::CaData)) {
+                (Some(f), None) => CaSource::File(PathBuf::from(f)),
+                (None, Some(d)) => CaSource::Data(d),
+                (None, None) => {
+                    return Err(usage(
+                        "--kubeconfig-out needs --ca-file PEM or --ca-data BASE64",
+                    ))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(usage("give either --ca-file or --ca-data, not both"))
+                }
+            };
+            Some(KubeconfigOut {
+                path: PathBuf::from(path),
+                server,
+                ca,
+            })
+        }
+    };
+    let print = Print {
+        dialect: D,
+        format,
+        query: None,
+        format_from_config: false,
+    };
+    Ok(Command::WriteToken(
+        GetToken {
+            request,
+            print,
+            env,
+        },
+        WriteToken {
+            out: PathBuf::from(out),
+            mode,
+            refresh: p.has(Key::Refresh),
+            refresh_interval,
+            kubeconfig,
+        },
+    ))
+}
+
+fn whoami(p: &Parsed) -> Result<Command> {
+    let (request, mut env) = request(p, false, DEFAULT_TIMEOUT)?;
+    let format = match p.last(Key::Output).as_deref() {
+        None | Some("json") => Format::Json,
+        Some("text") => Format::Text,
+        Some(other) => {
+            return Err(usage(format!(
+                "--output {other:?} is not supported here: use json or text"
+            )))
+        }
+    };
+    if let Some(u) = p.last(Key::EndpointUrl) {
+        env.push(("AWS_ENDPOINT_URL_STS", u));
+    }
+    Ok(Command::WhoAmI(GetToken {
+        request,
+        print: Print {
+            dialect: D,
+            format,
+            query: query(p)?,
+            format_from_config: false,
+        },
+        env,
+    }))
+}
+
+fn kubeconfig(p: &Parsed) -> Result<Command> {
+    let (request, mut env) = request(p, true, DEFAULT_TIMEOUT)?;
+    if let Some(u) = p.last(Key::EndpointUrl) {
+        env.push(("AWS_ENDPOINT_URL_EKS", u));
+    }
+    Ok(Command::Kubeconfig(
+        GetToken {
+            request,
+            print: Print {
+                dialect: D,
+                format: Format::Json,
+                query: None,
+                format_from_config: false,
+            },
+            env,
+        },
+        KubeconfigArgs {
+            alias: p.last(Key::Alias),
+            out: p.last(Key::Out).map(PathBuf::from),
+            force: p.has(Key::Force),
+            command: p.last(Key::Command),
+        },
+    ))
+}
+
+fn verify(p: &Parsed) -> Result<Command> {
+    let (request, _) = request(p, false, DEFAULT_TIMEOUT)?;
+    let token = match p.words.as_slice() {
+        [_, token] => Some(token.clone()),
+        _ => None,
+    };
+    Ok(Command::Verify(VerifyArgs {
+        token,
+        cluster_id: (!request.cluster_id.is_empty()).then(|| request.cluster_id.clone()),
+        online: p.has(Key::Online),
+        timeout: request.timeout,
+        verbose: request.verbose,
+        authenticator: None,
+    }))
+}

@@ -1,0 +1,794 @@
+//! Each option one definition that parses and documents itself (as ripgrep's
+//! `flags/defs.rs`): its names, its value, its one-line help. Commands are made of
+//! groups of these; the lexer, `--help` and the flag tables in `docs/commands.md` all
+//! read the same definitions. The value parsers (durations, modes, timeouts, queries)
+//! are here too.
+
+use std::time::Duration;
+
+use super::{usage, ArgError, Result};
+
+/// What an option sets.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Key {
+    ClusterName,
+    ClusterId,
+    RoleArn,
+    SessionName,
+    ForwardSessionName,
+    ExternalId,
+    DurationSeconds,
+    Region,
+    Profile,
+    CacheDir,
+    NoCache,
+    Output,
+    Verbose,
+    Debug,
+    Timeout,
+    TokenOnly,
+    Help,
+    Version,
+    Out,
+    Mode,
+    Refresh,
+    RefreshInterval,
+    KubeconfigOut,
+    Server,
+    CaFile,
+    CaData,
+    Alias,
+    Force,
+    Command,
+    Online,
+    // aws-cli's global options.
+    EndpointUrl,
+    NoVerifySsl,
+    NoPaginate,
+    Query,
+    Color,
+    NoSignRequest,
+    CaBundle,
+    CliReadTimeout,
+    CliConnectTimeout,
+    NoCliPager,
+    CliBinaryFormat,
+    CliAutoPrompt,
+    NoCliAutoPrompt,
+    // aws eks update-kubeconfig.
+    Name,
+    Kubeconfig,
+    ProxyUrl,
+    DryRun,
+    UserAlias,
+    AssumeRoleArn,
+    // aws-iam-authenticator.
+    Config,
+    LogFormat,
+    LogLevel,
+    FeatureGates,
+    Cache,
+    Token,
+    Partition,
+    EndpointValidationMode,
+    EndpointValidationFile,
+    Short,
+}
+
+/// One option.
+#[derive(Debug)]
+pub(crate) struct Opt {
+    pub(crate) long: &'static str,
+    pub(crate) short: Option<char>,
+    /// The value's name in help (`ARN`), or `None` for a flag.
+    pub(crate) value: Option<&'static str>,
+    pub(crate) key: Key,
+    /// One line for `--help` and the docs.
+    pub(crate) help: &'static str,
+    /// Matched by its whole name only, never by a prefix (eks-token's own options
+    /// among aws-cli's, where argparse's prefixes must mean what they mean to aws-cli).
+    pub(crate) exact: bool,
+}
+
+const fn flag(long: &'static str, short: Option<char>, key: Key, help: &'static str) -> Opt {
+    Opt {
+        long,
+        short,
+        value: None,
+        key,
+        help,
+        exact: false,
+    }
+}
+
+const fn value(
+    long: &'static str,
+    short: Option<char>,
+    meta: &'static str,
+    key: Key,
+    help: &'static str,
+) -> Opt {
+    Opt {
+        long,
+        short,
+        value: Some(meta),
+        key,
+        help,
+        exact: false,
+    }
+}
+
+/// `opt`, matched by its whole name only.
+const fn exact(mut opt: Opt) -> Opt {
+    opt.exact = true;
+    opt
+}
+
+/// Options shown together; `compact` ones on one line of names in help.
+#[derive(Debug)]
+pub(crate) struct Group {
+    pub(crate) title: &'static str,
+    pub(crate) opts: &'static [Opt],
+    pub(crate) compact: bool,
+}
+
+const fn group(title: &'static str, opts: &'static [Opt]) -> Group {
+    Group {
+        title,
+        opts,
+        compact: false,
+    }
+}
+
+// eks-token's own commands.
+
+pub(crate) const HELP: Group = group(
+    "",
+    &[
+        flag("help", Some('h'), Key::Help, "this text"),
+        flag("version", None, Key::Version, "the version"),
+    ],
+);
+
+pub(crate) const CLUSTER: Group = group(
+    "",
+    &[
+        value(
+            "cluster-name",
+            None,
+            "NAME",
+            Key::ClusterName,
+            "the cluster, signed into the token as x-k8s-aws-id",
+        ),
+        value(
+            "cluster-id",
+            Some('i'),
+            "ID",
+            Key::ClusterId,
+            "the same (an Outposts cluster's id)",
+        ),
+    ],
+);
+
+pub(crate) const CHAIN: Group = group(
+    "",
+    &[
+        value(
+            "role-arn",
+            Some('r'),
+            "ARN",
+            Key::RoleArn,
+            "assume this role with the credentials so far; repeat: a chain",
+        ),
+        value(
+            "session-name",
+            Some('s'),
+            "NAME",
+            Key::SessionName,
+            "RoleSessionName of every --role-arn hop [EKSGetTokenAuth]",
+        ),
+        flag(
+            "forward-session-name",
+            None,
+            Key::ForwardSessionName,
+            "use the source identity's session name for the hops",
+        ),
+        value(
+            "external-id",
+            Some('e'),
+            "ID",
+            Key::ExternalId,
+            "ExternalId of the last hop",
+        ),
+        value(
+            "duration-seconds",
+            None,
+            "N",
+            Key::DurationSeconds,
+            "session length of the hops, 900-43200 [3600]; 3600 after a role",
+        ),
+    ],
+);
+
+pub(crate) const WHERE: Group = group(
+    "",
+    &[
+        value(
+            "region",
+            None,
+            "REGION",
+            Key::Region,
+            "STS region [AWS_REGION, AWS_DEFAULT_REGION, the profile's]",
+        ),
+        value(
+            "profile",
+            None,
+            "NAME",
+            Key::Profile,
+            "profile of ~/.aws/config and ~/.aws/credentials [AWS_PROFILE]",
+        ),
+    ],
+);
+
+pub(crate) const RUN: Group = group(
+    "",
+    &[
+        value(
+            "timeout",
+            None,
+            "DURATION",
+            Key::Timeout,
+            "deadline of the whole run: 30, 30s, 1m30s, up to 24h [30s]",
+        ),
+        value(
+            "cache-dir",
+            None,
+            "DIR",
+            Key::CacheDir,
+            "credential cache [EKS_TOKEN_CACHE_DIR, ~/.cache/eks-token]",
+        ),
+        flag(
+            "no-cache",
+            None,
+            Key::NoCache,
+            "neither read nor write the credential cache",
+        ),
+        flag(
+            "verbose",
+            Some('v'),
+            Key::Verbose,
+            "each step and its duration on stderr (never a secret)",
+        ),
+        flag("debug", None, Key::Debug, "the same as --verbose"),
+    ],
+);
+
+/// aws-cli's global options, accepted wherever eks-token answers for aws-cli.
+pub(crate) const AWS_GLOBALS: Group = Group {
+    title: "aws-cli's global options (see docs/commands.md for what each does here)",
+    opts: &[
+        value(
+            "endpoint-url",
+            None,
+            "URL",
+            Key::EndpointUrl,
+            "the command's service endpoint (EKS, STS)",
+        ),
+        value(
+            "ca-bundle",
+            None,
+            "FILE",
+            Key::CaBundle,
+            "CA certificates for TLS (as AWS_CA_BUNDLE)",
+        ),
+        value(
+            "cli-read-timeout",
+            None,
+            "SECONDS",
+            Key::CliReadTimeout,
+            "the run's deadline when --timeout is not given (0: ours)",
+        ),
+        value(
+            "cli-connect-timeout",
+            None,
+            "SECONDS",
+            Key::CliConnectTimeout,
+            "each connection's deadline (0: the run's)",
+        ),
+        flag(
+            "no-verify-ssl",
+            None,
+            Key::NoVerifySsl,
+            "accepted; TLS is always verified",
+        ),
+        flag("no-paginate", None, Key::NoPaginate, "accepted; no effect"),
+        value(
+            "color",
+            None,
+            "on|off|auto",
+            Key::Color,
+            "accepted; no effect",
+        ),
+        flag(
+            "no-sign-request",
+            None,
+            Key::NoSignRequest,
+            "accepted; no effect",
+        ),
+        flag("no-cli-pager", None, Key::NoCliPager, "accepted; no effect"),
+        value(
+            "cli-binary-format",
+            None,
+            "FORMAT",
+            Key::CliBinaryFormat,
+            "accepted; no effect",
+        ),
+        flag(
+            "cli-auto-prompt",
+            None,
+            Key::CliAutoPrompt,
+            "accepted; no effect",
+        ),
+        flag(
+            "no-cli-auto-prompt",
+            None,
+            Key::NoCliAutoPrompt,
+            "accepted; no effect",
+        ),
+    ],
+    compact: true,
+};
+
+pub(crate) const GET_OUTPUT: Group = group(
+    "",
+    &[
+        value(
+            "output",
+            Some('o'),
+            "json|token|text",
+            Key::Output,
+            "an ExecCredential [json], the bare token, or aws-cli's text",
+        ),
+        value(
+            "query",
+            None,
+            "PATH",
+            Key::Query,
+            "a field of the answer, as aws-cli's --query: status.token",
+        ),
+        flag(
+            "token-only",
+            None,
+            Key::TokenOnly,
+            "the same as --output token",
+        ),
+    ],
+);
+
+pub(crate) const WRITE: Group = group(
+    "",
+    &[
+        value(
+            "out",
+            None,
+            "PATH",
+            Key::Out,
+            "the token file (written atomically; new directories 0700)",
+        ),
+        value(
+            "output",
+            Some('o'),
+            "token|json",
+            Key::Output,
+            "the bare token, no newline [token], or an ExecCredential (v1)",
+        ),
+        value(
+            "mode",
+            None,
+            "OCTAL",
+            Key::Mode,
+            "the file's mode [0600]; 0640 for a group; none for others",
+        ),
+        flag(
+            "refresh",
+            None,
+            Key::Refresh,
+            "keep it fresh, rewriting it before the token expires (sidecar)",
+        ),
+        value(
+            "refresh-interval",
+            None,
+            "DURATION",
+            Key::RefreshInterval,
+            "how often to rewrite it: 100ms to 24h [5m]",
+        ),
+        value(
+            "kubeconfig-out",
+            None,
+            "PATH",
+            Key::KubeconfigOut,
+            "also write a kubeconfig whose user reads tokenFile: <--out>",
+        ),
+        value(
+            "server",
+            None,
+            "URL",
+            Key::Server,
+            "its API server URL (with --kubeconfig-out)",
+        ),
+        value(
+            "ca-file",
+            None,
+            "PEM",
+            Key::CaFile,
+            "its cluster CA, a PEM file (with --kubeconfig-out)",
+        ),
+        value(
+            "ca-data",
+            None,
+            "BASE64",
+            Key::CaData,
+            "its cluster CA, as a kubeconfig's certificate-authority-data",
+        ),
+    ],
+);
+
+pub(crate) const WHOAMI_OUTPUT: Group = group(
+    "",
+    &[
+        value(
+            "output",
+            Some('o'),
+            "json|text",
+            Key::Output,
+            "aws sts get-caller-identity's JSON [json], or the ARN alone",
+        ),
+        value(
+            "query",
+            None,
+            "PATH",
+            Key::Query,
+            "a field of the answer, as aws-cli's --query: Arn",
+        ),
+    ],
+);
+
+pub(crate) const KUBECONFIG: Group = group(
+    "",
+    &[
+        value(
+            "alias",
+            None,
+            "NAME",
+            Key::Alias,
+            "the context's name [the cluster ARN]",
+        ),
+        value(
+            "out",
+            None,
+            "FILE",
+            Key::Out,
+            "write there (atomically, 0600) instead of stdout",
+        ),
+        flag(
+            "force",
+            None,
+            Key::Force,
+            "overwrite an existing --out file",
+        ),
+        value(
+            "command",
+            None,
+            "PATH",
+            Key::Command,
+            "the exec command [this program's absolute path]",
+        ),
+    ],
+);
+
+pub(crate) const VERIFY: Group = group(
+    "",
+    &[
+        flag(
+            "online",
+            None,
+            Key::Online,
+            "replay it to STS as EKS does (needs --cluster-name); print whom",
+        ),
+        value(
+            "timeout",
+            None,
+            "DURATION",
+            Key::Timeout,
+            "deadline of reading stdin and of --online [30s]",
+        ),
+        flag("verbose", Some('v'), Key::Verbose, "each step on stderr"),
+        flag("debug", None, Key::Debug, "the same as --verbose"),
+    ],
+);
+
+// aws-cli's commands (argparse: unique prefixes of aws-cli's own options).
+
+pub(crate) const AWS_RUN: Group = group(
+    "",
+    &[
+        value(
+            "region",
+            None,
+            "REGION",
+            Key::Region,
+            "the region (also the token's STS region)",
+        ),
+        value(
+            "profile",
+            None,
+            "NAME",
+            Key::Profile,
+            "the profile [AWS_PROFILE]",
+        ),
+        value(
+            "output",
+            None,
+            "json|text",
+            Key::Output,
+            "the answer's format [AWS_DEFAULT_OUTPUT, the profile's, json]",
+        ),
+        value(
+            "query",
+            None,
+            "PATH",
+            Key::Query,
+            "a field of the answer (status.token, Arn)",
+        ),
+        flag(
+            "debug",
+            None,
+            Key::Debug,
+            "each step on stderr (never a secret)",
+        ),
+        exact(value(
+            "timeout",
+            None,
+            "DURATION",
+            Key::Timeout,
+            "eks-token's: deadline of the run [30s]",
+        )),
+        exact(value(
+            "cache-dir",
+            None,
+            "DIR",
+            Key::CacheDir,
+            "eks-token's: the credential cache",
+        )),
+        exact(flag(
+            "no-cache",
+            None,
+            Key::NoCache,
+            "eks-token's: no credential cache",
+        )),
+        flag("help", Some('h'), Key::Help, "this text (also: help)"),
+        flag("version", None, Key::Version, "the version"),
+    ],
+);
+
+pub(crate) const AWS_GET_TOKEN: Group = group(
+    "",
+    &[
+        value(
+            "cluster-name",
+            None,
+            "NAME",
+            Key::ClusterName,
+            "the cluster",
+        ),
+        value(
+            "cluster-id",
+            None,
+            "ID",
+            Key::ClusterId,
+            "an Outposts cluster's id (not with --cluster-name)",
+        ),
+        value(
+            "role-arn",
+            None,
+            "ARN",
+            Key::RoleArn,
+            "a role to assume for the token (--role works too)",
+        ),
+    ],
+);
+
+pub(crate) const AWS_UPDATE_KUBECONFIG: Group = group(
+    "",
+    &[
+        value("name", None, "NAME", Key::Name, "the cluster (required)"),
+        value(
+            "kubeconfig",
+            None,
+            "FILE",
+            Key::Kubeconfig,
+            "the file [the first of KUBECONFIG, ~/.kube/config]",
+        ),
+        value(
+            "role-arn",
+            None,
+            "ARN",
+            Key::RoleArn,
+            "the role the user's exec assumes for its tokens",
+        ),
+        value(
+            "assume-role-arn",
+            None,
+            "ARN",
+            Key::AssumeRoleArn,
+            "the role that describes the cluster",
+        ),
+        value(
+            "alias",
+            None,
+            "NAME",
+            Key::Alias,
+            "the context's name [the user's name]",
+        ),
+        value(
+            "user-alias",
+            None,
+            "NAME",
+            Key::UserAlias,
+            "the user's name [the cluster ARN]",
+        ),
+        value(
+            "proxy-url",
+            None,
+            "URL",
+            Key::ProxyUrl,
+            "the cluster entry's proxy-url",
+        ),
+        flag(
+            "dry-run",
+            None,
+            Key::DryRun,
+            "print the merged kubeconfig; change nothing",
+        ),
+        flag(
+            "verbose",
+            None,
+            Key::Verbose,
+            "also print the entries written",
+        ),
+    ],
+);
+
+/// eks-token's own options where it answers `sts get-caller-identity`.
+pub(crate) const AWS_WHOAMI: Group = group(
+    "",
+    &[exact(value(
+        "role-arn",
+        None,
+        "ARN",
+        Key::RoleArn,
+        "eks-token's: assume this role first; repeat for a chain",
+    ))],
+);
+
+/// The most a `--timeout` or `--refresh-interval` may be.
+pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// `30`, `30s`, `1500ms`, `5m`, `1h`, `1m30s`; `None` when malformed.
+pub(crate) fn parse_duration(s: &str) -> Option<Duration> {
+    let s = s.trim();
+    if s.is_empty() {
+        return None;
+    }
+    if let Ok(secs) = s.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return None;
+        }
+        let n: u64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let unit_len = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let part = match unit {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" => Duration::from_secs(n.checked_mul(60)?),
+            "h" => Duration::from_secs(n.checked_mul(3600)?),
+            _ => return None,
+        };
+        total = total.checked_add(part)?;
+    }
+    Some(total)
+}
+
+/// A deadline option: a duration of more than zero, at most 24 hours.
+pub(crate) fn parse_timeout(v: &str, name: &str) -> Result<Duration> {
+    let d = parse_duration(v)
+        .ok_or_else(|| usage(format!("{name} {v:?} is not a duration (e.g. 30, 30s, 1m)")))?;
+    if d.is_zero() || d > MAX_DURATION {
+        return Err(ArgError::Invalid(format!(
+            "{name} must be more than zero and at most 24h"
+        )));
+    }
+    Ok(d)
+}
+
+/// `--refresh-interval`: 100 ms to 24 hours.
+pub(crate) fn parse_interval(v: &str) -> Result<Duration> {
+    let d = parse_duration(v).ok_or_else(|| {
+        usage(format!(
+            "--refresh-interval {v:?} is not a duration (e.g. 30s, 5m)"
+        ))
+    })?;
+    if d < Duration::from_millis(100) || d > MAX_DURATION {
+        return Err(ArgError::Invalid(
+            "--refresh-interval must be between 100ms and 24h".into(),
+        ));
+    }
+    Ok(d)
+}
+
+/// aws-cli's whole seconds (`--cli-read-timeout 20`).
+pub(crate) fn parse_seconds(v: &str, name: &str) -> Result<u64> {
+    v.trim()
+        .parse::<u64>()
+        .map_err(|_| usage(format!("{name} {v:?} is not a whole number of seconds")))
+}
+
+/// `--duration-seconds`: a whole number of seconds (its range is the library's check).
+pub(crate) fn parse_duration_seconds(v: &str) -> Result<u32> {
+    v.trim().parse::<u32>().map_err(|_| {
+        usage(format!(
+            "--duration-seconds {v:?} is not a whole number of seconds"
+        ))
+    })
+}
+
+/// An octal mode such as `0600`, `600` or `0o640`, that lets the owner read and write
+/// and gives others nothing.
+pub(crate) fn parse_mode(v: &str) -> Result<u32> {
+    let digits = v.trim().trim_start_matches("0o");
+    let mode = u32::from_str_radix(digits, 8)
+        .map_err(|_| usage(format!("--mode {v:?} is not an octal mode (e.g. 0600)")))?;
+    if mode > 0o777 {
+        return Err(ArgError::Invalid(format!(
+            "--mode {v} is not a permission mode: use 0600, 0640 or similar"
+        )));
+    }
+    if mode & 0o600 != 0o600 {
+        return Err(ArgError::Invalid(format!(
+            "--mode {v} must let the owner read and write the file (0600 or more)"
+        )));
+    }
+    if mode & 0o007 != 0 {
+        return Err(ArgError::Invalid(format!(
+            "--mode {v} gives other users access to a bearer token (whoever reads it acts as \
+             the role); share it through the group instead, e.g. the pod's fsGroup and --mode 0640"
+        )));
+    }
+    Ok(mode)
+}
+
+/// A field path for `--query`: identifiers joined by dots (`status.token`, `Arn`).
+pub(crate) fn parse_query(q: &str) -> Result<Vec<String>> {
+    let fields: Vec<String> = q.split('.').map(str::to_owned).collect();
+    let ok = fields.iter().all(|f| {
+        !f.is_empty()
+            && f.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    });
+    if ok {
+        Ok(fields)
+    } else {
+        Err(usage(format!(
+            "--query {q:?} is not supported: eks-token answers a field path such as \
+             status.token (the bare token) or Arn, not other JMESPath expressions"
+        )))
+    }
+}

@@ -1,0 +1,73 @@
+//! `kubeconfig`: a kubeconfig (JSON) for one cluster, whose user runs this program.
+
+use eks_token::{files, Env, Error, Issuer};
+
+use crate::cli::args::{GetToken, KubeconfigArgs};
+use crate::cli::kubeconfig::{
+    cluster_entry, context_entry, exec_user, json_document, token_args, Chain, Exec, Program,
+};
+use crate::cli::Failure;
+
+/// `kubeconfig`: DescribeCluster with the chain's credentials, then a kubeconfig (JSON)
+/// whose user runs this binary with the same chain.
+pub(crate) fn kubeconfig(
+    args: GetToken,
+    k: &KubeconfigArgs,
+    env: &Env,
+    program: &Program,
+) -> Result<String, Failure> {
+    if let Some(out) = &k.out {
+        if out.exists() && !k.force {
+            return Err(Error::InvalidInput(format!(
+                "{} exists; use --force to overwrite it",
+                out.display()
+            ))
+            .into());
+        }
+    }
+    let env = &args.effective_env(env);
+    let r = &args.request;
+    let mut issuer = Issuer::new(r, env)?;
+    let region = issuer.region().ok_or_else(|| {
+        Error::InvalidInput(
+            "kubeconfig needs a region (EKS has no global endpoint): use --region or AWS_REGION"
+                .into(),
+        )
+    })?;
+    let command = match &k.command {
+        Some(c) => c.clone(),
+        None => program.path()?,
+    };
+    let cluster = issuer.describe_cluster(&r.cluster_id)?;
+    let chain = Chain::of(r, issuer.named_profile());
+    let user = exec_user(
+        &cluster.arn,
+        &Exec {
+            command,
+            args: token_args(false, ("--cluster-name", &cluster.name), &region, &chain),
+            profile: None,
+            interactive: Some("IfAvailable"),
+        },
+    );
+    let context = k.alias.clone().unwrap_or_else(|| cluster.arn.clone());
+    let body = json_document(
+        cluster_entry(&cluster.arn, &cluster.endpoint, &cluster.ca_data, None),
+        user,
+        context_entry(&context, &cluster.arn, &cluster.arn),
+    );
+    match &k.out {
+        None => Ok(body),
+        Some(out) => {
+            files::write_atomic(out, body.as_bytes(), 0o600).map_err(|e| Error::Io {
+                what: format!("cannot write {}", out.display()),
+                detail: e.to_string(),
+            })?;
+            eprintln!(
+                "eks-token: wrote the kubeconfig of {} to {}",
+                cluster.arn,
+                out.display()
+            );
+            Ok(String::new())
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! The commands: each runs the library and formats its answer for a person, kubectl or
+//! a script, as the dialect it was asked in prints it.
+
+mod get_token;
+mod kubeconfig;
+mod verify;
+mod whoami;
+pub(crate) mod write_token;
+
+pub(crate) use get_token::get_token;
+pub(crate) use kubeconfig::kubeconfig;
+pub(crate) use verify::verify;
+pub(crate) use whoami::whoami;
+
+use eks_token::{Env, Error, Issuer};
+
+use super::args::{Format, Print};
+use super::Failure;
+
+/// JSON as aws-cli prints it: indented by four spaces.
+pub(crate) fn aws_json(v: &impl serde::Serialize) -> String {
+    let mut out = Vec::new();
+    let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
+    v.serialize(&mut ser).expect("plain JSON");
+    String::from_utf8(out).expect("JSON is UTF-8") + "\n"
+}
+
+/// The answer of `--query PATH` (a field path) over `answer`, printed as aws-cli does:
+/// `--output text` gives a string bare (`None` for a missing field), JSON otherwise.
+pub(crate) fn queried(answer: &serde_json::Value, path: &[String], format: Format) -> String {
+    let mut v = answer;
+    for field in path {
+        v = v.get(field).unwrap_or(&serde_json::Value::Null);
+    }
+    match (format, v) {
+        (Format::Json, v) => aws_json(v),
+        (_, serde_json::Value::String(s)) => format!("{s}\n"),
+        (_, serde_json::Value::Null) => "None\n".into(),
+        (_, v) => format!("{v}\n"),
+    }
+}
+
+/// aws-cli's output format when `--output` is not given: `AWS_DEFAULT_OUTPUT`, else the
+/// profile's `output`, else JSON. Of aws-cli's formats, `json` and `text` are printed;
+/// `table` and unknown names are refused before any request.
+pub(crate) fn configured_format(
+    print: &mut Print,
+    env: &Env,
+    issuer: &Issuer<'_>,
+) -> Result<(), Failure> {
+    if !print.format_from_config {
+        return Ok(());
+    }
+    let (value, origin) = match env.get("AWS_DEFAULT_OUTPUT") {
+        Some(v) => (v.trim(), "AWS_DEFAULT_OUTPUT".to_owned()),
+        None => match issuer.profile_value("output") {
+            Some(v) => (v, "the profile's `output`".to_owned()),
+            None => return Ok(()),
+        },
+    };
+    print.format = match value {
+        "json" => Format::Json,
+        "text" => Format::Text,
+        "table" => {
+            return Err(Error::InvalidInput(format!(
+                "{origin} is \"table\": eks-token, standing in for aws-cli, prints json or text; \
+                 pass --output json or --output text"
+            ))
+            .into())
+        }
+        other => {
+            return Err(Error::InvalidInput(format!(
+                "{origin} is {other:?}, an unknown output type: use json or text"
+            ))
+            .into())
+        }
+    };
+    Ok(())
+}
