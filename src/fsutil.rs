@@ -339,7 +339,7 @@ impl Dir {
         Ok((file, meta))
     }
 
-    /// Reads the regular file `name` of this directory, as [`open_regular`] does for a
+    /// Reads the regular file `name` of this directory, as `open_regular` does for a
     /// path (a link there followed only with [`Links::Follow`]), within `max` bytes;
     /// with its metadata.
     pub fn read(&self, name: &Path, max: u64, links: Links) -> io::Result<(Vec<u8>, Metadata)> {
@@ -544,7 +544,8 @@ fn trusted_link(uid: u32) -> bool {
 /// The directory that holds the file `path` names, opened, and the file's name in it:
 /// each component is opened relative to the one before without following a link, and a
 /// link (in the path, or at the file itself, a dangling one included) is followed by
-/// reading it, if [`trusted_link`] allows; at most 40 links. Missing directories of the
+/// reading it, if its owner may be trusted (root follows only root's links: a user's
+/// could send root's write anywhere); at most 40 links. Missing directories of the
 /// path as given are created with `create`'s mode when given; the directories a link
 /// points into are never created.
 pub fn locate(path: &Path, create: Option<u32>) -> io::Result<(Dir, PathBuf)> {
@@ -709,7 +710,8 @@ pub fn write_atomic_with(path: &Path, data: &[u8], opts: WriteOptions) -> io::Re
 }
 
 /// Removes the temporary files that writers of `path` killed mid-write left behind
-/// ([`Dir::remove_stale_temps`]), examining at most 64 of them and none after
+/// (`.NAME.eks-token-tmp.PID.RANDOM`, regular files of ours whose writer is gone),
+/// examining at most 64 of them and none after
 /// `deadline`.
 pub fn remove_stale_temps(path: &Path, deadline: Option<Instant>) {
     let (Ok(name), Ok(dir)) = (file_name(path), Dir::open(&parent_dir(path))) else {

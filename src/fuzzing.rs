@@ -1,6 +1,7 @@
 //! Entry points for the fuzz targets in `fuzz/`: each takes arbitrary bytes, runs one
 //! parser or rule of untrusted input, and must never panic, hang or allocate without
-//! bound. (The command line's parser lives in the binary; its target includes it.)
+//! bound. The command line's targets (`cli`, `exec_info`, `kubeconfig`) run the
+//! binary's own modules, compiled into the library with this feature.
 
 use time::OffsetDateTime;
 
@@ -111,4 +112,84 @@ pub fn fuzz_token_times(data: &[u8]) {
     if let Ok(t) = token::generate(&creds, &ep, &cluster, signing, now) {
         let _ = verify::check(&t.value, now, None);
     }
+}
+
+/// The command line in every dialect, arguments separated by NUL bytes (the first byte
+/// picks the program name).
+pub fn fuzz_cli(data: &[u8]) {
+    use crate::cli::args;
+    let Some((&which, rest)) = data.split_first() else {
+        return;
+    };
+    let argv: Vec<String> = String::from_utf8_lossy(rest)
+        .split('\0')
+        .map(str::to_owned)
+        .collect();
+    let program = [
+        "eks-token",
+        "aws",
+        "aws-iam-authenticator",
+        "argocd-k8s-auth",
+    ][which as usize % 4];
+    let dialect = args::Dialect::of_program(program);
+    if let Ok(args::Command::Help(topic)) = args::parse(dialect, &argv, &crate::Env::default()) {
+        let _ = topic.text();
+    }
+    if let Some(first) = argv.first() {
+        let _ = args::options::parse_duration(first);
+        let _ = args::options::parse_mode(first);
+    }
+}
+
+/// `KUBERNETES_EXEC_INFO` as kubectl passes it.
+pub fn fuzz_exec_info(data: &[u8]) {
+    let s = String::from_utf8_lossy(data);
+    let _ = crate::cli::exec_credential::api_version(Some(&s));
+    let _ = crate::cli::exec_credential::interactive(Some(&s));
+}
+
+/// `eks update-kubeconfig`'s YAML: any text is read within bounds or refused; whatever
+/// is accepted and merged is written back so that it reads back as exactly what was
+/// merged.
+pub fn fuzz_kubeconfig(data: &[u8]) {
+    use crate::cli::kubeconfig::yaml::{has_entry, insert, key, map, parse, string, write};
+    use yaml_rust2::Yaml;
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let Ok(mut content) = parse(text, deadline) else {
+        return;
+    };
+    let arn = "arn:aws:eks:us-east-1:111111111111:cluster/fuzz";
+    let entry = |field: &str, body: Yaml| map(vec![(field, body), ("name", string(arn))]);
+    insert(
+        &mut content,
+        "clusters",
+        entry("cluster", map(vec![("server", string("https://x"))])),
+    );
+    insert(
+        &mut content,
+        "users",
+        entry("user", map(vec![("token", string("t"))])),
+    );
+    insert(
+        &mut content,
+        "contexts",
+        entry(
+            "context",
+            map(vec![("cluster", string(arn)), ("user", string(arn))]),
+        ),
+    );
+    content.insert(key("current-context"), string(arn));
+    // `write` refuses what would not read back as `content`; what it returns must.
+    let Ok(written) = write(&content, deadline) else {
+        return;
+    };
+    let back = parse(&written, deadline).expect("what write returns reads back");
+    assert!(
+        back == content,
+        "the written kubeconfig reads back differently:\n{written}"
+    );
+    assert!(has_entry(&back, "clusters", arn));
 }

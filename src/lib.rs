@@ -36,7 +36,11 @@ mod eks;
 mod endpoint;
 mod http;
 mod retry;
+#[cfg(feature = "testkit")]
+#[doc(hidden)]
 pub mod sigv4;
+#[cfg(not(feature = "testkit"))]
+mod sigv4;
 mod sts;
 mod xml;
 
@@ -56,10 +60,22 @@ pub mod verify;
 
 use log::vlog;
 
+/// Entry points of the fuzz targets (`fuzz/`), with the feature `fuzzing`.
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+/// Test hooks of the integration tests, with the feature `testkit`.
+#[cfg(feature = "testkit")]
 #[doc(hidden)]
 pub mod testkit;
+
+// The fuzz targets of the command line run the binary's own modules: with `fuzzing`,
+// they are compiled into the library too (their `eks_token::` paths then name it).
+#[cfg(feature = "fuzzing")]
+extern crate self as eks_token;
+#[cfg(feature = "fuzzing")]
+#[allow(dead_code, unreachable_pub, missing_docs, unused_imports)]
+mod cli;
 
 pub use credentials::Credentials;
 pub use eks::Cluster;
@@ -79,6 +95,3 @@ pub mod files {
         Dir, Links, WriteOptions,
     };
 }
-
-pub use log::{set_verbose, verbose, verbose_line};
-pub use timefmt::{format_rfc3339, human_duration};

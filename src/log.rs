@@ -9,13 +9,13 @@ static START: OnceLock<Instant> = OnceLock::new();
 
 /// Turns verbose output (`-v`: each step and its duration on stderr, never a secret)
 /// on or off, and starts its clock.
-pub fn set_verbose(on: bool) {
+pub(crate) fn set_verbose(on: bool) {
     START.get_or_init(Instant::now);
     VERBOSE.store(on, Ordering::Relaxed);
 }
 
 /// Whether verbose output is on.
-pub fn verbose() -> bool {
+pub(crate) fn verbose() -> bool {
     VERBOSE.load(Ordering::Relaxed)
 }
 
@@ -25,7 +25,7 @@ pub(crate) fn elapsed_ms() -> f64 {
 }
 
 /// Writes one verbose line when verbose output is on: `eks-token: [  12.3 ms] message`.
-pub fn verbose_line(msg: std::fmt::Arguments<'_>) {
+pub(crate) fn verbose_line(msg: std::fmt::Arguments<'_>) {
     if verbose() {
         eprintln!("eks-token: [{:7.1} ms] {msg}", elapsed_ms());
     }

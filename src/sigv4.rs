@@ -1,6 +1,10 @@
 //! AWS Signature Version 4, split along the spec's own words: canonical request, string
 //! to sign, signing key, signature. Signs requests with headers (`Authorization`) or
 //! presigns them as URLs (query parameters), for any service and region.
+//!
+//! Internal to the library; public only to its own tests (feature `testkit`), which
+//! check each step against the official vectors and botocore.
+#![cfg_attr(not(feature = "testkit"), allow(unreachable_pub, dead_code))]
 
 use std::sync::Mutex;
 
@@ -464,7 +468,7 @@ static KEY_CACHE: Mutex<Vec<CachedKey>> = Mutex::new(Vec::new());
 const KEY_CACHE_MAX: usize = 8;
 
 /// The signing key: HMAC chain `"AWS4"+secret` -> date -> region -> service -> `aws4_request`.
-pub fn signing_key(secret: &str, scope: Scope<'_>) -> hmac::Key {
+pub(crate) fn signing_key(secret: &str, scope: Scope<'_>) -> hmac::Key {
     let date = &amz_date(scope.time)[..8];
     let mut fingerprint = [0u8; 32];
     fingerprint.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref());

@@ -383,6 +383,7 @@ fn sts_error(op: &'static str, role_arn: &str, resp: &http::Response) -> Service
 }
 
 /// Reads an answer of a successful AssumeRole-like call (for tests and fuzzing).
+#[cfg(feature = "fuzzing")]
 pub(crate) fn decode_assumed_role(op: &'static str, body: &[u8]) -> Result<AssumedRole> {
     let leaves = xml::parse(body).map_err(|why| malformed(op, "", &why.to_string()))?;
     assumed_role(op, "", &leaves)

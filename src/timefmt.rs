@@ -26,7 +26,7 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// `YYYY-MM-DDTHH:MM:SSZ` in UTC, fractional seconds dropped (as ExecCredential wants).
-pub fn format_rfc3339(t: OffsetDateTime) -> String {
+pub(crate) fn format_rfc3339(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -85,7 +85,7 @@ pub(crate) fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
 }
 
 /// A duration as people read it: `59m 12s`, `3h 5m`, `-2m 3s`.
-pub fn human_duration(secs: i64) -> String {
+pub(crate) fn human_duration(secs: i64) -> String {
     let sign = if secs < 0 { "-" } else { "" };
     let s = secs.unsigned_abs();
     match s {

@@ -32,6 +32,14 @@ pub struct Token {
     pub signed_at: OffsetDateTime,
 }
 
+impl Token {
+    /// `t` as RFC 3339 in UTC with whole seconds (`2026-11-29T23:35:44Z`): the form of
+    /// an ExecCredential's `expirationTimestamp`, which kubectl reads.
+    pub fn rfc3339(t: OffsetDateTime) -> String {
+        timefmt::format_rfc3339(t)
+    }
+}
+
 impl std::fmt::Debug for Token {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Token")

@@ -67,6 +67,70 @@ impl Report {
     pub fn valid_until(&self) -> Option<OffsetDateTime> {
         self.signed_at?.checked_add(time::Duration::minutes(15))
     }
+
+    /// The report for a person: one `label  value` line each (size, region, access
+    /// key id, signing time, time left, signed headers, session token), each broken
+    /// rule, and the verdict.
+    pub fn describe(&self, now: OffsetDateTime) -> String {
+        let r = self;
+        let mut out = String::new();
+        let mut line = |k: &str, v: String| out.push_str(&format!("{k:<16}{v}\n"));
+        line("size", format!("{} bytes (EKS accepts up to 4096)", r.size));
+        if let Some(region) = &r.region {
+            line("region", region.clone());
+        }
+        if let Some(a) = &r.access_key_id {
+            line("access key id", a.clone());
+        }
+        if let Some(d) = r.signed_at {
+            line(
+                "signed at",
+                format!(
+                    "{} ({} ago)",
+                    timefmt::format_rfc3339(d),
+                    timefmt::human_duration((now - d).whole_seconds())
+                ),
+            );
+            line(
+                "time left",
+                match r.valid_until() {
+                    Some(until) if until > now => {
+                        timefmt::human_duration((until - now).whole_seconds())
+                    }
+                    Some(until) => format!(
+                        "none (expired {} ago)",
+                        timefmt::human_duration((now - until).whole_seconds())
+                    ),
+                    None => "none (the date has no expiry)".into(),
+                },
+            );
+        }
+        if let Some(h) = &r.signed_headers {
+            line("signed headers", h.clone());
+        }
+        line(
+            "session token",
+            r.session_token_len
+                .map_or("none (long-term keys)".into(), |n| {
+                    format!("present ({n} bytes)")
+                }),
+        );
+        for (rule, detail) in &r.failures {
+            line("FAIL", format!("{rule}: {detail}"));
+        }
+        line(
+            "verdict",
+            if r.ok() {
+                "EKS would accept this token (if STS accepts its signature)".into()
+            } else {
+                format!(
+                    "EKS would reject this token ({} rule(s) broken)",
+                    r.failures.len()
+                )
+            },
+        );
+        out
+    }
 }
 
 /// The presigned URL inside a token.
@@ -297,7 +361,15 @@ pub fn check_in(env: &Env, token: &str, now: OffsetDateTime) -> Result<Report> {
 /// identifies. The request goes to the token's host only when that host is a real STS
 /// endpoint over https; with an endpoint override set, only to the override. Anything
 /// but a GetCallerIdentity result with an ARN is an error.
-pub fn replay(env: &Env, token: &str, cluster: &str, timeout: Duration) -> Result<CallerIdentity> {
+/// With `verbose`, each step goes to stderr (never a secret).
+pub fn replay(
+    env: &Env,
+    token: &str,
+    cluster: &str,
+    timeout: Duration,
+    verbose: bool,
+) -> Result<CallerIdentity> {
+    crate::log::set_verbose(verbose);
     let refuse = |why: String| Error::InvalidInput(format!("not replaying the token: {why}"));
     let text = decode(token)?;
     let u = url::parse(&text).map_err(|e| refuse(format!("its URL cannot be parsed: {e}")))?;

@@ -154,7 +154,7 @@ fn twenty_concurrent_cold_runs_share_one_set_of_sts_calls() {
 #[test]
 fn entries_near_expiry_are_renewed() {
     let exp =
-        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(10));
+        eks_token::Token::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(10));
     let server = FaultServer::start(
         vec![],
         Reply::assumed(
@@ -387,9 +387,9 @@ fn expired_entries_are_swept_a_bounded_batch_per_run() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     let expired =
-        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(2));
+        eks_token::Token::rfc3339(time::OffsetDateTime::now_utc() - time::Duration::hours(2));
     let valid =
-        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(2));
+        eks_token::Token::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(2));
     let write = |name: String, body: String| {
         let p = dir.join(name);
         std::fs::write(&p, body).unwrap();

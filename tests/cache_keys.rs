@@ -229,7 +229,7 @@ fn sso_account_or_role_switched_below_a_cached_hop() {
     ));
     write(
         &cache.join(format!("{sha1}.json")),
-        &json!({"accessToken": "sso-bearer", "expiresAt": eks_token::format_rfc3339(
+        &json!({"accessToken": "sso-bearer", "expiresAt": eks_token::Token::rfc3339(
             time::OffsetDateTime::now_utc() + time::Duration::hours(2))})
         .to_string(),
     );

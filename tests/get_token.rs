@@ -253,7 +253,7 @@ fn expiry_never_outlives_the_signing_credentials() {
     let exp = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
     env.static_creds("ASIAEXPIRING00000001", "secret")
         .set("AWS_SESSION_TOKEN", "session-token")
-        .set("AWS_CREDENTIAL_EXPIRATION", eks_token::format_rfc3339(exp));
+        .set("AWS_CREDENTIAL_EXPIRATION", eks_token::Token::rfc3339(exp));
     let r = env.run(&["get-token", "--cluster-name", "dev"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let got = parse_rfc3339(

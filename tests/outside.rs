@@ -943,7 +943,7 @@ fn expired_credentials_sign_nothing_hops_included() {
         DEV_ROLE,
         "--no-cache",
     ];
-    let expired = eks_token::format_rfc3339(past(5));
+    let expired = eks_token::Token::rfc3339(past(5));
     let base_env = || {
         let mut env = TestEnv::new();
         env.set("AWS_ENDPOINT_URL_STS", &sts.url)
@@ -1038,7 +1038,7 @@ fn expired_credentials_sign_nothing_hops_included() {
     std::fs::write(
         cache.join(sso_cache_name("corp")),
         json!({"accessToken": "sso-bearer", "region": "eu-west-1",
-               "expiresAt": eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))})
+               "expiresAt": eks_token::Token::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))})
         .to_string(),
     )
     .unwrap();
@@ -1252,7 +1252,7 @@ fn credentials_are_checked_before_every_call_they_sign_within_one_calls_time() {
         .set("AWS_SESSION_TOKEN", "expired-session")
         .set(
             "AWS_CREDENTIAL_EXPIRATION",
-            eks_token::format_rfc3339(past(60)),
+            eks_token::Token::rfc3339(past(60)),
         )
         .set("AWS_ENDPOINT_URL_STS", &sts.url)
         .set("AWS_ENDPOINT_URL_EKS", &sts.url)
@@ -1278,7 +1278,7 @@ fn credentials_are_checked_before_every_call_they_sign_within_one_calls_time() {
     let m = moto();
     env.set(
         "AWS_CREDENTIAL_EXPIRATION",
-        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(2)),
+        eks_token::Token::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(2)),
     )
     .set("AWS_ENDPOINT_URL_STS", &m.url);
     let r = env.run(&[

@@ -396,7 +396,7 @@ fn sso_profile_with_a_cached_token_and_an_expired_one() {
     let write_cache = |expires: time::OffsetDateTime| {
         std::fs::write(
             &file,
-            json!({"accessToken": "sso-bearer-SECRET", "expiresAt": eks_token::format_rfc3339(expires),
+            json!({"accessToken": "sso-bearer-SECRET", "expiresAt": eks_token::Token::rfc3339(expires),
                    "region": "eu-west-1", "startUrl": "https://corp.awsapps.com/start"})
             .to_string(),
         )

@@ -295,7 +295,7 @@ fn sigkill_at_random_points_never_exposes_a_partial_file() {
 #[test]
 fn sts_outage_keeps_the_old_file_and_recovers() {
     fn soon() -> String {
-        eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(4))
+        eks_token::Token::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::minutes(4))
     }
     let ok = || {
         Reply::assumed(

@@ -1,14 +1,6 @@
 #![no_main]
-//! `KUBERNETES_EXEC_INFO`, read by the binary's own module, included here.
+//! `KUBERNETES_EXEC_INFO` as kubectl passes it.
 
 use libfuzzer_sys::fuzz_target;
 
-#[allow(dead_code)]
-#[path = "../../src/cli/exec_credential.rs"]
-mod exec_credential;
-
-fuzz_target!(|data: &[u8]| {
-    let s = String::from_utf8_lossy(data);
-    let _ = exec_credential::api_version(Some(&s));
-    let _ = exec_credential::interactive(Some(&s));
-});
+fuzz_target!(|data: &[u8]| eks_token::fuzzing::fuzz_exec_info(data));

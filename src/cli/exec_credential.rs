@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use eks_token::{format_rfc3339, Token};
+use eks_token::Token;
 
 /// The versions client-go knows.
 pub(crate) const V1: &str = "client.authentication.k8s.io/v1";
@@ -91,7 +91,7 @@ impl<'a> ExecCredential<'a> {
             api_version,
             spec: Spec {},
             status: Status {
-                expiration_timestamp: format_rfc3339(token.expiration),
+                expiration_timestamp: Token::rfc3339(token.expiration),
                 token: &token.value,
             },
         }

@@ -3,10 +3,10 @@
 //! exit codes (2 for a command line that cannot be parsed, 1 for everything else;
 //! nothing on stdout then).
 
-mod args;
+pub(crate) mod args;
 mod commands;
-mod exec_credential;
-mod kubeconfig;
+pub(crate) mod exec_credential;
+pub(crate) mod kubeconfig;
 mod signals;
 
 use std::fmt;
@@ -56,11 +56,34 @@ impl Failure {
 /// its report when the token would be rejected).
 type Outcome = Result<(String, u8), Failure>;
 
+/// Whether the command asked for `-v` (the library's own steps follow its request's
+/// `verbose`).
+static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Whether `-v` was given.
+pub(crate) fn verbose() -> bool {
+    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// When the process started (for the milliseconds of verbose lines, as the library
+/// writes them).
+static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+
+/// Writes one verbose line: `eks-token: [  12.3 ms] message`.
+pub(crate) fn verbose_line(msg: fmt::Arguments<'_>) {
+    let ms = STARTED
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_secs_f64()
+        * 1000.0;
+    eprintln!("eks-token: [{ms:7.1} ms] {msg}");
+}
+
 /// A verbose line on stderr, formatted only with `-v`.
 macro_rules! vlog {
     ($($arg:tt)*) => {
-        if eks_token::verbose() {
-            eks_token::verbose_line(format_args!($($arg)*));
+        if $crate::cli::verbose() {
+            $crate::cli::verbose_line(format_args!($($arg)*));
         }
     };
 }
@@ -92,6 +115,16 @@ fn version(style: VersionStyle) -> String {
 }
 
 fn run(cmd: Command, env: &Env, program: &kubeconfig::Program) -> Outcome {
+    let verbose = match &cmd {
+        Command::GetToken(a)
+        | Command::WriteToken(a, _)
+        | Command::WhoAmI(a)
+        | Command::Kubeconfig(a, _)
+        | Command::UpdateKubeconfig(a, _) => a.request.verbose,
+        Command::Verify(v) => v.verbose,
+        Command::Help(_) | Command::Version(_) => false,
+    };
+    VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
     match cmd {
         Command::Help(topic) => Ok((topic.text(), 0)),
         Command::Version(style) => Ok((version(style), 0)),
@@ -131,6 +164,7 @@ fn protect_memory() {
 /// Parses, runs, prints; the process's exit code.
 pub(crate) fn main() -> ! {
     protect_memory();
+    STARTED.get_or_init(std::time::Instant::now);
     let mut argv_os = std::env::args_os();
     let program = argv_os
         .next()

@@ -558,7 +558,7 @@ eks.create_cluster(name='{name}', roleArn='arn:aws:iam::222222222222:role/eks', 
 
 /// An RFC 3339 expiration an hour from now, for recorded or stand-in STS answers.
 pub fn in_an_hour() -> String {
-    eks_token::format_rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))
+    eks_token::Token::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::hours(1))
 }
 
 /// Parses an RFC 3339 timestamp (an ExecCredential's `expirationTimestamp`).

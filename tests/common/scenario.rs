@@ -88,7 +88,7 @@ fn renew_signing_credentials(mut xs: Vec<Exchange>) -> Vec<Exchange> {
         .filter(|&i| String::from_utf8_lossy(&xs[i].body).contains("xpiration"))
         .collect();
     let future = time::OffsetDateTime::now_utc() + time::Duration::days(1);
-    let rfc3339 = eks_token::format_rfc3339(future);
+    let rfc3339 = eks_token::Token::rfc3339(future);
     let epoch_ms = (future.unix_timestamp() * 1000).to_string();
     for &i in with_creds.iter().rev().skip(1) {
         let body = String::from_utf8_lossy(&xs[i].body).into_owned();

@@ -1,6 +1,6 @@
 //! `get-token`: an ExecCredential for kubectl, or the bare token.
 
-use eks_token::{format_rfc3339, Env, Error, Issuer};
+use eks_token::{Env, Error, Issuer, Token};
 
 use super::{aws_json, configured_format, queried};
 use crate::cli::args::{Dialect, Format, GetToken};
@@ -46,7 +46,7 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
         // aws-cli's text format: the scalars of each level, keys in order.
         (_, Format::Text, None) => format!(
             "{api_version}\tExecCredential\nSTATUS\t{}\t{}\n",
-            format_rfc3339(token.expiration),
+            Token::rfc3339(token.expiration),
             token.value
         ),
         (Dialect::Aws, Format::Json, None) => aws_json(&credential),

@@ -2,70 +2,11 @@
 
 use std::io::Read;
 
-use eks_token::{format_rfc3339, human_duration as human, verify, Env, Error};
+use eks_token::{verify, Env, Error};
 use time::OffsetDateTime;
 
 use crate::cli::args::VerifyArgs;
 use crate::cli::{vlog, ArgError, Failure};
-
-/// The offline report as lines for a person.
-fn render(r: &verify::Report, now: OffsetDateTime) -> String {
-    let mut out = String::new();
-    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<16}{v}\n"));
-    line("size", format!("{} bytes (EKS accepts up to 4096)", r.size));
-    if let Some(region) = &r.region {
-        line("region", region.clone());
-    }
-    if let Some(a) = &r.access_key_id {
-        line("access key id", a.clone());
-    }
-    if let Some(d) = r.signed_at {
-        line(
-            "signed at",
-            format!(
-                "{} ({} ago)",
-                format_rfc3339(d),
-                human((now - d).whole_seconds())
-            ),
-        );
-        line(
-            "time left",
-            match r.valid_until() {
-                Some(until) if until > now => human((until - now).whole_seconds()),
-                Some(until) => format!(
-                    "none (expired {} ago)",
-                    human((now - until).whole_seconds())
-                ),
-                None => "none (the date has no expiry)".into(),
-            },
-        );
-    }
-    if let Some(h) = &r.signed_headers {
-        line("signed headers", h.clone());
-    }
-    line(
-        "session token",
-        r.session_token_len
-            .map_or("none (long-term keys)".into(), |n| {
-                format!("present ({n} bytes)")
-            }),
-    );
-    for (rule, detail) in &r.failures {
-        line("FAIL", format!("{rule}: {detail}"));
-    }
-    line(
-        "verdict",
-        if r.ok() {
-            "EKS would accept this token (if STS accepts its signature)".into()
-        } else {
-            format!(
-                "EKS would reject this token ({} rule(s) broken)",
-                r.failures.len()
-            )
-        },
-    );
-    out
-}
 
 /// The most `verify` reads from stdin (a token is at most 4 KiB).
 const MAX_STDIN: u64 = 1 << 20;
@@ -89,10 +30,9 @@ fn read_stdin(max: u64, timeout: std::time::Duration) -> std::io::Result<String>
             return Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 format!(
-                    "nothing (or no end) arrived within {} (--timeout); pipe the token in or \
-                     give it as an argument",
-                    human(timeout.as_secs() as i64)
-                ),
+                "nothing (or no end) arrived within {timeout:?} (--timeout); pipe the token in or \
+                     give it as an argument"
+            ),
             ))
         }
     };
@@ -120,7 +60,6 @@ fn read_stdin(max: u64, timeout: std::time::Duration) -> std::io::Result<String>
 
 /// `verify`: the report on stdout, and whether EKS would accept the token.
 pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failure> {
-    eks_token::set_verbose(v.verbose);
     if v.online && v.cluster_id.is_none() {
         return Err(ArgError::Usage(
             "--online needs --cluster-name: STS checks the signature for that cluster".into(),
@@ -144,11 +83,11 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
         report.size,
         report.failures.len()
     );
-    let mut out = render(&report, now);
+    let mut out = report.describe(now);
     let mut accepted = report.ok();
     if let (true, Some(cluster)) = (v.online, &v.cluster_id) {
         vlog!("replaying the token to STS with x-k8s-aws-id: {cluster}");
-        match verify::replay(env, &token, cluster, v.timeout) {
+        match verify::replay(env, &token, cluster, v.timeout, v.verbose) {
             Ok(id) => {
                 for (label, value) in [
                     ("identity", &id.arn),
@@ -189,7 +128,7 @@ fn authenticator_verify(
             Error::InvalidInput(format!("could not verify token: {rule}: {detail}")).into(),
         );
     }
-    let id = verify::replay(env, token, cluster, v.timeout)?;
+    let id = verify::replay(env, token, cluster, v.timeout, v.verbose)?;
     // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is the role
     // arn:aws:iam::ACCOUNT:role/ROLE; other ARNs are their own canonical form.
     let (canonical, session) = match id.arn.split_once(":assumed-role/") {

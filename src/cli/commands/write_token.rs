@@ -13,7 +13,7 @@ use base64::Engine;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use eks_token::{files, format_rfc3339, Env, Error, Issuer, Token};
+use eks_token::{files, Env, Error, Issuer, Token};
 
 use crate::cli::args::{CaSource, Format, GetToken, KubeconfigOut, WriteToken};
 use crate::cli::kubeconfig::{
@@ -156,7 +156,7 @@ fn stop_on_signals() -> Result<()> {
 }
 
 fn now_rfc3339() -> String {
-    format_rfc3339(OffsetDateTime::now_utc())
+    Token::rfc3339(OffsetDateTime::now_utc())
 }
 
 fn ms(since: Instant) -> f64 {
@@ -169,11 +169,11 @@ fn log_ok(out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
         "event": "write-token",
         "outcome": "ok",
         "file": out.display().to_string(),
-        "token_expires": format_rfc3339(token.expiration),
+        "token_expires": Token::rfc3339(token.expiration),
         "duration_ms": ms(started),
     });
     if let Some(next) = next {
-        entry["next_refresh"] = json!(format_rfc3339(OffsetDateTime::now_utc() + next));
+        entry["next_refresh"] = json!(Token::rfc3339(OffsetDateTime::now_utc() + next));
     }
     eprintln!("{entry}");
 }
@@ -192,10 +192,10 @@ fn log_error(
         "file": out.display().to_string(),
         "error": e.to_string(),
         "duration_ms": ms(started),
-        "retry_at": format_rfc3339(OffsetDateTime::now_utc() + retry),
+        "retry_at": Token::rfc3339(OffsetDateTime::now_utc() + retry),
     });
     if let Some(v) = valid_until {
-        entry["file_valid_until"] = json!(format_rfc3339(v));
+        entry["file_valid_until"] = json!(Token::rfc3339(v));
     }
     eprintln!("{entry}");
 }
