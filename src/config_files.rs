@@ -287,9 +287,9 @@ pub(crate) fn load(env: &Env) -> crate::Result<ProfileSet> {
             // A directory in place of the file: the SDKs skip it. (A FIFO, socket or
             // device is an error that says what it is: botocore would block on it.)
             Err(e) if e.kind() == std::io::ErrorKind::IsADirectory => Ok(None),
-            Err(e) => Err(Error::Io {
+            Err(source) => Err(Error::Io {
                 what: format!("cannot read {}", p.display()),
-                detail: e.to_string(),
+                source,
             }),
         }
     };

@@ -65,6 +65,7 @@ pub(crate) fn describe_cluster(
         .map_err(|f| Error::Http {
             what: format!("DescribeCluster {name}"),
             detail: format!("{f} (endpoint {})", ep.join("/")),
+            retryable: f.is_retryable(),
         })?;
     let json: serde_json::Value =
         serde_json::from_slice(&resp.body).unwrap_or(serde_json::Value::Null);
@@ -104,6 +105,7 @@ pub(crate) fn describe_cluster(
     let missing = |k: &str| Error::Http {
         what: format!("DescribeCluster {name}"),
         detail: format!("the answer has no cluster {k} (is the cluster still being created?)"),
+        retryable: true,
     };
     Ok(Cluster {
         name: get("name").unwrap_or_else(|| name.to_owned()),

@@ -37,13 +37,17 @@ pub enum Error {
         what: String,
         /// Why it failed.
         detail: String,
+        /// Whether the same request may succeed later (a connection refused, a
+        /// timeout), as opposed to an answer that will not change (a TLS failure, a
+        /// reply that is not STS's).
+        retryable: bool,
     },
     /// A local file or stream could not be read or written.
     Io {
         /// What we were doing, naming the path.
         what: String,
-        /// The OS error.
-        detail: String,
+        /// The cause.
+        source: std::io::Error,
     },
 }
 
@@ -99,8 +103,8 @@ impl fmt::Display for Error {
             ),
             Error::Source { source, message } => write!(f, "{source} credentials: {message}"),
             Error::Service(e) => fmt::Display::fmt(e, f),
-            Error::Http { what, detail } => write!(f, "{what} failed: {detail}"),
-            Error::Io { what, detail } => write!(f, "{what}: {detail}"),
+            Error::Http { what, detail, .. } => write!(f, "{what} failed: {detail}"),
+            Error::Io { what, source } => write!(f, "{what}: {}", io_in_words(source)),
         }
     }
 }
@@ -122,8 +126,108 @@ impl fmt::Display for ServiceError {
     }
 }
 
-impl std::error::Error for Error {}
+/// An I/O error in words a user can act on (the OS's own text alone is terse).
+fn io_in_words(e: &std::io::Error) -> String {
+    use std::io::ErrorKind as K;
+    let words = match e.kind() {
+        K::NotADirectory => "a part of the path that should be a directory is a file",
+        K::PermissionDenied => "permission denied (by the file's or its directory's mode)",
+        K::ReadOnlyFilesystem => "the filesystem is read-only (a read-only mount?)",
+        K::StorageFull => "no space left on the device",
+        K::AlreadyExists => "something is already there",
+        K::NotFound => "no such file or directory",
+        K::IsADirectory => "it is a directory",
+        _ => return e.to_string(),
+    };
+    // A message of ours (not the OS's) already says it.
+    match e.raw_os_error() {
+        Some(_) => format!("{words} ({e})"),
+        None => e.to_string(),
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } => Some(source),
+            Error::Service(e) => Some(&**e),
+            _ => None,
+        }
+    }
+}
+
 impl std::error::Error for ServiceError {}
+
+/// Service error codes that say the request itself is wrong: asking again, unchanged,
+/// gets the same answer.
+const INVALID_REQUEST_CODES: &[&str] = &[
+    "ValidationError",
+    "MalformedPolicyDocument",
+    "PackedPolicyTooLarge",
+    "InvalidParameterValue",
+    "InvalidParameterCombination",
+    "InvalidIdentityToken",
+    "InvalidAuthorizationMessageException",
+];
+
+impl Error {
+    /// Whether the same request may succeed later, with nothing changed on this side:
+    /// a credential file that is not there yet, a network error, throttling, a policy
+    /// change still on its way through IAM (AccessDenied); not a request that is
+    /// invalid as written (a malformed ARN, a refused URL, a ValidationError).
+    pub fn is_retryable(&self) -> bool {
+        use std::io::ErrorKind as K;
+        match self {
+            Error::InvalidInput(_) | Error::InvalidUrl { .. } => false,
+            Error::NoCredentials(_) | Error::Source { .. } => true,
+            Error::Service(e) => !INVALID_REQUEST_CODES.contains(&e.code.as_str()),
+            Error::Http { retryable, .. } => *retryable,
+            Error::Io { source, .. } => matches!(
+                source.kind(),
+                K::NotFound | K::Interrupted | K::TimedOut | K::WouldBlock
+            ),
+        }
+    }
+}
 
 /// Shorthand for the crate's results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn the_cause_is_kept_and_retrying_is_a_question_of_the_error() {
+        let io = Error::Io {
+            what: "cannot write the token file /x/t".into(),
+            source: std::io::Error::from_raw_os_error(20),
+        };
+        assert_eq!(
+            io.source()
+                .and_then(|s| s.downcast_ref::<std::io::Error>())
+                .map(|e| e.kind()),
+            Some(std::io::ErrorKind::NotADirectory)
+        );
+        assert!(io.to_string().contains("is a file"), "{io}");
+        assert!(!io.is_retryable());
+        let service = |code: &str| {
+            Error::Service(Box::new(ServiceError {
+                operation: "AssumeRole",
+                subject: String::new(),
+                status: 400,
+                code: code.into(),
+                message: String::new(),
+                request_id: String::new(),
+                hint: None,
+            }))
+        };
+        assert!(service("AccessDenied").is_retryable(), "IAM propagates");
+        assert!(service("Throttling").is_retryable());
+        assert!(!service("ValidationError").is_retryable());
+        assert!(service("AccessDenied").source().is_some());
+        assert!(!Error::InvalidInput("bad".into()).is_retryable());
+        assert!(Error::NoCredentials(vec![]).is_retryable());
+    }
+}

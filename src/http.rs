@@ -305,12 +305,16 @@ fn tls_failure(detail: &str) -> String {
 }
 
 fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {
+    let what = || format!("the CA bundle {path} (AWS_CA_BUNDLE or --ca-bundle)");
     let err = |detail: String| Error::Io {
-        what: format!("the CA bundle {path} (AWS_CA_BUNDLE or --ca-bundle)"),
-        detail,
+        what: what(),
+        source: std::io::Error::new(std::io::ErrorKind::InvalidData, detail),
     };
     let pem = crate::fsutil::read_file(std::path::Path::new(path), crate::fsutil::cap::CA_BUNDLE)
-        .map_err(|e| err(e.to_string()))?;
+        .map_err(|source| Error::Io {
+        what: what(),
+        source,
+    })?;
     let mut certs = Vec::new();
     for item in ureq::tls::parse_pem(&pem) {
         if let PemItem::Certificate(c) = item.map_err(|e| err(format!("not valid PEM: {e}")))? {

@@ -280,6 +280,7 @@ impl Sts {
                         Error::Http {
                             what: what.clone(),
                             detail,
+                            retryable,
                         },
                     )
                 }
@@ -337,6 +338,7 @@ fn malformed(op: &str, role_arn: &str, why: &str) -> Error {
     Error::Http {
         what,
         detail: format!("STS sent a malformed {op} response: {why}"),
+        retryable: false,
     }
 }
 

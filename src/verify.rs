@@ -417,6 +417,7 @@ pub fn replay(
         .map_err(|f| Error::Http {
             what: what(),
             detail: f.to_string(),
+            retryable: f.is_retryable(),
         })?;
     let content_type = resp.header("content-type").unwrap_or("no content type");
     let described = || {
@@ -440,6 +441,7 @@ pub fn replay(
     let leaves = xml::parse(&resp.body).map_err(|_| Error::Http {
         what: what(),
         detail: described(),
+        retryable: false,
     })?;
     let get = |k: &str| {
         leaves
@@ -458,6 +460,7 @@ pub fn replay(
         _ => Err(Error::Http {
             what: what(),
             detail: described(),
+            retryable: false,
         }),
     }
 }

@@ -153,6 +153,12 @@ fn call(
     Ok(last)
 }
 
+/// A session, or why no IMDS answers.
+enum Connected<'a> {
+    Session(Imds<'a>),
+    Absent(String),
+}
+
 fn source_err(message: String) -> Error {
     Error::Source {
         source: SOURCE,
@@ -161,20 +167,20 @@ fn source_err(message: String) -> Error {
 }
 
 impl<'a> Imds<'a> {
-    /// Opens a session (PUT `/latest/api/token`); `Ok(Err(why))` when no IMDS answers.
-    fn connect(http: &'a Client, base: &'a Url) -> Result<std::result::Result<Self, String>> {
+    /// Opens a session (PUT `/latest/api/token`), or says why none answers.
+    fn connect(http: &'a Client, base: &'a Url) -> Result<Connected<'a>> {
         let path = "/latest/api/token";
         let headers = [(
             "x-aws-ec2-metadata-token-ttl-seconds".to_owned(),
             "21600".to_owned(),
         )];
         match call(http, "PUT", base, path, &headers)? {
-            Answer::Ok(token) => Ok(Ok(Imds {
+            Answer::Ok(token) => Ok(Connected::Session(Imds {
                 http,
                 base,
                 token: token.trim().to_owned(),
             })),
-            Answer::Absent(why) => Ok(Err(format!(
+            Answer::Absent(why) => Ok(Connected::Absent(format!(
                 "no instance metadata service at {base} ({why})"
             ))),
             Answer::Status(403) => Err(source_err(format!(
@@ -263,8 +269,8 @@ pub(crate) enum Loaded {
 /// when `want_region`.
 pub(crate) fn load(http: &Client, base: &Url, want_region: bool) -> Result<Loaded> {
     let imds = match Imds::connect(http, base)? {
-        Ok(i) => i,
-        Err(why) => return Ok(Loaded::Absent(why)),
+        Connected::Session(imds) => imds,
+        Connected::Absent(why) => return Ok(Loaded::Absent(why)),
     };
     let Some((role, creds)) = imds.credentials()? else {
         return Ok(Loaded::Absent(format!(

@@ -1,6 +1,6 @@
 //! `get-token`: an ExecCredential for kubectl, or the bare token.
 
-use eks_token::{Env, Error, Issuer, Token};
+use eks_token::{Env, Issuer, Token};
 
 use super::{aws_json, configured_format, queried};
 use crate::cli::args::{Dialect, Format, GetToken};
@@ -74,7 +74,7 @@ fn argo_issue(request: &eks_token::Request, env: &Env) -> Result<eks_token::Toke
             Err(e) => e,
         };
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if matches!(err, Error::InvalidInput(_) | Error::InvalidUrl { .. }) || left <= INTERVAL {
+        if !err.is_retryable() || left <= INTERVAL {
             return Err(err.into());
         }
         vlog!("{err}; trying again in 5 s (as argocd-k8s-auth does)");

@@ -60,7 +60,7 @@ pub(crate) fn kubeconfig(
         Some(out) => {
             files::write_atomic(out, body.as_bytes(), 0o600).map_err(|e| Error::Io {
                 what: format!("cannot write {}", out.display()),
-                detail: e.to_string(),
+                source: e,
             })?;
             eprintln!(
                 "eks-token: wrote the kubeconfig of {} to {}",

@@ -70,7 +70,7 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
         Some(t) if t != "-" => t.trim().to_owned(),
         _ => read_stdin(MAX_STDIN, v.timeout).map_err(|e| Error::Io {
             what: "cannot read the token from stdin".into(),
-            detail: e.to_string(),
+            source: e,
         })?,
     };
     let now = OffsetDateTime::now_utc();

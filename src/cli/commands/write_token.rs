@@ -69,7 +69,7 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
         let _writing = crate::cli::signals::writing();
         files::write_atomic(&w.out, body.as_bytes(), w.mode).map_err(|e| Error::Io {
             what: format!("cannot write the token file {}", w.out.display()),
-            detail: e.to_string(),
+            source: e,
         })
     };
     if !w.refresh {
@@ -151,7 +151,7 @@ fn stop_on_signals() -> Result<()> {
     })
     .map_err(|e| Error::Io {
         what: "cannot handle SIGTERM".into(),
-        detail: e.to_string(),
+        source: e,
     })
 }
 
@@ -213,7 +213,7 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
         CaSource::File(path) => {
             let pem = files::read_file(path, MAX_CA_FILE).map_err(|e| Error::Io {
                 what: format!("cannot read --ca-file {}", path.display()),
-                detail: e.to_string(),
+                source: e,
             })?;
             if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
                 return Err(Error::InvalidInput(format!(
@@ -250,7 +250,7 @@ fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
     let _writing = crate::cli::signals::writing();
     files::write_atomic(&k.path, body.as_bytes(), mode).map_err(|e| Error::Io {
         what: format!("cannot write the kubeconfig {}", k.path.display()),
-        detail: e.to_string(),
+        source: e,
     })
 }
 

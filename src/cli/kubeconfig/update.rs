@@ -48,7 +48,7 @@ fn invalid(path: &Path, why: impl std::fmt::Display) -> Error {
 fn io_error(what: &str, path: &Path, e: std::io::Error) -> Error {
     Error::Io {
         what: format!("{what} the kubeconfig {}", path.display()),
-        detail: e.to_string(),
+        source: e,
     }
 }
 
@@ -97,7 +97,10 @@ fn check_writable(config: &Kubeconfig) -> Result<(), Error> {
     let refuse = |why: String| {
         Err(Error::Io {
             what: format!("cannot write the kubeconfig {}", config.path.display()),
-            detail: format!("{why}; it was left as it is"),
+            source: std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!("{why}; it was left as it is"),
+            ),
         })
     };
     if let Err(e) = dir.check_writable(name) {
@@ -170,7 +173,7 @@ impl Lock {
                 .create(&dir)
                 .map_err(|e| Error::Io {
                     what: format!("cannot create the directory {}", dir.display()),
-                    detail: e.to_string(),
+                    source: e,
                 })?;
         }
         crate::cli::signals::on_stop(|sig| {
@@ -179,7 +182,7 @@ impl Lock {
         })
         .map_err(|e| Error::Io {
             what: "cannot handle SIGTERM".into(),
-            detail: e.to_string(),
+            source: e,
         })?;
         loop {
             match rustix::fs::open(
@@ -197,19 +200,22 @@ impl Lock {
                 Err(rustix::io::Errno::EXIST) => {
                     return Err(Error::Io {
                         what: format!("cannot update the kubeconfig {}", path.display()),
-                        detail: format!(
-                            "its lock file {} is held by another program (kubectl or \
-                             eks-token); waited {:.1} s (--timeout). If none is running, \
-                             remove the lock file",
-                            lock.display(),
-                            started.elapsed().as_secs_f64()
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::WouldBlock,
+                            format!(
+                                "its lock file {} is held by another program (kubectl or \
+                                 eks-token); waited {:.1} s (--timeout). If none is running, \
+                                 remove the lock file",
+                                lock.display(),
+                                started.elapsed().as_secs_f64()
+                            ),
                         ),
                     })
                 }
                 Err(e) => {
                     return Err(Error::Io {
                         what: format!("cannot create the lock file {}", lock.display()),
-                        detail: std::io::Error::from(e).to_string(),
+                        source: std::io::Error::from(e),
                     })
                 }
             }

@@ -20,6 +20,58 @@ const MAX_DEPTH: usize = 100;
 /// some 5,000 clusters and bounds memory (about 100 MB) and time.
 const MAX_NODES: usize = 1 << 17;
 
+/// Why a kubeconfig's text is refused (the end of "the kubeconfig X cannot be used:
+/// ...").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// Not YAML: the parser's words.
+    NotYaml(String),
+    TooDeep,
+    TooManyNodes,
+    Deadline,
+    NotAMapping,
+    SeveralDocuments,
+    /// A top-level field of the wrong kind: its name and what it should be.
+    Field(&'static str, &'static str),
+    /// An entry of a list field that is not a mapping.
+    Entry(&'static str),
+    /// A tagged scalar of another type (`!!int abc`).
+    Tag(String, String),
+    Binary(String),
+    Merge,
+    /// The merged text would not read back as what was merged.
+    NotWrittenBack,
+    /// The merged text would not read back at all.
+    Unreadable(Box<Refused>),
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refused::NotYaml(e) => write!(f, "it is not YAML ({e})"),
+            Refused::TooDeep => write!(f, "it nests deeper than {MAX_DEPTH} levels"),
+            Refused::TooManyNodes => write!(
+                f,
+                "it has more than {MAX_NODES} nodes with its aliases expanded"
+            ),
+            Refused::Deadline => {
+                f.write_str("it is too large to read within the deadline (--timeout)")
+            }
+            Refused::NotAMapping => f.write_str("it is not a mapping of kubeconfig fields"),
+            Refused::SeveralDocuments => f.write_str("it holds more than one YAML document"),
+            Refused::Field(name, kind) => write!(f, "`{name}` is not a {kind}"),
+            Refused::Entry(field) => write!(f, "an entry of `{field}` is not a mapping"),
+            Refused::Tag(t, value) => write!(f, "`!!{t} {value}` is not a {t}"),
+            Refused::Binary(value) => write!(f, "`!!binary` {value:?} is not base64"),
+            Refused::Merge => f.write_str("a merge key (<<) takes a mapping or a list of mappings"),
+            Refused::NotWrittenBack => {
+                f.write_str("it holds a value that would not be written back as it is")
+            }
+            Refused::Unreadable(e) => write!(f, "it would not be written back readable: {e}"),
+        }
+    }
+}
+
 pub(crate) fn key(k: &str) -> Yaml {
     Yaml::String(k.to_owned())
 }
@@ -53,13 +105,13 @@ pub(crate) fn skeleton() -> Hash {
 /// checks), within [`MAX_DEPTH`] and [`MAX_NODES`]. An empty text is a new kubeconfig.
 /// Plain scalars are read as kubectl reads them ([`resolve_plain`]). The error says why,
 /// for "the kubeconfig ... cannot be used: <why>".
-pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, String> {
+pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, Refused> {
     let docs = load(text, deadline)?;
     let content = match docs.as_slice() {
         [] | [Yaml::Null] => skeleton(),
         [Yaml::Hash(h)] => h.clone(),
-        [_] => return Err("it is not a mapping of kubeconfig fields".into()),
-        _ => return Err("it holds more than one YAML document".into()),
+        [_] => return Err(Refused::NotAMapping),
+        _ => return Err(Refused::SeveralDocuments),
     };
     for (field, want_list) in [
         ("clusters", true),
@@ -71,12 +123,12 @@ pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, String> {
             (None | Some(Yaml::Null), _) => {}
             (Some(Yaml::Array(items)), true) => {
                 if items.iter().any(|i| !matches!(i, Yaml::Hash(_))) {
-                    return Err(format!("an entry of `{field}` is not a mapping"));
+                    return Err(Refused::Entry(field));
                 }
             }
             (Some(Yaml::Hash(_)), false) => {}
-            (Some(_), true) => return Err(format!("`{field}` is not a list")),
-            (Some(_), false) => return Err(format!("`{field}` is not a mapping")),
+            (Some(_), true) => return Err(Refused::Field(field, "list")),
+            (Some(_), false) => return Err(Refused::Field(field, "mapping")),
         }
     }
     for field in ["apiVersion", "kind", "current-context"] {
@@ -84,7 +136,7 @@ pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, String> {
             content.get(&key(field)),
             None | Some(Yaml::Null | Yaml::String(_))
         ) {
-            return Err(format!("`{field}` is not a string"));
+            return Err(Refused::Field(field, "string"));
         }
     }
     Ok(content)
@@ -108,8 +160,8 @@ struct Open {
 /// [`MAX_DEPTH`] levels and [`MAX_NODES`] nodes, aliases counted at the size of what
 /// they expand to (each alias is loaded as a copy, so ten aliases of ten aliases of ...
 /// would take exponential memory, "billion laughs"); the deadline is checked as it goes.
-fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, String> {
-    let not_yaml = |e: &dyn std::fmt::Display| format!("it is not YAML ({e})");
+fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, Refused> {
+    let not_yaml = |e: &dyn std::fmt::Display| Refused::NotYaml(e.to_string());
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
     let mut open: Vec<Open> = Vec::new();
@@ -119,7 +171,7 @@ fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, String> {
     let mut nodes: usize = 0;
     for event_count in 0usize.. {
         if event_count % 4096 == 4095 && Instant::now() >= deadline {
-            return Err("it is too large to read within the deadline (--timeout)".into());
+            return Err(Refused::Deadline);
         }
         let (event, _) = parser.next_token().map_err(|e| not_yaml(&e))?;
         let mut merge_key = false;
@@ -144,12 +196,12 @@ fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, String> {
                     merge: false,
                 });
                 if open.len() > MAX_DEPTH {
-                    return Err(format!("it nests deeper than {MAX_DEPTH} levels"));
+                    return Err(Refused::TooDeep);
                 }
                 continue;
             }
             Event::SequenceEnd | Event::MappingEnd => {
-                let o = open.pop().ok_or("it is not YAML")?;
+                let o = open.pop().ok_or(Refused::NotYaml("unbalanced".into()))?;
                 (o.node, o.anchor, nodes - o.start + 1)
             }
             Event::Alias(id) => {
@@ -160,9 +212,7 @@ fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, String> {
             _ => continue,
         };
         if nodes > MAX_NODES {
-            return Err(format!(
-                "it has more than {MAX_NODES} nodes with its aliases expanded"
-            ));
+            return Err(Refused::TooManyNodes);
         }
         if anchor != 0 {
             anchors.insert(anchor, (node.clone(), size));
@@ -196,7 +246,7 @@ fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, String> {
 /// A merge key's value merged into the mapping `h` as go-yaml v2 does: a mapping's
 /// entries, or those of a list of mappings (earlier ones take precedence), set over
 /// what is there; keys given after the merge key set over them.
-fn merge(h: &mut Hash, value: Yaml) -> Result<(), String> {
+fn merge(h: &mut Hash, value: Yaml) -> Result<(), Refused> {
     let mappings = match value {
         Yaml::Hash(m) => vec![m],
         Yaml::Array(items) => items
@@ -204,10 +254,10 @@ fn merge(h: &mut Hash, value: Yaml) -> Result<(), String> {
             .rev()
             .map(|i| match i {
                 Yaml::Hash(m) => Ok(m),
-                _ => Err("a merge key (<<) takes a mapping or a list of mappings".to_owned()),
+                _ => Err(Refused::Merge),
             })
             .collect::<Result<_, _>>()?,
-        _ => return Err("a merge key (<<) takes a mapping or a list of mappings".into()),
+        _ => return Err(Refused::Merge),
     };
     for m in mappings {
         for (k, v) in m {
@@ -225,7 +275,7 @@ fn typed_scalar(
     value: String,
     style: TScalarStyle,
     tag: Option<yaml_rust2::parser::Tag>,
-) -> Result<Yaml, String> {
+) -> Result<Yaml, Refused> {
     let Some(tag) = tag else {
         return Ok(if style == TScalarStyle::Plain {
             resolve_plain(&value)
@@ -243,7 +293,7 @@ fn typed_scalar(
             let compact: String = value.split_whitespace().collect();
             let bytes = base64::engine::general_purpose::STANDARD
                 .decode(compact)
-                .map_err(|_| format!("`!!binary` {value:?} is not base64"))?;
+                .map_err(|_| Refused::Binary(value.clone()))?;
             Yaml::String(String::from_utf8_lossy(&bytes).into_owned())
         }
         ("int", i @ Yaml::Integer(_)) => i,
@@ -253,7 +303,7 @@ fn typed_scalar(
         ("bool", b @ Yaml::Boolean(_)) => b,
         ("null", Yaml::Null) => Yaml::Null,
         ("int" | "float" | "bool" | "null", _) => {
-            return Err(format!("`!!{t} {value}` is not a {t}"));
+            return Err(Refused::Tag(t.to_owned(), value));
         }
         _ => Yaml::String(value),
     };
@@ -415,17 +465,17 @@ pub(crate) fn insert(content: &mut Hash, field: &str, entry: Yaml) -> bool {
 /// value the writer cannot carry, such as a string it would not quote, is an error, not
 /// a changed kubeconfig): aws-cli's layout, or where that does not cover the content
 /// (or would not read back), yaml-rust2's.
-pub(crate) fn write(content: &Hash, deadline: Instant) -> Result<String, String> {
+pub(crate) fn write(content: &Hash, deadline: Instant) -> Result<String, Refused> {
     let y = Yaml::Hash(content.clone());
-    let mut why = String::new();
+    let mut why = Refused::NotWrittenBack;
     for text in [super::pyyaml::dump(&y), Some(emit(&y))]
         .into_iter()
         .flatten()
     {
         match parse(&text, deadline) {
             Ok(back) if back == *content => return Ok(text),
-            Ok(_) => why = "it holds a value that would not be written back as it is".into(),
-            Err(e) => why = format!("it would not be written back readable: {e}"),
+            Ok(_) => why = Refused::NotWrittenBack,
+            Err(e) => why = Refused::Unreadable(Box::new(e)),
         }
     }
     Err(why)
@@ -491,7 +541,11 @@ mod tests {
         )
         .unwrap();
         let err = write(&content, later()).unwrap_err();
-        assert!(err.contains("would not be written back readable"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("would not be written back readable"),
+            "{err}"
+        );
         // Ordinary content is written back as it is, quoting what needs quotes.
         let content = parse(
             "clusters:\n- name: \"quoted: yes\"\n  cluster: {server: \"null\", a: \"~\", b: \"1.0\", c: \"true\", d: \"x\\u000fy\"}\n",
@@ -592,16 +646,16 @@ mod tests {
         // Written back, the same content; a tag that does not fit is refused.
         assert_eq!(parse(&write(&c, later()).unwrap(), later()).unwrap(), c);
         let e = parse("clusters: []\nx: !!int abc\n", later()).unwrap_err();
-        assert!(e.contains("is not a int"), "{e}");
+        assert!(e.to_string().contains("is not a int"), "{e}");
         let e = parse("clusters: []\nx: {<<: 5}\n", later()).unwrap_err();
-        assert!(e.contains("merge key"), "{e}");
+        assert!(e.to_string().contains("merge key"), "{e}");
     }
 
     #[test]
     fn a_deadline_that_passed_ends_the_reading() {
         let big = "clusters:\n".to_owned() + &"- {name: a, cluster: {server: s}}\n".repeat(3000);
         let e = parse(&big, Instant::now()).unwrap_err();
-        assert!(e.contains("deadline"), "{e}");
+        assert!(e.to_string().contains("deadline"), "{e}");
     }
 
     #[test]
@@ -609,13 +663,13 @@ mod tests {
         let text = "clusters: []\nx: {a: on, b: 0755, c: 1e3, d: ~, e: y, f: \"on\", g: \"1e3\"}\n";
         let content = parse(text, later()).unwrap();
         let out = write(&content, later()).unwrap();
-        assert!(out.contains("a: true\n"), "{out}");
-        assert!(out.contains("b: 493\n"), "{out}");
-        assert!(out.contains("c: 1e3\n"), "{out}");
-        assert!(out.contains("d: null\n"), "{out}");
-        assert!(out.contains("e: true\n"), "{out}");
-        assert!(out.contains("f: 'on'\n"), "{out}");
-        assert!(out.contains("g: '1e3'\n"), "{out}");
+        assert!(out.to_string().contains("a: true\n"), "{out}");
+        assert!(out.to_string().contains("b: 493\n"), "{out}");
+        assert!(out.to_string().contains("c: 1e3\n"), "{out}");
+        assert!(out.to_string().contains("d: null\n"), "{out}");
+        assert!(out.to_string().contains("e: true\n"), "{out}");
+        assert!(out.to_string().contains("f: 'on'\n"), "{out}");
+        assert!(out.to_string().contains("g: '1e3'\n"), "{out}");
         assert_eq!(parse(&out, later()).unwrap(), content);
     }
 
