@@ -354,11 +354,25 @@ impl ProfileSet {
         var: &str,
         key: &str,
     ) -> Option<(String, String)> {
-        match env.get(var) {
-            Some(v) => Some((v.to_owned(), var.to_owned())),
+        self.setting_of(env, profile, &[var], key)
+    }
+
+    /// [`ProfileSet::setting`] with several variables, the first set one winning
+    /// (`AWS_REGION`, then `AWS_DEFAULT_REGION`).
+    pub(crate) fn setting_of(
+        &self,
+        env: &Env,
+        profile: &str,
+        vars: &[&str],
+        key: &str,
+    ) -> Option<(String, String)> {
+        match vars.iter().find_map(|v| env.get(v).map(|value| (value, v))) {
+            Some((value, var)) => Some((value.to_owned(), (*var).to_owned())),
             None => self
                 .get(profile, key)
-                .map(|v| (v.trim().to_owned(), format!("{key} of profile `{profile}`"))),
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .map(|v| (v.to_owned(), format!("{key} of profile `{profile}`"))),
         }
     }
 

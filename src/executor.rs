@@ -11,13 +11,15 @@ use ring::digest;
 use crate::cache::{self, Key};
 use crate::config_files::ProfileSet;
 use crate::credentials::Credentials;
+use crate::credentials::REFRESH_MARGIN;
 use crate::endpoint::{self, Service};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::plan::{Base, Chosen, Hop, Plan, DEFAULT_DURATION_SECONDS};
+use crate::plan::{Base, Chosen, Hop, Plan, SessionName, DEFAULT_DURATION_SECONDS};
 use crate::secret::Secret;
+use crate::session::Session;
 use crate::sources::{container, environment, imds, process, sso, web_identity};
-use crate::sts::{AssumeRoleParams, Sts};
+use crate::sts::{self, AssumeRoleParams};
 use crate::{log, timefmt, validate, vlog};
 
 /// What the executor needs of the run.
@@ -26,7 +28,7 @@ pub(crate) struct Context<'a> {
     pub(crate) profiles: &'a ProfileSet,
     /// The selected profile (its IMDS settings apply).
     pub(crate) profile: &'a str,
-    pub(crate) sts: &'a Sts,
+    pub(crate) session: &'a Session,
     pub(crate) cache: &'a cache::Lazy,
     /// kubectl's `spec.interactive` (None outside kubectl): whether an MFA prompt may
     /// be shown.
@@ -39,6 +41,47 @@ pub(crate) struct Level {
     pub(crate) label: String,
 }
 
+/// What a run of a plan keeps between its tokens: the credentials at each level (the
+/// base, then after each hop) and the forwarded session name, once asked for.
+#[derive(Default)]
+pub(crate) struct State {
+    pub(crate) levels: Vec<Level>,
+    forwarded: Option<String>,
+}
+
+/// The credentials at the top of `plan`, renewing only the levels that are near expiry
+/// (a sidecar does not call STS for every token): the base, then each hop with the
+/// credentials below it.
+pub(crate) fn run(ctx: &Context<'_>, plan: &Plan, state: &mut State) -> Result<Credentials> {
+    let now = time::OffsetDateTime::now_utc();
+    let fresh = |l: &Level| l.creds.expiration.is_none_or(|e| e - now > REFRESH_MARGIN);
+    let keep = state.levels.iter().take_while(|l| fresh(l)).count();
+    state.levels.truncate(keep);
+    if state.levels.is_empty() {
+        state.levels.push(base(ctx, plan)?);
+    }
+    while state.levels.len() <= plan.hops.len() {
+        let i = state.levels.len() - 1;
+        let h = &plan.hops[i];
+        let signer = &state.levels[i];
+        let session_name = match &h.session_name {
+            SessionName::Named(n) => n.clone(),
+            SessionName::Forwarded => match &state.forwarded {
+                Some(n) => n.clone(),
+                None => {
+                    let n = forwarded_session_name(ctx, signer)?;
+                    state.forwarded = Some(n.clone());
+                    n
+                }
+            },
+        };
+        let creds = hop(ctx, h, &session_name, signer)?;
+        let label = format!("{} ({})", h.origin, h.role_arn);
+        state.levels.push(Level { creds, label });
+    }
+    Ok(state.levels[state.levels.len() - 1].creds.clone())
+}
+
 /// The credentials of the plan's base.
 pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
     let (creds, label) = match &plan.base {
@@ -48,12 +91,12 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
             let label = format!("environment variables (access key {})", creds.access_key_id);
             (creds, label)
         }
-        Base::StaticKeys { profile } => (static_keys(ctx, profile), format!("profile {profile}")),
+        Base::StaticKeys { profile, creds } => (creds.clone(), format!("profile {profile}")),
         Base::WebIdentity(w) => {
             check_role_arn(&w.role_arn)?;
             let token = web_identity::read_token_file(&w.token_file, &w.origin)?;
             let identity = web_identity::identity(&token);
-            let endpoint = ctx.sts.endpoint()?;
+            let endpoint = ctx.session.sts_endpoint()?;
             let key = cache::key(&Key {
                 call: "AssumeRoleWithWebIdentity",
                 caller: &identity,
@@ -63,7 +106,7 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
             let what = format_args!("web identity role {}", w.role_arn);
             let creds = cached(ctx, &key, what, || {
                 let started = Instant::now();
-                let assumed = web_identity::assume(ctx.sts, w, &token)?;
+                let assumed = web_identity::assume(ctx.session, w, &token)?;
                 log_assumed(
                     &w.origin,
                     &w.role_arn,
@@ -90,7 +133,7 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
             }
             let token = sso::access_token(ctx.env, p)?;
             let portal =
-                endpoint::resolve(Service::SsoPortal, ctx.sts.settings(), Some(&p.region))?;
+                endpoint::resolve(Service::SsoPortal, ctx.session.settings(), Some(&p.region))?;
             let caller = format!(
                 "sso access token sha256:{}",
                 hex::encode(digest::digest(&digest::SHA256, token.expose().as_bytes()))
@@ -107,20 +150,20 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
             });
             let what = format_args!("profile {} SSO role {}", p.profile, p.role_name);
             let creds = cached(ctx, &key, what, || {
-                sso::fetch(ctx.sts.http(), &portal, p, &token)
+                sso::fetch(ctx.session.http(), &portal, p, &token)
             })?;
             (creds, format!("profile {} (SSO)", p.profile))
         }
         Base::Process { profile, command } => {
             let budget = ctx
-                .sts
+                .session
                 .http()
                 .remaining()
                 .min(std::time::Duration::from_secs(60));
             let creds = process::run(command, profile, budget)?;
             (creds, format!("profile {profile} (credential_process)"))
         }
-        Base::Container => container::load(ctx.env, ctx.sts.http())
+        Base::Container => container::load(ctx.env, ctx.session.http())
             .map_err(|e| named_source(plan, "EcsContainer", e))?,
         Base::Imds => imds_base(ctx, plan)?,
     };
@@ -151,12 +194,12 @@ fn imds_base(ctx: &Context<'_>, plan: &Plan) -> Result<(Credentials, String)> {
     })?;
     // A machine whose credentials come from IMDS is an EC2 instance: its region is the
     // default. It is learnt before anything resolves the STS endpoint.
-    let want_region = ctx.sts.region().is_none();
-    match imds::load(ctx.sts.http(), &base, want_region)? {
+    let want_region = ctx.session.region().is_none();
+    match imds::load(ctx.session.http(), &base, want_region)? {
         imds::Loaded::Found(creds, from, region) => {
             if let Some(region) = region {
                 vlog!("region {region} from instance metadata");
-                ctx.sts.set_region_hint(&region);
+                ctx.session.set_region_hint(&region);
             }
             Ok((creds, from))
         }
@@ -174,20 +217,6 @@ fn imds_base(ctx: &Context<'_>, plan: &Plan) -> Result<(Credentials, String)> {
                 ),
             },
         }),
-    }
-}
-
-fn static_keys(ctx: &Context<'_>, profile: &str) -> Credentials {
-    let p = |k: &str| ctx.profiles.get(profile, k).map(str::trim);
-    Credentials {
-        access_key_id: p("aws_access_key_id").unwrap_or_default().to_owned(),
-        secret_access_key: Secret::new(p("aws_secret_access_key").unwrap_or_default()),
-        // `aws_security_token` is the legacy name botocore still reads.
-        session_token: p("aws_session_token")
-            .or_else(|| p("aws_security_token"))
-            .map(Secret::new),
-        expiration: None,
-        account_id: p("aws_account_id").map(str::to_owned),
     }
 }
 
@@ -211,7 +240,7 @@ pub(crate) fn check_can_sign(ctx: &Context<'_>, signer: &Level, call: &str) -> R
         return Ok(());
     };
     let now = time::OffsetDateTime::now_utc();
-    let budget = ctx.sts.http().remaining().min(ONE_CALL);
+    let budget = ctx.session.http().remaining().min(ONE_CALL);
     let needed = time::Duration::try_from(budget).unwrap_or_default();
     if exp > now + needed {
         return Ok(());
@@ -240,15 +269,10 @@ pub(crate) fn check_can_sign(ctx: &Context<'_>, signer: &Level, call: &str) -> R
 }
 
 /// Assumes `hop` with the credentials of `signer`, the level below, through the cache.
-pub(crate) fn hop(
-    ctx: &Context<'_>,
-    hop: &Hop,
-    session_name: &str,
-    signer: &Level,
-) -> Result<Credentials> {
+fn hop(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> Result<Credentials> {
     let signer_creds = &signer.creds;
     check_role_arn(&hop.role_arn)?;
-    let endpoint = ctx.sts.endpoint()?;
+    let endpoint = ctx.session.sts_endpoint()?;
     let duration = hop
         .duration_seconds
         .unwrap_or(DEFAULT_DURATION_SECONDS)
@@ -279,7 +303,8 @@ fn assume(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> R
         None => None,
     };
     let started = Instant::now();
-    let assumed = ctx.sts.assume_role(
+    let assumed = sts::assume_role(
+        ctx.session,
         creds,
         &AssumeRoleParams {
             role_arn: &hop.role_arn,
@@ -322,7 +347,7 @@ fn cached(
     match ctx.cache.get() {
         // Waiting for another process may take a quarter of what is left: a lock held
         // for long never holds the run past its deadline.
-        Some(cache) => cache.get_or_fill(key, what, ctx.sts.http().remaining() / 4, fill),
+        Some(cache) => cache.get_or_fill(key, what, ctx.session.http().remaining() / 4, fill),
         None => fill(),
     }
 }
@@ -340,9 +365,9 @@ pub(crate) fn validity(creds: &Credentials) -> String {
 
 /// The session name of the identity `creds` (`UserId` is `AROA...:session`), for
 /// `--forward-session-name`; the default for identities without one.
-pub(crate) fn forwarded_session_name(ctx: &Context<'_>, signer: &Level) -> Result<String> {
+fn forwarded_session_name(ctx: &Context<'_>, signer: &Level) -> Result<String> {
     check_can_sign(ctx, signer, "GetCallerIdentity")?;
-    let identity = ctx.sts.get_caller_identity(&signer.creds)?;
+    let identity = sts::get_caller_identity(ctx.session, &signer.creds)?;
     let name = identity
         .user_id
         .split_once(':')

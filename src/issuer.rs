@@ -6,15 +6,16 @@
 use std::time::Instant;
 
 use crate::config_files::{self, ProfileSet};
-use crate::credentials::{Credentials, REFRESH_MARGIN};
+use crate::credentials::Credentials;
 use crate::eks::{self, Cluster};
 use crate::endpoint::{self, Service};
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::executor::{self, Context, Level};
-use crate::plan::{self, Plan, SessionName};
+use crate::plan::{self, Plan};
 use crate::request::Request;
-use crate::sts::{CallerIdentity, Sts};
+use crate::session::Session;
+use crate::sts::{self, CallerIdentity};
 use crate::token::{self, Token};
 use crate::validate;
 use crate::{cache, http, log, retry, timefmt, vlog};
@@ -28,12 +29,10 @@ pub struct Issuer<'e> {
     /// The profile was named (`--profile`, `AWS_PROFILE`, `AWS_DEFAULT_PROFILE`).
     profile_named: bool,
     plan: Plan,
-    sts: Sts,
+    session: Session,
     cache: cache::Lazy,
-    /// The credentials at each level: the base, then after each hop.
-    levels: Vec<Level>,
-    /// The forwarded session name, once asked for.
-    forwarded: Option<String>,
+    /// The credentials at each level of the plan, kept between tokens.
+    state: executor::State,
     /// The deadline started by `new` has not been used by an operation yet: the first
     /// one keeps it, so that reading the config files and planning count too.
     first_deadline: bool,
@@ -48,14 +47,17 @@ impl<'e> Issuer<'e> {
         request.validate()?;
         let profiles = config_files::load(env)?;
         let (profile, named) = config_files::selected(request.profile.as_deref(), env);
-        let region = request
-            .region
-            .as_deref()
-            .filter(|r| !r.is_empty())
-            .or_else(|| env.get("AWS_REGION"))
-            .or_else(|| env.get("AWS_DEFAULT_REGION"))
-            .or_else(|| profiles.get(&profile, "region"))
-            .map(|r| r.trim().to_owned());
+        let region = match request.region.as_deref().filter(|r| !r.is_empty()) {
+            Some(r) => Some(r.trim().to_owned()),
+            None => profiles
+                .setting_of(
+                    env,
+                    &profile,
+                    &["AWS_REGION", "AWS_DEFAULT_REGION"],
+                    "region",
+                )
+                .map(|(r, _)| r.trim().to_owned()),
+        };
         let settings = endpoint::Settings::load(env, &profiles, &profile, region)?;
         // A refused STS endpoint override is reported before any request.
         settings.override_for(Service::Sts)?;
@@ -69,7 +71,7 @@ impl<'e> Issuer<'e> {
             env,
             request: request.clone(),
             plan,
-            sts: Sts::new(
+            session: Session::new(
                 http::Client::new(env, request.timeout)
                     .with_connect_timeout(request.connect_timeout.unwrap_or(http::CONNECT_TIMEOUT)),
                 settings,
@@ -79,11 +81,10 @@ impl<'e> Issuer<'e> {
             profiles,
             profile,
             profile_named: named != config_files::Named::Default,
-            levels: Vec::new(),
-            forwarded: None,
+            state: executor::State::default(),
             first_deadline: true,
         })
-        .inspect(|issuer| issuer.sts.http().set_deadline(deadline))
+        .inspect(|issuer| issuer.session.http().set_deadline(deadline))
     }
 
     fn context(&self) -> Context<'_> {
@@ -91,19 +92,17 @@ impl<'e> Issuer<'e> {
             env: self.env,
             profiles: &self.profiles,
             profile: &self.profile,
-            sts: &self.sts,
+            session: &self.session,
             cache: &self.cache,
             interactive: self.request.interactive,
         }
     }
 
-    /// A key of the selected profile in the shared config files (e.g. aws-cli's
-    /// `output`), trimmed; `None` when it is not set.
-    pub fn profile_value(&self, key: &str) -> Option<&str> {
-        self.profiles
-            .get(&self.profile, key)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
+    /// A setting as the SDKs read it (e.g. aws-cli's output format): the environment
+    /// variable `var`, else the selected profile's `key`; with where it came from, for
+    /// messages (`AWS_DEFAULT_OUTPUT`, "output of profile `dev`").
+    pub fn setting(&self, var: &str, key: &str) -> Option<(String, String)> {
+        self.profiles.setting(self.env, &self.profile, var, key)
     }
 
     /// The profile the request or the environment named (`--profile`, else
@@ -115,50 +114,27 @@ impl<'e> Issuer<'e> {
     /// The region known so far (configured, or learnt from IMDS once it gave
     /// credentials).
     pub fn region(&self) -> Option<String> {
-        self.sts.region()
+        self.session.region()
     }
 
     /// The credentials that sign tokens, within a fresh deadline (the first operation:
     /// within the one `new` started).
     pub fn credentials(&mut self) -> Result<Credentials> {
         if !std::mem::replace(&mut self.first_deadline, false) {
-            self.sts
+            self.session
                 .http()
                 .set_deadline(Instant::now() + self.request.timeout);
         }
-        self.top()
-    }
-
-    /// The signing credentials, renewing only the levels that are near expiry.
-    fn top(&mut self) -> Result<Credentials> {
-        let now = time::OffsetDateTime::now_utc();
-        let fresh = |l: &Level| l.creds.expiration.is_none_or(|e| e - now > REFRESH_MARGIN);
-        let keep = self.levels.iter().take_while(|l| fresh(l)).count();
-        self.levels.truncate(keep);
-        if self.levels.is_empty() {
-            let base = executor::base(&self.context(), &self.plan)?;
-            self.levels.push(base);
-        }
-        while self.levels.len() <= self.plan.hops.len() {
-            let i = self.levels.len() - 1;
-            let hop = &self.plan.hops[i];
-            let signer = &self.levels[i];
-            let session_name = match &hop.session_name {
-                SessionName::Named(n) => n.clone(),
-                SessionName::Forwarded => match &self.forwarded {
-                    Some(n) => n.clone(),
-                    None => {
-                        let n = executor::forwarded_session_name(&self.context(), signer)?;
-                        self.forwarded = Some(n.clone());
-                        n
-                    }
-                },
-            };
-            let creds = executor::hop(&self.context(), hop, &session_name, signer)?;
-            let label = format!("{} ({})", hop.origin, hop.role_arn);
-            self.levels.push(Level { creds, label });
-        }
-        Ok(self.levels[self.levels.len() - 1].creds.clone())
+        // The context borrows the fields the state is not.
+        let ctx = Context {
+            env: self.env,
+            profiles: &self.profiles,
+            profile: &self.profile,
+            session: &self.session,
+            cache: &self.cache,
+            interactive: self.request.interactive,
+        };
+        executor::run(&ctx, &self.plan, &mut self.state)
     }
 
     /// A new token, within a fresh deadline.
@@ -167,10 +143,10 @@ impl<'e> Issuer<'e> {
         validate::cluster_id(&self.request.cluster_id)?;
         let started = Instant::now();
         let creds = self.credentials()?;
-        let http = self.sts.http();
+        let http = self.session.http();
         let token = token::generate(
             &creds,
-            self.sts.endpoint()?,
+            self.session.sts_endpoint()?,
             &self.request.cluster_id,
             http.now(),
             time::OffsetDateTime::now_utc(),
@@ -192,14 +168,14 @@ impl<'e> Issuer<'e> {
     pub fn identities(&mut self, each_level: bool) -> Result<Vec<(String, CallerIdentity)>> {
         self.credentials()?;
         let levels: Vec<&Level> = if each_level {
-            self.levels.iter().collect()
+            self.state.levels.iter().collect()
         } else {
-            self.levels.last().into_iter().collect()
+            self.state.levels.last().into_iter().collect()
         };
         let mut out = Vec::new();
         for (i, level) in levels.into_iter().enumerate() {
             executor::check_can_sign(&self.context(), level, "GetCallerIdentity")?;
-            let id = self.sts.get_caller_identity(&level.creds)?;
+            let id = sts::get_caller_identity(&self.session, &level.creds)?;
             let label = if each_level && i == 0 {
                 format!("the source ({})", level.label)
             } else {
@@ -213,17 +189,17 @@ impl<'e> Issuer<'e> {
     /// EKS DescribeCluster of `name` with the signing credentials, within a fresh
     /// deadline. Needs a configured region.
     pub fn describe_cluster(&mut self, name: &str) -> Result<Cluster> {
-        let region = self.sts.settings().region.clone().ok_or_else(|| {
+        let region = self.session.settings().region.clone().ok_or_else(|| {
             Error::InvalidInput(
                 "EKS has no global endpoint: give a region (--region or AWS_REGION)".into(),
             )
         })?;
-        let ep = endpoint::resolve(Service::Eks, self.sts.settings(), Some(&region))?;
+        let ep = endpoint::resolve(Service::Eks, self.session.settings(), Some(&region))?;
         vlog!("EKS endpoint {} ({})", ep.join("/"), ep.reason);
         let creds = self.credentials()?;
-        if let Some(top) = self.levels.last() {
+        if let Some(top) = self.state.levels.last() {
             executor::check_can_sign(&self.context(), top, "DescribeCluster")?;
         }
-        eks::describe_cluster(self.sts.http(), &ep, &creds, name)
+        eks::describe_cluster(self.session.http(), &ep, &creds, name)
     }
 }

@@ -36,6 +36,7 @@ mod eks;
 mod endpoint;
 mod http;
 mod retry;
+mod session;
 #[cfg(feature = "testkit")]
 #[doc(hidden)]
 pub mod sigv4;

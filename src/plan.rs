@@ -7,9 +7,11 @@
 //! cycles and contradictions are errors that name the profiles.
 
 use crate::config_files::{Named, ProfileSet, Properties};
+use crate::credentials::Credentials;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::request::Request;
+use crate::secret::Secret;
 use crate::sources::container::{self, UriError};
 use crate::sources::sso::SsoProfile;
 use crate::sources::web_identity::{self, WebIdentity};
@@ -25,14 +27,17 @@ pub(crate) const DEFAULT_SESSION_NAME: &str = "EKSGetTokenAuth";
 pub(crate) const DEFAULT_DURATION_SECONDS: u32 = 3600;
 
 /// Where the credentials start.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Base {
     /// `AWS_ACCESS_KEY_ID` and friends.
     Environment,
-    /// A profile's `aws_access_key_id` and `aws_secret_access_key`.
+    /// A profile's `aws_access_key_id` and `aws_secret_access_key`, read when the plan
+    /// was made.
     StaticKeys {
         /// The profile holding them.
         profile: String,
+        /// The keys (and session token, account id).
+        creds: Credentials,
     },
     /// AssumeRoleWithWebIdentity (IRSA, or a profile's `web_identity_token_file`).
     WebIdentity(WebIdentity),
@@ -83,7 +88,7 @@ pub(crate) enum Chosen {
 }
 
 /// A base, then hops, first to assume first.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub(crate) base: Base,
     pub(crate) chosen: Chosen,
@@ -277,8 +282,18 @@ fn static_keys(name: &str, p: &Properties) -> std::result::Result<Option<Base>, 
         (None, Some(_)) => Err(ChainError::Invalid(format!(
             "profile missing aws_access_key_id (profile `{name}` has aws_secret_access_key)"
         ))),
-        (Some(_), Some(_)) => Ok(Some(Base::StaticKeys {
+        (Some(id), Some(secret)) => Ok(Some(Base::StaticKeys {
             profile: name.to_owned(),
+            creds: Credentials {
+                access_key_id: id.to_owned(),
+                secret_access_key: Secret::new(secret),
+                // `aws_security_token` is the legacy name botocore still reads.
+                session_token: prop(p, "aws_session_token")
+                    .or_else(|| prop(p, "aws_security_token"))
+                    .map(Secret::new),
+                expiration: None,
+                account_id: prop(p, "aws_account_id").map(str::to_owned),
+            },
         })),
     }
 }

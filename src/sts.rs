@@ -1,13 +1,13 @@
 //! STS over its Query API: AssumeRoleWithWebIdentity (unsigned), AssumeRole and
-//! GetCallerIdentity (SigV4-signed form POSTs), with the standard retry mode.
-
-use std::cell::{OnceCell, RefCell};
+//! GetCallerIdentity (SigV4-signed form POSTs), with the standard retry mode, each a
+//! call within a [`Session`].
 
 use crate::credentials::Credentials;
-use crate::endpoint::{self, Endpoint, Service, Settings};
+use crate::endpoint::Endpoint;
 use crate::error::{Error, Result, ServiceError};
-use crate::http::{self, Client};
+use crate::http;
 use crate::secret::Secret;
+use crate::session::Session;
 use crate::{retry, sigv4, timefmt, vlog, xml};
 
 const VERSION: &str = "2011-06-15";
@@ -54,279 +54,219 @@ pub(crate) struct AssumeRoleParams<'a> {
     pub(crate) mfa: Option<(&'a str, &'a str)>,
 }
 
-/// STS for one run: the HTTP client and the endpoint, resolved on first use: by then a
-/// source such as IMDS may have told the region.
-pub(crate) struct Sts {
-    http: Client,
-    settings: Settings,
-    retry: retry::Policy,
-    endpoint: OnceCell<Endpoint>,
-    region_hint: RefCell<Option<String>>,
+/// AssumeRoleWithWebIdentity: an unsigned call that trades a web identity token
+/// (IRSA's service account token) for role credentials.
+pub(crate) fn assume_role_with_web_identity(
+    s: &Session,
+    role_arn: &str,
+    session_name: &str,
+    token: &Secret,
+    duration_seconds: Option<u32>,
+) -> Result<AssumedRole> {
+    let mut params = vec![
+        ("RoleArn".to_owned(), role_arn.to_owned()),
+        ("RoleSessionName".to_owned(), session_name.to_owned()),
+        ("WebIdentityToken".to_owned(), token.expose().to_owned()),
+    ];
+    if let Some(d) = duration_seconds {
+        params.push(("DurationSeconds".into(), d.to_string()));
+    }
+    let leaves = call(s, "AssumeRoleWithWebIdentity", role_arn, params, None)?;
+    assumed_role("AssumeRoleWithWebIdentity", role_arn, &leaves)
 }
 
-impl Sts {
-    /// STS through `http`, at the endpoint `settings` choose, retrying as `retry` says.
-    pub(crate) fn new(http: Client, settings: Settings, retry: retry::Policy) -> Self {
-        Sts {
-            http,
-            settings,
-            retry,
-            endpoint: OnceCell::new(),
-            region_hint: RefCell::new(None),
-        }
+/// AssumeRole, signed with `creds`.
+pub(crate) fn assume_role(
+    s: &Session,
+    creds: &Credentials,
+    p: &AssumeRoleParams<'_>,
+) -> Result<AssumedRole> {
+    let mut params = vec![
+        ("RoleArn".to_owned(), p.role_arn.to_owned()),
+        ("RoleSessionName".to_owned(), p.session_name.to_owned()),
+    ];
+    if let Some(id) = p.external_id {
+        params.push(("ExternalId".into(), id.to_owned()));
     }
-
-    /// The run's HTTP client.
-    pub(crate) fn http(&self) -> &Client {
-        &self.http
+    if let Some(d) = p.duration_seconds {
+        params.push(("DurationSeconds".into(), d.to_string()));
     }
-
-    /// The endpoint settings of the run (for EKS and the SSO portal too).
-    pub(crate) fn settings(&self) -> &Settings {
-        &self.settings
+    if let Some((serial, code)) = p.mfa {
+        params.push(("SerialNumber".into(), serial.to_owned()));
+        params.push(("TokenCode".into(), code.to_owned()));
     }
-
-    /// The region known so far (configured, or learnt from IMDS).
-    pub(crate) fn region(&self) -> Option<String> {
-        self.settings
-            .region
-            .clone()
-            .or_else(|| self.region_hint.borrow().clone())
-    }
-
-    /// A region learnt from a source (IMDS), used when none was configured. Sources run
-    /// before anything resolves the endpoint, so the hint is always in time.
-    pub(crate) fn set_region_hint(&self, region: &str) {
-        if self.endpoint.get().is_none() {
-            *self.region_hint.borrow_mut() = Some(region.to_owned());
-        }
-    }
-
-    /// The STS endpoint (resolved once).
-    pub(crate) fn endpoint(&self) -> Result<&Endpoint> {
-        if let Some(e) = self.endpoint.get() {
-            return Ok(e);
-        }
-        let region = self.region();
-        let e = endpoint::resolve(Service::Sts, &self.settings, region.as_deref())?;
-        vlog!("STS endpoint {} ({})", e.join("/"), e.reason);
-        Ok(self.endpoint.get_or_init(|| e))
-    }
-
-    /// AssumeRoleWithWebIdentity: an unsigned call that trades a web identity token
-    /// (IRSA's service account token) for role credentials.
-    pub(crate) fn assume_role_with_web_identity(
-        &self,
-        role_arn: &str,
-        session_name: &str,
-        token: &Secret,
-        duration_seconds: Option<u32>,
-    ) -> Result<AssumedRole> {
-        let mut params = vec![
-            ("RoleArn".to_owned(), role_arn.to_owned()),
-            ("RoleSessionName".to_owned(), session_name.to_owned()),
-            ("WebIdentityToken".to_owned(), token.expose().to_owned()),
-        ];
-        if let Some(d) = duration_seconds {
-            params.push(("DurationSeconds".into(), d.to_string()));
-        }
-        let leaves = self.call("AssumeRoleWithWebIdentity", role_arn, params, None)?;
-        assumed_role("AssumeRoleWithWebIdentity", role_arn, &leaves)
-    }
-
-    /// AssumeRole, signed with `creds`.
-    pub(crate) fn assume_role(
-        &self,
-        creds: &Credentials,
-        p: &AssumeRoleParams<'_>,
-    ) -> Result<AssumedRole> {
-        let mut params = vec![
-            ("RoleArn".to_owned(), p.role_arn.to_owned()),
-            ("RoleSessionName".to_owned(), p.session_name.to_owned()),
-        ];
-        if let Some(id) = p.external_id {
-            params.push(("ExternalId".into(), id.to_owned()));
-        }
-        if let Some(d) = p.duration_seconds {
-            params.push(("DurationSeconds".into(), d.to_string()));
-        }
-        if let Some((serial, code)) = p.mfa {
-            params.push(("SerialNumber".into(), serial.to_owned()));
-            params.push(("TokenCode".into(), code.to_owned()));
-        }
-        let result = self.call("AssumeRole", p.role_arn, params, Some(creds));
-        let leaves = match result {
-            Err(Error::Service(mut e)) => {
-                // A role assumed with role credentials ("role chaining") is capped at
-                // one hour, whatever the role's MaxSessionDuration says.
-                if p.duration_seconds.is_some_and(|d| d > 3600)
-                    && creds.session_token.is_some()
-                    && e.code == "ValidationError"
-                {
-                    e.hint = Some(
-                        "a role assumed with role credentials (role chaining) is limited to \
-                         3600 seconds: use --duration-seconds 3600 or less"
-                            .into(),
-                    );
-                }
-                return Err(Error::Service(e));
+    let result = call(s, "AssumeRole", p.role_arn, params, Some(creds));
+    let leaves = match result {
+        Err(Error::Service(mut e)) => {
+            // A role assumed with role credentials ("role chaining") is capped at
+            // one hour, whatever the role's MaxSessionDuration says.
+            if p.duration_seconds.is_some_and(|d| d > 3600)
+                && creds.session_token.is_some()
+                && e.code == "ValidationError"
+            {
+                e.hint = Some(
+                    "a role assumed with role credentials (role chaining) is limited to \
+                     3600 seconds: use --duration-seconds 3600 or less"
+                        .into(),
+                );
             }
-            other => other?,
-        };
-        assumed_role("AssumeRole", p.role_arn, &leaves)
-    }
+            return Err(Error::Service(e));
+        }
+        other => other?,
+    };
+    assumed_role("AssumeRole", p.role_arn, &leaves)
+}
 
-    /// GetCallerIdentity, signed with `creds`: who these credentials are.
-    pub(crate) fn get_caller_identity(&self, creds: &Credentials) -> Result<CallerIdentity> {
-        let leaves = self.call("GetCallerIdentity", "", Vec::new(), Some(creds))?;
-        let get = |k: &str| -> Result<String> {
-            leaves
-                .get(&format!("GetCallerIdentityResult/{k}"))
-                .map(str::to_owned)
-                .ok_or_else(|| malformed("GetCallerIdentity", "", &format!("it has no {k}")))
-        };
-        Ok(CallerIdentity {
-            arn: get("Arn")?,
-            account: get("Account")?,
-            user_id: get("UserId")?,
-        })
-    }
+/// GetCallerIdentity, signed with `creds`: who these credentials are.
+pub(crate) fn get_caller_identity(s: &Session, creds: &Credentials) -> Result<CallerIdentity> {
+    let leaves = call(s, "GetCallerIdentity", "", Vec::new(), Some(creds))?;
+    let get = |k: &str| -> Result<String> {
+        leaves
+            .get(&format!("GetCallerIdentityResult/{k}"))
+            .map(str::to_owned)
+            .ok_or_else(|| malformed("GetCallerIdentity", "", &format!("it has no {k}")))
+    };
+    Ok(CallerIdentity {
+        arn: get("Arn")?,
+        account: get("Account")?,
+        user_id: get("UserId")?,
+    })
+}
 
-    /// One STS action with retries; returns the leaves of a 200 answer.
-    fn call(
-        &self,
-        op: &'static str,
-        role_arn: &str,
-        params: Vec<(String, String)>,
-        creds: Option<&Credentials>,
-    ) -> Result<xml::Leaves> {
-        let mut form = vec![
-            ("Action".to_owned(), op.to_owned()),
-            ("Version".to_owned(), VERSION.to_owned()),
-        ];
-        form.extend(params);
-        let body = sigv4::encode_query(&form);
-        let endpoint = self.endpoint()?;
-        let what = if role_arn.is_empty() {
-            op.to_owned()
+/// One STS action with retries; returns the leaves of a 200 answer.
+fn call(
+    s: &Session,
+    op: &'static str,
+    role_arn: &str,
+    params: Vec<(String, String)>,
+    creds: Option<&Credentials>,
+) -> Result<xml::Leaves> {
+    let mut form = vec![
+        ("Action".to_owned(), op.to_owned()),
+        ("Version".to_owned(), VERSION.to_owned()),
+    ];
+    form.extend(params);
+    let body = sigv4::encode_query(&form);
+    let endpoint = s.sts_endpoint()?;
+    let what = if role_arn.is_empty() {
+        op.to_owned()
+    } else {
+        format!("{op} {role_arn}")
+    };
+    let mut attempt = 1;
+    let mut skew_retried = false;
+    loop {
+        let headers = headers(s, endpoint, &body, creds);
+        let started = std::time::Instant::now();
+        let sent_at = time::OffsetDateTime::now_utc();
+        // An attempt that hangs may use half of what is left, so that a retry still
+        // fits in the deadline; the last attempt may use all of it.
+        let left = s.http().remaining();
+        let per_attempt = if attempt < s.retry().max_attempts {
+            (left / 2).max(std::time::Duration::from_secs(2)).min(left)
         } else {
-            format!("{op} {role_arn}")
+            left
         };
-        let mut attempt = 1;
-        let mut skew_retried = false;
-        loop {
-            let headers = self.headers(endpoint, &body, creds);
-            let started = std::time::Instant::now();
-            let sent_at = time::OffsetDateTime::now_utc();
-            // An attempt that hangs may use half of what is left, so that a retry still
-            // fits in the deadline; the last attempt may use all of it.
-            let left = self.http.remaining();
-            let per_attempt = if attempt < self.retry.max_attempts {
-                (left / 2).max(std::time::Duration::from_secs(2)).min(left)
-            } else {
-                left
-            };
-            let sent = self.http.send(&http::Request {
+        let sent = s.http().send(&http::Request {
+            method: "POST",
+            url: &endpoint.url,
+            path_and_query: "/",
+            headers: &headers,
+            body: body.as_bytes(),
+            allow_http: endpoint.overridden,
+            timeout: Some(per_attempt),
+        });
+        let took = started.elapsed().as_secs_f64() * 1000.0;
+        let skew = sent.as_ref().ok().and_then(|r| {
+            s.http()
+                .observe_date(r.header("date")?, sent_at, time::OffsetDateTime::now_utc())
+        });
+        let (retryable, retry_after, err) = match sent {
+            Ok(resp) if resp.status == 200 => {
+                vlog!("{what}: HTTP 200 in {took:.1} ms (attempt {attempt})");
+                return xml::parse(&resp.body)
+                    .map_err(|why| malformed(op, role_arn, &why.to_string()));
+            }
+            Ok(resp) => {
+                let e = sts_error(op, role_arn, &resp);
+                // A signature made on a wrong clock: re-sign at the server's time, once.
+                if creds.is_some()
+                    && !skew_retried
+                    && SKEW_CODES.contains(&e.code.as_str())
+                    && skew.is_some_and(|s| s.abs() > http::SKEW_THRESHOLD)
+                {
+                    vlog!("{what}: {} with a skewed clock; re-signing", e.code);
+                    skew_retried = true;
+                    continue;
+                }
+                vlog!(
+                    "{what}: HTTP {} {} in {took:.1} ms (attempt {attempt})",
+                    resp.status,
+                    e.code
+                );
+                let retry_after = resp.header("x-amz-retry-after").map(str::to_owned);
+                (
+                    retry::is_retryable(e.status, &e.code),
+                    retry_after,
+                    Error::Service(Box::new(e)),
+                )
+            }
+            Err(f) => {
+                vlog!("{what}: {f} after {took:.1} ms (attempt {attempt})");
+                let retryable = f.is_retryable();
+                let detail = format!("{f} (endpoint {})", endpoint.join("/"));
+                (
+                    retryable,
+                    None,
+                    Error::Http {
+                        what: what.clone(),
+                        detail,
+                        retryable,
+                    },
+                )
+            }
+        };
+        if !retryable || attempt >= s.retry().max_attempts {
+            return Err(err);
+        }
+        attempt += 1;
+        let sleep = retry::backoff(attempt, retry_after.as_deref());
+        if sleep >= s.http().remaining() {
+            return Err(err);
+        }
+        vlog!("{what}: retrying in {:.0} ms", sleep.as_secs_f64() * 1000.0);
+        std::thread::sleep(sleep);
+    }
+}
+
+fn headers(
+    s: &Session,
+    endpoint: &Endpoint,
+    body: &str,
+    creds: Option<&Credentials>,
+) -> Vec<(String, String)> {
+    let mut headers = vec![("content-type".to_owned(), FORM.to_owned())];
+    if let Some(creds) = creds {
+        let signed = sigv4::sign_headers(
+            &sigv4::Request {
                 method: "POST",
-                url: &endpoint.url,
-                path_and_query: "/",
+                host: &endpoint.host(),
+                path: &endpoint.path("/"),
+                query: &[],
                 headers: &headers,
                 body: body.as_bytes(),
-                allow_http: endpoint.overridden,
-                timeout: Some(per_attempt),
-            });
-            let took = started.elapsed().as_secs_f64() * 1000.0;
-            let skew = sent.as_ref().ok().and_then(|r| {
-                self.http
-                    .observe_date(r.header("date")?, sent_at, time::OffsetDateTime::now_utc())
-            });
-            let (retryable, retry_after, err) = match sent {
-                Ok(resp) if resp.status == 200 => {
-                    vlog!("{what}: HTTP 200 in {took:.1} ms (attempt {attempt})");
-                    return xml::parse(&resp.body)
-                        .map_err(|why| malformed(op, role_arn, &why.to_string()));
-                }
-                Ok(resp) => {
-                    let e = sts_error(op, role_arn, &resp);
-                    // A signature made on a wrong clock: re-sign at the server's time, once.
-                    if creds.is_some()
-                        && !skew_retried
-                        && SKEW_CODES.contains(&e.code.as_str())
-                        && skew.is_some_and(|s| s.abs() > http::SKEW_THRESHOLD)
-                    {
-                        vlog!("{what}: {} with a skewed clock; re-signing", e.code);
-                        skew_retried = true;
-                        continue;
-                    }
-                    vlog!(
-                        "{what}: HTTP {} {} in {took:.1} ms (attempt {attempt})",
-                        resp.status,
-                        e.code
-                    );
-                    let retry_after = resp.header("x-amz-retry-after").map(str::to_owned);
-                    (
-                        retry::is_retryable(e.status, &e.code),
-                        retry_after,
-                        Error::Service(Box::new(e)),
-                    )
-                }
-                Err(f) => {
-                    vlog!("{what}: {f} after {took:.1} ms (attempt {attempt})");
-                    let retryable = f.is_retryable();
-                    let detail = format!("{f} (endpoint {})", endpoint.join("/"));
-                    (
-                        retryable,
-                        None,
-                        Error::Http {
-                            what: what.clone(),
-                            detail,
-                            retryable,
-                        },
-                    )
-                }
-            };
-            if !retryable || attempt >= self.retry.max_attempts {
-                return Err(err);
-            }
-            attempt += 1;
-            let sleep = retry::backoff(attempt, retry_after.as_deref());
-            if sleep >= self.http.remaining() {
-                return Err(err);
-            }
-            vlog!("{what}: retrying in {:.0} ms", sleep.as_secs_f64() * 1000.0);
-            std::thread::sleep(sleep);
-        }
+            },
+            creds,
+            sigv4::Scope {
+                time: s.http().now(),
+                region: &endpoint.signing_region,
+                service: "sts",
+            },
+            sigv4::Settings::default(),
+        );
+        headers.extend(signed.headers);
     }
-
-    fn headers(
-        &self,
-        endpoint: &Endpoint,
-        body: &str,
-        creds: Option<&Credentials>,
-    ) -> Vec<(String, String)> {
-        let mut headers = vec![("content-type".to_owned(), FORM.to_owned())];
-        if let Some(creds) = creds {
-            let signed = sigv4::sign_headers(
-                &sigv4::Request {
-                    method: "POST",
-                    host: &endpoint.host(),
-                    path: &endpoint.path("/"),
-                    query: &[],
-                    headers: &headers,
-                    body: body.as_bytes(),
-                },
-                creds,
-                sigv4::Scope {
-                    time: self.http.now(),
-                    region: &endpoint.signing_region,
-                    service: "sts",
-                },
-                sigv4::Settings::default(),
-            );
-            headers.extend(signed.headers);
-        }
-        headers
-    }
+    headers
 }
 
 fn malformed(op: &str, role_arn: &str, why: &str) -> Error {

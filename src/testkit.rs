@@ -66,7 +66,7 @@ pub fn profile_chain(
         }
     };
     match &chain.base {
-        Base::StaticKeys { profile } => {
+        Base::StaticKeys { profile, .. } => {
             let mut m = Map::new();
             for (k, prop) in [
                 ("access_key_id", "aws_access_key_id"),

@@ -9,7 +9,8 @@ use ring::digest;
 
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::sts::{AssumedRole, Sts};
+use crate::session::Session;
+use crate::sts::{self, AssumedRole};
 
 /// Session name when none is configured. A fixed string, not a timestamp, so that a
 /// credential cache can key on it.
@@ -75,8 +76,8 @@ pub(crate) fn identity(token: &Secret) -> String {
 }
 
 /// AssumeRoleWithWebIdentity with `token`.
-pub(crate) fn assume(sts: &Sts, w: &WebIdentity, token: &Secret) -> Result<AssumedRole> {
-    sts.assume_role_with_web_identity(&w.role_arn, &w.session_name, token, None)
+pub(crate) fn assume(session: &Session, w: &WebIdentity, token: &Secret) -> Result<AssumedRole> {
+    sts::assume_role_with_web_identity(session, &w.role_arn, &w.session_name, token, None)
 }
 
 #[cfg(test)]

@@ -21,7 +21,7 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
         argo_issue(&args.request, &env)?
     } else {
         let mut issuer = Issuer::new(&args.request, &env)?;
-        configured_format(&mut args.print, &env, &issuer)?;
+        configured_format(&mut args.print, &issuer)?;
         let token = issuer.issue()?;
         // The process ends after printing: its memory goes back whole, not piece by
         // piece (the hot path of every kubectl call).

@@ -12,7 +12,7 @@ pub(crate) use kubeconfig::kubeconfig;
 pub(crate) use verify::verify;
 pub(crate) use whoami::whoami;
 
-use eks_token::{Env, Error, Issuer};
+use eks_token::{Error, Issuer};
 
 use super::args::{Format, Print};
 use super::Failure;
@@ -44,22 +44,18 @@ pub(crate) fn queried(answer: &serde_json::Value, path: &[String], format: Forma
 /// aws-cli's output format when `--output` is not given: `AWS_DEFAULT_OUTPUT`, else the
 /// profile's `output`, else JSON. Of aws-cli's formats, `json` and `text` are printed;
 /// `table` and unknown names are refused before any request.
-pub(crate) fn configured_format(
-    print: &mut Print,
-    env: &Env,
-    issuer: &Issuer<'_>,
-) -> Result<(), Failure> {
+pub(crate) fn configured_format(print: &mut Print, issuer: &Issuer<'_>) -> Result<(), Failure> {
     if !print.format_from_config {
         return Ok(());
     }
-    let (value, origin) = match env.get("AWS_DEFAULT_OUTPUT") {
-        Some(v) => (v.trim(), "AWS_DEFAULT_OUTPUT".to_owned()),
-        None => match issuer.profile_value("output") {
-            Some(v) => (v, "the profile's `output`".to_owned()),
-            None => return Ok(()),
-        },
+    let Some((value, from)) = issuer.setting("AWS_DEFAULT_OUTPUT", "output") else {
+        return Ok(());
     };
-    print.format = match value {
+    let origin = match from.as_str() {
+        "AWS_DEFAULT_OUTPUT" => from,
+        _ => "the profile's `output`".to_owned(),
+    };
+    print.format = match value.trim() {
         "json" => Format::Json,
         "text" => Format::Text,
         "table" => {

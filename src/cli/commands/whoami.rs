@@ -12,7 +12,7 @@ use crate::cli::{vlog, Failure};
 pub(crate) fn whoami(mut args: GetToken, env: &Env) -> Result<String, Failure> {
     let env = args.effective_env(env);
     let mut issuer = Issuer::new(&args.request, &env)?;
-    configured_format(&mut args.print, &env, &issuer)?;
+    configured_format(&mut args.print, &issuer)?;
     let ids = issuer.identities(args.request.verbose)?;
     for (label, id) in &ids {
         vlog!("identity after {label}: {}", id.arn);
