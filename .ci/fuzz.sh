@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every fuzz target for SECONDS seconds (default 20): fuzz.sh [SECONDS] [TARGET...]
-# Needs the nightly toolchain and cargo-fuzz (installed here when missing). Seeds are
+# Needs the nightly toolchain and cargo-fuzz (installed here when missing; fails
+# when they cannot be). Seeds are
 # read from fuzz/seeds/<target>; new inputs go to fuzz/corpus/<target> (not committed).
 # Prints each target's exec count; exits non-zero on a crash, hang or OOM.
 set -euo pipefail
@@ -12,8 +13,10 @@ if [ ${#targets[@]} -eq 0 ]; then
     targets=(sts_response profile_file arn exec_info credentials_json token cli verify token_times kubeconfig)
 fi
 if ! cargo +nightly --version >/dev/null 2>&1; then
-    echo "fuzz: no nightly toolchain (rustup toolchain install nightly); skipping" >&2
-    exit 0
+    rustup toolchain install nightly --profile minimal >&2 || {
+        echo "fuzz: no nightly toolchain and rustup could not install one" >&2
+        exit 1
+    }
 fi
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
 (cd fuzz && cargo +nightly fuzz build -O >&2)

@@ -8,22 +8,10 @@ use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
 
 fn chain_env(tag: &str) -> (TestEnv, String, String) {
-    let m = moto();
-    let mut env = TestEnv::new();
-    let irsa = format!("arn:aws:iam::111111111111:role/{tag}-irsa");
+    let irsa = format!("{tag}-irsa");
+    let env = irsa_env(&irsa);
     let dev = format!("arn:aws:iam::222222222222:role/{tag}-dev");
-    env.irsa(&irsa, "eyJhbGciOiJSUzI1NiJ9.cache.c2ln");
-    env.set("AWS_ENDPOINT_URL_STS", &m.url)
-        .set("AWS_REGION", "us-east-1");
-    (env, irsa, dev)
-}
-
-fn sessions_of(role: &str) -> usize {
-    moto()
-        .sessions()
-        .iter()
-        .filter(|s| s["role_arn"] == role)
-        .count()
+    (env, format!("arn:aws:iam::111111111111:role/{irsa}"), dev)
 }
 
 fn cache_dir(env: &TestEnv) -> std::path::PathBuf {
@@ -250,17 +238,15 @@ fn unsafe_cache_directories_are_not_used() {
         r.stderr
     );
     assert!(entries(&env).is_empty());
-    // Another owner (tests run as root in CI; elsewhere chown is not allowed).
+    // Another owner (giving a directory away needs root, which make test runs as).
+    require_root("giving the cache directory to another owner");
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    if std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).is_ok() {
-        let before = sessions_of(&irsa);
-        let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev]);
-        assert_eq!(r.code, 0, "{}", r.stderr);
-        assert!(r.stderr.contains("belongs to uid 65534"), "{}", r.stderr);
-        assert_eq!(sessions_of(&irsa), before + 1);
-    } else {
-        eprintln!("skipped the other-owner case: chown needs root");
-    }
+    std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+    let before = sessions_of(&irsa);
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", &dev]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("belongs to uid 65534"), "{}", r.stderr);
+    assert_eq!(sessions_of(&irsa), before + 1);
     // An explicit --cache-dir that cannot be created: a warning, and the run goes on.
     let blocker = env.home.join("a-file");
     std::fs::write(&blocker, "").unwrap();
@@ -348,14 +334,7 @@ fn syscall_counts(env: &TestEnv, args: &[&str]) -> std::collections::BTreeMap<St
 
 #[test]
 fn a_warm_chain_reads_each_file_in_a_few_system_calls() {
-    if std::process::Command::new("strace")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: strace is needed (make deps installs it)");
-        return;
-    }
+    require_tool("strace", "it counts the warm run's system calls");
     let (env, irsa, dev) = chain_env("strace");
     let args = ["get-token", "--cluster-name", "dev", "--role-arn", &dev];
     assert_eq!(env.run(&args).code, 0);

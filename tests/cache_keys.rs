@@ -350,7 +350,7 @@ fn signed_for(sts: &StsRecorder, region: &str) {
 fn another_role_misses() {
     let other = "arn:aws:iam::222222222222:role/other-role";
     changing_misses(
-        |_, a| a[1] = other.into(),
+        |_, a| set_arg(a, "--role-arn", other),
         |sts| assert_eq!(second_call(sts).role_arn.as_deref(), Some(other)),
     );
 }
@@ -358,7 +358,7 @@ fn another_role_misses() {
 #[test]
 fn another_session_name_misses() {
     changing_misses(
-        |_, a| a[3] = "second-session".into(),
+        |_, a| set_arg(a, "-s", "second-session"),
         |sts| body_has(sts, "RoleSessionName=second-session"),
     );
 }
@@ -366,7 +366,7 @@ fn another_session_name_misses() {
 #[test]
 fn another_external_id_misses() {
     changing_misses(
-        |_, a| a[5] = "ext-2".into(),
+        |_, a| set_arg(a, "-e", "ext-2"),
         |sts| body_has(sts, "ExternalId=ext-2"),
     );
 }
@@ -374,7 +374,7 @@ fn another_external_id_misses() {
 #[test]
 fn another_duration_misses() {
     changing_misses(
-        |_, a| a[7] = "2700".into(),
+        |_, a| set_arg(a, "--duration-seconds", "2700"),
         |sts| body_has(sts, "DurationSeconds=2700"),
     );
 }
@@ -418,14 +418,7 @@ fn another_endpoint_override_misses() {
 
 #[test]
 fn another_mfa_serial_misses() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: script(1) from util-linux is needed to give the run a terminal");
-        return;
-    }
+    require_tool("script", "util-linux's script(1) gives the run a terminal");
     let (mut env, sts) = case();
     let (config, creds) = config_files(&mut env);
     write(

@@ -6,7 +6,6 @@ use std::time::Duration;
 use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
 
-const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
 const IRSA_ROLE: &str = "arn:aws:iam::111111111111:role/irsa";
 const WIT: &str = "eyJhbGciOiJSUzI1NiJ9.web-identity-SECRET-claims.sig";
 const IRSA_SECRET: &str = "irsaSECRETkey/abc+def";

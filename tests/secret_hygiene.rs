@@ -4,7 +4,6 @@
 
 use crate::common::*;
 
-const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
 const WIT: &str = "eyJhbGciOiJSUzI1NiJ9.hygiene-WEB-IDENTITY.c2ln";
 
 #[test]

@@ -9,20 +9,11 @@ use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
 use serde_json::json;
 
-fn write_config(env: &mut TestEnv, config: &str, credentials: &str) {
-    let c = env.home.join("aws-config");
-    let k = env.home.join("aws-credentials");
-    std::fs::write(&c, config).unwrap();
-    std::fs::write(&k, credentials).unwrap();
-    env.set("AWS_CONFIG_FILE", c.display().to_string())
-        .set("AWS_SHARED_CREDENTIALS_FILE", k.display().to_string());
-}
-
 #[test]
 fn profile_chain_static_keys_to_role_a_to_role_b() {
     let m = moto();
     let mut env = TestEnv::new();
-    write_config(
+    write_aws_files(
         &mut env,
         &format!(
             "[profile a]\nrole_arn = arn:aws:iam::111111111111:role/sources-hub\nsource_profile = base\n\
@@ -130,7 +121,7 @@ fn profile_chain_static_keys_to_role_a_to_role_b() {
 fn profile_services_section_sets_the_sts_endpoint() {
     let m = moto();
     let mut env = TestEnv::new();
-    write_config(
+    write_aws_files(
         &mut env,
         &format!(
             "[profile svc]\nservices = local-sts\nregion = us-west-2\n\
@@ -157,7 +148,7 @@ fn profile_services_section_sets_the_sts_endpoint() {
 #[test]
 fn explicit_profile_that_does_not_exist_is_an_error() {
     let mut env = TestEnv::new();
-    write_config(&mut env, "[profile one]\nregion = us-east-1\n", "");
+    write_aws_files(&mut env, "[profile one]\nregion = us-east-1\n", "");
     let r = env.run(&["get-token", "--cluster-name", "dev", "--profile", "two"]);
     assert_failed(&r, 1, &[]);
     assert!(
@@ -166,7 +157,7 @@ fn explicit_profile_that_does_not_exist_is_an_error() {
         r.stderr
     );
     // A cycle names the profiles.
-    write_config(
+    write_aws_files(
         &mut env,
         "[profile x]\nrole_arn = arn:aws:iam::111111111111:role/x\nsource_profile = y\n\
          [profile y]\nrole_arn = arn:aws:iam::111111111111:role/y\nsource_profile = x\n",
@@ -206,7 +197,7 @@ fn imds_source_against_moto() {
     assert_verifies(&v);
     assert_eq!(v["region"], "us-east-1");
     // The same through a profile's credential_source, then a role.
-    write_config(
+    write_aws_files(
         &mut env,
         "[profile ec2]\nrole_arn = arn:aws:iam::222222222222:role/testrole\ncredential_source = Ec2InstanceMetadata\nregion = us-east-1\n",
         "",
@@ -307,7 +298,7 @@ fn credential_process_success_failure_bad_json_and_hang() {
     let fail = script(&env, "fail.sh", "echo 'vault says no' >&2\nexit 3");
     let bad = script(&env, "bad.sh", "echo 'SECRETSAUCE not json'");
     let hang = script(&env, "hang.sh", "sleep 30");
-    write_config(
+    write_aws_files(
         &mut env,
         &format!(
             "[profile ok]\ncredential_process = {ok} \"arg with space\"\n\
@@ -377,7 +368,7 @@ fn sso_profile_with_a_cached_token_and_an_expired_one() {
         },
     );
     let mut env = TestEnv::new();
-    write_config(
+    write_aws_files(
         &mut env,
         "[profile sso]\nsso_session = corp\nsso_account_id = 222222222222\nsso_role_name = Deployer\nregion = us-east-1\n\
          [sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = eu-west-1\n",
@@ -471,7 +462,7 @@ fn sso_profile_with_a_cached_token_and_an_expired_one() {
 fn mfa_without_a_terminal_says_what_to_do() {
     let m = moto();
     let mut env = TestEnv::new();
-    write_config(
+    write_aws_files(
         &mut env,
         "[profile mfa]\nrole_arn = arn:aws:iam::222222222222:role/testrole\nsource_profile = base\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\n",
         "[base]\naws_access_key_id = AKIAMFABASE000000001\naws_secret_access_key = mfa/secret\n",
@@ -513,17 +504,10 @@ fn mfa_without_a_terminal_says_what_to_do() {
 
 #[test]
 fn mfa_code_is_read_from_the_terminal() {
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("skipped: script(1) from util-linux is needed to give the run a terminal");
-        return;
-    }
+    require_tool("script", "util-linux's script(1) gives the run a terminal");
     let m = moto();
     let mut env = TestEnv::new();
-    write_config(
+    write_aws_files(
         &mut env,
         "[profile mfa]\nrole_arn = arn:aws:iam::222222222222:role/testrole\nsource_profile = base\nmfa_serial = arn:aws:iam::111111111111:mfa/alice\n",
         "[base]\naws_access_key_id = AKIAMFABASE000000002\naws_secret_access_key = mfa/secret\n",

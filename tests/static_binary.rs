@@ -2,8 +2,10 @@
 //! alone in an empty root (what a `FROM scratch` image gives it): no libc, no CA store,
 //! no HOME, no /etc/passwd, optionally a read-only root.
 //!
-//! `make test` builds it and names it in `EKS_TOKEN_STATIC_BIN`; a plain `cargo test`
-//! without that variable skips these tests and says so.
+//! These tests are `#[ignore]`d in a plain `cargo test`: `make test` builds the binary,
+//! names it in `EKS_TOKEN_STATIC_BIN` and runs them with `--ignored static_binary::x86_64`;
+//! `make test-arm64` runs the aarch64 one (`EKS_TOKEN_STATIC_BIN_ARM64`). Run without
+//! the variable they fail.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,33 +14,19 @@ use crate::common::*;
 
 /// The size budget of the stripped static binary.
 const MAX_BYTES: u64 = 2 * 1024 * 1024;
-const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
 const IRSA_TOKEN_PATH: &str = "/var/run/secrets/eks.amazonaws.com/serviceaccount/token";
 
-fn static_bin() -> Option<PathBuf> {
-    match std::env::var_os("EKS_TOKEN_STATIC_BIN") {
-        Some(p) if !p.is_empty() => {
-            let p = PathBuf::from(p);
-            assert!(
-                p.is_file(),
-                "EKS_TOKEN_STATIC_BIN={} does not exist",
-                p.display()
-            );
-            Some(p)
-        }
-        _ => {
-            eprintln!("skipped: EKS_TOKEN_STATIC_BIN is not set (make test builds and sets it)");
-            None
-        }
-    }
-}
-
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+fn static_bin() -> PathBuf {
+    let p = std::env::var_os("EKS_TOKEN_STATIC_BIN")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .expect("EKS_TOKEN_STATIC_BIN names the static binary (make test builds and sets it)");
+    assert!(
+        p.is_file(),
+        "EKS_TOKEN_STATIC_BIN={} does not exist",
+        p.display()
+    );
+    p
 }
 
 fn check_linkage_and_size(bin: &Path, arch: &str) {
@@ -59,18 +47,20 @@ fn check_linkage_and_size(bin: &Path, arch: &str) {
 }
 
 #[test]
-fn statically_linked_and_within_the_size_budget() {
-    let Some(bin) = static_bin() else { return };
+#[ignore = "needs the static binary: make test builds it and runs these"]
+fn x86_64_statically_linked_and_within_the_size_budget() {
+    let bin = static_bin();
     check_linkage_and_size(&bin, "x86-64");
 }
 
 /// `make test-arm64` names the aarch64 build in `EKS_TOKEN_STATIC_BIN_ARM64`.
 #[test]
-fn arm64_statically_linked_and_within_the_size_budget() {
-    match std::env::var_os("EKS_TOKEN_STATIC_BIN_ARM64") {
-        Some(p) if !p.is_empty() => check_linkage_and_size(Path::new(&p), "ARM aarch64"),
-        _ => eprintln!("skipped: EKS_TOKEN_STATIC_BIN_ARM64 is not set (make test-arm64 sets it)"),
-    }
+#[ignore = "needs the aarch64 static binary: make test-arm64 builds it and runs this"]
+fn aarch64_statically_linked_and_within_the_size_budget() {
+    let bin = std::env::var_os("EKS_TOKEN_STATIC_BIN_ARM64")
+        .filter(|p| !p.is_empty())
+        .expect("EKS_TOKEN_STATIC_BIN_ARM64 names the aarch64 build (make test-arm64 sets it)");
+    check_linkage_and_size(Path::new(&bin), "ARM aarch64");
 }
 
 /// An empty root holding only the binary, /etc/hosts, /etc/resolv.conf and the IRSA
@@ -138,11 +128,8 @@ exec /usr/sbin/chroot "$d" "$p" "$@""#;
 }
 
 fn run_from_scratch(read_only: bool) {
-    let Some(bin) = static_bin() else { return };
-    if !is_root() {
-        eprintln!("skipped: chroot needs root (CI runs as root)");
-        return;
-    }
+    let bin = static_bin();
+    require_root("chroot");
     let m = moto();
     let root = scratch_root(&bin);
     let no_imds = ("AWS_EC2_METADATA_DISABLED", "true");
@@ -227,18 +214,7 @@ fn run_from_scratch(read_only: bool) {
             no_imds,
         ],
         "/usr/local/bin/aws",
-        &[
-            "--region",
-            "us-east-1",
-            "eks",
-            "get-token",
-            "--cluster-name",
-            "dev",
-            "--output",
-            "json",
-            "--role",
-            DEV_ROLE,
-        ],
+        &strs(&aws_exec_args("us-east-1", "dev", Some(DEV_ROLE))),
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_verifies_as_dev_role(&token_of(&r.stdout), "dev", &m.url);
@@ -284,11 +260,13 @@ fn decode_url(stdout: &str) -> String {
 }
 
 #[test]
-fn runs_alone_in_an_empty_chroot() {
+#[ignore = "needs the static binary: make test builds it and runs these"]
+fn x86_64_runs_alone_in_an_empty_chroot() {
     run_from_scratch(false);
 }
 
 #[test]
-fn runs_with_no_home_and_a_read_only_root() {
+#[ignore = "needs the static binary: make test builds it and runs these"]
+fn x86_64_runs_with_no_home_and_a_read_only_root() {
     run_from_scratch(true);
 }

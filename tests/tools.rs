@@ -7,17 +7,10 @@ use base64::Engine;
 use eks_token::{Credentials, Secret};
 use serde_json::Value;
 
-const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
-
 fn chain_env(tag: &str) -> TestEnv {
-    let m = moto();
-    let mut env = TestEnv::new();
-    env.irsa(
-        &format!("arn:aws:iam::111111111111:role/{tag}"),
-        "eyJhbGciOiJSUzI1NiJ9.tools.c2ln",
-    );
-    env.set("AWS_ENDPOINT_URL", &m.url)
-        .set("AWS_REGION", "us-east-1");
+    let mut env = irsa_env(tag);
+    // DescribeCluster too: every service at moto.
+    env.set("AWS_ENDPOINT_URL", &moto().url);
     env
 }
 

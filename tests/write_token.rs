@@ -12,19 +12,6 @@ use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
 use serde_json::Value;
 
-const DEV_ROLE: &str = "arn:aws:iam::222222222222:role/testrole";
-
-fn irsa_env(role_name: &str) -> TestEnv {
-    let mut env = TestEnv::new();
-    env.irsa(
-        &format!("arn:aws:iam::111111111111:role/{role_name}"),
-        &format!("eyJhbGciOiJSUzI1NiJ9.{role_name}.c2ln"),
-    );
-    env.set("AWS_ENDPOINT_URL_STS", &moto().url)
-        .set("AWS_REGION", "us-east-1");
-    env
-}
-
 fn mode_of(p: &Path) -> u32 {
     std::fs::metadata(p).unwrap().mode() & 0o777
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::args::options::parse_duration;
+use super::args::values::parse_duration;
 use super::args::*;
 use ::eks_token::Env;
 

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fault;
+pub mod fixtures;
 pub mod recorder;
 pub mod replay;
 pub mod scenario;
@@ -16,6 +17,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+pub use fixtures::*;
 
 /// The binary under test: `EKS_TOKEN_BIN` (e.g. the static build, or a qemu wrapper),
 /// else the one cargo built for these tests.

@@ -9,6 +9,7 @@ use std::time::Duration;
 use super::help::Spec;
 use super::lexer::{self, Parsed, Rules};
 use super::options::{self as o, Key};
+use super::values;
 use super::{
     aws, help_or_version, lex_as, query, request, usage, CaSource, Command, Dialect, Format,
     GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut, Print, Result, VerifyArgs, VersionStyle,
@@ -282,11 +283,11 @@ fn write_token(p: &Parsed) -> Result<Command> {
         .ok_or_else(|| usage("write-token needs --out PATH"))?;
     let mode = match p.last(Key::Mode) {
         None => DEFAULT_MODE,
-        Some(v) => o::parse_mode(&v)?,
+        Some(v) => values::parse_mode(&v)?,
     };
     let refresh_interval = match p.last(Key::RefreshInterval) {
         None => DEFAULT_REFRESH_INTERVAL,
-        Some(v) => o::parse_interval(&v)?,
+        Some(v) => values::parse_interval(&v)?,
     };
     let kubeconfig = match p.last(Key::KubeconfigOut) {
         None => {

@@ -19,6 +19,7 @@ pub(crate) mod eks_token;
 pub(crate) mod help;
 pub(crate) mod lexer;
 pub(crate) mod options;
+pub(crate) mod values;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -377,17 +378,17 @@ pub(crate) fn request(
     };
     let whole_seconds = |key: Key, name: &str| -> Result<Option<u64>> {
         p.last(key)
-            .map(|v| options::parse_seconds(&v, name))
+            .map(|v| values::parse_seconds(&v, name))
             .transpose()
     };
     // aws-cli's timeouts, in whole seconds: --cli-read-timeout bounds the run here (0:
     // ours); --cli-connect-timeout each connect (0: no limit of its own, the run's
     // deadline still holds).
     let timeout = match p.last(Key::Timeout) {
-        Some(v) => options::parse_timeout(&v, "--timeout")?,
+        Some(v) => values::parse_timeout(&v, "--timeout")?,
         None => match whole_seconds(Key::CliReadTimeout, "--cli-read-timeout")? {
             Some(secs) if secs > 0 => {
-                options::parse_timeout(&secs.to_string(), "--cli-read-timeout")?
+                values::parse_timeout(&secs.to_string(), "--cli-read-timeout")?
             }
             _ => default_timeout,
         },
@@ -395,7 +396,7 @@ pub(crate) fn request(
     let connect_timeout =
         whole_seconds(Key::CliConnectTimeout, "--cli-connect-timeout")?.map(|secs| match secs {
             0 => timeout,
-            s => Duration::from_secs(s).min(options::MAX_DURATION),
+            s => Duration::from_secs(s).min(values::MAX_DURATION),
         });
     if let Some(c) = p.last(Key::Color) {
         if !["on", "off", "auto"].contains(&c.as_str()) {
@@ -414,7 +415,7 @@ pub(crate) fn request(
         external_id: p.last(Key::ExternalId),
         duration_seconds: p
             .last(Key::DurationSeconds)
-            .map(|v| options::parse_duration_seconds(&v))
+            .map(|v| values::parse_duration_seconds(&v))
             .transpose()?,
         region: p.last(Key::Region),
         profile: p.last(Key::Profile),
@@ -431,7 +432,7 @@ pub(crate) fn request(
 /// The `--query` of a command line.
 pub(crate) fn query(p: &Parsed) -> Result<Option<Vec<String>>> {
     p.last(Key::Query)
-        .map(|q| options::parse_query(&q))
+        .map(|q| values::parse_query(&q))
         .transpose()
 }
 

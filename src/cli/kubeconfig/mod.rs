@@ -5,6 +5,7 @@
 //! their keys (aws-cli's order, where it writes them).
 
 mod pyyaml;
+mod scalars;
 pub(crate) mod update;
 pub(crate) mod yaml;
 

@@ -133,7 +133,7 @@ impl Writer {
                 // reader) would not read it back as a string (`1e3`, `y`).
                 if a.plain
                     && resolves_to_string(s)
-                    && matches!(super::yaml::resolve_plain(s), Yaml::String(_))
+                    && matches!(super::scalars::resolve_plain(s), Yaml::String(_))
                 {
                     self.folded(s, fold, false);
                 } else if a.single_quoted {
