@@ -125,16 +125,11 @@ impl<'e> Issuer<'e> {
                 .http()
                 .set_deadline(Instant::now() + self.request.timeout);
         }
-        // The context borrows the fields the state is not.
-        let ctx = Context {
-            env: self.env,
-            profiles: &self.profiles,
-            profile: &self.profile,
-            session: &self.session,
-            cache: &self.cache,
-            interactive: self.request.interactive,
-        };
-        executor::run(&ctx, &self.plan, &mut self.state)
+        // The state is taken out while the context borrows the rest.
+        let mut state = std::mem::take(&mut self.state);
+        let creds = executor::run(&self.context(), &self.plan, &mut state);
+        self.state = state;
+        creds
     }
 
     /// A new token, within a fresh deadline.

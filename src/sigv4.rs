@@ -239,18 +239,9 @@ fn finish(
     }
 }
 
-/// `YYYYMMDDTHHMMSSZ`, the form of `X-Amz-Date`.
+/// `YYYYMMDDTHHMMSSZ`, the form of `X-Amz-Date`: RFC 3339's without its separators.
 pub fn amz_date(t: OffsetDateTime) -> String {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    crate::timefmt::format_rfc3339(t).replace(['-', ':'], "")
 }
 
 /// `date/region/service/aws4_request`.

@@ -16,6 +16,11 @@ fn p(args: &[&str]) -> std::result::Result<Command, ArgError> {
     )
 }
 
+/// A command line written as one string, split at spaces.
+fn argv(line: &str) -> Vec<&str> {
+    line.split(' ').collect()
+}
+
 fn gt(args: &[&str]) -> GetToken {
     match p(args).unwrap() {
         Command::GetToken(g) => g,
@@ -25,18 +30,7 @@ fn gt(args: &[&str]) -> GetToken {
 
 #[test]
 fn aws_style_args() {
-    let g = gt(&[
-        "--region",
-        "eu-west-1",
-        "eks",
-        "get-token",
-        "--cluster-name",
-        "dev",
-        "--role",
-        "arn:aws:iam::222222222222:role/testrole",
-        "--output",
-        "json",
-    ]);
+    let g = gt(&argv("--region eu-west-1 eks get-token --cluster-name dev --role arn:aws:iam::222222222222:role/testrole --output json"));
     assert_eq!(g.request.cluster_id, "dev");
     assert_eq!(g.request.region.as_deref(), Some("eu-west-1"));
     assert_eq!(
@@ -44,29 +38,15 @@ fn aws_style_args() {
         ["arn:aws:iam::222222222222:role/testrole"]
     );
     assert_eq!(g.print.format, Format::Json);
-    let g = gt(&[
-        "eks",
-        "get-token",
-        "--cluster-name=dev",
-        "--region=us-east-1",
-    ]);
+    let g = gt(&argv("eks get-token --cluster-name=dev --region=us-east-1"));
     assert_eq!(g.request.region.as_deref(), Some("us-east-1"));
 }
 
 #[test]
 fn authenticator_style_args() {
-    let g = gt(&[
-        "token",
-        "-i",
-        "dev",
-        "-r",
-        "arn:aws:iam::222222222222:role/a",
-        "-s",
-        "sess",
-        "-e",
-        "ext-id",
-        "--token-only",
-    ]);
+    let g = gt(&argv(
+        "token -i dev -r arn:aws:iam::222222222222:role/a -s sess -e ext-id --token-only",
+    ));
     assert_eq!(g.request.cluster_id, "dev");
     assert_eq!(g.request.session_name.as_deref(), Some("sess"));
     assert_eq!(g.request.external_id.as_deref(), Some("ext-id"));
@@ -78,19 +58,7 @@ fn authenticator_style_args() {
 
 #[test]
 fn repeated_roles_form_a_chain() {
-    let g = gt(&[
-        "get-token",
-        "--cluster-name",
-        "c",
-        "--role-arn",
-        "arn:aws:iam::111111111111:role/a",
-        "--role-arn",
-        "arn:aws:iam::222222222222:role/b",
-        "--duration-seconds",
-        "900",
-        "--timeout",
-        "1m30s",
-    ]);
+    let g = gt(&argv("get-token --cluster-name c --role-arn arn:aws:iam::111111111111:role/a --role-arn arn:aws:iam::222222222222:role/b --duration-seconds 900 --timeout 1m30s"));
     assert_eq!(g.request.role_arns.len(), 2);
     assert_eq!(g.request.duration_seconds, Some(900));
     assert_eq!(g.request.timeout, Duration::from_secs(90));
@@ -104,13 +72,7 @@ fn usage_errors_exit_2() {
         &["get-token", "--cluster-name", "c", "--bogus"],
         &["get-token", "--cluster", "c"],
         &["get-token", "--cluster-name", "c", "--timeout", "abc"],
-        &[
-            "get-token",
-            "--cluster-name",
-            "c",
-            "--duration-seconds",
-            "1h",
-        ],
+        &argv("get-token --cluster-name c --duration-seconds 1h"),
         &["get-token", "--cluster-name", "c", "--output", "yaml"],
         &["get-token", "--cluster-name", "c", "-v=1"],
         &["eks", "--cluster-name", "c"],
@@ -160,18 +122,7 @@ fn help_and_version() {
 
 #[test]
 fn write_token_args() {
-    match p(&[
-        "write-token",
-        "--cluster-name",
-        "dev",
-        "--out",
-        "/t/token",
-        "--refresh",
-        "--refresh-interval",
-        "30s",
-        "--mode",
-        "0640",
-    ])
+    match p(&argv("write-token --cluster-name dev --out /t/token --refresh --refresh-interval 30s --mode 0640"))
     .unwrap()
     {
         Command::WriteToken(g, w) => {
@@ -184,19 +135,7 @@ fn write_token_args() {
         }
         other => panic!("{other:?}"),
     }
-    match p(&[
-        "write-token",
-        "--cluster-name",
-        "dev",
-        "--out",
-        "t",
-        "--kubeconfig-out",
-        "k",
-        "--server",
-        "https://x",
-        "--ca-data",
-        "QUJD",
-    ])
+    match p(&argv("write-token --cluster-name dev --out t --kubeconfig-out k --server https://x --ca-data QUJD"))
     .unwrap()
     {
         Command::WriteToken(_, w) => {
@@ -211,93 +150,31 @@ fn write_token_args() {
         (&["write-token", "--cluster-name", "dev"][..], 2),
         (&["get-token", "--cluster-name", "dev", "--out", "x"], 2),
         (
-            &[
-                "write-token",
-                "--cluster-name",
-                "dev",
-                "--out",
-                "x",
-                "--mode",
-                "rw",
-            ],
+            &argv("write-token --cluster-name dev --out x --mode rw"),
             2,
         ),
         (
-            &[
-                "write-token",
-                "--cluster-name",
-                "dev",
-                "--out",
-                "x",
-                "--mode",
-                "0777777",
-            ],
+            &argv("write-token --cluster-name dev --out x --mode 0777777"),
             1,
         ),
         (
-            &[
-                "write-token",
-                "--cluster-name",
-                "dev",
-                "--out",
-                "x",
-                "--mode",
-                "0400",
-            ],
+            &argv("write-token --cluster-name dev --out x --mode 0400"),
             1,
         ),
         (
-            &[
-                "write-token",
-                "--cluster-name",
-                "dev",
-                "--out",
-                "x",
-                "--kubeconfig-out",
-                "k",
-            ],
+            &argv("write-token --cluster-name dev --out x --kubeconfig-out k"),
             2,
         ),
         (
-            &[
-                "write-token",
-                "--cluster-name",
-                "dev",
-                "--out",
-                "x",
-                "--kubeconfig-out",
-                "k",
-                "--server",
-                "https://x",
-                "--ca-data",
-                "QUJD",
-                "--output",
-                "json",
-            ],
+            &argv("write-token --cluster-name dev --out x --kubeconfig-out k --server https://x --ca-data QUJD --output json"),
             2,
         ),
         (
-            &[
-                "write-token",
-                "--cluster-name",
-                "dev",
-                "--out",
-                "x",
-                "--refresh-interval",
-                "soon",
-            ],
+            &argv("write-token --cluster-name dev --out x --refresh-interval soon"),
             2,
         ),
         (
-            &[
-                "write-token",
-                "--cluster-name",
-                "dev",
-                "--out",
-                "x",
-                "--refresh-interval",
-                "10ms",
-            ],
+            &argv("write-token --cluster-name dev --out x --refresh-interval 10ms"),
             1,
         ),
     ] {

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use eks_token::Request;
 
+use super::groups::HELP;
 use super::help::Spec;
 use super::lexer::{self, Rules};
-use super::options::{Group, Key, Opt};
+use super::options::{group, value, Group, Key};
 use super::{
     help_or_version, lex_as, usage, Command, Dialect, Format, GetToken, HelpTopic, Print, Result,
     VersionStyle,
@@ -15,54 +16,12 @@ use super::{
 
 const D: Dialect = Dialect::ArgoCd;
 
-const fn v(long: &'static str, meta: &'static str, key: Key, help: &'static str) -> Opt {
-    Opt {
-        long,
-        short: None,
-        value: Some(meta),
-        key,
-        help,
-        exact: false,
-    }
-}
-
-const GLOBAL: Group = Group {
-    title: "",
-    opts: &[
-        Opt {
-            long: "help",
-            short: Some('h'),
-            value: None,
-            key: Key::Help,
-            help: "this text",
-            exact: false,
-        },
-        Opt {
-            long: "version",
-            short: None,
-            value: None,
-            key: Key::Version,
-            help: "the version",
-            exact: false,
-        },
-    ],
-    compact: false,
-};
-
-const AWS_FLAGS: Group = Group {
-    title: "",
-    opts: &[
-        v("cluster-name", "NAME", Key::ClusterName, "the cluster"),
-        v(
-            "role-arn",
-            "ARN",
-            Key::RoleArn,
-            "a role to assume for the token",
-        ),
-        v("profile", "NAME", Key::Profile, "the AWS profile"),
-    ],
-    compact: false,
-};
+#[rustfmt::skip]
+const AWS_FLAGS: Group = group(&[
+    value("cluster-name", None, "NAME", Key::ClusterName, "the cluster"),
+    value("role-arn", None, "ARN", Key::RoleArn, "a role to assume for the token"),
+    value("profile", None, "NAME", Key::Profile, "the AWS profile"),
+]);
 
 pub(crate) const OVERVIEW: Spec = Spec {
     name: "",
@@ -70,14 +29,14 @@ pub(crate) const OVERVIEW: Spec = Spec {
     about: "\
 This `argocd-k8s-auth` is eks-token standing in for it: `aws` prints one line of
 ExecCredential JSON, and tries a failure again every 5 s within 60 s.",
-    groups: &[&GLOBAL],
+    groups: &[&HELP],
 };
 
 pub(crate) const AWS: Spec = Spec {
     name: "aws",
     usage: &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME]"],
     about: OVERVIEW.about,
-    groups: &[&AWS_FLAGS, &GLOBAL],
+    groups: &[&AWS_FLAGS, &HELP],
 };
 
 pub(crate) const SPECS: &[&Spec] = &[&OVERVIEW, &AWS];

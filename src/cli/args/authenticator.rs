@@ -6,7 +6,7 @@ use eks_token::{Env, Request};
 
 use super::help::Spec;
 use super::lexer::{self, Parsed, Rules};
-use super::options::{Group, Key, Opt};
+use super::options::{flag, group, value, Group, Key};
 use super::{
     help_or_version, lex_as, usage, Command, Dialect, Format, GetToken, HelpTopic, Print, Result,
     VerifyArgs, VersionStyle, DEFAULT_TIMEOUT,
@@ -14,176 +14,43 @@ use super::{
 
 const D: Dialect = Dialect::Authenticator;
 
-const fn f(long: &'static str, short: Option<char>, key: Key, help: &'static str) -> Opt {
-    Opt {
-        long,
-        short,
-        value: None,
-        key,
-        help,
-        exact: false,
-    }
-}
-
-const fn v(
-    long: &'static str,
-    short: Option<char>,
-    meta: &'static str,
-    key: Key,
-    help: &'static str,
-) -> Opt {
-    Opt {
-        long,
-        short,
-        value: Some(meta),
-        key,
-        help,
-        exact: false,
-    }
-}
-
 /// The tool's persistent (global) flags.
-const GLOBAL: Group = Group {
-    title: "",
-    opts: &[
-        v(
-            "cluster-id",
-            Some('i'),
-            "ID",
-            Key::ClusterId,
-            "the cluster [KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID]",
-        ),
-        v(
-            "config",
-            Some('c'),
-            "FILE",
-            Key::Config,
-            "accepted (the server's configuration)",
-        ),
-        v(
-            "log-format",
-            Some('l'),
-            "FORMAT",
-            Key::LogFormat,
-            "accepted",
-        ),
-        v(
-            "loglevel",
-            None,
-            "LEVEL",
-            Key::LogLevel,
-            "debug or trace: each step on stderr",
-        ),
-        v(
-            "feature-gates",
-            None,
-            "GATES",
-            Key::FeatureGates,
-            "accepted",
-        ),
-        f("help", Some('h'), Key::Help, "this text"),
-        f("version", None, Key::Version, "the version"),
-    ],
-    compact: false,
-};
+#[rustfmt::skip]
+const GLOBAL: Group = group(&[
+    value("cluster-id", Some('i'), "ID", Key::ClusterId, "the cluster [KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID]"),
+    value("config", Some('c'), "FILE", Key::Config, "accepted (the server's configuration)"),
+    value("log-format", Some('l'), "FORMAT", Key::LogFormat, "accepted"),
+    value("loglevel", None, "LEVEL", Key::LogLevel, "debug or trace: each step on stderr"),
+    value("feature-gates", None, "GATES", Key::FeatureGates, "accepted"),
+    flag("help", Some('h'), Key::Help, "this text"),
+    flag("version", None, Key::Version, "the version"),
+]);
 
-const TOKEN_FLAGS: Group = Group {
-    title: "",
-    opts: &[
-        v(
-            "role",
-            Some('r'),
-            "ARN",
-            Key::RoleArn,
-            "a role to assume [DEFAULT_ROLE]",
-        ),
-        v(
-            "external-id",
-            Some('e'),
-            "ID",
-            Key::ExternalId,
-            "its ExternalId",
-        ),
-        v(
-            "session-name",
-            Some('s'),
-            "NAME",
-            Key::SessionName,
-            "its RoleSessionName",
-        ),
-        f(
-            "forward-session-name",
-            None,
-            Key::ForwardSessionName,
-            "the source identity's session name",
-        ),
-        v("region", None, "REGION", Key::Region, "the STS region"),
-        f(
-            "token-only",
-            None,
-            Key::TokenOnly,
-            "the bare token, not an ExecCredential",
-        ),
-        f(
-            "cache",
-            None,
-            Key::Cache,
-            "accepted (eks-token caches credentials always)",
-        ),
-    ],
-    compact: false,
-};
+#[rustfmt::skip]
+const TOKEN_FLAGS: Group = group(&[
+    value("role", Some('r'), "ARN", Key::RoleArn, "a role to assume [DEFAULT_ROLE]"),
+    value("external-id", Some('e'), "ID", Key::ExternalId, "its ExternalId"),
+    value("session-name", Some('s'), "NAME", Key::SessionName, "its RoleSessionName"),
+    flag("forward-session-name", None, Key::ForwardSessionName, "the source identity's session name"),
+    value("region", None, "REGION", Key::Region, "the STS region"),
+    flag("token-only", None, Key::TokenOnly, "the bare token, not an ExecCredential"),
+    flag("cache", None, Key::Cache, "accepted (eks-token caches credentials always)"),
+]);
 
-const VERIFY_FLAGS: Group = Group {
-    title: "",
-    opts: &[
-        v(
-            "token",
-            Some('t'),
-            "TOKEN",
-            Key::Token,
-            "the token to verify",
-        ),
-        v(
-            "output",
-            Some('o'),
-            "json",
-            Key::Output,
-            "the identity as JSON",
-        ),
-        v("partition", None, "NAME", Key::Partition, "accepted"),
-        v(
-            "endpoint-validation-mode",
-            None,
-            "MODE",
-            Key::EndpointValidationMode,
-            "accepted",
-        ),
-        v(
-            "endpoint-validation-file",
-            None,
-            "FILE",
-            Key::EndpointValidationFile,
-            "accepted",
-        ),
-    ],
-    compact: false,
-};
+#[rustfmt::skip]
+const VERIFY_FLAGS: Group = group(&[
+    value("token", Some('t'), "TOKEN", Key::Token, "the token to verify"),
+    value("output", Some('o'), "json", Key::Output, "the identity as JSON"),
+    value("partition", None, "NAME", Key::Partition, "accepted"),
+    value("endpoint-validation-mode", None, "MODE", Key::EndpointValidationMode, "accepted"),
+    value("endpoint-validation-file", None, "FILE", Key::EndpointValidationFile, "accepted"),
+]);
 
-const VERSION_FLAGS: Group = Group {
-    title: "",
-    opts: &[
-        f("short", Some('s'), Key::Short, "the version number alone"),
-        v(
-            "output",
-            Some('o'),
-            "json|yaml",
-            Key::Output,
-            "the format [json]",
-        ),
-    ],
-    compact: false,
-};
+#[rustfmt::skip]
+const VERSION_FLAGS: Group = group(&[
+    flag("short", Some('s'), Key::Short, "the version number alone"),
+    value("output", Some('o'), "json|yaml", Key::Output, "the format [json]"),
+]);
 
 pub(crate) const OVERVIEW: Spec = Spec {
     name: "",

@@ -2,9 +2,10 @@
 //! `eks update-kubeconfig`, `sts get-caller-identity`): argparse's rules (long options,
 //! unique prefixes of aws-cli's own names), aws-cli's global options anywhere.
 
+use super::groups as g;
 use super::help::Spec;
 use super::lexer::{self, Rules};
-use super::options::{self as o, Key};
+use super::options::Key;
 use super::{
     help_or_version, lex_as, query, request, usage, ArgError, Command, Dialect, Format, GetToken,
     HelpTopic, Print, Result, UpdateKubeconfig, VersionStyle, DEFAULT_TIMEOUT,
@@ -24,7 +25,7 @@ pub(crate) const OVERVIEW: Spec = Spec {
 This `aws` is eks-token standing in for the AWS CLI, with aws-cli's options and
 output for these three commands only. `aws eks get-token help` (or --help) names
 each command's options.",
-    groups: &[&o::AWS_RUN, &o::AWS_GLOBALS],
+    groups: &[&g::AWS_RUN, &g::AWS_GLOBALS],
 };
 
 pub(crate) const GET_TOKEN: Spec = Spec {
@@ -33,7 +34,7 @@ pub(crate) const GET_TOKEN: Spec = Spec {
     about: "\
 aws-cli's `eks get-token`: an ExecCredential for kubectl, with aws-cli's arguments,
 output and exit status.",
-    groups: &[&o::AWS_GET_TOKEN, &o::AWS_RUN, &o::AWS_GLOBALS],
+    groups: &[&g::AWS_GET_TOKEN, &g::AWS_RUN, &g::AWS_GLOBALS],
 };
 
 pub(crate) const UPDATE_KUBECONFIG: Spec = Spec {
@@ -44,14 +45,14 @@ aws-cli's `eks update-kubeconfig`: DescribeCluster, then the cluster, a user tha
 tokens and a context are merged into the kubeconfig, and the context made current.
 Every other entry stays as kubectl reads it; the file is replaced atomically under
 kubectl's lock, keeping its mode, owner and group.",
-    groups: &[&o::AWS_UPDATE_KUBECONFIG, &o::AWS_RUN, &o::AWS_GLOBALS],
+    groups: &[&g::AWS_UPDATE_KUBECONFIG, &g::AWS_RUN, &g::AWS_GLOBALS],
 };
 
 pub(crate) const WHOAMI: Spec = Spec {
     name: "sts get-caller-identity",
     usage: &["sts get-caller-identity [--output json|text] [--query Arn] [options]"],
     about: "aws-cli's `sts get-caller-identity`: who the credentials are.",
-    groups: &[&o::AWS_WHOAMI, &o::AWS_RUN, &o::AWS_GLOBALS],
+    groups: &[&g::AWS_WHOAMI, &g::AWS_RUN, &g::AWS_GLOBALS],
 };
 
 pub(crate) const SPECS: &[&Spec] = &[&OVERVIEW, &GET_TOKEN, &UPDATE_KUBECONFIG, &WHOAMI];
@@ -145,27 +146,27 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
     // aws-cli's --verbose is update-kubeconfig's "print the entries", not -v.
     request.verbose = p.has(Key::Debug);
     let endpoint = p.last(Key::EndpointUrl);
+    // As in aws-cli, --endpoint-url is the command's own service.
+    let service = match spec.name {
+        "sts get-caller-identity" => "AWS_ENDPOINT_URL_STS",
+        "eks update-kubeconfig" => "AWS_ENDPOINT_URL_EKS",
+        _ => "",
+    };
+    if let (Some(u), false) = (endpoint, service.is_empty()) {
+        env.push((service, u));
+    }
     match spec.name {
         "eks get-token" => Ok(Command::GetToken(GetToken {
             request,
             print,
             env,
         })),
-        "sts get-caller-identity" => {
-            // As in aws-cli, --endpoint-url is the command's own service.
-            if let Some(u) = endpoint {
-                env.push(("AWS_ENDPOINT_URL_STS", u));
-            }
-            Ok(Command::WhoAmI(GetToken {
-                request,
-                print,
-                env,
-            }))
-        }
+        "sts get-caller-identity" => Ok(Command::WhoAmI(GetToken {
+            request,
+            print,
+            env,
+        })),
         "eks update-kubeconfig" => {
-            if let Some(u) = endpoint {
-                env.push(("AWS_ENDPOINT_URL_EKS", u));
-            }
             let name = p
                 .last(Key::Name)
                 .ok_or_else(|| usage("eks update-kubeconfig needs --name NAME"))?;

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::groups as g;
 use super::help::Spec;
 use super::lexer::{self, Parsed, Rules};
 use super::options::{self as o, Key};
@@ -47,17 +48,17 @@ Credentials (first found): AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY; the profil
 Identity); EC2 instance metadata. --role-arn hops are assumed after them.
 
 Exit codes: 0 success, 1 failure, 2 command line not understood.",
-    groups: &[&o::HELP],
+    groups: &[&g::HELP],
 };
 
 const TOKEN_GROUPS: &[&o::Group] = &[
-    &o::CLUSTER,
-    &o::CHAIN,
-    &o::WHERE,
-    &o::GET_OUTPUT,
-    &o::RUN,
-    &o::AWS_GLOBALS,
-    &o::HELP,
+    &g::CLUSTER,
+    &g::CHAIN,
+    &g::WHERE,
+    &g::GET_OUTPUT,
+    &g::RUN,
+    &g::AWS_GLOBALS,
+    &g::HELP,
 ];
 
 pub(crate) const GET_TOKEN: Spec = Spec {
@@ -96,13 +97,13 @@ sidecar, rewriting it before it expires; SIGTERM ends it. Each event is one JSON
 on stderr. For apps that read a token file (a kubeconfig's tokenFile) instead of
 running an exec plugin.",
     groups: &[
-        &o::CLUSTER,
-        &o::CHAIN,
-        &o::WHERE,
-        &o::WRITE,
-        &o::RUN,
-        &o::AWS_GLOBALS,
-        &o::HELP,
+        &g::CLUSTER,
+        &g::CHAIN,
+        &g::WHERE,
+        &g::WRITE,
+        &g::RUN,
+        &g::AWS_GLOBALS,
+        &g::HELP,
     ],
 };
 
@@ -114,12 +115,12 @@ Who the credentials are after the chain (STS GetCallerIdentity), as
 `aws sts get-caller-identity` prints it; with -v, also who they were after the
 source and after each hop: where cross-account setups go wrong.",
     groups: &[
-        &o::CHAIN,
-        &o::WHERE,
-        &o::WHOAMI_OUTPUT,
-        &o::RUN,
-        &o::AWS_GLOBALS,
-        &o::HELP,
+        &g::CHAIN,
+        &g::WHERE,
+        &g::WHOAMI_OUTPUT,
+        &g::RUN,
+        &g::AWS_GLOBALS,
+        &g::HELP,
     ],
 };
 
@@ -131,13 +132,13 @@ EKS DescribeCluster with the chain's credentials, then a kubeconfig (JSON) for t
 cluster whose user runs this program with the same --role-arn, --region and
 --profile arguments.",
     groups: &[
-        &o::CLUSTER,
-        &o::CHAIN,
-        &o::WHERE,
-        &o::KUBECONFIG,
-        &o::RUN,
-        &o::AWS_GLOBALS,
-        &o::HELP,
+        &g::CLUSTER,
+        &g::CHAIN,
+        &g::WHERE,
+        &g::KUBECONFIG,
+        &g::RUN,
+        &g::AWS_GLOBALS,
+        &g::HELP,
     ],
 };
 
@@ -150,7 +151,7 @@ headers, expiry) and names each one it breaks; exit 1 when EKS would reject it. 
 token comes from the argument, or from stdin (it then stays out of ps and shell
 history). The cluster name is not in a token (only its header name is signed): only
 --online, which replays the token to STS as EKS does, checks it.",
-    groups: &[&o::CLUSTER, &o::VERIFY, &o::HELP],
+    groups: &[&g::CLUSTER, &g::VERIFY, &g::HELP],
 };
 
 /// Every command of the dialect, its overview first.

@@ -16,6 +16,8 @@ pub(crate) mod argocd;
 pub(crate) mod authenticator;
 pub(crate) mod aws;
 pub(crate) mod eks_token;
+#[rustfmt::skip]
+pub(crate) mod groups;
 pub(crate) mod help;
 pub(crate) mod lexer;
 pub(crate) mod options;
