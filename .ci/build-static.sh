@@ -49,7 +49,7 @@ need_pkgs rustc-web cargo-web rust-web-src libstd-rust-web-dev musl-tools libunw
 export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
 # Panic messages without their source file, line and column: 60 KiB of location data
 # (a panic still prints its message and aborts).
-size_flags="-Z location-detail=none"
+size_flags="-Z location-detail=none -C force-unwind-tables=no"
 if [ "$arch" = x86_64 ]; then
     export RUSTFLAGS="-C linker=musl-gcc -C link-self-contained=no -C relocation-model=static -L /usr/lib/llvm-14/lib $size_flags"
 else

@@ -20,29 +20,26 @@ use yaml::{map, string};
 /// The exec plugin apiVersion of the users eks-token writes (aws-cli's).
 pub(crate) const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
 
-/// This program as it was run: the name it was called by (the file name of `argv[0]`)
-/// and its path. Resolved once, in `main`.
+/// This program as it was run: the name it was called by (the file name of `argv[0]`),
+/// resolved once, in `main`; its path is looked up only by the commands that write it.
 #[derive(Debug, Clone)]
 pub(crate) struct Program {
     pub(crate) name: String,
-    pub(crate) exe: Option<PathBuf>,
 }
 
 impl Program {
-    /// This process's name and path.
+    /// This process's name.
     pub(crate) fn current(argv0: &str) -> Program {
         Program {
             name: argv0.rsplit('/').next().unwrap_or(argv0).to_owned(),
-            exe: std::env::current_exe().ok(),
         }
     }
 
     /// Its absolute path.
     pub(crate) fn path(&self) -> Result<String, Error> {
-        self.exe
-            .as_ref()
+        std::env::current_exe()
             .map(|p| p.display().to_string())
-            .ok_or_else(|| Error::InvalidInput("cannot find this program's path".into()))
+            .map_err(|_| Error::InvalidInput("cannot find this program's path".into()))
     }
 
     /// How a kubeconfig's user runs it: by the name it was run as when PATH finds this
