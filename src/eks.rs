@@ -60,6 +60,7 @@ pub(crate) fn describe_cluster(
             headers: &headers,
             body: b"",
             allow_http: ep.overridden,
+            direct: false,
             timeout: None,
         })
         .map_err(|f| Error::Http {

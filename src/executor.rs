@@ -39,6 +39,9 @@ pub(crate) struct Context<'a> {
 pub(crate) struct Level {
     pub(crate) creds: Credentials,
     pub(crate) label: String,
+    /// The role these credentials are a session of, when the plan knows it (a web
+    /// identity role, a hop): what a trust policy must name.
+    pub(crate) role_arn: Option<String>,
 }
 
 /// What a run of a plan keeps between its tokens: the credentials at each level (the
@@ -77,13 +80,21 @@ pub(crate) fn run(ctx: &Context<'_>, plan: &Plan, state: &mut State) -> Result<C
         };
         let creds = hop(ctx, h, &session_name, signer)?;
         let label = format!("{} ({})", h.origin, h.role_arn);
-        state.levels.push(Level { creds, label });
+        state.levels.push(Level {
+            creds,
+            label,
+            role_arn: Some(h.role_arn.clone()),
+        });
     }
     Ok(state.levels[state.levels.len() - 1].creds.clone())
 }
 
 /// The credentials of the plan's base.
 pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
+    let role_arn = match &plan.base {
+        Base::WebIdentity(w) => Some(w.role_arn.clone()),
+        _ => None,
+    };
     let (creds, label) = match &plan.base {
         Base::Environment => {
             let creds =
@@ -168,7 +179,11 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
         Base::Imds => imds_base(ctx, plan)?,
     };
     vlog!("credentials: using {label}");
-    Ok(Level { creds, label })
+    Ok(Level {
+        creds,
+        label,
+        role_arn,
+    })
 }
 
 /// A profile's `credential_source` that does not work is that profile's error.
@@ -316,7 +331,17 @@ fn assume(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> R
                 .as_deref()
                 .zip(code.as_ref().map(|c| c.expose())),
         },
-    )?;
+    )
+    .map_err(|e| match e {
+        Error::Service(mut se) if se.code.starts_with("AccessDenied") && se.hint.is_none() => {
+            se.hint = Some(access_denied_hint(
+                signer.role_arn.as_deref(),
+                &hop.role_arn,
+            ));
+            Error::Service(se)
+        }
+        other => other,
+    })?;
     log_assumed(
         &hop.origin,
         &hop.role_arn,
@@ -325,6 +350,23 @@ fn assume(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> R
         started,
     );
     Ok(assumed.credentials)
+}
+
+/// What AccessDenied from AssumeRole means: two policies in two accounts must agree.
+pub(crate) fn access_denied_hint(caller_role: Option<&str>, role_arn: &str) -> String {
+    match caller_role {
+        Some(caller) => format!(
+            "both policies must allow it: the trust policy of {role_arn} must allow \
+             sts:AssumeRole to the principal {{\"AWS\": \"{caller}\"}} (the role's ARN, not its \
+             assumed-role session ARN), and {caller} needs a policy allowing sts:AssumeRole \
+             on {role_arn}; eks-token doctor prints both statements"
+        ),
+        None => format!(
+            "both policies must allow it: the trust policy of {role_arn} must name the caller \
+             (eks-token whoami says who that is) as a principal, and the caller needs a policy \
+             allowing sts:AssumeRole on {role_arn}; eks-token doctor prints both statements"
+        ),
+    }
 }
 
 fn log_assumed(origin: &str, role_arn: &str, as_arn: &str, creds: &Credentials, started: Instant) {

@@ -38,6 +38,9 @@ pub(crate) struct Request<'a> {
     pub(crate) allow_http: bool,
     /// Cap on this request's time, below the run's deadline (e.g. IMDS's 1 s).
     pub(crate) timeout: Option<Duration>,
+    /// A metadata service of this machine or pod (container credentials, IMDS): never
+    /// through `HTTP(S)_PROXY`, as botocore's fetchers never use one.
+    pub(crate) direct: bool,
 }
 
 impl Request<'_> {
@@ -112,6 +115,8 @@ impl std::fmt::Display for Failure {
 pub(crate) struct Client {
     agent: OnceCell<Agent>,
     ca_bundle: Option<String>,
+    /// PEM certificates trusted instead of any other roots.
+    ca_pem: Option<Vec<u8>>,
     connect_timeout: Duration,
     deadline: Cell<Instant>,
     proxies: Proxies,
@@ -128,11 +133,19 @@ impl Client {
         Client {
             agent: OnceCell::new(),
             ca_bundle: env.get("AWS_CA_BUNDLE").map(str::to_owned),
+            ca_pem: None,
             connect_timeout: CONNECT_TIMEOUT,
             deadline: Cell::new(Instant::now() + timeout),
             proxies: Proxies::from_env(env),
             skew: Cell::new(time::Duration::ZERO),
         }
+    }
+
+    /// The same client trusting only the certificates of `pem` (a Kubernetes cluster's
+    /// CA), not the bundled roots nor `AWS_CA_BUNDLE`.
+    pub(crate) fn with_ca_pem(mut self, pem: Vec<u8>) -> Self {
+        self.ca_pem = Some(pem);
+        self
     }
 
     /// The same client with another connect timeout (still bounded by the deadline).
@@ -145,11 +158,14 @@ impl Client {
         if let Some(a) = self.agent.get() {
             return Ok(a);
         }
-        let roots = match &self.ca_bundle {
-            Some(path) => RootCerts::new_with_certs(
+        let roots = match (&self.ca_pem, &self.ca_bundle) {
+            (Some(pem), _) => RootCerts::new_with_certs(
+                &parse_pem_certs(pem).map_err(|e| Failure::Fatal(format!("the CA: {e}")))?,
+            ),
+            (None, Some(path)) => RootCerts::new_with_certs(
                 &load_ca_bundle(path).map_err(|e| Failure::Fatal(e.to_string()))?,
             ),
-            None => RootCerts::WebPki,
+            (None, None) => RootCerts::WebPki,
         };
         let agent: Agent = Agent::config_builder()
             .http_status_as_error(false)
@@ -239,7 +255,12 @@ impl Client {
         let request = builder
             .body(req.body.to_vec())
             .map_err(|e| Failure::Fatal(format!("cannot build the request: {e}")))?;
-        let proxy = self.proxies.for_url(req.url)?;
+        let proxy = if req.direct || is_link_local(&req.url.host) {
+            None
+        } else {
+            self.proxies.for_url(req.url)?
+        };
+        let (proxy, via) = proxy.map_or((None, None), |(p, via)| (Some(p), Some(via)));
         let agent = self.agent()?;
         let request = agent
             .configure_request(request)
@@ -247,7 +268,9 @@ impl Client {
             .timeout_connect(Some(self.connect_timeout.min(budget)))
             .proxy(proxy)
             .build();
-        let mut response = agent.run(request).map_err(|e| self.classify(e))?;
+        let mut response = agent
+            .run(request)
+            .map_err(|e| self.classify_via(e, via.as_deref(), req.url))?;
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -265,6 +288,32 @@ impl Client {
             headers,
             body,
         })
+    }
+
+    /// [`Self::classify`], naming the proxy a failure happened at (or behind).
+    fn classify_via(&self, e: ureq::Error, via: Option<&str>, target: &Url) -> Failure {
+        let Some(via) = via else {
+            return self.classify(e);
+        };
+        let to_proxy = matches!(
+            &e,
+            ureq::Error::ConnectionFailed | ureq::Error::HostNotFound
+        ) || matches!(&e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
+        if let ureq::Error::ConnectProxyFailed(reason) = &e {
+            return Failure::Connection(format!(
+                "the proxy {via} could not reach {}: {reason}",
+                target.host_port()
+            ));
+        }
+        match self.classify(e) {
+            Failure::Connection(m) if to_proxy => {
+                Failure::Connection(format!("cannot connect to the proxy {via}: {m}"))
+            }
+            Failure::Connection(m) => Failure::Connection(format!("{m} (through the proxy {via})")),
+            Failure::Timeout(m) => Failure::Timeout(format!("{m}, through the proxy {via}")),
+            Failure::Fatal(m) => Failure::Fatal(format!("{m} (through the proxy {via})")),
+            Failure::DeadlineExceeded => Failure::DeadlineExceeded,
+        }
     }
 
     fn classify(&self, e: ureq::Error) -> Failure {
@@ -315,14 +364,19 @@ fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {
         what: what(),
         source,
     })?;
+    parse_pem_certs(&pem).map_err(err)
+}
+
+/// The certificates of a PEM text (at least one).
+fn parse_pem_certs(pem: &[u8]) -> std::result::Result<Vec<Certificate<'static>>, String> {
     let mut certs = Vec::new();
-    for item in ureq::tls::parse_pem(&pem) {
-        if let PemItem::Certificate(c) = item.map_err(|e| err(format!("not valid PEM: {e}")))? {
+    for item in ureq::tls::parse_pem(pem) {
+        if let PemItem::Certificate(c) = item.map_err(|e| format!("not valid PEM: {e}"))? {
             certs.push(c);
         }
     }
     if certs.is_empty() {
-        return Err(err("no PEM certificate in the file".into()));
+        return Err("no PEM certificate in it".into());
     }
     Ok(certs)
 }
@@ -359,7 +413,9 @@ impl Proxies {
         }
     }
 
-    fn for_url(&self, target: &Url) -> std::result::Result<Option<ureq::Proxy>, Failure> {
+    /// The proxy for `target`, and how to name it in messages (`http://proxy:3128
+    /// (HTTPS_PROXY)`, never its user part); `None` when none applies.
+    fn for_url(&self, target: &Url) -> std::result::Result<Option<(ureq::Proxy, String)>, Failure> {
         let proxy = match target.scheme {
             Scheme::Https => &self.https,
             Scheme::Http => &self.http,
@@ -393,9 +449,24 @@ impl Proxies {
             // ureq's proxy default port is 80 for http: name it explicitly.
             uri.push_str(&format!(":{}", p.port_or_default()));
         }
+        let via = format!("{}://{} ({var})", p.scheme.as_str(), p.host_port());
         ureq::Proxy::new(&uri)
-            .map(Some)
+            .map(|proxy| Some((proxy, via)))
             .map_err(|e| bad(e.to_string()))
+    }
+}
+
+/// Whether `host` is link-local (169.254.0.0/16, fe80::/10: the instance's and the
+/// pod's metadata services): never reached through a proxy.
+fn is_link_local(host: &str) -> bool {
+    match host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse::<std::net::IpAddr>()
+    {
+        Ok(std::net::IpAddr::V4(a)) => a.is_link_local(),
+        Ok(std::net::IpAddr::V6(a)) => (a.segments()[0] & 0xffc0) == 0xfe80,
+        Err(_) => false,
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use crate::config_files::{self, ProfileSet};
 use crate::credentials::Credentials;
+use crate::diagnose::{ChainFailure, ChainReport, LevelReport};
 use crate::eks::{self, Cluster};
 use crate::endpoint::{self, Service};
 use crate::env::Env;
@@ -44,6 +45,7 @@ impl<'e> Issuer<'e> {
     pub fn new(request: &Request, env: &'e Env) -> Result<Self> {
         let started = Instant::now();
         log::set_verbose(request.verbose);
+        log::set_json(request.json_log);
         request.validate()?;
         let profiles = config_files::load(env)?;
         let (profile, named) = config_files::selected(request.profile.as_deref(), env);
@@ -179,6 +181,52 @@ impl<'e> Issuer<'e> {
             out.push((label, id));
         }
         Ok(out)
+    }
+
+    /// The chain walked as far as it goes, within a fresh deadline: how the source was
+    /// chosen, who each level is (GetCallerIdentity), and what failed, if anything.
+    /// Afterwards, when nothing failed, [`Issuer::issue`] signs with the top level.
+    pub fn diagnose(&mut self) -> ChainReport {
+        let (chosen_by, skipped) = match &self.plan.chosen {
+            plan::Chosen::DefaultChain(skipped) => ("the default chain".into(), skipped.clone()),
+            plan::Chosen::Profile(p) => (format!("profile {p}"), Vec::new()),
+        };
+        let failure = self.credentials().err().map(|error| {
+            let reached = self.state.levels.len();
+            match reached.checked_sub(1).and_then(|i| self.plan.hops.get(i)) {
+                Some(hop) => ChainFailure {
+                    step: format!("{} ({})", hop.origin, hop.role_arn),
+                    role_arn: Some(hop.role_arn.clone()),
+                    caller_role_arn: self.state.levels[reached - 1].role_arn.clone(),
+                    error,
+                },
+                None => ChainFailure {
+                    step: "the source".into(),
+                    role_arn: None,
+                    caller_role_arn: None,
+                    error,
+                },
+            }
+        });
+        let ctx = self.context();
+        let levels = self
+            .state
+            .levels
+            .iter()
+            .map(|level| LevelReport {
+                label: level.label.clone(),
+                role_arn: level.role_arn.clone(),
+                access_key_id: level.creds.access_key_id.clone(),
+                identity: executor::check_can_sign(&ctx, level, "GetCallerIdentity")
+                    .and_then(|()| sts::get_caller_identity(&self.session, &level.creds)),
+            })
+            .collect();
+        ChainReport {
+            chosen_by,
+            skipped,
+            levels,
+            failure,
+        }
     }
 
     /// EKS DescribeCluster of `name` with the signing credentials, within a fresh

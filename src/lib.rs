@@ -48,6 +48,7 @@ mod xml;
 // Credentials: files, sources, plan, cache, executor.
 mod cache;
 mod config_files;
+mod diagnose;
 mod executor;
 mod fsutil;
 mod plan;
@@ -55,6 +56,7 @@ mod sources;
 
 // Top: the request, the issuer and what it makes.
 mod issuer;
+pub mod kube;
 mod request;
 mod token;
 pub mod verify;
@@ -79,6 +81,7 @@ extern crate self as eks_token;
 mod cli;
 
 pub use credentials::Credentials;
+pub use diagnose::{ChainFailure, ChainReport, LevelReport};
 pub use eks::Cluster;
 pub use env::Env;
 pub use error::{Error, Result, ServiceError};

@@ -174,6 +174,7 @@ fn call(
             headers: &headers,
             body: body.as_bytes(),
             allow_http: endpoint.overridden,
+            direct: false,
             timeout: Some(per_attempt),
         });
         let took = started.elapsed().as_secs_f64() * 1000.0;

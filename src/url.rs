@@ -190,6 +190,16 @@ impl Url {
         }
     }
 
+    /// `host:port`, the port always written (the scheme's default when none is).
+    pub(crate) fn host_port(&self) -> String {
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        format!("{host}:{}", self.port_or_default())
+    }
+
     /// `scheme://authority`.
     pub(crate) fn origin(&self) -> String {
         format!("{}://{}", self.scheme.as_str(), self.authority())

@@ -70,8 +70,8 @@ impl Report {
 
     /// The report for a person: one `label  value` line each (size, region, access
     /// key id, signing time, time left, signed headers, session token), each broken
-    /// rule, and the verdict.
-    pub fn describe(&self, now: OffsetDateTime) -> String {
+    /// rule, then `notes` (more `label  value` lines), then the verdict.
+    pub fn describe(&self, now: OffsetDateTime, notes: &[(&str, &str)]) -> String {
         let r = self;
         let mut out = String::new();
         let mut line = |k: &str, v: String| out.push_str(&format!("{k:<16}{v}\n"));
@@ -117,6 +117,9 @@ impl Report {
         );
         for (rule, detail) in &r.failures {
             line("FAIL", format!("{rule}: {detail}"));
+        }
+        for (label, value) in notes {
+            line(label, (*value).to_owned());
         }
         line(
             "verdict",
@@ -412,6 +415,7 @@ pub fn replay(
             headers: &headers,
             body: b"",
             allow_http: target.scheme == Scheme::Http,
+            direct: false,
             timeout: None,
         })
         .map_err(|f| Error::Http {

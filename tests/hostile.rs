@@ -9,12 +9,6 @@ use std::time::{Duration, Instant};
 
 use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
-fn tokenize(url: &str) -> String {
-    format!("k8s-aws-v1.{}", URL_SAFE_NO_PAD.encode(url))
-}
 
 /// A well-formed token URL for `origin` (scheme://host[:port]) and `date`.
 fn token_url(origin: &str, date: &str) -> String {

@@ -2,7 +2,6 @@
 
 use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use eks_token::{Credentials, Secret};
 use serde_json::Value;
@@ -245,10 +244,6 @@ fn creds(token: Option<&str>) -> Credentials {
 /// A token URL presigned at `host` for us-west-2.
 fn presigned(creds: &Credentials, host: &str, now: time::OffsetDateTime) -> String {
     eks_token::testkit::presigned_url_at(creds, &format!("https://{host}"), "us-west-2", "dev", now)
-}
-
-fn tokenize(url: &str) -> String {
-    format!("k8s-aws-v1.{}", URL_SAFE_NO_PAD.encode(url))
 }
 
 fn verify_cmd(env: &TestEnv, token: &str) -> Run {

@@ -4,6 +4,7 @@
 //! nothing on stdout then).
 
 pub(crate) mod args;
+pub(crate) mod aws_auth;
 mod commands;
 pub(crate) mod exec_credential;
 pub(crate) mod kubeconfig;
@@ -69,6 +70,26 @@ pub(crate) fn verbose() -> bool {
 /// writes them).
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
+/// `write-token`'s log: every line on stderr one JSON object (its events, warnings,
+/// verbose lines, the error that ends it).
+static JSON_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// One line on stderr: `eks-token: {prefix}{msg}`, or, for `write-token`, a JSON
+/// object with `event` and `message` (and `outcome: error` for an error).
+fn log_line(event: &str, prefix: &str, msg: fmt::Arguments<'_>) {
+    if JSON_LOG.load(std::sync::atomic::Ordering::Relaxed) {
+        let time = eks_token::Token::rfc3339(time::OffsetDateTime::now_utc());
+        let line = if event == "write-token" {
+            serde_json::json!({"time": time, "event": event, "outcome": "error", "error": msg.to_string()})
+        } else {
+            serde_json::json!({"time": time, "event": event, "message": msg.to_string()})
+        };
+        eprintln!("{line}");
+    } else {
+        eprintln!("eks-token: {prefix}{msg}");
+    }
+}
+
 /// Writes one verbose line: `eks-token: [  12.3 ms] message`.
 pub(crate) fn verbose_line(msg: fmt::Arguments<'_>) {
     let ms = STARTED
@@ -76,7 +97,7 @@ pub(crate) fn verbose_line(msg: fmt::Arguments<'_>) {
         .elapsed()
         .as_secs_f64()
         * 1000.0;
-    eprintln!("eks-token: [{ms:7.1} ms] {msg}");
+    log_line("verbose", &format!("[{ms:7.1} ms] "), msg);
 }
 
 /// A verbose line on stderr, formatted only with `-v`.
@@ -91,7 +112,7 @@ pub(crate) use vlog;
 
 /// A warning on stderr (always shown).
 pub(crate) fn warn(msg: fmt::Arguments<'_>) {
-    eprintln!("eks-token: warning: {msg}");
+    log_line("warning", "warning: ", msg);
 }
 
 /// The aws-cli release the `aws` dialect is run side by side with in the tests.
@@ -120,17 +141,25 @@ fn run(cmd: Command, env: &Env, program: &kubeconfig::Program) -> Outcome {
         | Command::WriteToken(a, _)
         | Command::WhoAmI(a)
         | Command::Kubeconfig(a, _)
-        | Command::UpdateKubeconfig(a, _) => a.request.verbose,
+        | Command::UpdateKubeconfig(a, _)
+        | Command::Doctor(a, _) => a.request.verbose,
         Command::Verify(v) => v.verbose,
-        Command::Help(_) | Command::Version(_) => false,
+        Command::CheckToken(_) | Command::Help(_) | Command::Version(_) => false,
     };
     VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+    if matches!(cmd, Command::WriteToken(..) | Command::CheckToken(_)) {
+        JSON_LOG.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     match cmd {
         Command::Help(topic) => Ok((topic.text(), 0)),
         Command::Version(style) => Ok((version(style), 0)),
         Command::GetToken(a) => Ok((commands::get_token(a, env)?, 0)),
         Command::WriteToken(a, w) => {
             commands::write_token::run(a, &w, env)?;
+            Ok((String::new(), 0))
+        }
+        Command::CheckToken(c) => {
+            commands::write_token::check(&c, env)?;
             Ok((String::new(), 0))
         }
         Command::WhoAmI(a) => Ok((commands::whoami(a, env)?, 0)),
@@ -140,6 +169,10 @@ fn run(cmd: Command, env: &Env, program: &kubeconfig::Program) -> Outcome {
         }
         Command::Verify(v) => {
             let (out, ok) = commands::verify(&v, env)?;
+            Ok((out, if ok { 0 } else { 1 }))
+        }
+        Command::Doctor(a, d) => {
+            let (out, ok) = commands::doctor(a, &d, env)?;
             Ok((out, if ok { 0 } else { 1 }))
         }
     }
@@ -173,6 +206,14 @@ pub(crate) fn main() -> ! {
     let program = kubeconfig::Program::current(&program);
     let dialect = Dialect::of_program(&program.name);
     let argv: Result<Vec<String>, _> = argv_os.map(|a| a.into_string()).collect();
+    // A write-token command line that does not parse is logged as write-token logs.
+    if dialect == Dialect::EksToken
+        && argv
+            .as_ref()
+            .is_ok_and(|a| a.first().is_some_and(|w| w == "write-token"))
+    {
+        JSON_LOG.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let env = Env::from_process();
     let result = match argv {
         Ok(argv) => args::parse(dialect, &argv, &env)
@@ -191,14 +232,14 @@ pub(crate) fn main() -> ! {
                 .and_then(|()| stdout.flush())
                 .is_err()
             {
-                eprintln!("eks-token: cannot write to stdout");
+                log_line("error", "", format_args!("cannot write to stdout"));
                 1
             } else {
                 code
             }
         }
         Err(e) => {
-            eprintln!("eks-token: {e}");
+            log_line("write-token", "", format_args!("{e}"));
             e.exit_code()
         }
     };

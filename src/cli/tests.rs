@@ -249,6 +249,23 @@ fn pod_manifest_commands_parse() {
     }
     assert_eq!(seen, 2, "the init container and the sidecar");
     assert!(pod.contains("--refresh"));
+    // The sidecar's probes: `write-token --check` on the file it writes.
+    let mut probes = 0;
+    for line in pod.lines() {
+        let Some(rest) = line.trim().strip_prefix("command: ") else {
+            continue;
+        };
+        let argv = flow_items(rest);
+        assert_eq!(argv[0], "/eks-token", "the image's path of the binary");
+        match parse(Dialect::EksToken, &argv[1..], &Env::default()) {
+            Ok(Command::CheckToken(c)) => {
+                assert_eq!(c.out, Path::new("/var/run/eks/token"));
+                probes += 1;
+            }
+            other => panic!("{argv:?}: {other:?}"),
+        }
+    }
+    assert_eq!(probes, 2, "the startup and liveness probes");
 }
 
 #[test]

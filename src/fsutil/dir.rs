@@ -79,6 +79,9 @@ impl Dir {
     pub fn create(path: &Path, mode: u32) -> io::Result<Dir> {
         match Dir::open(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) if e.kind() == io::ErrorKind::NotADirectory => {
+                return Err(not_a_directory(path).unwrap_or(e))
+            }
             other => return other,
         }
         let (parent, name) = match (path.parent(), path.components().next_back()) {
@@ -461,4 +464,24 @@ pub fn locate(path: &Path, create: Option<u32>) -> io::Result<(Dir, PathBuf)> {
         io::ErrorKind::InvalidInput,
         "the path names no file",
     ))
+}
+
+/// Which part of `path` is not a directory, said in words: `/a/b is a regular file, not
+/// a directory` (ENOTDIR names no part).
+fn not_a_directory(path: &Path) -> Option<io::Error> {
+    let mut ancestors: Vec<&Path> = path.ancestors().collect();
+    ancestors.reverse();
+    ancestors.into_iter().find_map(|p| {
+        let ft = fs::symlink_metadata(nonempty(p)).ok()?.file_type();
+        (!ft.is_dir() && !ft.is_symlink()).then(|| {
+            io::Error::new(
+                io::ErrorKind::NotADirectory,
+                format!(
+                    "{} is {}, not a directory: remove it or choose another path",
+                    p.display(),
+                    describe(ft)
+                ),
+            )
+        })
+    })
 }

@@ -153,6 +153,7 @@ fn fetch(http: &Client, uri: &Url, auth: Option<&Secret>) -> Result<Credentials>
             headers: &headers,
             body: b"",
             allow_http: true,
+            direct: true,
             timeout: Some(TIMEOUT),
         });
         match r {

@@ -131,6 +131,7 @@ fn call(
             body: b"",
             // The metadata service speaks plain http; its address is configuration.
             allow_http: true,
+            direct: true,
             timeout: Some(TIMEOUT),
         }) {
             Ok(r) if r.status == 200 => {

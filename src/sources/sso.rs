@@ -112,6 +112,7 @@ pub(crate) fn fetch(
             headers: &headers,
             body: b"",
             allow_http: portal.overridden,
+            direct: false,
             timeout: None,
         })
         .map_err(|f| err(format!("GetRoleCredentials at {base} failed: {f}")))?;

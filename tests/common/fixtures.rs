@@ -16,6 +16,15 @@ pub fn web_identity_token(tag: &str) -> String {
     format!("eyJhbGciOiJSUzI1NiJ9.{tag}-web-identity.c2lnbmF0dXJl")
 }
 
+/// The EKS token of a presigned URL.
+pub fn tokenize(url: &str) -> String {
+    use base64::Engine;
+    format!(
+        "k8s-aws-v1.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(url)
+    )
+}
+
 /// IRSA against moto: a token file in HOME for the role `tag` of 111111111111, STS
 /// pointed at moto, region us-east-1.
 pub fn irsa_env(tag: &str) -> TestEnv {

@@ -465,12 +465,19 @@ impl TlsFront {
 
 impl Verifier {
     pub fn start(cluster: &str, sts_url: &str) -> Self {
+        Self::start_mapping(cluster, sts_url, None)
+    }
+
+    /// The verifying server mapping identities with an aws-auth ConfigMap, as EKS does:
+    /// an identity it does not map gets 401.
+    pub fn start_mapping(cluster: &str, sts_url: &str, aws_auth: Option<&Path>) -> Self {
         let dir = TempDir::new("verifier");
         let log = dir.join("verdicts.jsonl");
         let certs = dir.join("certs");
-        let (port, ca, guard) = start_tls_server(&[
+        let script = support("eks_verifier.py");
+        let mut args = vec![
             "python3",
-            support("eks_verifier.py").to_str().unwrap(),
+            script.to_str().unwrap(),
             "serve",
             "--cluster",
             cluster,
@@ -482,7 +489,11 @@ impl Verifier {
             certs.to_str().unwrap(),
             "--log",
             log.to_str().unwrap(),
-        ]);
+        ];
+        if let Some(a) = aws_auth {
+            args.extend(["--aws-auth", a.to_str().unwrap()]);
+        }
+        let (port, ca, guard) = start_tls_server(&args);
         Verifier {
             port,
             url: format!("https://127.0.0.1:{port}"),

@@ -94,12 +94,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
             timeout: Duration::from_secs(60),
             ..Request::default()
         },
-        print: Print {
-            dialect: D,
-            format: Format::Json,
-            query: None,
-            format_from_config: false,
-        },
+        print: Print::plain(D, Format::Json),
         env: Vec::new(),
     }))
 }

@@ -170,12 +170,7 @@ pub(crate) fn parse(args: &[String], env: &Env) -> Result<Command> {
             };
             Ok(Command::GetToken(GetToken {
                 request,
-                print: Print {
-                    dialect: D,
-                    format,
-                    query: None,
-                    format_from_config: false,
-                },
+                print: Print::plain(D, format),
                 env: Vec::new(),
             }))
         }

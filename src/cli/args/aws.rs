@@ -6,6 +6,7 @@ use super::groups as g;
 use super::help::Spec;
 use super::lexer::{self, Rules};
 use super::options::Key;
+use super::values;
 use super::{
     help_or_version, lex_as, query, request, usage, ArgError, Command, Dialect, Format, GetToken,
     HelpTopic, Print, Result, UpdateKubeconfig, VersionStyle, DEFAULT_TIMEOUT,
@@ -125,16 +126,17 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
     if let Some(c) = help_or_version(dialect, &p, spec.name, version) {
         return Ok(c);
     }
-    let format = match p.last(Key::Output).as_deref() {
-        None | Some("json") => Format::Json,
-        Some("text") => Format::Text,
-        Some("token") if !aws && spec.name == GET_TOKEN.name => Format::Token,
-        Some(other) => {
-            return Err(usage(format!(
-                "--output {other:?} is not supported here: use json or text"
-            )))
-        }
+    // Under eks-token's own name, `eks get-token` also prints the bare token.
+    let choices: &[(&str, Format)] = if !aws && spec.name == GET_TOKEN.name {
+        &[
+            ("json", Format::Json),
+            ("text", Format::Text),
+            ("token", Format::Token),
+        ]
+    } else {
+        &[("json", Format::Json), ("text", Format::Text)]
     };
+    let format = values::parse_output(p.last(Key::Output).as_deref(), choices)?;
     let print = Print {
         dialect,
         format,

@@ -12,9 +12,10 @@ use super::lexer::{self, Parsed, Rules};
 use super::options::{self as o, Key};
 use super::values;
 use super::{
-    aws, help_or_version, lex_as, query, request, usage, CaSource, Command, Dialect, Format,
-    GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut, Print, Result, VerifyArgs, VersionStyle,
-    WriteToken, DEFAULT_MODE, DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
+    aws, help_or_version, lex_as, query, request, usage, CaSource, CheckToken, Command, Dialect,
+    DoctorArgs, Format, GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut, Print, Result,
+    VerifyArgs, VersionStyle, WriteToken, DEFAULT_MIN_VALIDITY, DEFAULT_MODE,
+    DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
 };
 
 const D: Dialect = Dialect::EksToken;
@@ -24,10 +25,12 @@ pub(crate) const OVERVIEW: Spec = Spec {
     usage: &[
         "get-token --cluster-name NAME [--role-arn ARN]... [options]",
         "write-token --cluster-name NAME --out PATH [--refresh] [options]",
+        "write-token --check --out PATH [--min-validity DURATION]",
         "whoami [--role-arn ARN]... [-v] [--output json|text]",
         "kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE]",
         "eks update-kubeconfig --name NAME [--role-arn ARN] [--kubeconfig FILE]",
         "verify [TOKEN] [--cluster-name NAME] [--online]",
+        "doctor --cluster-name NAME [--role-arn ARN]... [--aws-auth FILE] [--kubeconfig FILE]",
         "eks get-token --cluster-name NAME [--role-arn ARN]   (aws-cli's arguments)",
         "token -i NAME [-r ARN] [-s SESSION] [--token-only]   (aws-iam-authenticator's)",
         "aws --cluster-name NAME [--role-arn ARN]             (argocd-k8s-auth's)",
@@ -36,7 +39,8 @@ pub(crate) const OVERVIEW: Spec = Spec {
 Kubernetes credentials for Amazon EKS, without the AWS CLI. get-token prints an
 ExecCredential for kubectl's exec plugin (or the bare token); write-token keeps a
 token file fresh for an init container or a sidecar; whoami, kubeconfig,
-eks update-kubeconfig and verify help set it up and find what is wrong.
+eks update-kubeconfig and verify help set it up; doctor says why kubectl answers
+Unauthorized.
 `eks-token COMMAND --help` describes each command and names all its options.
 
 Run as `aws`, `aws-iam-authenticator` or `argocd-k8s-auth` (a symlink or a copy), it
@@ -89,13 +93,18 @@ failures tried again every 5 s within 60 s, as Argo CD's tool does.",
 
 pub(crate) const WRITE_TOKEN: Spec = Spec {
     name: "write-token",
-    usage: &["write-token --cluster-name NAME --out PATH [--refresh] [options]"],
+    usage: &[
+        "write-token --cluster-name NAME --out PATH [--refresh] [options]",
+        "write-token --check --out PATH [--min-validity DURATION]",
+    ],
     about: "\
 Writes the token to a file, atomically (a reader never sees a partial file): once, for
 an init container (exit 1 and no file on failure), or with --refresh for ever, for a
 sidecar, rewriting it before it expires; SIGTERM ends it. Each event is one JSON line
 on stderr. For apps that read a token file (a kubeconfig's tokenFile) instead of
-running an exec plugin.",
+running an exec plugin. --check is the probe of a scratch image (no shell): exit 0 only
+when the file holds an EKS token valid --min-validity more; the cluster it is for is
+not in a token, so no probe can check it.",
     groups: &[
         &g::CLUSTER,
         &g::CHAIN,
@@ -154,6 +163,28 @@ history). The cluster name is not in a token (only its header name is signed): o
     groups: &[&g::CLUSTER, &g::VERIFY, &g::HELP],
 };
 
+pub(crate) const DOCTOR: Spec = Spec {
+    name: "doctor",
+    usage: &[
+        "doctor --cluster-name NAME [--role-arn ARN]... [--aws-auth FILE] [--kubeconfig FILE]",
+    ],
+    about: "\
+Walks the path from the credentials to the Kubernetes user and says where it breaks:
+the credential source (and why others were skipped), each role assumed (on AccessDenied,
+the two policy statements that must exist), the token, the identity EKS derives from
+it; with --aws-auth, the username and groups the aws-auth ConfigMap gives it, as
+aws-iam-authenticator maps them; with --kubeconfig, what the cluster itself answers
+(a SelfSubjectReview, as kubectl auth whoami). Exit 0 only when every step passes.",
+    groups: &[
+        &g::CLUSTER,
+        &g::CHAIN,
+        &g::WHERE,
+        &g::DOCTOR,
+        &g::RUN,
+        &g::HELP,
+    ],
+};
+
 /// Every command of the dialect, its overview first.
 pub(crate) const SPECS: &[&Spec] = &[
     &OVERVIEW,
@@ -162,6 +193,7 @@ pub(crate) const SPECS: &[&Spec] = &[
     &WHOAMI,
     &KUBECONFIG,
     &VERIFY,
+    &DOCTOR,
     &aws::GET_TOKEN,
     &aws::UPDATE_KUBECONFIG,
     &aws::WHOAMI,
@@ -193,11 +225,11 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
             }
         }
         return Err(if words.is_empty() {
-            usage("no command given: use get-token, write-token, whoami, kubeconfig or verify")
+            usage("no command given: use get-token, write-token, whoami, kubeconfig, verify or doctor")
         } else {
             usage(format!(
                 "unknown command {:?}: use get-token, eks get-token, token, aws, write-token, \
-                 whoami, kubeconfig, eks update-kubeconfig or verify",
+                 whoami, kubeconfig, eks update-kubeconfig, verify or doctor",
                 words.join(" ")
             ))
         });
@@ -217,6 +249,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
         "whoami" => whoami(&p),
         "kubeconfig" => kubeconfig(&p),
         "verify" => verify(&p),
+        "doctor" => doctor(&p),
         other => unreachable!("a command without a parser: {other}"),
     }
 }
@@ -238,16 +271,17 @@ fn spec_of(words: &[&str]) -> Option<&'static Spec> {
 
 /// How to print the answer of a token command.
 fn token_print(p: &Parsed, dialect: Dialect) -> Result<Print> {
-    let format = match p.last(Key::Output).as_deref() {
-        _ if p.has(Key::TokenOnly) => Format::Token,
-        None | Some("json") => Format::Json,
-        Some("text") => Format::Text,
-        Some("token") => Format::Token,
-        Some(other) => {
-            return Err(usage(format!(
-                "--output {other:?} is not supported here: use json, token or text"
-            )))
-        }
+    let format = if p.has(Key::TokenOnly) {
+        Format::Token
+    } else {
+        values::parse_output(
+            p.last(Key::Output).as_deref(),
+            &[
+                ("json", Format::Json),
+                ("token", Format::Token),
+                ("text", Format::Text),
+            ],
+        )?
     };
     Ok(Print {
         dialect,
@@ -273,12 +307,17 @@ fn get_token(p: &Parsed, dialect: Dialect) -> Result<Command> {
 }
 
 fn write_token(p: &Parsed) -> Result<Command> {
+    if p.has(Key::Check) {
+        return check_token(p);
+    }
+    if p.given(Key::MinValidity) {
+        return Err(usage("--min-validity goes with --check"));
+    }
     let (request, env) = request(p, true, DEFAULT_TIMEOUT)?;
-    let format = match p.last(Key::Output).as_deref() {
-        None | Some("token") => Format::Token,
-        Some("json") => Format::Json,
-        Some(_) => return Err(usage("write-token writes --output token or json")),
-    };
+    let format = values::parse_output(
+        p.last(Key::Output).as_deref(),
+        &[("token", Format::Token), ("json", Format::Json)],
+    )?;
     let out = p
         .last(Key::Out)
         .ok_or_else(|| usage("write-token needs --out PATH"))?;
@@ -330,12 +369,7 @@ fn write_token(p: &Parsed) -> Result<Command> {
             })
         }
     };
-    let print = Print {
-        dialect: D,
-        format,
-        query: None,
-        format_from_config: false,
-    };
+    let print = Print::plain(D, format);
     Ok(Command::WriteToken(
         GetToken {
             request,
@@ -352,17 +386,47 @@ fn write_token(p: &Parsed) -> Result<Command> {
     ))
 }
 
+/// `write-token --check --out FILE [--min-validity D]`: only the file is read, so the
+/// options that say how to make a token are refused rather than ignored.
+fn check_token(p: &Parsed) -> Result<Command> {
+    let out = p
+        .last(Key::Out)
+        .ok_or_else(|| usage("write-token --check needs --out FILE (the token file to check)"))?;
+    if p.given(Key::ClusterName) || p.given(Key::ClusterId) {
+        return Err(usage(
+            "--check cannot check the cluster name: a token does not hold it (only its \
+             header name is signed); drop --cluster-name",
+        ));
+    }
+    let writing = [
+        Key::Refresh,
+        Key::RefreshInterval,
+        Key::KubeconfigOut,
+        Key::Mode,
+        Key::Output,
+        Key::RoleArn,
+    ];
+    if writing.iter().any(|k| p.given(*k)) {
+        return Err(usage(
+            "--check only reads --out: it takes --min-validity, not the options that make a token",
+        ));
+    }
+    let min_validity = match p.last(Key::MinValidity) {
+        None => DEFAULT_MIN_VALIDITY,
+        Some(v) => values::parse_timeout(&v, "--min-validity")?,
+    };
+    Ok(Command::CheckToken(CheckToken {
+        out: PathBuf::from(out),
+        min_validity,
+    }))
+}
+
 fn whoami(p: &Parsed) -> Result<Command> {
     let (request, mut env) = request(p, false, DEFAULT_TIMEOUT)?;
-    let format = match p.last(Key::Output).as_deref() {
-        None | Some("json") => Format::Json,
-        Some("text") => Format::Text,
-        Some(other) => {
-            return Err(usage(format!(
-                "--output {other:?} is not supported here: use json or text"
-            )))
-        }
-    };
+    let format = values::parse_output(
+        p.last(Key::Output).as_deref(),
+        &[("json", Format::Json), ("text", Format::Text)],
+    )?;
     if let Some(u) = p.last(Key::EndpointUrl) {
         env.push(("AWS_ENDPOINT_URL_STS", u));
     }
@@ -386,12 +450,7 @@ fn kubeconfig(p: &Parsed) -> Result<Command> {
     Ok(Command::Kubeconfig(
         GetToken {
             request,
-            print: Print {
-                dialect: D,
-                format: Format::Json,
-                query: None,
-                format_from_config: false,
-            },
+            print: Print::plain(D, Format::Json),
             env,
         },
         KubeconfigArgs {
@@ -399,6 +458,29 @@ fn kubeconfig(p: &Parsed) -> Result<Command> {
             out: p.last(Key::Out).map(PathBuf::from),
             force: p.has(Key::Force),
             command: p.last(Key::Command),
+        },
+    ))
+}
+
+fn doctor(p: &Parsed) -> Result<Command> {
+    let (request, env) = request(p, true, DEFAULT_TIMEOUT)?;
+    let format = values::parse_output(
+        p.last(Key::Output).as_deref(),
+        &[("text", Format::Text), ("json", Format::Json)],
+    )?;
+    if p.given(Key::Context) && !p.given(Key::Kubeconfig) {
+        return Err(usage("--context goes with --kubeconfig"));
+    }
+    Ok(Command::Doctor(
+        GetToken {
+            request,
+            print: Print::plain(D, format),
+            env,
+        },
+        DoctorArgs {
+            aws_auth: p.last(Key::AwsAuth).map(PathBuf::from),
+            kubeconfig: p.last(Key::Kubeconfig).map(PathBuf::from),
+            context: p.last(Key::Context),
         },
     ))
 }

@@ -68,6 +68,8 @@ pub(crate) const WRITE: Group = group(&[
     value("mode", None, "OCTAL", Key::Mode, "the file's mode [0600]; 0640 for a group; none for others"),
     flag("refresh", None, Key::Refresh, "keep it fresh, rewriting it before the token expires (sidecar)"),
     value("refresh-interval", None, "DURATION", Key::RefreshInterval, "how often to rewrite it: 100ms to 24h [5m]"),
+    flag("check", None, Key::Check, "a probe: exit 0 only if --out holds an EKS token valid --min-validity more"),
+    value("min-validity", None, "DURATION", Key::MinValidity, "with --check [2m] (a token does not name its cluster: not checked)"),
     value("kubeconfig-out", None, "PATH", Key::KubeconfigOut, "also write a kubeconfig whose user reads tokenFile: <--out>"),
     value("server", None, "URL", Key::Server, "its API server URL (with --kubeconfig-out)"),
     value("ca-file", None, "PEM", Key::CaFile, "its cluster CA, a PEM file (with --kubeconfig-out)"),
@@ -84,6 +86,13 @@ pub(crate) const KUBECONFIG: Group = group(&[
     value("out", None, "FILE", Key::Out, "write there (atomically, 0600) instead of stdout"),
     flag("force", None, Key::Force, "overwrite an existing --out file"),
     value("command", None, "PATH", Key::Command, "the exec command [this program's absolute path]"),
+]);
+
+pub(crate) const DOCTOR: Group = group(&[
+    value("aws-auth", None, "FILE|-", Key::AwsAuth, "the aws-auth ConfigMap (kubectl get cm aws-auth -n kube-system -o yaml)"),
+    value("kubeconfig", None, "FILE", Key::Kubeconfig, "ask that kubeconfig's cluster who the token is (SelfSubjectReview)"),
+    value("context", None, "NAME", Key::Context, "the kubeconfig's context [its current-context]"),
+    value("output", Some('o'), "text|json", Key::Output, "a line per step [text], or one JSON object"),
 ]);
 
 pub(crate) const VERIFY: Group = group(&[

@@ -135,6 +135,8 @@ pub(crate) enum Command {
     GetToken(GetToken),
     /// Write the token to a file, once or keeping it fresh.
     WriteToken(GetToken, WriteToken),
+    /// Check a token file (`write-token --check`, an exec probe).
+    CheckToken(CheckToken),
     /// Who the credentials are after the chain.
     WhoAmI(GetToken),
     /// Print or write a kubeconfig for a cluster (EKS DescribeCluster).
@@ -143,6 +145,8 @@ pub(crate) enum Command {
     UpdateKubeconfig(GetToken, UpdateKubeconfig),
     /// Check a token as EKS would.
     Verify(VerifyArgs),
+    /// Walk the path from the credentials to the Kubernetes user.
+    Doctor(GetToken, DoctorArgs),
     /// Print a help text.
     Help(HelpTopic),
     /// Print the version, in a dialect's way.
@@ -185,6 +189,18 @@ pub(crate) struct Print {
     pub(crate) format_from_config: bool,
 }
 
+impl Print {
+    /// Printing in `format`, no `--query`.
+    pub(crate) fn plain(dialect: Dialect, format: Format) -> Print {
+        Print {
+            dialect,
+            format,
+            query: None,
+            format_from_config: false,
+        }
+    }
+}
+
 /// Options of `get-token` (and of the other commands that get credentials): the
 /// library's request, how to print, and environment settings of global options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,6 +223,26 @@ impl GetToken {
         }
         env
     }
+}
+
+/// Options of `doctor`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DoctorArgs {
+    /// `--aws-auth`: the aws-auth ConfigMap (`-`: stdin).
+    pub(crate) aws_auth: Option<PathBuf>,
+    /// `--kubeconfig`: ask its cluster (SelfSubjectReview).
+    pub(crate) kubeconfig: Option<PathBuf>,
+    /// `--context`: the kubeconfig's context (default: its current-context).
+    pub(crate) context: Option<String>,
+}
+
+/// `write-token --check`: the probe of a token file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CheckToken {
+    /// `--out`: the token file.
+    pub(crate) out: PathBuf,
+    /// `--min-validity`: how long the token must stay valid.
+    pub(crate) min_validity: Duration,
 }
 
 /// Options of `write-token` beyond those of `get-token`.
@@ -301,6 +337,9 @@ pub(crate) enum CaSource {
 pub(crate) const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// Default `--refresh-interval`.
 pub(crate) const DEFAULT_REFRESH_INTERVAL: Duration = Duration::from_secs(300);
+/// `write-token --check`'s default `--min-validity`: the sidecar rewrites the file at
+/// the latest 2 minutes before the token expires.
+pub(crate) const DEFAULT_MIN_VALIDITY: Duration = Duration::from_secs(120);
 /// Default `--mode`.
 pub(crate) const DEFAULT_MODE: u32 = 0o600;
 
@@ -427,6 +466,7 @@ pub(crate) fn request(
         connect_timeout,
         interactive: None,
         verbose: p.has(Key::Debug) || p.has(Key::Verbose),
+        json_log: false,
     };
     Ok((request, env))
 }

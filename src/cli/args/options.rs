@@ -29,6 +29,8 @@ pub(crate) enum Key {
     Mode,
     Refresh,
     RefreshInterval,
+    Check,
+    MinValidity,
     KubeconfigOut,
     Server,
     CaFile,
@@ -54,6 +56,8 @@ pub(crate) enum Key {
     // aws eks update-kubeconfig.
     Name,
     Kubeconfig,
+    AwsAuth,
+    Context,
     ProxyUrl,
     DryRun,
     UserAlias,

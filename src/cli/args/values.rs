@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::{usage, ArgError, Result};
+use super::{usage, ArgError, Format, Result};
 
 /// The most a `--timeout` or `--refresh-interval` may be.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
@@ -125,4 +125,21 @@ pub(crate) fn parse_query(q: &str) -> Result<Vec<String>> {
              status.token (the bare token) or Arn, not other JMESPath expressions"
         )))
     }
+}
+
+/// `--output`: one of `choices` (the first when not given), else a usage error naming
+/// them.
+pub(crate) fn parse_output(given: Option<&str>, choices: &[(&str, Format)]) -> Result<Format> {
+    let Some(given) = given else {
+        return Ok(choices[0].1);
+    };
+    if let Some((_, f)) = choices.iter().find(|(name, _)| *name == given) {
+        return Ok(*f);
+    }
+    let names: Vec<&str> = choices.iter().map(|(n, _)| *n).collect();
+    let (last, rest) = names.split_last().expect("choices");
+    Err(usage(format!(
+        "--output {given:?} is not supported here: use {} or {last}",
+        rest.join(", ")
+    )))
 }

@@ -1,12 +1,14 @@
 //! The commands: each runs the library and formats its answer for a person, kubectl or
 //! a script, as the dialect it was asked in prints it.
 
+mod doctor;
 mod get_token;
 mod kubeconfig;
 mod verify;
 mod whoami;
 pub(crate) mod write_token;
 
+pub(crate) use doctor::doctor;
 pub(crate) use get_token::get_token;
 pub(crate) use kubeconfig::kubeconfig;
 pub(crate) use verify::verify;

@@ -6,6 +6,7 @@ use eks_token::{verify, Env, Error};
 use time::OffsetDateTime;
 
 use crate::cli::args::VerifyArgs;
+use crate::cli::aws_auth::Identity;
 use crate::cli::{vlog, ArgError, Failure};
 
 /// The most `verify` reads from stdin (a token is at most 4 KiB).
@@ -13,8 +14,13 @@ const MAX_STDIN: u64 = 1 << 20;
 
 /// Standard input, trimmed, read within `timeout` and at most `max` bytes: a writer that
 /// never writes nor closes (or a terminal nobody types on) ends in an error, not a wait.
-/// (A thread reads, so that the wait is bounded whatever stdin is.)
-fn read_stdin(max: u64, timeout: std::time::Duration) -> std::io::Result<String> {
+/// (A thread reads, so that the wait is bounded whatever stdin is.) `hint` says what to
+/// do when nothing arrives.
+pub(crate) fn read_stdin(
+    max: u64,
+    timeout: std::time::Duration,
+    hint: &str,
+) -> std::io::Result<String> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -29,20 +35,14 @@ fn read_stdin(max: u64, timeout: std::time::Duration) -> std::io::Result<String>
         Err(_) => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
-                format!(
-                "nothing (or no end) arrived within {timeout:?} (--timeout); pipe the token in or \
-                     give it as an argument"
-            ),
+                format!("nothing (or no end) arrived within {timeout:?} (--timeout); {hint}"),
             ))
         }
     };
     if bytes.len() as u64 > max {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            format!(
-                "more than {} KiB arrived: a token is at most 4 KiB",
-                max >> 10
-            ),
+            format!("more than {} KiB arrived", max >> 10),
         ));
     }
     let text = String::from_utf8(bytes).map_err(|_| {
@@ -52,7 +52,7 @@ fn read_stdin(max: u64, timeout: std::time::Duration) -> std::io::Result<String>
     if token.is_empty() {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
-            "it was empty: pipe the token in or give it as an argument",
+            format!("it was empty; {hint}"),
         ));
     }
     Ok(token.to_owned())
@@ -68,7 +68,12 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
     }
     let token = match &v.token {
         Some(t) if t != "-" => t.trim().to_owned(),
-        _ => read_stdin(MAX_STDIN, v.timeout).map_err(|e| Error::Io {
+        _ => read_stdin(
+            MAX_STDIN,
+            v.timeout,
+            "pipe the token in or give it as an argument (a token is at most 4 KiB)",
+        )
+        .map_err(|e| Error::Io {
             what: "cannot read the token from stdin".into(),
             source: e,
         })?,
@@ -83,7 +88,17 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
         report.size,
         report.failures.len()
     );
-    let mut out = report.describe(now);
+    // The cluster name is not in the token (only the name of its header is signed):
+    // only STS, asked with the name, can tell.
+    let notes: &[(&str, &str)] = if v.online {
+        &[]
+    } else {
+        &[(
+            "cluster name",
+            "not checked offline (only --online checks it)",
+        )]
+    };
+    let mut out = report.describe(now, notes);
     let mut accepted = report.ok();
     if let (true, Some(cluster)) = (v.online, &v.cluster_id) {
         vlog!("replaying the token to STS with x-k8s-aws-id: {cluster}");
@@ -128,23 +143,19 @@ fn authenticator_verify(
             Error::InvalidInput(format!("could not verify token: {rule}: {detail}")).into(),
         );
     }
-    let id = verify::replay(env, token, cluster, v.timeout, v.verbose)?;
-    // arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION is the role
-    // arn:aws:iam::ACCOUNT:role/ROLE; other ARNs are their own canonical form.
-    let (canonical, session) = match id.arn.split_once(":assumed-role/") {
-        Some((prefix, rest)) => {
-            let (role, session) = rest.split_once('/').unwrap_or((rest, ""));
-            (
-                format!("{}:role/{role}", prefix.replacen(":sts:", ":iam:", 1)),
-                session.to_owned(),
-            )
-        }
-        None => (id.arn.clone(), String::new()),
-    };
+    let caller = verify::replay(env, token, cluster, v.timeout, v.verbose)?;
     let access_key_id = report.access_key_id.clone().unwrap_or_default();
+    // As the authenticator derives it: the canonical ARN, the session name.
+    let id = Identity::new(
+        &caller.arn,
+        &caller.account,
+        &caller.user_id,
+        &access_key_id,
+    )
+    .map_err(Error::InvalidInput)?;
     #[derive(serde::Serialize)]
     #[serde(rename_all = "PascalCase")]
-    struct Identity<'a> {
+    struct Printed<'a> {
         #[serde(rename = "ARN")]
         arn: &'a str,
         #[serde(rename = "CanonicalARN")]
@@ -157,13 +168,13 @@ fn authenticator_verify(
         #[serde(rename = "AccessKeyID")]
         access_key_id: &'a str,
     }
-    let out = Identity {
+    let out = Printed {
         arn: &id.arn,
-        canonical_arn: &canonical,
+        canonical_arn: &id.canonical_arn,
         account_id: &id.account,
         user_id: &id.user_id,
-        session_name: &session,
-        access_key_id: &access_key_id,
+        session_name: &id.session_name,
+        access_key_id: &id.access_key_id,
     };
     let text = if json {
         let mut buf = Vec::new();

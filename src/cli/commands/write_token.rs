@@ -13,9 +13,10 @@ use base64::Engine;
 use serde_json::json;
 use time::OffsetDateTime;
 
-use eks_token::{files, Env, Error, Issuer, Token};
+use eks_token::files::WriteOptions;
+use eks_token::{files, verify, Env, Error, Issuer, Token};
 
-use crate::cli::args::{CaSource, Format, GetToken, KubeconfigOut, WriteToken};
+use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigOut, WriteToken};
 use crate::cli::kubeconfig::{
     absolute, cluster_entry, context_entry, json_document, token_file_user,
 };
@@ -32,10 +33,15 @@ pub(crate) const FIRST_RETRY_DELAY: Duration = Duration::from_secs(5);
 
 /// The most read of `--ca-file` (a whole system CA bundle is about 200 KiB).
 const MAX_CA_FILE: u64 = 4 << 20;
+/// The most read of a token file by `--check` (a token is at most 4 KiB; an
+/// ExecCredential around it a little more).
+const MAX_TOKEN_FILE: u64 = 64 << 10;
 
 /// Runs `write-token`.
 pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
     let env = &args.effective_env(env);
+    let mut args = args;
+    args.request.json_log = true;
     let api_version = match args.print.format {
         Format::Json | Format::Text => {
             let (v, warning) = exec_credential::api_version_or(
@@ -67,9 +73,11 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
             None => token.value.clone(),
         };
         let _writing = crate::cli::signals::writing();
-        files::write_atomic(&w.out, body.as_bytes(), w.mode).map_err(|e| Error::Io {
-            what: format!("cannot write the token file {}", w.out.display()),
-            source: e,
+        files::write_atomic_with(&w.out, body.as_bytes(), write_options(w.mode)).map_err(|e| {
+            Error::Io {
+                what: format!("cannot write the token file {}", w.out.display()),
+                source: e,
+            }
         })
     };
     if !w.refresh {
@@ -200,6 +208,80 @@ fn log_error(
     eprintln!("{entry}");
 }
 
+/// `write-token --check`: whether the file holds an EKS token that EKS would accept for
+/// at least `min_validity` more (its rules as `verify` applies them; for an
+/// ExecCredential, also its `expirationTimestamp`). One JSON line either way; exit 1
+/// when not.
+pub(crate) fn check(c: &CheckToken, env: &Env) -> Result<()> {
+    let now = OffsetDateTime::now_utc();
+    let what = || format!("cannot read the token file {}", c.out.display());
+    let bytes = files::read_file(&c.out, MAX_TOKEN_FILE).map_err(|e| Error::Io {
+        what: what(),
+        source: e,
+    })?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| Error::InvalidInput(format!("{}: the token file is not text", what())))?;
+    let (token, expires) = token_in_file(text.trim()).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{} holds neither a token nor an ExecCredential with one",
+            c.out.display()
+        ))
+    })?;
+    let report = verify::check_in(env, &token, now)?;
+    if let Some((rule, detail)) = report.failures.first() {
+        return Err(Error::InvalidInput(format!(
+            "{} holds a token EKS would refuse: {rule}: {detail}",
+            c.out.display()
+        )));
+    }
+    let until = match (report.valid_until(), expires) {
+        (Some(a), Some(b)) => a.min(b),
+        (a, b) => a.or(b).ok_or_else(|| {
+            Error::InvalidInput(format!(
+                "{}: the token has no signing time",
+                c.out.display()
+            ))
+        })?,
+    };
+    let left = until - now;
+    let wanted = time::Duration::try_from(c.min_validity).unwrap_or(time::Duration::MAX);
+    if left < wanted {
+        return Err(Error::InvalidInput(format!(
+            "the token in {} is valid until {} ({} s more), less than --min-validity {} s: \
+             is the sidecar writing it? (its log says why not)",
+            c.out.display(),
+            Token::rfc3339(until),
+            left.whole_seconds().max(0),
+            wanted.whole_seconds()
+        )));
+    }
+    eprintln!(
+        "{}",
+        json!({
+            "time": Token::rfc3339(now),
+            "event": "check",
+            "outcome": "ok",
+            "file": c.out.display().to_string(),
+            "token_valid_until": Token::rfc3339(until),
+        })
+    );
+    Ok(())
+}
+
+/// The token in a token file (bare, or an ExecCredential's `status.token`), and the
+/// ExecCredential's expiry if it has one.
+fn token_in_file(text: &str) -> Option<(String, Option<OffsetDateTime>)> {
+    if !text.starts_with('{') {
+        return (!text.is_empty()).then(|| (text.to_owned(), None));
+    }
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    let token = v["status"]["token"].as_str()?.to_owned();
+    let expires = v["status"]["expirationTimestamp"].as_str().and_then(|t| {
+        OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    });
+    Some((token, expires))
+}
+
 /// A kubeconfig whose user reads the token file, for apps that take a kubeconfig but
 /// cannot run an exec plugin. client-go rereads `tokenFile` periodically.
 fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<String> {
@@ -246,9 +328,20 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
     ))
 }
 
+/// How the files are written: `mode` exactly, in new directories that let the group in
+/// when `mode` does (0640 makes 0750 directories: the group the mode is for can reach
+/// the file).
+fn write_options(mode: u32) -> WriteOptions {
+    let group = if mode & 0o060 != 0 { 0o050 } else { 0 };
+    WriteOptions {
+        dir_mode: 0o700 | group,
+        ..WriteOptions::mode(mode)
+    }
+}
+
 fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
     let _writing = crate::cli::signals::writing();
-    files::write_atomic(&k.path, body.as_bytes(), mode).map_err(|e| Error::Io {
+    files::write_atomic_with(&k.path, body.as_bytes(), write_options(mode)).map_err(|e| Error::Io {
         what: format!("cannot write the kubeconfig {}", k.path.display()),
         source: e,
     })

@@ -106,7 +106,7 @@ pub(crate) fn skeleton() -> Hash {
 /// Plain scalars are read as kubectl reads them ([`resolve_plain`]). The error says why,
 /// for "the kubeconfig ... cannot be used: <why>".
 pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, Refused> {
-    let docs = load(text, deadline)?;
+    let docs = load(text, deadline, Typing::Kubectl)?;
     let content = match docs.as_slice() {
         [] | [Yaml::Null] => skeleton(),
         [Yaml::Hash(h)] => h.clone(),
@@ -142,6 +142,24 @@ pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, Refused> {
     Ok(content)
 }
 
+/// How plain scalars are read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Typing {
+    /// As kubectl (go-yaml v2) types them: `yes` is true, `0755` is 493.
+    Kubectl,
+    /// As their text (go-yaml v2 decoding into a string: `012345678901` stays that).
+    Text,
+}
+
+/// The documents of a YAML text (see [`load`]), with plain scalars typed by `typing`.
+pub(crate) fn documents(
+    text: &str,
+    deadline: Instant,
+    typing: Typing,
+) -> Result<Vec<Yaml>, Refused> {
+    load(text, deadline, typing)
+}
+
 /// An open collection while loading: the node, its anchor, the node count at its start;
 /// for a mapping, the key waiting for its value and whether that key is a merge key
 /// (`<<`).
@@ -160,7 +178,7 @@ struct Open {
 /// [`MAX_DEPTH`] levels and [`MAX_NODES`] nodes, aliases counted at the size of what
 /// they expand to (each alias is loaded as a copy, so ten aliases of ten aliases of ...
 /// would take exponential memory, "billion laughs"); the deadline is checked as it goes.
-fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, Refused> {
+fn load(text: &str, deadline: Instant, typing: Typing) -> Result<Vec<Yaml>, Refused> {
     let not_yaml = |e: &dyn std::fmt::Display| Refused::NotYaml(e.to_string());
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
@@ -182,7 +200,12 @@ fn load(text: &str, deadline: Instant) -> Result<Vec<Yaml>, Refused> {
                 merge_key = style == yaml_rust2::scanner::TScalarStyle::Plain
                     && tag.is_none()
                     && value == "<<";
-                (typed_scalar(value, style, tag)?, anchor, 1)
+                let node = if typing == Typing::Text && tag.is_none() {
+                    Yaml::String(value)
+                } else {
+                    typed_scalar(value, style, tag)?
+                };
+                (node, anchor, 1)
             }
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 nodes += 1;
@@ -540,6 +563,7 @@ mod tests {
              users:\n- name: alice\n  user: {token: secret-token}\ncontexts:\n- name: other\n  context: {cluster: other, user: alice, namespace: team}\n\
              current-context: other\npreferences: {colors: true}\n",
             later(),
+            Typing::Kubectl,
         )
         .unwrap();
         let Yaml::Hash(mut content) = docs[0].clone() else {
@@ -554,7 +578,7 @@ mod tests {
         assert!(!insert(&mut content, "clusters", entry("new", "https://a")));
         assert!(insert(&mut content, "clusters", entry("new", "https://b")));
         let text = dump(&Yaml::Hash(content));
-        let back = &load(&text, later()).unwrap()[0];
+        let back = &load(&text, later(), Typing::Kubectl).unwrap()[0];
         assert_eq!(back["clusters"].as_vec().unwrap().len(), 2);
         assert_eq!(
             back["clusters"][1]["cluster"]["server"].as_str(),

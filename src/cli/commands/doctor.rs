@@ -1,0 +1,527 @@
+//! `doctor`: the path from the credentials to the Kubernetes user, step by step, each
+//! passed or failed with what to do. kubectl says only `Unauthorized`; the path crosses
+//! two accounts and four policies (the source role's trust, its permission to assume
+//! the target, the target's trust, the cluster's mapping), and each step here names the
+//! one that is missing.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::json;
+use yaml_rust2::Yaml;
+
+use eks_token::kube::{self, Review};
+use eks_token::{files, verify, ChainFailure, Env, Error, Issuer, Token};
+
+use crate::cli::args::{DoctorArgs, Format, GetToken};
+use crate::cli::aws_auth::{self, Identity, Unmapped, User};
+use crate::cli::kubeconfig::yaml;
+use crate::cli::Failure;
+
+/// The most read of `--aws-auth` and `--kubeconfig`.
+const MAX_FILE: u64 = 4 << 20;
+
+/// One step: its name, whether it passed, what was found, and what to do when not.
+struct Step {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+    fix: Option<String>,
+}
+
+impl Step {
+    fn pass(name: &'static str, detail: String) -> Step {
+        Step {
+            name,
+            ok: true,
+            detail,
+            fix: None,
+        }
+    }
+
+    fn fail(name: &'static str, detail: String, fix: Option<String>) -> Step {
+        Step {
+            name,
+            ok: false,
+            detail,
+            fix,
+        }
+    }
+}
+
+/// Runs `doctor`: the report, and whether every step passed.
+pub(crate) fn doctor(args: GetToken, d: &DoctorArgs, env: &Env) -> Result<(String, bool), Failure> {
+    let env = args.effective_env(env);
+    let mut steps = Vec::new();
+    let user = walk(&args, d, &env, &mut steps);
+    let ok = steps.iter().all(|s| s.ok);
+    let out = match args.print.format {
+        Format::Json => {
+            let mut doc = json!({
+                "ok": ok,
+                "steps": steps.iter().map(|s| {
+                    let mut v = json!({"name": s.name, "ok": s.ok, "detail": s.detail});
+                    if let Some(f) = &s.fix {
+                        v["fix"] = json!(f);
+                    }
+                    v
+                }).collect::<Vec<_>>(),
+            });
+            if let Some(u) = &user {
+                doc["kubernetes"] = json!({"username": u.username, "groups": u.groups});
+            }
+            format!("{doc}\n")
+        }
+        _ => {
+            let mut out = String::new();
+            for s in &steps {
+                let mark = if s.ok { "✓" } else { "✗" };
+                out.push_str(&format!("{mark} {:<12}{}\n", s.name, s.detail));
+                if let Some(f) = &s.fix {
+                    for line in f.lines() {
+                        out.push_str(&format!("  {:<12}{line}\n", ""));
+                    }
+                }
+            }
+            out
+        }
+    };
+    Ok((out, ok))
+}
+
+/// The steps, as far as they go; the Kubernetes user when one was found (the cluster's
+/// answer, else the aws-auth prediction).
+fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Option<User> {
+    let timeout = args.request.timeout;
+    let mut issuer = match Issuer::new(&args.request, env) {
+        Ok(i) => i,
+        Err(e) => {
+            steps.push(Step::fail("credentials", e.to_string(), None));
+            return None;
+        }
+    };
+    let report = issuer.diagnose();
+    // 1 and 2: the source, then each hop.
+    for (i, level) in report.levels.iter().enumerate() {
+        let who = match &level.identity {
+            Ok(id) => id.arn.clone(),
+            Err(e) => format!("GetCallerIdentity failed: {e}"),
+        };
+        let step = if i == 0 {
+            let skipped = if report.skipped.is_empty() {
+                String::new()
+            } else {
+                format!("; skipped: {}", report.skipped.join(", "))
+            };
+            Step::pass(
+                "credentials",
+                format!(
+                    "{} as {who} (chosen by {}{skipped})",
+                    level.label, report.chosen_by
+                ),
+            )
+        } else {
+            Step::pass("role", format!("{} assumed: {who}", level.label))
+        };
+        steps.push(step);
+    }
+    if let Some(f) = &report.failure {
+        let caller = f.caller_role_arn.clone().or_else(|| {
+            let id = report.levels.last()?.identity.as_ref().ok()?;
+            aws_auth::canonicalize(&id.arn).ok()
+        });
+        let name = if f.role_arn.is_some() {
+            "role"
+        } else {
+            "credentials"
+        };
+        steps.push(Step::fail(
+            name,
+            format!("{}: {}", f.step, f.error),
+            cause(f, caller.as_deref()),
+        ));
+        return None;
+    }
+    // 3: the token.
+    let token = match issuer.issue() {
+        Ok(t) => t,
+        Err(e) => {
+            steps.push(Step::fail("token", e.to_string(), None));
+            return None;
+        }
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let checked = match verify::check_in(env, &token.value, now) {
+        Ok(r) => r,
+        Err(e) => {
+            steps.push(Step::fail("token", e.to_string(), None));
+            return None;
+        }
+    };
+    let host = checked
+        .url
+        .as_deref()
+        .and_then(|u| u.split("://").nth(1))
+        .and_then(|u| u.split('/').next())
+        .unwrap_or("?")
+        .to_owned();
+    let detail = format!(
+        "for {} from {host} ({}), {} of 4096 bytes, valid until {}",
+        args.request.cluster_id,
+        checked.region.as_deref().unwrap_or("?"),
+        token.value.len(),
+        Token::rfc3339(token.expiration)
+    );
+    if let Some((rule, why)) = checked.failures.first() {
+        steps.push(Step::fail(
+            "token",
+            format!("{detail}: {rule}: {why}"),
+            None,
+        ));
+        return None;
+    }
+    steps.push(Step::pass("token", detail));
+    // 4: the identity EKS derives: GetCallerIdentity with the credentials that signed
+    // the token (the chain's top level, asked above), and the token's access key id.
+    let access_key_id = checked.access_key_id.clone().unwrap_or_default();
+    let top = report.levels.last().map(|l| &l.identity);
+    let identity = match top {
+        Some(Ok(c)) => Identity::new(&c.arn, &c.account, &c.user_id, &access_key_id),
+        Some(Err(e)) => Err(format!("GetCallerIdentity failed: {e}")),
+        None => Err("no credentials".into()),
+    };
+    let identity = match identity {
+        Ok(id) => id,
+        Err(e) => {
+            steps.push(Step::fail("identity", e, None));
+            return None;
+        }
+    };
+    let session = if identity.session_name.is_empty() {
+        String::new()
+    } else {
+        format!(", session {}", identity.session_name)
+    };
+    steps.push(Step::pass(
+        "identity",
+        format!(
+            "EKS sees {} (canonical {}{session})",
+            identity.arn, identity.canonical_arn
+        ),
+    ));
+    // 5: the aws-auth ConfigMap's answer.
+    let predicted = d
+        .aws_auth
+        .as_deref()
+        .and_then(|p| predict(p, &identity, timeout, steps));
+    // 6: the cluster's own answer.
+    let Some(kubeconfig) = &d.kubeconfig else {
+        return predicted;
+    };
+    match ask_cluster(env, kubeconfig, d.context.as_deref(), &token.value, timeout) {
+        Ok(Review::User(u)) => {
+            let user = User {
+                username: u.username,
+                groups: u
+                    .groups
+                    .into_iter()
+                    .filter(|g| g != "system:authenticated")
+                    .collect(),
+                by: "the cluster",
+            };
+            let detail = format!(
+                "the cluster says: username {}, groups [{}]",
+                user.username,
+                user.groups.join(", ")
+            );
+            match &predicted {
+                Some(p) if (&p.username, &p.groups) != (&user.username, &user.groups) => {
+                    steps.push(Step::fail(
+                        "cluster",
+                        detail,
+                        Some(format!(
+                            "aws-auth gives username {}, groups [{}]: the cluster maps this \
+                             identity otherwise (an EKS access entry, or another aws-auth)",
+                            p.username,
+                            p.groups.join(", ")
+                        )),
+                    ));
+                }
+                _ => steps.push(Step::pass("cluster", detail)),
+            }
+            Some(user)
+        }
+        Ok(Review::Refused { status, message }) => {
+            let (detail, fix) = refused(status, &message, &identity, predicted.is_some());
+            steps.push(Step::fail("cluster", detail, Some(fix)));
+            predicted
+        }
+        Err(e) => {
+            steps.push(Step::fail("cluster", e.to_string(), None));
+            predicted
+        }
+    }
+}
+
+/// What an STS error on the way means, and what to do.
+fn cause(f: &ChainFailure, caller: Option<&str>) -> Option<String> {
+    let Error::Service(se) = &f.error else {
+        return None;
+    };
+    if se.code.starts_with("AccessDenied") {
+        let role = f.role_arn.as_deref()?;
+        let caller = caller.unwrap_or("<the caller's role ARN: eks-token whoami -v>");
+        let trust = json!({
+            "Effect": "Allow",
+            "Principal": {"AWS": caller},
+            "Action": "sts:AssumeRole",
+        });
+        let permission = json!({
+            "Effect": "Allow",
+            "Action": "sts:AssumeRole",
+            "Resource": role,
+        });
+        return Some(format!(
+            "both of these statements must exist (AccessDenied names neither):\n\
+             in the trust policy of {role}:\n  {trust}\n\
+             in a policy of {caller}:\n  {permission}\n\
+             the trust policy names the role's ARN, not its assumed-role session ARN"
+        ));
+    }
+    let why = match se.code.as_str() {
+        "InvalidIdentityToken" => {
+            "the web identity token was refused: the role's trust policy must trust the \
+             cluster's OIDC provider (Federated) with the service account's sub and aud \
+             sts.amazonaws.com, and the provider must exist in the role's account"
+        }
+        "ExpiredTokenException" | "ExpiredToken" => {
+            "a token or the credentials below expired: a projected service account token is \
+             rotated by the kubelet (is the file the one it writes?); session credentials \
+             must be refreshed at their source"
+        }
+        "IDPCommunicationError" => "STS could not reach the OIDC provider: try again",
+        "RegionDisabledException" => {
+            "STS is not enabled in this region for the account: enable the region, or use \
+             another (--region)"
+        }
+        "InvalidClientTokenId" => {
+            "the credentials are not known to STS: deleted keys, or a session used in a \
+             region or partition that does not know it (opt-in regions need the region \
+             enabled)"
+        }
+        "SignatureDoesNotMatch" if se.message.contains("expired") => {
+            "the request's time is off: this machine's clock is wrong"
+        }
+        "ValidationError" => return se.hint.clone(),
+        _ => return None,
+    };
+    Some(why.to_owned())
+}
+
+/// Step 5: the ConfigMap's user for `id`, as aws-iam-authenticator maps it.
+fn predict(path: &Path, id: &Identity, timeout: Duration, steps: &mut Vec<Step>) -> Option<User> {
+    let deadline = Instant::now() + timeout;
+    let text = match read_text(path, timeout) {
+        Ok(t) => t,
+        Err(e) => {
+            steps.push(Step::fail("aws-auth", e, None));
+            return None;
+        }
+    };
+    let auth = match aws_auth::parse(&text, deadline) {
+        Ok(a) => a,
+        Err(e) => {
+            steps.push(Step::fail(
+                "aws-auth",
+                format!(
+                    "{} cannot be read as the aws-auth ConfigMap: {e}",
+                    path.display()
+                ),
+                None,
+            ));
+            return None;
+        }
+    };
+    let notes = if auth.problems.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "aws-iam-authenticator would skip: {}",
+            auth.problems.join("; ")
+        ))
+    };
+    match aws_auth::map(&auth, id) {
+        Ok(u) => {
+            steps.push(Step {
+                name: "aws-auth",
+                ok: true,
+                detail: format!(
+                    "{} maps {} to username {}, groups [{}]",
+                    u.by,
+                    id.canonical_arn,
+                    u.username,
+                    u.groups.join(", ")
+                ),
+                fix: notes,
+            });
+            Some(u)
+        }
+        Err(Unmapped::NeedsEc2) => {
+            steps.push(Step::pass(
+                "aws-auth",
+                format!(
+                    "mapRoles maps {} with {{{{EC2PrivateDNSName}}}}, which only the server can \
+                     render (EC2 DescribeInstances)",
+                    id.canonical_arn
+                ),
+            ));
+            None
+        }
+        Err(Unmapped::NoMatch(near)) => {
+            let role = id.canonical_arn.rsplit('/').next().unwrap_or("user");
+            let mut fix = format!(
+                "add to mapRoles (or create an EKS access entry for {}):\n\
+                 - rolearn: {}\n  username: {role}:{{{{SessionName}}}}\n  groups:\n  - <a group your RBAC bindings name>",
+                id.canonical_arn, id.canonical_arn
+            );
+            for n in near {
+                fix.push('\n');
+                fix.push_str(&n);
+            }
+            if let Some(n) = notes {
+                fix.push('\n');
+                fix.push_str(&n);
+            }
+            steps.push(Step::fail(
+                "aws-auth",
+                format!(
+                    "no entry maps {}: EKS answers 401 Unauthorized",
+                    id.canonical_arn
+                ),
+                Some(fix),
+            ));
+            None
+        }
+    }
+}
+
+/// What a refused SelfSubjectReview means.
+fn refused(status: u16, message: &str, id: &Identity, mapped: bool) -> (String, String) {
+    let said = if message.is_empty() {
+        String::new()
+    } else {
+        format!(" ({message})")
+    };
+    match status {
+        401 if mapped => (
+            format!("the cluster answered 401 Unauthorized{said}"),
+            "the aws-auth given maps this identity, so the cluster's is another: compare it \
+             with kubectl get configmap aws-auth -n kube-system -o yaml (and the cluster's \
+             access entries, aws eks list-access-entries)"
+                .into(),
+        ),
+        401 => (
+            format!("the cluster answered 401 Unauthorized{said}"),
+            format!(
+                "the token is for another cluster (--cluster-name), or {} is mapped to no \
+                 user: add a mapRoles entry or an access entry (doctor --aws-auth shows the \
+                 entry to add)",
+                id.canonical_arn
+            ),
+        ),
+        403 => (
+            format!("the cluster answered 403 Forbidden{said}"),
+            "the token was accepted (the identity is a user) but may not ask who it is: \
+             SelfSubjectReview needs Kubernetes 1.28 or later, and RBAC that allows it"
+                .into(),
+        ),
+        other => (
+            format!("the cluster answered HTTP {other}{said}"),
+            "not an answer of the Kubernetes API: is the kubeconfig's server the cluster's?".into(),
+        ),
+    }
+}
+
+/// A file's text (`-`: stdin), capped.
+fn read_text(path: &Path, timeout: Duration) -> Result<String, String> {
+    let bytes = if path.as_os_str() == "-" {
+        super::verify::read_stdin(
+            MAX_FILE,
+            timeout,
+            "pipe the ConfigMap in: kubectl get configmap aws-auth -n kube-system -o yaml | eks-token doctor ... --aws-auth -",
+        )
+        .map_err(|e| format!("cannot read stdin: {e}"))?
+    } else {
+        let b = files::read_file(path, MAX_FILE)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        String::from_utf8(b).map_err(|_| format!("{} is not UTF-8 text", path.display()))?
+    };
+    Ok(bytes)
+}
+
+/// Step 6: a SelfSubjectReview to the cluster of the kubeconfig's context.
+fn ask_cluster(
+    env: &Env,
+    path: &Path,
+    context: Option<&str>,
+    token: &str,
+    timeout: Duration,
+) -> Result<Review, Error> {
+    let invalid =
+        |why: String| Error::InvalidInput(format!("kubeconfig {}: {why}", path.display()));
+    let text = read_text(path, timeout).map_err(Error::InvalidInput)?;
+    let config = yaml::parse(&text, Instant::now() + timeout)
+        .map_err(|e| invalid(format!("cannot be read: {e}")))?;
+    let get = |h: &yaml_rust2::yaml::Hash, k: &str| h.get(&yaml::key(k)).cloned();
+    let context = match context {
+        Some(c) => c.to_owned(),
+        None => get(&config, "current-context")
+            .and_then(|c| c.into_string())
+            .ok_or_else(|| invalid("has no current-context: give --context".into()))?,
+    };
+    let named = |list: &str, name: &str| -> Option<Yaml> {
+        get(&config, list)?
+            .into_vec()?
+            .into_iter()
+            .find(|e| e["name"].as_str() == Some(name))
+    };
+    let ctx = named("contexts", &context)
+        .ok_or_else(|| invalid(format!("has no context {context:?}")))?;
+    let cluster_name = ctx["context"]["cluster"]
+        .as_str()
+        .ok_or_else(|| invalid(format!("context {context:?} names no cluster")))?
+        .to_owned();
+    let cluster = named("clusters", &cluster_name)
+        .ok_or_else(|| invalid(format!("has no cluster {cluster_name:?}")))?;
+    let c = &cluster["cluster"];
+    let server = c["server"]
+        .as_str()
+        .ok_or_else(|| invalid(format!("cluster {cluster_name:?} has no server")))?;
+    if c["insecure-skip-tls-verify"].as_bool() == Some(true) {
+        return Err(invalid(format!(
+            "cluster {cluster_name:?} skips TLS verification: doctor sends a token only to a \
+             server it can verify"
+        )));
+    }
+    let ca = match (
+        c["certificate-authority-data"].as_str(),
+        c["certificate-authority"].as_str(),
+    ) {
+        (Some(data), _) => Some(STANDARD.decode(data.trim()).map_err(|_| {
+            invalid(format!(
+                "cluster {cluster_name:?}'s certificate-authority-data is not base64"
+            ))
+        })?),
+        (None, Some(file)) => {
+            let file = path.parent().unwrap_or(Path::new(".")).join(file);
+            Some(files::read_file(&file, MAX_FILE).map_err(|e| Error::Io {
+                what: format!("cannot read the cluster's CA {}", file.display()),
+                source: e,
+            })?)
+        }
+        (None, None) => None,
+    };
+    kube::self_subject_review(env, server, ca.as_deref(), token, timeout)
+}
