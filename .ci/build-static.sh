@@ -21,6 +21,15 @@ out="target/$target/release/eks-token"
 
 log() { echo "build-static: $*" >&2; }
 
+# The release recipe, always (make static, make test and make release build the same
+# bytes): the binary carries its dependency list in cargo-auditable's `.dep-v0`
+# section (for scanners: cargo audit bin, Trivy, Grype), and no path of this machine
+# (the checkout, cargo's home) ends up in it, so any clone of a commit builds the same.
+command -v cargo-auditable >/dev/null || cargo install --locked --quiet cargo-auditable >&2
+cargo_home="${CARGO_HOME:-$HOME/.cargo}"
+remap="--remap-path-prefix=$PWD=/eks-token --remap-path-prefix=$cargo_home=/cargo"
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
+
 need_pkgs() {
     local missing=()
     for p in "$@"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -38,7 +47,8 @@ if command -v rustup >/dev/null && rustup target list --installed 2>/dev/null | 
         need_pkgs gcc-aarch64-linux-gnu
         export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=aarch64-linux-gnu-gcc
     fi
-    cargo build --release --locked --target "$target" >&2
+    export RUSTFLAGS="$remap"
+    cargo auditable build --release --locked --target "$target" >&2
     echo "$out"
     exit 0
 fi
@@ -49,7 +59,7 @@ need_pkgs rustc-web cargo-web rust-web-src libstd-rust-web-dev musl-tools libunw
 export RUSTC=/usr/bin/rustc RUSTC_BOOTSTRAP=1
 # Panic messages without their source file, line and column: 60 KiB of location data
 # (a panic still prints its message and aborts).
-size_flags="-Z location-detail=none -C force-unwind-tables=no"
+size_flags="-Z location-detail=none -C force-unwind-tables=no $remap"
 if [ "$arch" = x86_64 ]; then
     export RUSTFLAGS="-C linker=musl-gcc -C link-self-contained=no -C relocation-model=static -L /usr/lib/llvm-14/lib $size_flags"
 else
@@ -70,5 +80,5 @@ else
 fi
 # std without its `backtrace` feature: panics still print their message (and abort),
 # without the DWARF symbolizer (about 100 KiB).
-/usr/bin/cargo build --release --locked -Z build-std=std,panic_abort -Z build-std-features= --target "$target" >&2
+/usr/bin/cargo auditable build --release --locked -Z build-std=std,panic_abort -Z build-std-features= --target "$target" >&2
 echo "$out"

@@ -229,6 +229,40 @@ fn flow_items(line: &str) -> Vec<String> {
     items
 }
 
+/// The Kustomize component's command lines, its `$(VAR)`s expanded as Kubernetes
+/// expands them from the ConfigMap: an init container's write, the sidecar's, the probes.
+#[test]
+fn kustomize_component_commands_parse() {
+    let patch = example("kustomize/eks-token/sidecar.yaml")
+        .replace("$(CLUSTER_NAME)", "dev")
+        .replace(
+            "$(ROLE_ARN)",
+            "arn:aws:iam::222222222222:role/eks-dev-deployer",
+        );
+    let (mut writes, mut checks) = (0, 0);
+    for line in patch.lines() {
+        let line = line.trim();
+        let argv = match (line.strip_prefix("args: "), line.strip_prefix("command: ")) {
+            (Some(a), _) => flow_items(a),
+            (_, Some(c)) => flow_items(c)[1..].to_vec(),
+            _ => continue,
+        };
+        match parse(Dialect::EksToken, &argv, &Env::default()) {
+            Ok(Command::WriteToken(g, w)) => {
+                assert_eq!(g.request.role_arns.len(), 1);
+                assert_eq!(w.out, Path::new("/var/run/eks/token"));
+                writes += 1;
+            }
+            Ok(Command::CheckToken(c)) => {
+                assert_eq!(c.out, Path::new("/var/run/eks/token"));
+                checks += 1;
+            }
+            other => panic!("{argv:?}: {other:?}"),
+        }
+    }
+    assert_eq!((writes, checks), (2, 2));
+}
+
 #[test]
 fn pod_manifest_commands_parse() {
     let pod = example("pod.yaml");
@@ -256,7 +290,10 @@ fn pod_manifest_commands_parse() {
             continue;
         };
         let argv = flow_items(rest);
-        assert_eq!(argv[0], "/eks-token", "the image's path of the binary");
+        assert_eq!(
+            argv[0], "/usr/local/bin/eks-token",
+            "the image's path of the binary"
+        );
         match parse(Dialect::EksToken, &argv[1..], &Env::default()) {
             Ok(Command::CheckToken(c)) => {
                 assert_eq!(c.out, Path::new("/var/run/eks/token"));
@@ -302,28 +339,6 @@ fn kubeconfig_example_is_read_by_kubectl_and_its_args_parse() {
             "{args:?}"
         );
     }
-}
-
-#[test]
-fn dockerfile_copies_the_release_binaries() {
-    let d = example("Dockerfile");
-    assert!(d.contains("FROM scratch"));
-    assert!(d.contains("ARG TARGETARCH"));
-    // The names `make release` gives the binaries.
-    let makefile =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Makefile")).unwrap();
-    assert!(
-        d.contains("COPY dist/eks-token-${VERSION}-linux-${TARGETARCH} /eks-token"),
-        "{d}"
-    );
-    assert!(makefile.contains("dist/eks-token-$(VERSION)-linux-amd64"));
-    assert!(makefile.contains("dist/eks-token-$(VERSION)-linux-arm64"));
-    // The drop-in names.
-    for name in ["aws", "aws-iam-authenticator", "argocd-k8s-auth"] {
-        assert!(d.contains(&format!("/usr/local/bin/{name}\n")), "{name}");
-    }
-    let version = format!("ARG VERSION={}", env!("CARGO_PKG_VERSION"));
-    assert!(d.contains(&version), "{version}");
 }
 
 /// Every command of every dialect: its help names each option it takes, every option

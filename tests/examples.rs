@@ -1,0 +1,111 @@
+//! The manifests in `examples/` are valid Kubernetes objects: each passes
+//! `kubernetes-validate --strict` (the API's OpenAPI schemas, unknown fields refused),
+//! and each kustomization builds with `kubectl kustomize` into objects that pass too.
+//! (The command lines in them parse: the binary's unit tests; the kubeconfig is read by
+//! kubectl there as well.)
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+fn examples() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples")
+}
+
+/// Every YAML file below `dir`.
+fn yaml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(yaml_files(&p));
+        } else if p.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn validate(files: &[PathBuf]) -> (bool, String) {
+    require_tool("kubernetes-validate", "it checks the example manifests");
+    let out = Command::new("kubernetes-validate")
+        .arg("--strict")
+        .args(files)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[test]
+fn every_example_manifest_is_valid() {
+    let mut manifests = Vec::new();
+    let mut kustomizations = Vec::new();
+    for f in yaml_files(&examples()) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let kind = text
+            .lines()
+            .find_map(|l| l.strip_prefix("kind: "))
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        match kind.as_str() {
+            // Not API objects: the kubeconfig (read by kubectl in the unit tests) and
+            // kustomize's own files.
+            "Config" | "Component" => {}
+            "Kustomization" => kustomizations.push(f.parent().unwrap().to_path_buf()),
+            // A patch inside a component: checked in the kustomizations that use it.
+            _ if f.parent().unwrap().join("kustomization.yaml").exists() => {}
+            _ => manifests.push(f),
+        }
+    }
+    assert!(manifests.len() >= 2, "{manifests:?}");
+    assert!(!kustomizations.is_empty());
+    let (ok, out) = validate(&manifests);
+    assert!(ok, "{out}");
+    for dir in kustomizations {
+        let built = Command::new("kubectl")
+            .arg("kustomize")
+            .arg(&dir)
+            .output()
+            .expect("kubectl (make deps installs it)");
+        assert!(
+            built.status.success(),
+            "kubectl kustomize {}: {}",
+            dir.display(),
+            String::from_utf8_lossy(&built.stderr)
+        );
+        let t = TempDir::new("kustomized");
+        let file = t.join("built.yaml");
+        std::fs::write(&file, &built.stdout).unwrap();
+        let text = String::from_utf8_lossy(&built.stdout);
+        assert!(
+            text.contains("kind: Deployment") && text.contains("write-token"),
+            "{text}"
+        );
+        let (ok, out) = validate(&[file]);
+        assert!(ok, "{}: {out}", dir.display());
+    }
+}
+
+/// The check can fail: a field the schema does not have is refused.
+#[test]
+fn the_validation_refuses_an_unknown_field() {
+    let t = TempDir::new("invalid-manifest");
+    let file = t.join("pod.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers:\n  - name: a\n    image: b\n    restartPolicyy: Always\n",
+    )
+    .unwrap();
+    let (ok, out) = validate(&[file]);
+    assert!(!ok, "{out}");
+}
