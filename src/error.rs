@@ -52,7 +52,7 @@ pub enum Error {
 }
 
 /// An error answer from an AWS service.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ServiceError {
     /// The action, e.g. `AssumeRole` or `DescribeCluster`.
     pub operation: &'static str,
@@ -135,7 +135,6 @@ fn io_in_words(e: &std::io::Error) -> String {
         K::ReadOnlyFilesystem => "the filesystem is read-only (a read-only mount?)",
         K::StorageFull => "no space left on the device",
         K::AlreadyExists => "something is already there",
-        K::NotFound => "no such file or directory",
         K::IsADirectory => "it is a directory",
         _ => return e.to_string(),
     };

@@ -300,6 +300,12 @@ impl Client {
             ureq::Error::ConnectionFailed | ureq::Error::HostNotFound
         ) || matches!(&e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
         if let ureq::Error::ConnectProxyFailed(reason) = &e {
+            if reason.contains(" 407") {
+                return Failure::Fatal(format!(
+                    "the proxy {via} asks for credentials (407 Proxy Authentication \
+                     Required): write them into the proxy URL (http://USER:PASSWORD@HOST:PORT)"
+                ));
+            }
             return Failure::Connection(format!(
                 "the proxy {via} could not reach {}: {reason}",
                 target.host_port()
@@ -310,9 +316,13 @@ impl Client {
                 Failure::Connection(format!("cannot connect to the proxy {via}: {m}"))
             }
             Failure::Connection(m) => Failure::Connection(format!("{m} (through the proxy {via})")),
-            Failure::Timeout(m) => Failure::Timeout(format!("{m}, through the proxy {via}")),
+            Failure::Timeout(m) => Failure::Timeout(format!("{m}; through the proxy {via}")),
             Failure::Fatal(m) => Failure::Fatal(format!("{m} (through the proxy {via})")),
-            Failure::DeadlineExceeded => Failure::DeadlineExceeded,
+            // The deadline passed while waiting: on the proxy, or behind it.
+            Failure::DeadlineExceeded => Failure::Timeout(format!(
+                "the run's deadline passed waiting on the proxy {via} (or the endpoint behind \
+                 it); raise --timeout if the network is slow"
+            )),
         }
     }
 

@@ -391,3 +391,77 @@ fn the_verifying_servers_mapping_passes_the_same_cases() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn a_context_that_does_not_make_this_clusters_tokens_gets_no_token() {
+    let env = keys_env();
+    let role = "arn:aws:iam::222222222222:role/doctor-context";
+    let v = Verifier::start_mapping("dev", &moto().url, None);
+    // The context's user makes tokens for another cluster: its server gets nothing.
+    let path = env.home.join("other-kubeconfig");
+    let doc = std::fs::read_to_string(kubeconfig_for(&env, &v, role))
+        .unwrap()
+        .replace("\"--cluster-name\",\"dev\"", "\"--cluster-name\",\"prod\"");
+    std::fs::write(&path, doc).unwrap();
+    let (code, doc) = doctor(
+        &env,
+        role,
+        "mapAccounts: ''\n",
+        &["--kubeconfig", path.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{doc}");
+    let s = step(&doc, "cluster");
+    assert!(
+        s["detail"]
+            .as_str()
+            .unwrap()
+            .contains("makes tokens for cluster \"prod\""),
+        "{s}"
+    );
+    assert!(v.verdicts().is_empty(), "the server was sent something");
+}
+
+#[test]
+fn a_node_roles_entry_refuses_a_session_that_is_not_an_instance() {
+    let env = keys_env();
+    let role = "arn:aws:iam::222222222222:role/doctor-node";
+    let config = "\
+mapRoles: |
+  - rolearn: arn:aws:iam::222222222222:role/doctor-node
+    username: system:node:{{EC2PrivateDNSName}}
+    groups: [system:nodes]
+";
+    let (code, doc) = doctor(&env, role, config, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(step(&doc, "aws-auth")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("is not an instance id"));
+    // As the node's own session (an instance id), only the server can render it.
+    let (code, doc) = doctor(
+        &env,
+        role,
+        config,
+        &["--session-name", "i-0123456789abcdef0"],
+    );
+    assert_eq!(code, 0, "{doc}");
+}
+
+#[test]
+fn a_large_aws_auth_is_read_within_the_deadline() {
+    let env = keys_env();
+    let role = "arn:aws:iam::222222222222:role/doctor-large";
+    let mut config = String::from("mapRoles: |\n");
+    for i in 0..20_000 {
+        config.push_str(&format!(
+            "  - rolearn: arn:aws:iam::222222222222:role/team-{i}\n    username: u{i}\n"
+        ));
+    }
+    config
+        .push_str("  - rolearn: arn:aws:iam::222222222222:role/doctor-large\n    username: last\n");
+    let started = std::time::Instant::now();
+    let (code, doc) = doctor(&env, role, &config, &["--timeout", "20"]);
+    assert_eq!(code, 0, "{doc}");
+    assert_eq!(doc["kubernetes"]["username"], "last");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

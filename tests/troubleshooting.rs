@@ -113,11 +113,27 @@ fn a_proxy_that_refuses_or_cannot_reach_sts_is_named() {
         "{}",
         r.stderr
     );
+    // A proxy that wants credentials: said once, not retried.
+    let proxy = refusing_proxy("407 Proxy Authentication Required");
+    env.set("HTTPS_PROXY", format!("http://127.0.0.1:{proxy}"))
+        .set("AWS_MAX_ATTEMPTS", "3");
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--no-cache"]);
+    assert_failed(&r, 1, &[]);
+    assert!(
+        r.stderr.contains("asks for credentials (407"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// A proxy that answers every CONNECT with 502 Bad Gateway (the fault no real proxy
 /// gives on demand); its port.
 fn bad_gateway_proxy() -> u16 {
+    refusing_proxy("502 Bad Gateway")
+}
+
+/// A proxy that answers every CONNECT with `status`; its port.
+fn refusing_proxy(status: &'static str) -> u16 {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -130,7 +146,7 @@ fn bad_gateway_proxy() -> u16 {
             }
             let _ = reader
                 .get_mut()
-                .write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+                .write_all(format!("HTTP/1.1 {status}\r\nContent-Length: 0\r\n\r\n").as_bytes());
         }
     });
     port
@@ -268,6 +284,30 @@ fn write_token_check_is_a_probe_of_the_file() {
     std::fs::write(&expired, tokenize(&url)).unwrap();
     let r = check(&expired, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
+    // Signed 10 minutes ahead (a clock far off): refused.
+    let ahead = time::OffsetDateTime::now_utc() + time::Duration::minutes(10);
+    let url = eks_token::testkit::presigned_url_at(
+        &creds,
+        "https://sts.us-east-1.amazonaws.com",
+        "us-east-1",
+        "dev",
+        ahead,
+    );
+    let future = dir.join("future");
+    std::fs::write(&future, tokenize(&url)).unwrap();
+    let r = check(&future, &[]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("signed in the future"), "{}", r.stderr);
+    // No token lives 16 minutes: a usage error.
+    let r = env.run(&[
+        "write-token",
+        "--check",
+        "--out",
+        bare.to_str().unwrap(),
+        "--min-validity",
+        "16m",
+    ]);
+    assert_failed(&r, 2, &[]);
     // The probe cannot check a cluster name, and says so.
     let r = env.run(&[
         "write-token",

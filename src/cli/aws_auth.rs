@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use yaml_rust2::Yaml;
 
-use crate::cli::kubeconfig::yaml::{documents, Typing};
+use crate::cli::kubeconfig::yaml::{documents, Refused, Typing};
 
 /// The partitions aws-iam-authenticator recognises in an ARN.
 const PARTITIONS: &[&str] = &[
@@ -150,23 +150,47 @@ pub(crate) fn parse(text: &str, deadline: Instant) -> Result<AwsAuth, String> {
             "it has no mapRoles, mapUsers or mapAccounts (the keys are case-sensitive)".into(),
         );
     }
-    if let Some(list) = key_list(&mut auth.problems, "mapRoles", field("mapRoles"), deadline) {
+    // Roles keyed by the lower-cased ARN, users by the ARN as written: a later entry
+    // replaces an earlier one.
+    for (key, arn_field, lower) in [
+        ("mapRoles", "rolearn", true),
+        ("mapUsers", "userarn", false),
+    ] {
+        let Some(list) = key_list(&mut auth.problems, key, field(key), deadline)? else {
+            continue;
+        };
+        let mut at: std::collections::HashMap<String, usize> = Default::default();
+        let mut entries: Vec<Entry> = Vec::new();
         for (i, item) in list.iter().enumerate() {
-            let Some(e) = entry(&mut auth.problems, "mapRoles", i, item, "rolearn") else {
+            if i % 1024 == 1023 && Instant::now() >= deadline {
+                return Err(format!(
+                    "{key} was not read within the deadline (--timeout)"
+                ));
+            }
+            let Some(e) = entry(&mut auth.problems, key, i, item, arn_field) else {
                 continue;
             };
-            let key = e.arn.to_lowercase();
-            auth.roles.retain(|r| r.sso || r.arn.to_lowercase() != key);
-            auth.roles.push(e);
-        }
-    }
-    if let Some(list) = key_list(&mut auth.problems, "mapUsers", field("mapUsers"), deadline) {
-        for (i, item) in list.iter().enumerate() {
-            if let Some(e) = entry(&mut auth.problems, "mapUsers", i, item, "userarn") {
-                // Keyed by the ARN as written: a later entry replaces an earlier one.
-                auth.users.retain(|u| u.arn != e.arn);
-                auth.users.push(e);
+            if e.sso {
+                entries.push(e);
+                continue;
             }
+            let k = if lower {
+                e.arn.to_lowercase()
+            } else {
+                e.arn.clone()
+            };
+            match at.get(&k) {
+                Some(&j) => entries[j] = e,
+                None => {
+                    at.insert(k, entries.len());
+                    entries.push(e);
+                }
+            }
+        }
+        if lower {
+            auth.roles = entries;
+        } else {
+            auth.users = entries;
         }
     }
     if let Some(value) = field("mapAccounts") {
@@ -195,45 +219,57 @@ fn skipped(text: &str) -> bool {
 
 /// The list in `mapRoles` or `mapUsers` (a YAML text, or JSON); `None` when the key is
 /// absent, empty, or lost to an error (noted in `problems`).
+/// A limit of eks-token's own (nodes, depth, the deadline) is an error, not something
+/// the authenticator would skip.
 fn key_list(
     problems: &mut Vec<String>,
     name: &str,
     value: Option<Yaml>,
     deadline: Instant,
-) -> Option<Vec<Yaml>> {
-    let text = match value? {
+) -> Result<Option<Vec<Yaml>>, String> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    let text = match value {
         Yaml::String(s) => s,
-        Yaml::Array(items) => return Some(items),
+        Yaml::Array(items) => return Ok(Some(items)),
         _ => {
             problems.push(format!("{name} is not a string: ignored"));
-            return None;
+            return Ok(None);
         }
     };
     if skipped(&text) {
-        return None;
+        return Ok(None);
     }
-    match documents(&text, deadline, Typing::Kubectl).map(|d| d.into_iter().next()) {
-        // YAML becomes JSON before it is decoded, and JSON has no NaN or infinity.
-        Ok(Some(Yaml::Array(items))) if items.iter().any(not_json) => {
-            problems.push(format!(
-                "{name} holds what JSON cannot carry (.nan, .inf, or a mapping as a key: an \
+    Ok(
+        match documents(&text, deadline, Typing::Kubectl).map(|d| d.into_iter().next()) {
+            // YAML becomes JSON before it is decoded, and JSON has no NaN or infinity.
+            Ok(Some(Yaml::Array(items))) if items.iter().any(not_json) => {
+                problems.push(format!(
+                    "{name} holds what JSON cannot carry (.nan, .inf, or a mapping as a key: an \
                  unquoted {{{{...}}}} template is one; quote it): all of it is ignored"
-            ));
-            None
-        }
-        Ok(Some(Yaml::Array(items))) => Some(items),
-        Ok(_) => {
-            problems.push(format!("{name} is not a YAML list: all of it is ignored"));
-            None
-        }
-        Err(e) => {
-            problems.push(format!(
+                ));
+                None
+            }
+            Ok(Some(Yaml::Array(items))) => Some(items),
+            Ok(_) => {
+                problems.push(format!("{name} is not a YAML list: all of it is ignored"));
+                None
+            }
+            Err(e @ (Refused::TooDeep | Refused::TooManyNodes | Refused::Deadline)) => {
+                return Err(format!(
+                    "{name}: {e} (a limit of eks-token's, not aws-iam-authenticator's)"
+                ))
+            }
+            Err(e) => {
+                problems.push(format!(
                 "{name} is not valid YAML ({e}): all of it is ignored (an unquoted {{{{...}}}} \
                  template is the usual cause: quote it)"
             ));
-            None
-        }
-    }
+                None
+            }
+        },
+    )
 }
 
 /// Whether a value holds what JSON cannot carry: a float that is not finite (`.nan`,
@@ -338,6 +374,8 @@ pub(crate) enum Unmapped {
     NoMatch(Vec<String>),
     /// A template needs EC2 (`{{EC2PrivateDNSName}}`), which only the server has.
     NeedsEc2,
+    /// A template needs EC2 and the session is not an instance's (the server refuses).
+    NotAnInstance,
 }
 
 /// The user `id` maps to: the first role whose `rolearn` is the canonical ARN (ignoring
@@ -378,7 +416,16 @@ pub(crate) fn map(auth: &AwsAuth, id: &Identity) -> Result<User, Unmapped> {
 /// A username or group template rendered as `renderTemplate` does, in its order.
 fn render(template: &str, id: &Identity) -> Result<String, Unmapped> {
     if template.contains("{{EC2PrivateDNSName}}") {
-        return Err(Unmapped::NeedsEc2);
+        // The server looks the instance up by the session name: `i-` and 8 or 17 word
+        // characters, or it refuses.
+        let s = id.session_name.strip_prefix("i-").unwrap_or("");
+        let instance =
+            matches!(s.len(), 8 | 17) && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+        return Err(if instance {
+            Unmapped::NeedsEc2
+        } else {
+            Unmapped::NotAnInstance
+        });
     }
     Ok(template
         .replace("{{AccountID}}", &id.account)
@@ -453,7 +500,7 @@ mod tests {
                         .unwrap_or_else(|e| panic!("{name}: {e}"));
                     map(&auth, &id).map_err(|u| match u {
                         Unmapped::NoMatch(_) => "not mapped",
-                        Unmapped::NeedsEc2 => "ec2",
+                        Unmapped::NeedsEc2 | Unmapped::NotAnInstance => "ec2",
                     })
                 });
             let want = &case["expect"];

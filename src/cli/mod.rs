@@ -71,23 +71,37 @@ pub(crate) fn verbose() -> bool {
 static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
 
 /// `write-token`'s log: every line on stderr one JSON object (its events, warnings,
-/// verbose lines, the error that ends it).
-static JSON_LOG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// verbose lines, the error that ends it); set to the command's event name
+/// (`write-token`, or `check` for `write-token --check`).
+static JSON_EVENT: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// What a line on stderr is.
+#[derive(Clone, Copy)]
+enum Line {
+    Verbose,
+    Warning,
+    /// The error that ends the run.
+    Error,
+}
 
 /// One line on stderr: `eks-token: {prefix}{msg}`, or, for `write-token`, a JSON
-/// object with `event` and `message` (and `outcome: error` for an error).
-fn log_line(event: &str, prefix: &str, msg: fmt::Arguments<'_>) {
-    if JSON_LOG.load(std::sync::atomic::Ordering::Relaxed) {
-        let time = eks_token::Token::rfc3339(time::OffsetDateTime::now_utc());
-        let line = if event == "write-token" {
-            serde_json::json!({"time": time, "event": event, "outcome": "error", "error": msg.to_string()})
-        } else {
-            serde_json::json!({"time": time, "event": event, "message": msg.to_string()})
-        };
-        eprintln!("{line}");
-    } else {
+/// object: `event` `verbose` or `warning` with a `message`, or the command's event with
+/// `outcome: error` and the `error`.
+fn log_line(kind: Line, prefix: &str, msg: fmt::Arguments<'_>) {
+    let Some(event) = JSON_EVENT.get() else {
         eprintln!("eks-token: {prefix}{msg}");
-    }
+        return;
+    };
+    let time = eks_token::Token::rfc3339(time::OffsetDateTime::now_utc());
+    let msg = msg.to_string();
+    let line = match kind {
+        Line::Verbose => serde_json::json!({"time": time, "event": "verbose", "message": msg}),
+        Line::Warning => serde_json::json!({"time": time, "event": "warning", "message": msg}),
+        Line::Error => {
+            serde_json::json!({"time": time, "event": event, "outcome": "error", "error": msg})
+        }
+    };
+    eprintln!("{line}");
 }
 
 /// Writes one verbose line: `eks-token: [  12.3 ms] message`.
@@ -97,7 +111,7 @@ pub(crate) fn verbose_line(msg: fmt::Arguments<'_>) {
         .elapsed()
         .as_secs_f64()
         * 1000.0;
-    log_line("verbose", &format!("[{ms:7.1} ms] "), msg);
+    log_line(Line::Verbose, &format!("[{ms:7.1} ms] "), msg);
 }
 
 /// A verbose line on stderr, formatted only with `-v`.
@@ -112,7 +126,7 @@ pub(crate) use vlog;
 
 /// A warning on stderr (always shown).
 pub(crate) fn warn(msg: fmt::Arguments<'_>) {
-    log_line("warning", "warning: ", msg);
+    log_line(Line::Warning, "warning: ", msg);
 }
 
 /// The aws-cli release the `aws` dialect is run side by side with in the tests.
@@ -147,8 +161,10 @@ fn run(cmd: Command, env: &Env, program: &kubeconfig::Program) -> Outcome {
         Command::CheckToken(_) | Command::Help(_) | Command::Version(_) => false,
     };
     VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
-    if matches!(cmd, Command::WriteToken(..) | Command::CheckToken(_)) {
-        JSON_LOG.store(true, std::sync::atomic::Ordering::Relaxed);
+    match cmd {
+        Command::WriteToken(..) => _ = JSON_EVENT.set("write-token"),
+        Command::CheckToken(_) => _ = JSON_EVENT.set("check"),
+        _ => {}
     }
     match cmd {
         Command::Help(topic) => Ok((topic.text(), 0)),
@@ -207,12 +223,11 @@ pub(crate) fn main() -> ! {
     let dialect = Dialect::of_program(&program.name);
     let argv: Result<Vec<String>, _> = argv_os.map(|a| a.into_string()).collect();
     // A write-token command line that does not parse is logged as write-token logs.
-    if dialect == Dialect::EksToken
-        && argv
-            .as_ref()
-            .is_ok_and(|a| a.first().is_some_and(|w| w == "write-token"))
-    {
-        JSON_LOG.store(true, std::sync::atomic::Ordering::Relaxed);
+    if let (Dialect::EksToken, Ok(a)) = (dialect, &argv) {
+        if a.first().is_some_and(|w| w == "write-token") {
+            let check = a.iter().any(|w| w == "--check");
+            _ = JSON_EVENT.set(if check { "check" } else { "write-token" });
+        }
     }
     let env = Env::from_process();
     let result = match argv {
@@ -232,14 +247,14 @@ pub(crate) fn main() -> ! {
                 .and_then(|()| stdout.flush())
                 .is_err()
             {
-                log_line("error", "", format_args!("cannot write to stdout"));
+                log_line(Line::Error, "", format_args!("cannot write to stdout"));
                 1
             } else {
                 code
             }
         }
         Err(e) => {
-            log_line("write-token", "", format_args!("{e}"));
+            log_line(Line::Error, "", format_args!("{e}"));
             e.exit_code()
         }
     };

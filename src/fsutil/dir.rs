@@ -472,12 +472,13 @@ fn not_a_directory(path: &Path) -> Option<io::Error> {
     let mut ancestors: Vec<&Path> = path.ancestors().collect();
     ancestors.reverse();
     ancestors.into_iter().find_map(|p| {
-        let ft = fs::symlink_metadata(nonempty(p)).ok()?.file_type();
-        (!ft.is_dir() && !ft.is_symlink()).then(|| {
+        // Followed: a link to a file is in the way as much as the file.
+        let ft = fs::metadata(nonempty(p)).ok()?.file_type();
+        (!ft.is_dir()).then(|| {
             io::Error::new(
                 io::ErrorKind::NotADirectory,
                 format!(
-                    "{} is {}, not a directory: remove it or choose another path",
+                    "{} is {}, not a directory: choose another path",
                     p.display(),
                     describe(ft)
                 ),

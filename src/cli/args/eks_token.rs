@@ -402,9 +402,20 @@ fn check_token(p: &Parsed) -> Result<Command> {
         Key::Refresh,
         Key::RefreshInterval,
         Key::KubeconfigOut,
+        Key::Server,
+        Key::CaFile,
+        Key::CaData,
         Key::Mode,
         Key::Output,
         Key::RoleArn,
+        Key::SessionName,
+        Key::ForwardSessionName,
+        Key::ExternalId,
+        Key::DurationSeconds,
+        Key::Region,
+        Key::Profile,
+        Key::CacheDir,
+        Key::NoCache,
     ];
     if writing.iter().any(|k| p.given(*k)) {
         return Err(usage(
@@ -415,6 +426,11 @@ fn check_token(p: &Parsed) -> Result<Command> {
         None => DEFAULT_MIN_VALIDITY,
         Some(v) => values::parse_timeout(&v, "--min-validity")?,
     };
+    if min_validity > std::time::Duration::from_secs(15 * 60) {
+        return Err(usage(
+            "--min-validity is at most 15m: EKS accepts a token for 15 minutes after it is signed",
+        ));
+    }
     Ok(Command::CheckToken(CheckToken {
         out: PathBuf::from(out),
         min_validity,
@@ -470,6 +486,11 @@ fn doctor(p: &Parsed) -> Result<Command> {
     )?;
     if p.given(Key::Context) && !p.given(Key::Kubeconfig) {
         return Err(usage("--context goes with --kubeconfig"));
+    }
+    if p.last(Key::Kubeconfig).as_deref() == Some("-") {
+        return Err(usage(
+            "--kubeconfig takes a file (stdin is for --aws-auth -)",
+        ));
     }
     Ok(Command::Doctor(
         GetToken {

@@ -15,7 +15,7 @@ use yaml_rust2::Yaml;
 use eks_token::kube::{self, Review};
 use eks_token::{files, verify, ChainFailure, Env, Error, Issuer, Token};
 
-use crate::cli::args::{DoctorArgs, Format, GetToken};
+use crate::cli::args::{self, Command, Dialect, DoctorArgs, Format, GetToken};
 use crate::cli::aws_auth::{self, Identity, Unmapped, User};
 use crate::cli::kubeconfig::yaml;
 use crate::cli::Failure;
@@ -78,10 +78,10 @@ pub(crate) fn doctor(args: GetToken, d: &DoctorArgs, env: &Env) -> Result<(Strin
             let mut out = String::new();
             for s in &steps {
                 let mark = if s.ok { "✓" } else { "✗" };
-                out.push_str(&format!("{mark} {:<12}{}\n", s.name, s.detail));
+                out.push_str(&format!("{mark} {:<12}{}\n", s.name, printable(&s.detail)));
                 if let Some(f) = &s.fix {
                     for line in f.lines() {
-                        out.push_str(&format!("  {:<12}{line}\n", ""));
+                        out.push_str(&format!("  {:<12}{}\n", "", printable(line)));
                     }
                 }
             }
@@ -94,8 +94,17 @@ pub(crate) fn doctor(args: GetToken, d: &DoctorArgs, env: &Env) -> Result<(Strin
 /// The steps, as far as they go; the Kubernetes user when one was found (the cluster's
 /// answer, else the aws-auth prediction).
 fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Option<User> {
-    let timeout = args.request.timeout;
-    let mut issuer = match Issuer::new(&args.request, env) {
+    // One deadline for the whole walk; the trust policies as they are now, not a cached
+    // session of an hour ago: no cache.
+    let deadline = Instant::now() + args.request.timeout;
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
+    let mut request = args.request.clone();
+    request.no_cache = true;
+    let mut issuer = match Issuer::new(&request, env) {
         Ok(i) => i,
         Err(e) => {
             steps.push(Step::fail("credentials", e.to_string(), None));
@@ -105,9 +114,13 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
     let report = issuer.diagnose();
     // 1 and 2: the source, then each hop.
     for (i, level) in report.levels.iter().enumerate() {
+        let name = if i == 0 { "credentials" } else { "role" };
         let who = match &level.identity {
             Ok(id) => id.arn.clone(),
-            Err(e) => format!("GetCallerIdentity failed: {e}"),
+            Err(e) => {
+                steps.push(Step::fail(name, format!("{}: {e}", level.label), None));
+                return None;
+            }
         };
         let step = if i == 0 {
             let skipped = if report.skipped.is_empty() {
@@ -128,19 +141,42 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
         steps.push(step);
     }
     if let Some(f) = &report.failure {
-        let caller = f.caller_role_arn.clone().or_else(|| {
-            let id = report.levels.last()?.identity.as_ref().ok()?;
-            aws_auth::canonicalize(&id.arn).ok()
-        });
+        // Who called: the role the plan knows, else what GetCallerIdentity says.
+        let caller = match (&f.caller_role_arn, report.levels.last()) {
+            (Some(role), _) => Some(Caller::Role(role.clone())),
+            (None, Some(level)) => {
+                level
+                    .identity
+                    .as_ref()
+                    .ok()
+                    .map(|id| match aws_auth::canonicalize(&id.arn) {
+                        Ok(c) if c.contains(":role/") => Caller::RoleWithoutPath(c),
+                        Ok(c) => Caller::Role(c),
+                        Err(_) => Caller::Role(id.arn.clone()),
+                    })
+            }
+            (None, None) => None,
+        };
         let name = if f.role_arn.is_some() {
             "role"
         } else {
             "credentials"
         };
+        // The error without the one-line hint, which the fix says in full.
+        let error = match &f.error {
+            Error::Service(se) => {
+                let mut se = se.clone();
+                if se.code.starts_with("AccessDenied") {
+                    se.hint = None;
+                }
+                Error::Service(se).to_string()
+            }
+            other => other.to_string(),
+        };
         steps.push(Step::fail(
             name,
-            format!("{}: {}", f.step, f.error),
-            cause(f, caller.as_deref()),
+            format!("{}: {error}", f.step),
+            cause(f, caller.as_ref()),
         ));
         return None;
     }
@@ -215,12 +251,19 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
     let predicted = d
         .aws_auth
         .as_deref()
-        .and_then(|p| predict(p, &identity, timeout, steps));
+        .and_then(|p| predict(p, &identity, left(), steps));
     // 6: the cluster's own answer.
     let Some(kubeconfig) = &d.kubeconfig else {
         return predicted;
     };
-    match ask_cluster(env, kubeconfig, d.context.as_deref(), &token.value, timeout) {
+    match ask_cluster(
+        env,
+        kubeconfig,
+        d.context.as_deref(),
+        &args.request.cluster_id,
+        &token.value,
+        left(),
+    ) {
         Ok(Review::User(u)) => {
             let user = User {
                 username: u.username,
@@ -254,6 +297,8 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
             Some(user)
         }
         Ok(Review::Refused { status, message }) => {
+            // A server may echo what it was sent: never print the token back.
+            let message = redact_tokens(&message, &token.value);
             let (detail, fix) = refused(status, &message, &identity, predicted.is_some());
             steps.push(Step::fail("cluster", detail, Some(fix)));
             predicted
@@ -265,17 +310,47 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
     }
 }
 
+/// Who called the hop that failed.
+enum Caller {
+    /// Its ARN as a trust policy names it.
+    Role(String),
+    /// A role's ARN without its path (a session ARN does not carry it).
+    RoleWithoutPath(String),
+}
+
 /// What an STS error on the way means, and what to do.
-fn cause(f: &ChainFailure, caller: Option<&str>) -> Option<String> {
+fn cause(f: &ChainFailure, caller: Option<&Caller>) -> Option<String> {
     let Error::Service(se) = &f.error else {
         return None;
     };
+    if se.code.starts_with("AccessDenied") && se.operation == "AssumeRoleWithWebIdentity" {
+        return Some(format!(
+            "the trust policy of {} must allow sts:AssumeRoleWithWebIdentity to the \
+             cluster's OIDC provider (Principal Federated: \
+             arn:aws:iam::ACCOUNT:oidc-provider/ISSUER) with the conditions ISSUER:sub = \
+             system:serviceaccount:NAMESPACE:NAME and ISSUER:aud = sts.amazonaws.com; the \
+             provider must exist in that account",
+            se.subject
+        ));
+    }
     if se.code.starts_with("AccessDenied") {
         let role = f.role_arn.as_deref()?;
-        let caller = caller.unwrap_or("<the caller's role ARN: eks-token whoami -v>");
+        let (principal, note) = match caller {
+            Some(Caller::Role(arn)) => (arn.clone(), String::new()),
+            Some(Caller::RoleWithoutPath(arn)) => (
+                arn.clone(),
+                format!(
+                    "\n{arn} is written without a path, which a session ARN does not carry: \
+                     if the role has one (SSO's roles do: aws-reserved/sso.amazonaws.com/), \
+                     name the role's full ARN (aws iam get-role --role-name {})",
+                    arn.rsplit('/').next().unwrap_or("")
+                ),
+            ),
+            None => ("<the caller's ARN: eks-token whoami>".into(), String::new()),
+        };
         let trust = json!({
             "Effect": "Allow",
-            "Principal": {"AWS": caller},
+            "Principal": {"AWS": principal},
             "Action": "sts:AssumeRole",
         });
         let permission = json!({
@@ -286,8 +361,8 @@ fn cause(f: &ChainFailure, caller: Option<&str>) -> Option<String> {
         return Some(format!(
             "both of these statements must exist (AccessDenied names neither):\n\
              in the trust policy of {role}:\n  {trust}\n\
-             in a policy of {caller}:\n  {permission}\n\
-             the trust policy names the role's ARN, not its assumed-role session ARN"
+             in a policy of {principal}:\n  {permission}\n\
+             the trust policy names the role's ARN, not its assumed-role session ARN{note}"
         ));
     }
     let why = match se.code.as_str() {
@@ -354,18 +429,17 @@ fn predict(path: &Path, id: &Identity, timeout: Duration, steps: &mut Vec<Step>)
     };
     match aws_auth::map(&auth, id) {
         Ok(u) => {
-            steps.push(Step {
-                name: "aws-auth",
-                ok: true,
-                detail: format!(
-                    "{} maps {} to username {}, groups [{}]",
-                    u.by,
-                    id.canonical_arn,
-                    u.username,
-                    u.groups.join(", ")
-                ),
-                fix: notes,
-            });
+            let mut detail = format!(
+                "{} maps {} to username {}, groups [{}]",
+                u.by,
+                id.canonical_arn,
+                u.username,
+                u.groups.join(", ")
+            );
+            if let Some(n) = &notes {
+                detail.push_str(&format!("; {n}"));
+            }
+            steps.push(Step::pass("aws-auth", detail));
             Some(u)
         }
         Err(Unmapped::NeedsEc2) => {
@@ -373,19 +447,43 @@ fn predict(path: &Path, id: &Identity, timeout: Duration, steps: &mut Vec<Step>)
                 "aws-auth",
                 format!(
                     "mapRoles maps {} with {{{{EC2PrivateDNSName}}}}, which only the server can \
-                     render (EC2 DescribeInstances)",
-                    id.canonical_arn
+                     render (EC2 DescribeInstances of instance {})",
+                    id.canonical_arn, id.session_name
+                ),
+            ));
+            None
+        }
+        Err(Unmapped::NotAnInstance) => {
+            steps.push(Step::fail(
+                "aws-auth",
+                format!(
+                    "mapRoles maps {} with {{{{EC2PrivateDNSName}}}}, for nodes: the session \
+                     name {:?} is not an instance id, so EKS answers 401 Unauthorized",
+                    id.canonical_arn, id.session_name
+                ),
+                Some(
+                    "a node role's entry is for nodes; map another role for people and tools"
+                        .into(),
                 ),
             ));
             None
         }
         Err(Unmapped::NoMatch(near)) => {
-            let role = id.canonical_arn.rsplit('/').next().unwrap_or("user");
-            let mut fix = format!(
-                "add to mapRoles (or create an EKS access entry for {}):\n\
-                 - rolearn: {}\n  username: {role}:{{{{SessionName}}}}\n  groups:\n  - <a group your RBAC bindings name>",
-                id.canonical_arn, id.canonical_arn
-            );
+            let name = id.canonical_arn.rsplit('/').next().unwrap_or("user");
+            // Roles in mapRoles with the session in the username; users and federated
+            // users in mapUsers, as they are.
+            let mut fix = if id.canonical_arn.contains(":role/") {
+                format!(
+                    "add to mapRoles (or create an EKS access entry for {0}):\n\
+                     - rolearn: {0}\n  username: {name}:{{{{SessionName}}}}\n  groups:\n  - <a group your RBAC bindings name>",
+                    id.canonical_arn
+                )
+            } else {
+                format!(
+                    "add to mapUsers:\n- userarn: {0}\n  username: {name}\n  groups:\n  - <a group your RBAC bindings name>",
+                    id.canonical_arn
+                )
+            };
             for n in near {
                 fix.push('\n');
                 fix.push_str(&n);
@@ -407,6 +505,25 @@ fn predict(path: &Path, id: &Identity, timeout: Duration, steps: &mut Vec<Step>)
     }
 }
 
+/// The cluster a kubeconfig user's exec plugin makes tokens for, when the plugin is
+/// eks-token or a tool it stands in for (read by eks-token's own parser).
+fn exec_cluster(exec: &Yaml) -> Option<String> {
+    let command = exec["command"].as_str()?;
+    let name = command.rsplit('/').next().unwrap_or(command);
+    let args: Vec<String> = exec["args"]
+        .as_vec()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    match args::parse(Dialect::of_program(name), &args, &Env::default()) {
+        Ok(Command::GetToken(g)) => Some(g.request.cluster_id),
+        _ => None,
+    }
+}
+
 /// What a refused SelfSubjectReview means.
 fn refused(status: u16, message: &str, id: &Identity, mapped: bool) -> (String, String) {
     let said = if message.is_empty() {
@@ -417,9 +534,11 @@ fn refused(status: u16, message: &str, id: &Identity, mapped: bool) -> (String, 
     match status {
         401 if mapped => (
             format!("the cluster answered 401 Unauthorized{said}"),
-            "the aws-auth given maps this identity, so the cluster's is another: compare it \
-             with kubectl get configmap aws-auth -n kube-system -o yaml (and the cluster's \
-             access entries, aws eks list-access-entries)"
+            "the aws-auth given maps this identity, so either the token is for another \
+             cluster (--cluster-name is the EKS cluster's name, which the token is signed for) \
+             or the cluster's aws-auth is another: compare it with kubectl get configmap \
+             aws-auth -n kube-system -o yaml (and the access entries, aws eks \
+             list-access-entries)"
                 .into(),
         ),
         401 => (
@@ -433,8 +552,16 @@ fn refused(status: u16, message: &str, id: &Identity, mapped: bool) -> (String, 
         ),
         403 => (
             format!("the cluster answered 403 Forbidden{said}"),
-            "the token was accepted (the identity is a user) but may not ask who it is: \
-             SelfSubjectReview needs Kubernetes 1.28 or later, and RBAC that allows it"
+            "the token was accepted (the identity is a user), but RBAC does not let it \
+             create selfsubjectreviews (every authenticated user may, unless the cluster's \
+             system:basic-user binding was changed)"
+                .into(),
+        ),
+        404 => (
+            format!("the cluster answered 404 Not Found{said}"),
+            "the token was accepted (a refused token gets 401), but the cluster has no \
+             SelfSubjectReview API (authentication.k8s.io/v1, Kubernetes 1.28 and later): \
+             try kubectl get --raw /version with this kubeconfig"
                 .into(),
         ),
         other => (
@@ -442,6 +569,39 @@ fn refused(status: u16, message: &str, id: &Identity, mapped: bool) -> (String, 
             "not an answer of the Kubernetes API: is the kubeconfig's server the cluster's?".into(),
         ),
     }
+}
+
+/// `text` with every EKS token in it replaced by `k8s-aws-v1.***` (a server may echo
+/// what it was sent).
+fn redact_tokens(text: &str, token: &str) -> String {
+    let text = text.replace(token, "k8s-aws-v1.***");
+    let mut out = String::new();
+    let mut rest = text.as_str();
+    while let Some(i) = rest.find("k8s-aws-v1.") {
+        out.push_str(&rest[..i + "k8s-aws-v1.".len()]);
+        rest = &rest[i + "k8s-aws-v1.".len()..];
+        let end = rest
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*'))
+            .unwrap_or(rest.len());
+        out.push_str("***");
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Text for a terminal: control characters (an escape sequence, a newline inside a
+/// value a server sent) shown escaped.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A file's text (`-`: stdin), capped.
@@ -466,6 +626,7 @@ fn ask_cluster(
     env: &Env,
     path: &Path,
     context: Option<&str>,
+    cluster_id: &str,
     token: &str,
     timeout: Duration,
 ) -> Result<Review, Error> {
@@ -503,6 +664,27 @@ fn ask_cluster(
         return Err(invalid(format!(
             "cluster {cluster_name:?} skips TLS verification: doctor sends a token only to a \
              server it can verify"
+        )));
+    }
+    if !c["proxy-url"].is_badvalue() {
+        return Err(invalid(format!(
+            "cluster {cluster_name:?} is reached through a proxy-url, which doctor does not \
+             use: set HTTPS_PROXY to it for this run instead"
+        )));
+    }
+    // The token goes only where this kubeconfig already sends the tokens of this
+    // cluster: its user runs eks-token (or aws, aws-iam-authenticator, argocd-k8s-auth)
+    // for the same cluster name. Another context's server gets nothing.
+    let user_name = ctx["context"]["user"].as_str().unwrap_or("");
+    let sends = named("users", user_name).and_then(|u| exec_cluster(&u["user"]["exec"]));
+    if sends.as_deref() != Some(cluster_id) {
+        return Err(invalid(format!(
+            "context {context:?} (server {server}) {}: doctor sends a token for {cluster_id} \
+             only to a server the kubeconfig sends them to (give --context)",
+            match sends {
+                Some(other) => format!("makes tokens for cluster {other:?}"),
+                None => "does not run eks-token or a tool it stands in for".into(),
+            }
         )));
     }
     let ca = match (

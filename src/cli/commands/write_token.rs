@@ -234,6 +234,17 @@ pub(crate) fn check(c: &CheckToken, env: &Env) -> Result<()> {
             c.out.display()
         )));
     }
+    // A token signed in the future (a clock far ahead) is refused by STS until then.
+    if report
+        .signed_at
+        .is_some_and(|t| t > now + time::Duration::minutes(5))
+    {
+        return Err(Error::InvalidInput(format!(
+            "the token in {} is signed in the future: is this machine's clock, or the \
+             writer's, wrong?",
+            c.out.display()
+        )));
+    }
     let until = match (report.valid_until(), expires) {
         (Some(a), Some(b)) => a.min(b),
         (a, b) => a.or(b).ok_or_else(|| {
