@@ -20,15 +20,17 @@ cp target/aarch64-unknown-linux-musl/release/eks-token "$arm64"
 
 # The SBOM: the crates of the binary (normal dependencies for the musl target, no dev or
 # build-only crates), versions from Cargo.lock, licences from their manifests. Its
-# timestamp and serial number are made from the commit, so that it is reproducible too.
+# timestamp and serial number are made from the commit, and the checkout's path is
+# remapped, so that it is reproducible too.
 command -v cargo-cyclonedx >/dev/null || cargo install --locked --quiet cargo-cyclonedx
 cargo cyclonedx --format json --spec-version 1.5 --target x86_64-unknown-linux-musl \
     --no-build-deps --override-filename "eks-token-$version.cdx" >/dev/null
-python3 - "$version" "eks-token-$version.cdx.json" "dist/eks-token-$version.cdx.json" <<'PY'
+python3 - "$version" "eks-token-$version.cdx.json" "dist/eks-token-$version.cdx.json" "$PWD" <<'PY'
 import datetime, hashlib, json, os, sys, uuid
-version, src, dst = sys.argv[1:]
+version, src, dst, checkout = sys.argv[1:]
 with open(src) as f:
-    bom = json.load(f)
+    # The package's own reference names the checkout: remapped as the binary's paths are.
+    bom = json.loads(f.read().replace("path+file://" + checkout, "path+file:///eks-token"))
 os.remove(src)
 epoch = int(os.environ["SOURCE_DATE_EPOCH"])
 bom["metadata"]["timestamp"] = datetime.datetime.fromtimestamp(

@@ -136,8 +136,8 @@ pub fn fuzz_cli(data: &[u8]) {
         let _ = topic.text();
     }
     if let Some(first) = argv.first() {
-        let _ = args::options::parse_duration(first);
-        let _ = args::options::parse_mode(first);
+        let _ = args::values::parse_duration(first);
+        let _ = args::values::parse_mode(first);
     }
 }
 
@@ -192,4 +192,31 @@ pub fn fuzz_kubeconfig(data: &[u8]) {
         "the written kubeconfig reads back differently:\n{written}"
     );
     assert!(has_entry(&back, "clusters", arn));
+}
+
+/// `doctor --aws-auth`: any text is read within bounds or refused; a mapping it gives
+/// has a username, and an identity's canonical ARN maps case-insensitively.
+pub fn fuzz_aws_auth(data: &[u8]) {
+    use crate::cli::aws_auth::{map, parse, Identity};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let Ok(auth) = parse(text, deadline) else {
+        return;
+    };
+    for arn in [
+        "arn:aws:sts::111111111111:assumed-role/fuzz/session@x",
+        "arn:aws:iam::111111111111:user/fuzz",
+    ] {
+        let user_id = if arn.contains("assumed-role") {
+            "AROAFUZZ:session@x"
+        } else {
+            "AIDAFUZZ"
+        };
+        let id = Identity::new(arn, "111111111111", user_id, "ASIAFUZZ").expect("valid");
+        if let Ok(u) = map(&auth, &id) {
+            assert!(!u.by.is_empty());
+        }
+    }
 }
