@@ -19,6 +19,7 @@ use crate::session::Session;
 use crate::sts::{self, CallerIdentity};
 use crate::token::{self, Token};
 use crate::validate;
+use crate::verify;
 use crate::{cache, http, log, retry, timefmt, vlog};
 
 /// Issues tokens and credentials for a [`Request`].
@@ -157,6 +158,14 @@ impl<'e> Issuer<'e> {
             started.elapsed().as_secs_f64() * 1000.0
         );
         Ok(token)
+    }
+
+    /// [`verify::check`] of a token this issuer made: the STS endpoint override it signs
+    /// for (the environment's, else the profile's `endpoint_url`) is accepted in place
+    /// of a real STS host.
+    pub fn check(&self, token: &str, now: time::OffsetDateTime) -> Result<verify::Report> {
+        let o = self.session.settings().override_for(Service::Sts)?;
+        Ok(verify::check(token, now, o.map(|u| u.origin()).as_deref()))
     }
 
     /// Who the signing credentials are (GetCallerIdentity), within a fresh deadline;

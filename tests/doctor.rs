@@ -465,3 +465,33 @@ fn a_large_aws_auth_is_read_within_the_deadline() {
     assert_eq!(doc["kubernetes"]["username"], "last");
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn an_sts_endpoint_from_the_profile_is_the_tokens_host_too() {
+    // The stand-in named only by the profile's `endpoint_url` (as with the environment's
+    // override, the token's host is the one STS endpoint the configuration names).
+    let mut env = TestEnv::new();
+    write_aws_files(
+        &mut env,
+        &format!(
+            "[default]\nregion = us-east-1\nendpoint_url = {}\n",
+            moto().url
+        ),
+        "",
+    );
+    env.static_creds("AKIADOCTOR0000000002", "doctor/secret");
+    let role = "arn:aws:iam::222222222222:role/doctor-profile-endpoint";
+    let config = format!("mapRoles: |\n  - rolearn: {role}\n    username: via-profile\n");
+    let (code, doc) = doctor(&env, role, &config, &[]);
+    assert_eq!(code, 0, "{doc}");
+    let token = step(&doc, "token");
+    assert_eq!(token["ok"], true, "{doc}");
+    assert!(
+        token["detail"].as_str().unwrap().contains(&format!(
+            "from {}",
+            moto().url.trim_start_matches("http://")
+        )),
+        "{doc}"
+    );
+    assert_eq!(doc["kubernetes"]["username"], "via-profile");
+}

@@ -13,7 +13,7 @@ use serde_json::json;
 use yaml_rust2::Yaml;
 
 use eks_token::kube::{self, Review};
-use eks_token::{files, verify, ChainFailure, Env, Error, Issuer, Token};
+use eks_token::{files, ChainFailure, Env, Error, Issuer, Token};
 
 use crate::cli::args::{self, Command, Dialect, DoctorArgs, Format, GetToken};
 use crate::cli::aws_auth::{self, Identity, Unmapped, User};
@@ -189,7 +189,7 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
         }
     };
     let now = time::OffsetDateTime::now_utc();
-    let checked = match verify::check_in(env, &token.value, now) {
+    let checked = match issuer.check(&token.value, now) {
         Ok(r) => r,
         Err(e) => {
             steps.push(Step::fail("token", e.to_string(), None));
