@@ -25,7 +25,7 @@
 mod credentials;
 mod env;
 mod error;
-mod log;
+pub mod log;
 mod secret;
 mod timefmt;
 mod url;

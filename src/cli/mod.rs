@@ -13,7 +13,7 @@ mod signals;
 use std::fmt;
 use std::io::Write;
 
-use eks_token::Env;
+use eks_token::{log, Env};
 
 pub(crate) use args::{ArgError, Command, Dialect, VersionStyle};
 
@@ -57,77 +57,19 @@ impl Failure {
 /// its report when the token would be rejected).
 type Outcome = Result<(String, u8), Failure>;
 
-/// Whether the command asked for `-v` (the library's own steps follow its request's
-/// `verbose`).
-static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// A warning on stderr (always shown).
+pub(crate) use eks_token::log::warn;
 
-/// Whether `-v` was given.
-pub(crate) fn verbose() -> bool {
-    VERBOSE.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-/// When the process started (for the milliseconds of verbose lines, as the library
-/// writes them).
-static STARTED: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-
-/// `write-token`'s log: every line on stderr one JSON object (its events, warnings,
-/// verbose lines, the error that ends it); set to the command's event name
-/// (`write-token`, or `check` for `write-token --check`).
-static JSON_EVENT: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
-
-/// What a line on stderr is.
-#[derive(Clone, Copy)]
-enum Line {
-    Verbose,
-    Warning,
-    /// The error that ends the run.
-    Error,
-}
-
-/// One line on stderr: `eks-token: {prefix}{msg}`, or, for `write-token`, a JSON
-/// object: `event` `verbose` or `warning` with a `message`, or the command's event with
-/// `outcome: error` and the `error`.
-fn log_line(kind: Line, prefix: &str, msg: fmt::Arguments<'_>) {
-    let Some(event) = JSON_EVENT.get() else {
-        eprintln!("eks-token: {prefix}{msg}");
-        return;
-    };
-    let time = eks_token::Token::rfc3339(time::OffsetDateTime::now_utc());
-    let msg = msg.to_string();
-    let line = match kind {
-        Line::Verbose => serde_json::json!({"time": time, "event": "verbose", "message": msg}),
-        Line::Warning => serde_json::json!({"time": time, "event": "warning", "message": msg}),
-        Line::Error => {
-            serde_json::json!({"time": time, "event": event, "outcome": "error", "error": msg})
-        }
-    };
-    eprintln!("{line}");
-}
-
-/// Writes one verbose line: `eks-token: [  12.3 ms] message`.
-pub(crate) fn verbose_line(msg: fmt::Arguments<'_>) {
-    let ms = STARTED
-        .get_or_init(std::time::Instant::now)
-        .elapsed()
-        .as_secs_f64()
-        * 1000.0;
-    log_line(Line::Verbose, &format!("[{ms:7.1} ms] "), msg);
-}
-
-/// A verbose line on stderr, formatted only with `-v`.
+/// A verbose line on stderr, formatted only with `-v` (the library's logger: one format
+/// and one clock for both).
 macro_rules! vlog {
     ($($arg:tt)*) => {
-        if $crate::cli::verbose() {
-            $crate::cli::verbose_line(format_args!($($arg)*));
+        if eks_token::log::verbose() {
+            eks_token::log::verbose_line(format_args!($($arg)*));
         }
     };
 }
 pub(crate) use vlog;
-
-/// A warning on stderr (always shown).
-pub(crate) fn warn(msg: fmt::Arguments<'_>) {
-    log_line(Line::Warning, "warning: ", msg);
-}
 
 /// The aws-cli release the `aws` dialect is run side by side with in the tests.
 const AWS_CLI_RELEASE: &str = "1.45.11";
@@ -160,10 +102,11 @@ fn run(cmd: Command, env: &Env, program: &kubeconfig::Program) -> Outcome {
         Command::Verify(v) => v.verbose,
         Command::CheckToken(_) | Command::Help(_) | Command::Version(_) => false,
     };
-    VERBOSE.store(verbose, std::sync::atomic::Ordering::Relaxed);
+    log::set_verbose(verbose);
+    // write-token's log: every line on stderr one JSON object.
     match cmd {
-        Command::WriteToken(..) => _ = JSON_EVENT.set("write-token"),
-        Command::CheckToken(_) => _ = JSON_EVENT.set("check"),
+        Command::WriteToken(..) => log::set_json_event("write-token"),
+        Command::CheckToken(_) => log::set_json_event("check"),
         _ => {}
     }
     match cmd {
@@ -213,7 +156,8 @@ fn protect_memory() {
 /// Parses, runs, prints; the process's exit code.
 pub(crate) fn main() -> ! {
     protect_memory();
-    STARTED.get_or_init(std::time::Instant::now);
+    // The clock of verbose lines starts here.
+    log::set_verbose(false);
     let mut argv_os = std::env::args_os();
     let program = argv_os
         .next()
@@ -226,7 +170,7 @@ pub(crate) fn main() -> ! {
     if let (Dialect::EksToken, Ok(a)) = (dialect, &argv) {
         if a.first().is_some_and(|w| w == "write-token") {
             let check = a.iter().any(|w| w == "--check");
-            _ = JSON_EVENT.set(if check { "check" } else { "write-token" });
+            log::set_json_event(if check { "check" } else { "write-token" });
         }
     }
     let env = Env::from_process();
@@ -247,14 +191,14 @@ pub(crate) fn main() -> ! {
                 .and_then(|()| stdout.flush())
                 .is_err()
             {
-                log_line(Line::Error, "", format_args!("cannot write to stdout"));
+                log::error(format_args!("cannot write to stdout"));
                 1
             } else {
                 code
             }
         }
         Err(e) => {
-            log_line(Line::Error, "", format_args!("{e}"));
+            log::error(format_args!("{e}"));
             e.exit_code()
         }
     };
