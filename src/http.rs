@@ -466,8 +466,9 @@ impl Proxies {
     }
 }
 
-/// Whether `host` is link-local (169.254.0.0/16, fe80::/10: the instance's and the
-/// pod's metadata services): never reached through a proxy.
+/// Whether `host` is link-local (169.254.0.0/16, fe80::/10): on this machine's link, never
+/// reached through a proxy whoever asks. (The metadata services, IPv6 ones included,
+/// `fd00:ec2::254` and `fd00:ec2::23`, are asked `direct`.)
 fn is_link_local(host: &str) -> bool {
     match host
         .trim_start_matches('[')
