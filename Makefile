@@ -6,7 +6,6 @@ RELEASE_BIN  := target/release/eks-token
 ARCH         ?= x86_64
 STATIC_BIN   := target/$(ARCH)-unknown-linux-musl/release/eks-token
 ARM64_BIN    := target/aarch64-unknown-linux-musl/release/eks-token
-VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 PIP_PACKAGES := 'moto[server]' botocore awscli
 
 FUZZ_TIME    ?= 20
@@ -83,7 +82,6 @@ static:
 # run four at a time on two cores.
 TEST_THREADS ?= 4
 test: deps static
-	$(CARGO) build --all-targets
 	$(CARGO) test --no-fail-fast -- --test-threads $(TEST_THREADS)
 	EKS_TOKEN_STATIC_BIN=$(STATIC_BIN) $(CARGO) test --no-fail-fast --test integration -- --ignored static_binary::x86_64
 	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test integration -- --test-threads $(TEST_THREADS) \

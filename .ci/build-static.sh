@@ -5,7 +5,7 @@
 # With a rustup musl target installed, a plain `cargo build --target` does it. Otherwise
 # (as on these machines, where rustup cannot download the musl standard library) the
 # standard library is built from Debian's Rust source with Debian's compiler
-# (`-Z build-std`; the recipe is in the README, "The static binary"); the Debian packages are installed
+# (`-Z build-std`; the recipe is in docs/architecture.md, "The static binary"); the Debian packages are installed
 # here when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,9 @@ log() { echo "build-static: $*" >&2; }
 # bytes): the binary carries its dependency list in cargo-auditable's `.dep-v0`
 # section (for scanners: cargo audit bin, Trivy, Grype), and no path of this machine
 # (the checkout, cargo's home) ends up in it, so any clone of a commit builds the same.
-command -v cargo-auditable >/dev/null || cargo install --locked --quiet cargo-auditable >&2
+# Pinned: its version is part of the bytes (the .dep-v0 section).
+cargo install --list | grep -qx 'cargo-auditable v0.7.7:' \
+    || cargo install --locked --quiet --force --version 0.7.7 cargo-auditable >&2
 cargo_home="${CARGO_HOME:-$HOME/.cargo}"
 remap="--remap-path-prefix=$PWD=/eks-token --remap-path-prefix=$cargo_home=/cargo"
 export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 0)}"
@@ -79,6 +81,6 @@ else
     export RUSTFLAGS="-C link-self-contained=no -C relocation-model=static -L $PWD/$unwind/usr/lib/llvm-14/lib $size_flags"
 fi
 # std without its `backtrace` feature: panics still print their message (and abort),
-# without the DWARF symbolizer (about 100 KiB).
+# without the DWARF symbolizer (about 170 KiB).
 /usr/bin/cargo auditable build --release --locked -Z build-std=std,panic_abort -Z build-std-features= --target "$target" >&2
 echo "$out"

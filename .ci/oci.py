@@ -8,8 +8,8 @@ aws, aws-iam-authenticator and argocd-k8s-auth beside it (links: the program nam
 the dialect), user 65532 (no shell, no passwd file: a numeric user), entrypoint
 /usr/local/bin/eks-token. One image index for linux/amd64 and linux/arm64, named V in
 the layout's index.json (org.opencontainers.image.ref.name), so that
-`skopeo copy oci-archive:FILE docker://REGISTRY/eks-token:V` publishes both, and
-`docker load` / `podman load` read it.
+`skopeo copy --all oci-archive:FILE docker://REGISTRY/eks-token:V` publishes both
+(without --all, skopeo copies the host's platform only).
 
 Every timestamp is SOURCE_DATE_EPOCH (the commit's time), every owner root, entries in
 a fixed order: the same binaries give the same archive, byte for byte.

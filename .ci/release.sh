@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Builds the release into dist/, reproducibly: the same commit gives the same bytes in
-# any clone (paths remapped, every timestamp the commit's).
+# Builds the release into dist/, reproducibly: the same commit built with the same
+# toolchain (Rust, cargo-auditable and cargo-cyclonedx at the versions pinned here and in
+# build-static.sh) gives the same bytes in any clone (paths remapped, every timestamp
+# the commit's).
 #   dist/eks-token-V-linux-amd64, dist/eks-token-V-linux-arm64   static binaries, each
 #       with its dependency list in a .dep-v0 section (cargo-auditable)
 #   dist/eks-token-V.cdx.json    CycloneDX SBOM of the binary's crates (cargo-cyclonedx)
@@ -10,24 +12,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)"
 version=$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-.ci/build-static.sh x86_64 >/dev/null
-.ci/build-static.sh aarch64 >/dev/null
+# build-static.sh prints the binary's path on its last line.
+amd64_built=$(.ci/build-static.sh x86_64 | tail -1)
+arm64_built=$(.ci/build-static.sh aarch64 | tail -1)
 rm -rf dist && mkdir -p dist
 amd64="dist/eks-token-$version-linux-amd64"
 arm64="dist/eks-token-$version-linux-arm64"
-cp target/x86_64-unknown-linux-musl/release/eks-token "$amd64"
-cp target/aarch64-unknown-linux-musl/release/eks-token "$arm64"
+cp "$amd64_built" "$amd64"
+cp "$arm64_built" "$arm64"
 
 # The SBOM: the crates of the binary (normal dependencies for the musl target, no dev or
 # build-only crates), versions from Cargo.lock, licences from their manifests. Its
 # timestamp and serial number are made from the commit, and the checkout's path is
 # remapped, so that it is reproducible too.
-command -v cargo-cyclonedx >/dev/null || cargo install --locked --quiet cargo-cyclonedx
+cargo install --list | grep -qx 'cargo-cyclonedx v0.5.9:' \
+    || cargo install --locked --quiet --force --version 0.5.9 cargo-cyclonedx
 cargo cyclonedx --format json --spec-version 1.5 --target x86_64-unknown-linux-musl \
     --no-build-deps --override-filename "eks-token-$version.cdx" >/dev/null
-python3 - "$version" "eks-token-$version.cdx.json" "dist/eks-token-$version.cdx.json" "$PWD" <<'PY'
+python3 - "eks-token-$version.cdx.json" "dist/eks-token-$version.cdx.json" "$PWD" <<'PY'
 import datetime, hashlib, json, os, sys, uuid
-version, src, dst, checkout = sys.argv[1:]
+src, dst, checkout = sys.argv[1:]
 with open(src) as f:
     # The package's own reference names the checkout: remapped as the binary's paths are.
     bom = json.loads(f.read().replace("path+file://" + checkout, "path+file:///eks-token"))

@@ -5,20 +5,17 @@ pkg/token/token.go) does, with botocore as an independent SigV4 implementation.
   eks_verifier.py check --cluster NAME --sts-url URL [--static-keys K] TOKEN
       prints a JSON verdict; exit 0 when the token verifies, 1 otherwise.
   eks_verifier.py serve --cluster NAME --sts-url URL --port P --cert-dir D [--log F]
-                        [--aws-auth FILE] [--reserved-prefix P ...]
+                        [--aws-auth FILE]
       a local HTTPS "API server": every request must carry a verifying bearer token;
       answers /version, /api, /apis, SelfSubjectReview (kubectl auth whoami) and
       /eks-identity; anything else that verifies gets 404, anything that does not 401.
       With --aws-auth, the identity is also mapped through that aws-auth ConfigMap (see
       below): an unmapped identity gets 401 everywhere, and SelfSubjectReview answers with
       the mapped username and groups.
-  eks_verifier.py map --aws-auth FILE --arn ARN --account ACCOUNT --user-id USERID
-                      [--access-key-id AKID] [--reserved-prefix P ...]
-      maps one GetCallerIdentity answer, prints {"username","groups","uid","canonical_arn"}
-      (exit 0) or {"error": CATEGORY, "detail": ...} (exit 1). CATEGORY is one of
-      "not mapped", "ec2", "malformed user id", "invalid arn", "reserved prefix".
   eks_verifier.py selftest [--cases FILE]
-      runs tests/data/aws-auth/cases.json through the mapping; exit 1 on a mismatch.
+      runs tests/data/aws-auth/cases.json through the mapping; exit 1 on a mismatch (a
+      case expects {"username","groups"} or {"error": CATEGORY}, one of "not mapped",
+      "ec2", "malformed user id", "invalid arn").
 
 Rules (the EKS server's, aws-iam-authenticator pkg/token): prefix k8s-aws-v1., at most 4096 bytes, unpadded
 base64url; https, path /, query keys from the allowed set, each once (case-insensitive);
@@ -333,8 +330,8 @@ INSTANCE_ID = re.compile(r"i-(\w{8}|\w{17})", re.ASCII)
 
 class MappingError(Exception):
     """A mapping failure: `category` is the short, implementation-neutral name that
-    tests compare ("not mapped", "ec2", "malformed user id", "invalid arn",
-    "reserved prefix"); `detail` is the message for people."""
+    tests compare ("not mapped", "ec2", "malformed user id", "invalid arn"); `detail`
+    is the message for people."""
 
     def __init__(self, category, detail):
         super().__init__(f"{category}: {detail}")
@@ -916,22 +913,16 @@ def _find_mapping(aws_auth, identity):
     return None, None
 
 
-def map_identity(aws_auth, identity, reserved_prefixes=()):
+def map_identity(aws_auth, identity):
     """pkg/server/server.go doMapping with the EKSConfigMap mapper alone: a mapping
-    from mapRoles/mapUsers is rendered (a render error denies at once), then checked
-    against the reserved username prefixes (server configuration, none by default);
-    without one, an account in mapAccounts maps to the canonical ARN with no groups.
+    from mapRoles/mapUsers is rendered (a render error denies at once; no reserved
+    username prefixes: that is server configuration, none by default); without one, an account in mapAccounts maps to the canonical ARN with no groups.
     Returns {"username", "groups", "uid", "canonical_arn", "matched"}, or raises
     MappingError."""
     source, mapping = _find_mapping(aws_auth, identity)
     if mapping is not None:
         username = render(mapping["username"], identity)
         groups = [render(g, identity) for g in mapping["groups"] or []]
-        for prefix in reserved_prefixes:
-            if prefix and username.startswith(prefix):
-                raise MappingError("reserved prefix", f"invalid username '{username}': username "
-                                   "must not begin with with the following prefixes: "
-                                   f"{list(reserved_prefixes)}")
     elif identity["account"] in aws_auth["accounts"]:
         source, username, groups = "mapAccounts", identity["canonical_arn"], []
     else:
@@ -942,10 +933,10 @@ def map_identity(aws_auth, identity, reserved_prefixes=()):
             "canonical_arn": identity["canonical_arn"], "matched": source}
 
 
-def map_caller(aws_auth, arn, account, user_id, access_key_id, reserved_prefixes=()):
+def map_caller(aws_auth, arn, account, user_id, access_key_id):
     """GetCallerIdentity answer + access key -> (identity, mapping); MappingError."""
     identity = identity_from_sts(arn, account, user_id, access_key_id)
-    return identity, map_identity(aws_auth, identity, reserved_prefixes)
+    return identity, map_identity(aws_auth, identity)
 
 
 def user_info(identity, mapping):
@@ -967,37 +958,17 @@ def user_info(identity, mapping):
     }
 
 
-def map_command(args):
-    """The `map` subcommand: one JSON object on stdout, parse problems on stderr."""
-    try:
-        aws_auth = load_aws_auth(args.aws_auth)
-    except (OSError, AwsAuthFileError) as e:
-        print(f"eks_verifier.py map: {e}", file=sys.stderr)
-        return 2
-    for e in aws_auth["errors"]:
-        print(f"aws-auth: {e}", file=sys.stderr)
-    try:
-        _, m = map_caller(aws_auth, args.arn, args.account, args.user_id, args.access_key_id,
-                          tuple(args.reserved_prefix or ()))
-    except MappingError as e:
-        print(json.dumps({"error": e.category, "detail": e.detail}))
-        return 1
-    print(json.dumps({k: m[k] for k in ("username", "groups", "uid", "canonical_arn")}))
-    return 0
-
-
 def default_cases_path():
     return os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "data",
                         "aws-auth", "cases.json")
 
 
-def run_case(case, reserved_prefixes=()):
+def run_case(case):
     """One cases.json case through the mapping: {"username","groups"} or {"error"}."""
     i = case["identity"]
     try:
         aws_auth = parse_aws_auth(aws_auth_data(case["aws_auth"]))
-        _, m = map_caller(aws_auth, i["arn"], i["account"], i["user_id"], i["access_key_id"],
-                          reserved_prefixes)
+        _, m = map_caller(aws_auth, i["arn"], i["account"], i["user_id"], i["access_key_id"])
         return {"username": m["username"], "groups": m["groups"]}
     except MappingError as e:
         return {"error": e.category}
@@ -1020,7 +991,6 @@ def selftest(path):
 def serve(args):
     secrets = Secrets(args.sts_url, load_static(args.static_keys))
     log_lock = threading.Lock()
-    reserved = tuple(args.reserved_prefix or ())
     if args.aws_auth:
         # Fail at start on an unusable file; it is read again for every request, as the
         # authenticator follows the ConfigMap, so a test may change it between requests.
@@ -1033,7 +1003,7 @@ def serve(args):
         try:
             v["identity"], v["mapping"] = map_caller(
                 load_aws_auth(args.aws_auth), v.get("arn") or "", v.get("account") or "",
-                v.get("user_id") or "", v.get("access_key_id") or "", reserved)
+                v.get("user_id") or "", v.get("access_key_id") or "")
         except MappingError as e:
             v["mapping_error"] = str(e)
         except (OSError, AwsAuthFileError) as e:
@@ -1173,20 +1143,9 @@ def main():
     s.add_argument("--cert-dir", required=True)
     s.add_argument("--log")
     s.add_argument("--aws-auth", help="an aws-auth ConfigMap (or its data) to map identities with")
-    s.add_argument("--reserved-prefix", action="append",
-                   help="a reserved username prefix (server configuration; none by default)")
-    m = sub.add_parser("map", help="map one GetCallerIdentity answer through an aws-auth file")
-    m.add_argument("--aws-auth", required=True)
-    m.add_argument("--arn", required=True)
-    m.add_argument("--account", required=True)
-    m.add_argument("--user-id", required=True)
-    m.add_argument("--access-key-id", default="")
-    m.add_argument("--reserved-prefix", action="append")
     t = sub.add_parser("selftest", help="run tests/data/aws-auth/cases.json")
     t.add_argument("--cases", default=default_cases_path())
     args = p.parse_args()
-    if args.cmd == "map":
-        sys.exit(map_command(args))
     if args.cmd == "selftest":
         sys.exit(selftest(args.cases))
     if args.cmd == "check":
