@@ -89,14 +89,20 @@ impl Dir {
             (Some(p), Some(Component::ParentDir)) => (p, Path::new("..")),
             _ => return Dir::open(path),
         };
-        let parent = Dir::create(parent, mode)?;
-        let created = match rustix::fs::mkdirat(&parent.fd, name, Mode::from_raw_mode(mode)) {
+        Dir::create(parent, mode)?.mkdir_open(name, mode, path.to_path_buf())
+    }
+
+    /// The directory `name` in this one, made with `mode` if missing (given its mode
+    /// exactly, past the umask, only when this process made it and owns it), opened
+    /// without following a link; `path` names it in messages.
+    fn mkdir_open(&self, name: &Path, mode: u32, path: PathBuf) -> io::Result<Dir> {
+        let created = match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(mode)) {
             Ok(()) => true,
             Err(Errno::EXIST) => false,
             Err(e) => return Err(e.into()),
         };
         let fd = rustix::fs::openat(
-            &parent.fd,
+            &self.fd,
             name,
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
@@ -104,7 +110,7 @@ impl Dir {
         .map_err(refused_link)?;
         let dir = Dir {
             fd: File::from(fd),
-            path: path.to_path_buf(),
+            path,
         };
         if created && dir.meta()?.uid() == rustix::process::geteuid().as_raw() {
             rustix::fs::fchmod(&dir.fd, Mode::from_raw_mode(mode))?;
@@ -404,7 +410,10 @@ pub fn locate(path: &Path, create: Option<u32>) -> io::Result<(Dir, PathBuf)> {
                 return Err(io::Error::new(
                     io::ErrorKind::PermissionDenied,
                     format!(
-                        "its path goes through the symbolic link {}, which uid {} owns:                          running as root, eks-token follows only root's links (one of a                          user's could point anywhere); run as that user, or name the                          link's target",
+                        "its path goes through the symbolic link {}, which uid {} owns: \
+                         running as root, eks-token follows only root's links (one of a \
+                         user's could point anywhere); run as that user, or name the \
+                         link's target",
                         dir.path().join(here).display(),
                         st.st_uid
                     ),
@@ -434,30 +443,13 @@ pub fn locate(path: &Path, create: Option<u32>) -> io::Result<(Dir, PathBuf)> {
             OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
             Mode::empty(),
         );
-        let fd = match (opened, create) {
-            (Ok(fd), _) => fd,
-            (Err(Errno::NOENT), Some(mode)) if !from_link => {
-                let created = match rustix::fs::mkdirat(&dir.fd, here, Mode::from_raw_mode(mode)) {
-                    Ok(()) => true,
-                    Err(Errno::EXIST) => false,
-                    Err(e) => return Err(e.into()),
-                };
-                let fd = rustix::fs::openat(
-                    &dir.fd,
-                    here,
-                    OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                    Mode::empty(),
-                )?;
-                if created {
-                    rustix::fs::fchmod(&fd, Mode::from_raw_mode(mode))?;
-                }
-                fd
-            }
+        dir = match (opened, create) {
+            (Ok(fd), _) => Dir {
+                fd: File::from(fd),
+                path: next,
+            },
+            (Err(Errno::NOENT), Some(mode)) if !from_link => dir.mkdir_open(here, mode, next)?,
             (Err(e), _) => return Err(e.into()),
-        };
-        dir = Dir {
-            fd: File::from(fd),
-            path: next,
         };
     }
     Err(io::Error::new(
