@@ -140,7 +140,7 @@ fn init_mode_failure_exits_1_and_writes_nothing() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_failed(&r, 1, &["wt-fail.c2ln"]);
+    assert_failed(&r, 1, &[&web_identity_token("wt-fail")]);
     assert!(r.stderr.contains("InvalidIdentityToken"));
     assert!(!out.exists());
     assert!(!env.home.join("tokens").exists());
@@ -364,8 +364,12 @@ fn sts_outage_keeps_the_old_file_and_recovers() {
     signal(child.id(), "TERM");
     assert_eq!(wait_exit(&mut child, Duration::from_secs(5)).0, Some(0));
     let log_text = std::fs::read_to_string(&log).unwrap();
-    for secret in ["outage/secret", "outage-token", "wt-outage.c2ln"] {
-        assert!(!log_text.contains(secret));
+    for secret in [
+        "outage/secret",
+        "outage-token",
+        &web_identity_token("wt-outage"),
+    ] {
+        assert!(!log_text.contains(secret), "{secret}");
     }
 }
 

@@ -116,6 +116,17 @@ impl TestEnv {
                 "AWS_EC2_METADATA_SERVICE_ENDPOINT".to_owned(),
                 format!("http://127.0.0.1:{}", closed_port()),
             ),
+            // Nothing leaves the machine, not even a DNS lookup: any host but loopback
+            // goes to a proxy port that refuses (a test of proxies sets its own).
+            (
+                "HTTPS_PROXY".to_owned(),
+                format!("http://127.0.0.1:{}", closed_port()),
+            ),
+            (
+                "HTTP_PROXY".to_owned(),
+                format!("http://127.0.0.1:{}", closed_port()),
+            ),
+            ("NO_PROXY".to_owned(), "127.0.0.1,localhost,::1".to_owned()),
             (
                 "AWS_CONFIG_FILE".to_owned(),
                 home.0.join("no-config").display().to_string(),
