@@ -83,25 +83,6 @@ pub(super) fn refused(status: u16, message: &str, id: &Identity, mapped: bool) -
     }
 }
 
-/// `text` with every EKS token in it replaced by `k8s-aws-v1.***` (a server may echo
-/// what it was sent).
-pub(super) fn redact_tokens(text: &str, token: &str) -> String {
-    let text = text.replace(token, "k8s-aws-v1.***");
-    let mut out = String::new();
-    let mut rest = text.as_str();
-    while let Some(i) = rest.find("k8s-aws-v1.") {
-        out.push_str(&rest[..i + "k8s-aws-v1.".len()]);
-        rest = &rest[i + "k8s-aws-v1.".len()..];
-        let end = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '*'))
-            .unwrap_or(rest.len());
-        out.push_str("***");
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// Step 6: a SelfSubjectReview to the cluster of the kubeconfig's context.
 pub(super) fn ask_cluster(
     env: &Env,
@@ -109,13 +90,19 @@ pub(super) fn ask_cluster(
     context: Option<&str>,
     cluster_id: &str,
     token: &str,
-    timeout: Duration,
+    deadline: Instant,
 ) -> Result<Review, Error> {
+    // Each wait gets what is left of the walk's one deadline.
+    let left = || {
+        deadline
+            .saturating_duration_since(Instant::now())
+            .max(Duration::from_millis(1))
+    };
     let invalid =
         |why: String| Error::InvalidInput(format!("kubeconfig {}: {why}", path.display()));
-    let text = read_text(path, timeout).map_err(Error::InvalidInput)?;
-    let config = yaml::parse(&text, Instant::now() + timeout)
-        .map_err(|e| invalid(format!("cannot be read: {e}")))?;
+    let text = read_text(path, left()).map_err(Error::InvalidInput)?;
+    let config =
+        yaml::parse(&text, deadline).map_err(|e| invalid(format!("cannot be read: {e}")))?;
     let get = |h: &yaml_rust2::yaml::Hash, k: &str| h.get(&yaml::key(k)).cloned();
     let context = match context {
         Some(c) => c.to_owned(),
@@ -186,5 +173,5 @@ pub(super) fn ask_cluster(
         }
         (None, None) => None,
     };
-    kube::self_subject_review(env, server, ca.as_deref(), token, timeout)
+    kube::self_subject_review(env, server, ca.as_deref(), token, left())
 }

@@ -17,7 +17,7 @@ use crate::cli::aws_auth::{self, Identity, Unmapped, User};
 use crate::cli::Failure;
 
 mod cluster;
-use cluster::{ask_cluster, redact_tokens, refused};
+use cluster::{ask_cluster, refused};
 
 /// The most read of `--aws-auth` and `--kubeconfig`.
 const MAX_FILE: u64 = 4 << 20;
@@ -261,7 +261,7 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
         d.context.as_deref(),
         &args.request.cluster_id,
         &token.value,
-        left(),
+        deadline,
     ) {
         Ok(Review::User(u)) => {
             let user = User {
@@ -296,8 +296,6 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
             Some(user)
         }
         Ok(Review::Refused { status, message }) => {
-            // A server may echo what it was sent: never print the token back.
-            let message = redact_tokens(&message, &token.value);
             let (detail, fix) = refused(status, &message, &identity, predicted.is_some());
             steps.push(Step::fail("cluster", detail, Some(fix)));
             predicted
