@@ -8,8 +8,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 static VERBOSE: AtomicBool = AtomicBool::new(false);
-static JSON: AtomicBool = AtomicBool::new(false);
-/// The event an error line carries in JSON (the command that failed).
+/// Set: every line is JSON, and the error line carries this event (the command).
 static EVENT: OnceLock<&'static str> = OnceLock::new();
 static START: OnceLock<Instant> = OnceLock::new();
 
@@ -25,13 +24,6 @@ pub fn set_verbose(on: bool) {
 /// command: `write-token`, `check`). The first event set stays.
 pub fn set_json_event(event: &'static str) {
     _ = EVENT.set(event);
-    JSON.store(true, Ordering::Relaxed);
-}
-
-/// JSON lines on or off (a request's `json_log`); an error line's event is `error`
-/// unless [`set_json_event`] named one.
-pub(crate) fn set_json(on: bool) {
-    JSON.store(on, Ordering::Relaxed);
 }
 
 /// Whether verbose output is on.
@@ -66,17 +58,16 @@ enum Kind {
 
 /// One line: `eks-token: {prefix}{msg}`, or its JSON object.
 fn line(kind: Kind, prefix: &str, msg: std::fmt::Arguments<'_>) {
-    if !JSON.load(Ordering::Relaxed) {
+    let Some(event) = EVENT.get().copied() else {
         eprintln!("eks-token: {prefix}{msg}");
         return;
-    }
+    };
     let time = crate::timefmt::format_rfc3339(time::OffsetDateTime::now_utc());
     let msg = msg.to_string();
     let line = match kind {
         Kind::Verbose => serde_json::json!({"time": time, "event": "verbose", "message": msg}),
         Kind::Warning => serde_json::json!({"time": time, "event": "warning", "message": msg}),
         Kind::Error => {
-            let event = EVENT.get().copied().unwrap_or("error");
             serde_json::json!({"time": time, "event": event, "outcome": "error", "error": msg})
         }
     };

@@ -42,9 +42,6 @@ pub struct Request {
     pub interactive: Option<bool>,
     /// Each step and its duration on stderr (never a secret).
     pub verbose: bool,
-    /// Warnings and verbose lines as one JSON object per line (a log collector's
-    /// format; `write-token` uses it).
-    pub json_log: bool,
 }
 
 impl Default for Request {
@@ -61,7 +58,6 @@ impl Default for Request {
             cache_dir: None,
             no_cache: false,
             timeout: Duration::from_secs(30),
-            json_log: false,
             connect_timeout: None,
             interactive: None,
             verbose: false,

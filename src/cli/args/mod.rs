@@ -466,7 +466,6 @@ pub(crate) fn request(
         connect_timeout,
         interactive: None,
         verbose: p.has(Key::Debug) || p.has(Key::Verbose),
-        json_log: false,
     };
     Ok((request, env))
 }

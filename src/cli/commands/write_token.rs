@@ -40,8 +40,6 @@ const MAX_TOKEN_FILE: u64 = 64 << 10;
 /// Runs `write-token`.
 pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
     let env = &args.effective_env(env);
-    let mut args = args;
-    args.request.json_log = true;
     let api_version = match args.print.format {
         Format::Json | Format::Text => {
             let (v, warning) = exec_credential::api_version_or(
