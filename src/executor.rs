@@ -19,7 +19,7 @@ use crate::plan::{Base, Chosen, Hop, Plan, SessionName, DEFAULT_DURATION_SECONDS
 use crate::secret::Secret;
 use crate::session::Session;
 use crate::sources::{container, environment, imds, process, sso, web_identity};
-use crate::sts::{self, AssumeRoleParams};
+use crate::sts::{self, AssumeRoleParams, CallerIdentity};
 use crate::{log, timefmt, validate, vlog};
 
 /// What the executor needs of the run.
@@ -250,6 +250,13 @@ const ONE_CALL: std::time::Duration = std::time::Duration::from_secs(60);
 /// can end (within the run's deadline, at most [`ONE_CALL`]): STS would answer
 /// ExpiredToken, or worse, accept a request that then outlives them. The error names
 /// where they came from and when they expire.
+/// Who `level`'s credentials are (GetCallerIdentity), once they are checked to be
+/// valid long enough to sign the call.
+pub(crate) fn caller_identity(ctx: &Context<'_>, level: &Level) -> Result<CallerIdentity> {
+    check_can_sign(ctx, level, "GetCallerIdentity")?;
+    sts::get_caller_identity(ctx.session, &level.creds)
+}
+
 pub(crate) fn check_can_sign(ctx: &Context<'_>, signer: &Level, call: &str) -> Result<()> {
     let Some(exp) = signer.creds.expiration else {
         return Ok(());
@@ -408,8 +415,7 @@ pub(crate) fn validity(creds: &Credentials) -> String {
 /// The session name of the identity `creds` (`UserId` is `AROA...:session`), for
 /// `--forward-session-name`; the default for identities without one.
 fn forwarded_session_name(ctx: &Context<'_>, signer: &Level) -> Result<String> {
-    check_can_sign(ctx, signer, "GetCallerIdentity")?;
-    let identity = sts::get_caller_identity(ctx.session, &signer.creds)?;
+    let identity = caller_identity(ctx, signer)?;
     let name = identity
         .user_id
         .split_once(':')

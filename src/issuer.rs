@@ -16,7 +16,7 @@ use crate::executor::{self, Context, Level};
 use crate::plan::{self, Plan};
 use crate::request::Request;
 use crate::session::Session;
-use crate::sts::{self, CallerIdentity};
+use crate::sts::CallerIdentity;
 use crate::token::{self, Token};
 use crate::validate;
 use crate::verify;
@@ -179,8 +179,7 @@ impl<'e> Issuer<'e> {
         };
         let mut out = Vec::new();
         for (i, level) in levels.into_iter().enumerate() {
-            executor::check_can_sign(&self.context(), level, "GetCallerIdentity")?;
-            let id = sts::get_caller_identity(&self.session, &level.creds)?;
+            let id = executor::caller_identity(&self.context(), level)?;
             let label = if each_level && i == 0 {
                 format!("the source ({})", level.label)
             } else {
@@ -225,8 +224,7 @@ impl<'e> Issuer<'e> {
                 label: level.label.clone(),
                 role_arn: level.role_arn.clone(),
                 access_key_id: level.creds.access_key_id.clone(),
-                identity: executor::check_can_sign(&ctx, level, "GetCallerIdentity")
-                    .and_then(|()| sts::get_caller_identity(&self.session, &level.creds)),
+                identity: executor::caller_identity(&ctx, level),
             })
             .collect();
         ChainReport {

@@ -43,6 +43,8 @@ pub struct Report {
     pub size: usize,
     /// The presigned URL (None when it could not be decoded).
     pub url: Option<String>,
+    /// The URL's host, with its port if it names one (None when it could not be parsed).
+    pub host: Option<String>,
     /// Region of the credential scope.
     pub region: Option<String>,
     /// Access key id of the credential scope.
@@ -262,6 +264,7 @@ fn check_into(
             text.split_once('?').map_or("", |(_, q)| q).to_owned()
         }
         Ok(u) => {
+            r.host = Some(u.authority());
             if !is_override {
                 if u.scheme != Scheme::Https {
                     fail("scheme", format!("{} is not https", u.scheme.as_str()));

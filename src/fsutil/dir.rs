@@ -60,7 +60,7 @@ impl Dir {
             Errno::NOTDIR | Errno::LOOP => match fs::symlink_metadata(path) {
                 Ok(m) => io::Error::new(
                     io::ErrorKind::NotADirectory,
-                    format!("it is {}, not a directory", describe(m.file_type())),
+                    format!("it is {}, not a directory", describe(m.mode())),
                 ),
                 Err(e) => e,
             },
@@ -154,7 +154,7 @@ impl Dir {
         let file = File::from(fd);
         let meta = file.metadata()?;
         if !meta.is_file() {
-            return Err(not_regular(meta.file_type()));
+            return Err(not_regular(meta.mode()));
         }
         Ok((file, meta))
     }
@@ -194,7 +194,7 @@ impl Dir {
         let file = File::from(fd);
         let meta = file.metadata()?;
         if !meta.is_file() {
-            return Err(not_regular(meta.file_type()));
+            return Err(not_regular(meta.mode()));
         }
         Ok(file)
     }
@@ -205,7 +205,7 @@ impl Dir {
         match (e, self.lstat(name)) {
             (Errno::LOOP | Errno::NXIO | Errno::ISDIR | Errno::NODEV, Some(st)) => io::Error::new(
                 io::ErrorKind::InvalidInput,
-                format!("it is {}, not a regular file", kind_of_mode(st.st_mode)),
+                format!("it is {}, not a regular file", describe(st.st_mode)),
             ),
             (e, _) => e.into(),
         }
@@ -465,14 +465,14 @@ fn not_a_directory(path: &Path) -> Option<io::Error> {
     ancestors.reverse();
     ancestors.into_iter().find_map(|p| {
         // Followed: a link to a file is in the way as much as the file.
-        let ft = fs::metadata(nonempty(p)).ok()?.file_type();
-        (!ft.is_dir()).then(|| {
+        let m = fs::metadata(nonempty(p)).ok()?;
+        (!m.is_dir()).then(|| {
             io::Error::new(
                 io::ErrorKind::NotADirectory,
                 format!(
                     "{} is {}, not a directory: choose another path",
                     p.display(),
-                    describe(ft)
+                    describe(m.mode())
                 ),
             )
         })

@@ -9,7 +9,7 @@
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
 
@@ -52,35 +52,32 @@ pub enum Links {
 }
 
 /// What a file type is, in words, for "it is a FIFO (named pipe), not a regular file".
-pub(crate) fn describe(ft: fs::FileType) -> &'static str {
-    if ft.is_fifo() {
-        "a FIFO (named pipe)"
-    } else if ft.is_socket() {
-        "a socket"
-    } else if ft.is_char_device() {
-        "a character device"
-    } else if ft.is_block_device() {
-        "a block device"
-    } else if ft.is_dir() {
-        "a directory"
-    } else if ft.is_symlink() {
-        "a symbolic link"
-    } else if ft.is_file() {
-        "a regular file"
-    } else {
-        "not a regular file"
+pub(crate) fn describe(mode: u32) -> &'static str {
+    use rustix::fs::FileType as T;
+    match T::from_raw_mode(mode) {
+        T::Fifo => "a FIFO (named pipe)",
+        T::Socket => "a socket",
+        T::CharacterDevice => "a character device",
+        T::BlockDevice => "a block device",
+        T::Directory => "a directory",
+        T::Symlink => "a symbolic link",
+        T::RegularFile => "a regular file",
+        _ => "not a regular file",
     }
 }
 
 /// The error for something at a path that is not a regular file (kind `IsADirectory`
 /// for a directory, so that callers may treat that as absent).
-fn not_regular(ft: fs::FileType) -> io::Error {
-    let kind = if ft.is_dir() {
+fn not_regular(mode: u32) -> io::Error {
+    let kind = if rustix::fs::FileType::from_raw_mode(mode) == rustix::fs::FileType::Directory {
         io::ErrorKind::IsADirectory
     } else {
         io::ErrorKind::InvalidInput
     };
-    io::Error::new(kind, format!("it is {}, not a regular file", describe(ft)))
+    io::Error::new(
+        kind,
+        format!("it is {}, not a regular file", describe(mode)),
+    )
 }
 
 /// A refused link (`ELOOP` under `O_NOFOLLOW`), in words.
@@ -132,7 +129,7 @@ fn reopen(
 ) -> io::Result<(File, Metadata)> {
     let meta = handle.metadata()?;
     if !meta.is_file() {
-        return Err(not_regular(meta.file_type()));
+        return Err(not_regular(meta.mode()));
     }
     let proc_path = format!("/proc/self/fd/{}", handle.as_raw_fd());
     let file = match rustix::fs::open(proc_path.as_str(), READ, Mode::empty()) {
@@ -193,21 +190,6 @@ pub(crate) fn human_bytes(n: u64) -> String {
         n if n >= 1 << 20 && n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
         n if n >= 1 << 10 && n % (1 << 10) == 0 => format!("{} KiB", n >> 10),
         n => format!("{n} bytes"),
-    }
-}
-
-/// A file mode's type, in words.
-fn kind_of_mode(mode: u32) -> &'static str {
-    use rustix::fs::FileType as T;
-    match T::from_raw_mode(mode) {
-        T::Fifo => "a FIFO (named pipe)",
-        T::Socket => "a socket",
-        T::CharacterDevice => "a character device",
-        T::BlockDevice => "a block device",
-        T::Directory => "a directory",
-        T::Symlink => "a symbolic link",
-        T::RegularFile => "a regular file",
-        _ => "not a regular file",
     }
 }
 

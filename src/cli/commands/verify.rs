@@ -177,11 +177,7 @@ fn authenticator_verify(
         access_key_id: &id.access_key_id,
     };
     let text = if json {
-        let mut buf = Vec::new();
-        let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
-        let mut ser = serde_json::Serializer::with_formatter(&mut buf, fmt);
-        serde::Serialize::serialize(&out, &mut ser).expect("plain JSON");
-        String::from_utf8(buf).expect("JSON is UTF-8") + "\n"
+        super::aws_json(&out)
     } else {
         format!(
             "&{{ARN:{} CanonicalARN:{} AccountID:{} UserID:{} SessionName:{} AccessKeyID:{}}}\n",

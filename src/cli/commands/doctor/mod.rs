@@ -195,13 +195,7 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
             return None;
         }
     };
-    let host = checked
-        .url
-        .as_deref()
-        .and_then(|u| u.split("://").nth(1))
-        .and_then(|u| u.split('/').next())
-        .unwrap_or("?")
-        .to_owned();
+    let host = checked.host.as_deref().unwrap_or("?");
     let detail = format!(
         "for {} from {host} ({}), {} of 4096 bytes, valid until {}",
         args.request.cluster_id,
