@@ -163,21 +163,7 @@ impl Dir {
     /// path (a link there followed only with [`Links::Follow`]), within `max` bytes;
     /// with its metadata.
     pub fn read(&self, name: &Path, max: u64, links: Links) -> io::Result<(Vec<u8>, Metadata)> {
-        let nofollow = if links == Links::Refuse {
-            OFlags::NOFOLLOW
-        } else {
-            OFlags::empty()
-        };
-        let handle = rustix::fs::openat(
-            &self.fd,
-            name,
-            OFlags::PATH | OFlags::CLOEXEC | nofollow,
-            Mode::empty(),
-        )
-        .map_err(refused_link)?;
-        let (mut file, meta) = reopen(File::from(handle), || {
-            rustix::fs::openat(&self.fd, name, READ | nofollow, Mode::empty())
-        })?;
+        let (mut file, meta) = open_regular_at(&self.fd, name, links)?;
         Ok((read_capped(&mut file, meta.len(), max)?, meta))
     }
 

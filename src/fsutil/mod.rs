@@ -8,7 +8,7 @@
 
 use std::fs::{self, File, Metadata};
 use std::io::{self, Read, Write};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::Instant;
@@ -99,19 +99,29 @@ fn refused_link(e: Errno) -> io::Error {
 /// (`/proc/self/fd/N`; where /proc is missing, opened again non-blocking and checked to
 /// be the same file). With [`Links::Refuse`] a symbolic link is not followed.
 pub(crate) fn open_regular(path: &Path, links: Links) -> io::Result<(File, Metadata)> {
+    open_regular_at(rustix::fs::CWD, path, links)
+}
+
+/// [`open_regular`] of `path` relative to the directory `dir`.
+fn open_regular_at<D: AsFd + Copy>(
+    dir: D,
+    path: &Path,
+    links: Links,
+) -> io::Result<(File, Metadata)> {
     let nofollow = if links == Links::Refuse {
         OFlags::NOFOLLOW
     } else {
         OFlags::empty()
     };
-    let handle = rustix::fs::open(
+    let handle = rustix::fs::openat(
+        dir,
         path,
         OFlags::PATH | OFlags::CLOEXEC | nofollow,
         Mode::empty(),
     )
     .map_err(refused_link)?;
     reopen(File::from(handle), || {
-        rustix::fs::open(path, READ | nofollow, Mode::empty())
+        rustix::fs::openat(dir, path, READ | nofollow, Mode::empty())
     })
 }
 
