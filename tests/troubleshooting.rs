@@ -341,6 +341,21 @@ fn every_write_token_log_line_is_json() {
     let r = env.run(&["write-token", "--out", out.to_str().unwrap()]);
     assert_eq!(r.code, 2);
     assert_eq!(json_lines(&r.stderr)[0]["outcome"], "error");
+    // The command found as the parser finds it (an option may come first).
+    let r = env.run(&[
+        "-v",
+        "write-token",
+        "--out",
+        out.to_str().unwrap(),
+        "--bogus",
+    ]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        json_lines(&r.stderr)[0]["event"],
+        "write-token",
+        "{}",
+        r.stderr
+    );
     let mut broken = TestEnv::new();
     broken.set("AWS_REGION", "us-east-1");
     let r = broken.run(&[

@@ -166,17 +166,20 @@ pub(crate) fn main() -> ! {
     let program = kubeconfig::Program::current(&program);
     let dialect = Dialect::of_program(&program.name);
     let argv: Result<Vec<String>, _> = argv_os.map(|a| a.into_string()).collect();
-    // A write-token command line that does not parse is logged as write-token logs.
-    if let (Dialect::EksToken, Ok(a)) = (dialect, &argv) {
-        if a.first().is_some_and(|w| w == "write-token") {
-            let check = a.iter().any(|w| w == "--check");
-            log::set_json_event(if check { "check" } else { "write-token" });
-        }
-    }
     let env = Env::from_process();
     let result = match argv {
         Ok(argv) => args::parse(dialect, &argv, &env)
-            .map_err(Failure::from)
+            .map_err(|e| {
+                // A write-token command line that does not parse is logged as write-token
+                // logs.
+                if let Some(event) = matches!(dialect, Dialect::EksToken)
+                    .then(|| args::eks_token::log_event(&argv))
+                    .flatten()
+                {
+                    log::set_json_event(event);
+                }
+                Failure::from(e)
+            })
             .and_then(|cmd| run(cmd, &env, &program)),
         Err(bad) => Err(Failure::Args(ArgError::Usage(format!(
             "argument {:?} is not valid UTF-8",

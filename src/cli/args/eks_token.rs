@@ -201,10 +201,30 @@ pub(crate) const SPECS: &[&Spec] = &[
     &ARGO,
 ];
 
+/// The command words of a command line (options and their values left out).
+fn command_words(args: &[String]) -> Vec<String> {
+    let tables: Vec<_> = SPECS.iter().map(|s| s.groups).collect();
+    lexer::words(Rules::Gnu, args, &tables)
+}
+
+/// The log event of a `write-token` command line, found as [`parse`] finds the command
+/// (`check` with `--check`); `None` for other commands. For the error line of a
+/// command line that does not parse.
+pub(crate) fn log_event(args: &[String]) -> Option<&'static str> {
+    let words = command_words(args);
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    (spec_of(&words)?.name == WRITE_TOKEN.name).then(|| {
+        if args.iter().any(|a| a == "--check") {
+            "check"
+        } else {
+            "write-token"
+        }
+    })
+}
+
 /// Parses eks-token's command line.
 pub(crate) fn parse(args: &[String]) -> Result<Command> {
-    let tables: Vec<_> = SPECS.iter().map(|s| s.groups).collect();
-    let words = lexer::words(Rules::Gnu, args, &tables);
+    let words = command_words(args);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     // `help [COMMAND]`, `COMMAND help`.
     if words.contains(&"help") {
