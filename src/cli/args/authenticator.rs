@@ -2,7 +2,7 @@
 //! `version`, its global flags (accepted where they do not apply) and the environment
 //! variables its `token` command reads.
 
-use eks_token::{Env, Request};
+use eks_token::{Env, Request, Secret};
 
 use super::help::Spec;
 use super::lexer::{self, Parsed, Rules};
@@ -180,7 +180,7 @@ pub(crate) fn parse(args: &[String], env: &Env) -> Result<Command> {
                 .filter(|t| !t.is_empty())
                 .ok_or_else(|| usage("token not specified (-t, --token)"))?;
             Ok(Command::Verify(VerifyArgs {
-                token: Some(token),
+                token: Some(Secret::new(token)),
                 cluster_id: Some(cluster()?),
                 online: true,
                 timeout: DEFAULT_TIMEOUT,

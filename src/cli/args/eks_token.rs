@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use eks_token::Secret;
+
 use super::groups as g;
 use super::help::Spec;
 use super::lexer::{self, Parsed, Rules};
@@ -529,7 +531,7 @@ fn doctor(p: &Parsed) -> Result<Command> {
 fn verify(p: &Parsed) -> Result<Command> {
     let (request, _) = request(p, false, DEFAULT_TIMEOUT)?;
     let token = match p.words.as_slice() {
-        [_, token] => Some(token.clone()),
+        [_, token] => Some(Secret::new(token.as_str())),
         _ => None,
     };
     Ok(Command::Verify(VerifyArgs {

@@ -27,7 +27,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use ::eks_token::{Env, Request};
+use ::eks_token::{Env, Request, Secret};
 
 use help::Spec;
 use lexer::{Parsed, Rules};
@@ -298,8 +298,8 @@ pub(crate) struct UpdateKubeconfig {
 /// Options of `verify`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VerifyArgs {
-    /// The token (None: read it from stdin).
-    pub(crate) token: Option<String>,
+    /// The token (None: read it from stdin); never in Debug output.
+    pub(crate) token: Option<Secret>,
     /// The cluster the token must be for (checked by STS, `--online`).
     pub(crate) cluster_id: Option<String>,
     /// `--online`: replay the token to STS.

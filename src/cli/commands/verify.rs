@@ -67,7 +67,7 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
         .into());
     }
     let token = match &v.token {
-        Some(t) if t != "-" => t.trim().to_owned(),
+        Some(t) if t.expose() != "-" => t.expose().trim().to_owned(),
         _ => read_stdin(
             MAX_STDIN,
             v.timeout,
