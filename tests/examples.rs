@@ -30,7 +30,9 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
 
 fn validate(files: &[PathBuf]) -> (bool, String) {
     require_tool("kubernetes-validate", "it checks the example manifests");
+    let home = TempDir::new("validate-home");
     let out = Command::new("kubernetes-validate")
+        .env("HOME", home.path())
         .arg("--strict")
         .args(files)
         .output()
@@ -72,7 +74,9 @@ fn every_example_manifest_is_valid() {
     let (ok, out) = validate(&manifests);
     assert!(ok, "{out}");
     for dir in kustomizations {
+        let home = TempDir::new("kustomize-home");
         let built = Command::new("kubectl")
+            .env("HOME", home.path())
             .arg("kustomize")
             .arg(&dir)
             .output()

@@ -70,10 +70,11 @@ pub fn kubectl(env: &TestEnv, kubeconfig: &Path, args: &[&str]) -> (i32, String,
 
 /// What kubectl reads of `kubeconfig` (`kubectl config view --raw -o json`).
 pub fn kubectl_view(kubeconfig: &Path) -> Value {
+    let home = super::TempDir::new("kubectl-home");
     let out = Command::new("kubectl")
         .args(["config", "view", "--raw", "-o", "json", "--kubeconfig"])
         .arg(kubeconfig)
-        .env("HOME", std::env::temp_dir())
+        .env("HOME", home.path())
         .output()
         .expect("kubectl (make deps installs it)");
     assert!(

@@ -518,9 +518,6 @@ fn update_kubeconfig_writes_aws_clis_bytes() {
             .chain(["--kubeconfig".to_owned(), p.display().to_string()])
             .collect()
         };
-        fn strs(v: &[String]) -> Vec<&str> {
-            v.iter().map(String::as_str).collect()
-        }
         let r = run_as(&env, &aws, &strs(&args(&ours)));
         assert_eq!(r.code, 0, "{}", r.stderr);
         let t = aws_cli(&env, &strs(&args(&theirs)));

@@ -149,6 +149,7 @@ fn concurrent_updates_of_one_kubeconfig_keep_every_change() {
 
 #[test]
 fn a_users_kubeconfig_stays_theirs() {
+    require_root("root updating a user's kubeconfig");
     create_cluster("outside-owner", DEV_ROLE);
     let env = kubeconfig_env();
     // Root updates a user's file: still theirs, with its mode.
@@ -331,6 +332,7 @@ fn entries_update_kubeconfig_does_not_touch_read_the_same_to_kubectl() {
 
 #[test]
 fn root_does_not_follow_a_users_link_and_a_user_keeps_a_group_only_when_it_matters() {
+    require_root("root and a user's link");
     create_cluster("outside-link", DEV_ROLE);
     let env = kubeconfig_env();
     // A user's directory; their kubeconfig is a link they own, to a file of root's.
