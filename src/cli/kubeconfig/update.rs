@@ -122,10 +122,7 @@ fn check_writable(config: &Kubeconfig) -> Result<(), Error> {
             meta.uid()
         ));
     }
-    let gid = rustix::process::Gid::from_raw(meta.gid());
-    let member = rustix::process::getegid() == gid
-        || rustix::process::getgroups().is_ok_and(|g| g.contains(&gid));
-    if !member && meta.mode() & 0o070 != 0 {
+    if !in_group(meta.gid()) && meta.mode() & 0o070 != 0 {
         return refuse(format!(
             "its group is gid {}, which you are not in, and its mode {:04o} gives that group \
              access a replacement could not keep",
@@ -140,10 +137,14 @@ fn check_writable(config: &Kubeconfig) -> Result<(), Error> {
 /// theirs; a user keeps a group they are in), else the caller's.
 fn owner_of(meta: &fs::Metadata) -> Option<(u32, u32)> {
     let root = rustix::process::geteuid().is_root();
-    let gid = rustix::process::Gid::from_raw(meta.gid());
-    let member = rustix::process::getegid() == gid
-        || rustix::process::getgroups().is_ok_and(|g| g.contains(&gid));
-    (root || member).then(|| (meta.uid(), meta.gid()))
+    (root || in_group(meta.gid())).then(|| (meta.uid(), meta.gid()))
+}
+
+/// Whether this process is in the group `gid` (its own or a supplementary one).
+fn in_group(gid: u32) -> bool {
+    let gid = rustix::process::Gid::from_raw(gid);
+    rustix::process::getegid() == gid
+        || rustix::process::getgroups().is_ok_and(|g| g.contains(&gid))
 }
 
 fn files_parent(p: &Path) -> PathBuf {

@@ -106,7 +106,7 @@ pub(crate) fn skeleton() -> Hash {
 /// Plain scalars are read as kubectl reads them ([`resolve_plain`]). The error says why,
 /// for "the kubeconfig ... cannot be used: <why>".
 pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, Refused> {
-    let docs = load(text, deadline, Typing::Kubectl)?;
+    let docs = documents(text, deadline, Typing::Kubectl)?;
     let content = match docs.as_slice() {
         [] | [Yaml::Null] => skeleton(),
         [Yaml::Hash(h)] => h.clone(),
@@ -151,15 +151,6 @@ pub(crate) enum Typing {
     Text,
 }
 
-/// The documents of a YAML text (see [`load`]), with plain scalars typed by `typing`.
-pub(crate) fn documents(
-    text: &str,
-    deadline: Instant,
-    typing: Typing,
-) -> Result<Vec<Yaml>, Refused> {
-    load(text, deadline, typing)
-}
-
 /// An open collection while loading: the node, its anchor, the node count at its start;
 /// for a mapping, the key waiting for its value and whether that key is a merge key
 /// (`<<`).
@@ -172,13 +163,17 @@ struct Open {
 }
 
 /// The documents of `text` as kubectl (client-go's go-yaml v2) reads them: plain scalars
-/// typed as [`resolve_plain`] says, explicit tags (`!!int`, `!!str`, `!!binary`, ...)
+/// typed as `typing` says ([`resolve_plain`] for kubectl's types), explicit tags (`!!int`, `!!str`, `!!binary`, ...)
 /// applied, merge keys (`<<: *base`) expanded, a key given twice taking its last value.
 /// Loaded in one pass over the parser's events, in memory linear in the text: at most
 /// [`MAX_DEPTH`] levels and [`MAX_NODES`] nodes, aliases counted at the size of what
 /// they expand to (each alias is loaded as a copy, so ten aliases of ten aliases of ...
 /// would take exponential memory, "billion laughs"); the deadline is checked as it goes.
-fn load(text: &str, deadline: Instant, typing: Typing) -> Result<Vec<Yaml>, Refused> {
+pub(crate) fn documents(
+    text: &str,
+    deadline: Instant,
+    typing: Typing,
+) -> Result<Vec<Yaml>, Refused> {
     let not_yaml = |e: &dyn std::fmt::Display| Refused::NotYaml(e.to_string());
     let mut parser = Parser::new_from_str(text);
     let mut docs = Vec::new();
@@ -558,7 +553,7 @@ mod tests {
 
     #[test]
     fn merging_keeps_every_other_entry_and_replaces_by_name() {
-        let docs = load(
+        let docs = documents(
             "apiVersion: v1\nkind: Config\nclusters:\n- name: other\n  cluster: {server: 'https://other', extensions: [{name: x, extension: {a: 1}}]}\n\
              users:\n- name: alice\n  user: {token: secret-token}\ncontexts:\n- name: other\n  context: {cluster: other, user: alice, namespace: team}\n\
              current-context: other\npreferences: {colors: true}\n",
@@ -578,7 +573,7 @@ mod tests {
         assert!(!insert(&mut content, "clusters", entry("new", "https://a")));
         assert!(insert(&mut content, "clusters", entry("new", "https://b")));
         let text = dump(&Yaml::Hash(content));
-        let back = &load(&text, later(), Typing::Kubectl).unwrap()[0];
+        let back = &documents(&text, later(), Typing::Kubectl).unwrap()[0];
         assert_eq!(back["clusters"].as_vec().unwrap().len(), 2);
         assert_eq!(
             back["clusters"][1]["cluster"]["server"].as_str(),
