@@ -101,6 +101,25 @@ fn usage_errors_exit_2() {
     );
 }
 
+/// A command's words in one argument name no command (the fuzzer found
+/// `eks-token "sts get-caller-identity"` reaching a parser that did not exist).
+#[test]
+fn command_words_in_one_argument_are_unknown() {
+    for (dialect, args) in [
+        (Dialect::EksToken, &["sts get-caller-identity"][..]),
+        (Dialect::EksToken, &["eks update-kubeconfig", "--name", "c"]),
+        (Dialect::EksToken, &["eks get-token", "--cluster-name", "c"]),
+        (Dialect::Aws, &["eks get-token", "--cluster-name", "c"]),
+        (Dialect::Aws, &["sts get-caller-identity"]),
+        (Dialect::Authenticator, &["token -i", "c"]),
+        (Dialect::ArgoCd, &["aws --cluster-name", "c"]),
+    ] {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let e = parse(dialect, &args, &Env::default()).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{dialect:?} {args:?}: {e}");
+    }
+}
+
 #[test]
 fn help_and_version() {
     let help = |command| {

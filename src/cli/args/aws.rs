@@ -3,7 +3,7 @@
 //! unique prefixes of aws-cli's own names), aws-cli's global options anywhere.
 
 use super::groups as g;
-use super::help::Spec;
+use super::help::{self, Spec};
 use super::lexer::{self, Rules};
 use super::options::Key;
 use super::values;
@@ -64,11 +64,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
     let words = lexer::words(Rules::Argparse, args, &tables);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     let named: Vec<&str> = words.iter().filter(|w| **w != "help").copied().collect();
-    let spec = SPECS
-        .iter()
-        .skip(1)
-        .copied()
-        .find(|s| s.name == named.join(" "));
+    let spec = help::named(SPECS, &named);
     // `aws help`, `aws eks help`, `aws eks get-token help`.
     if words.contains(&"help") && (spec.is_some() || named.len() <= 1) {
         return Ok(Command::Help(HelpTopic {

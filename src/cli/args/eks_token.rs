@@ -9,7 +9,7 @@ use std::time::Duration;
 use eks_token::Secret;
 
 use super::groups as g;
-use super::help::Spec;
+use super::help::{self, Spec};
 use super::lexer::{self, Parsed, Rules};
 use super::options::{self as o, Key};
 use super::values;
@@ -278,17 +278,11 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
 
 /// The command the words name.
 fn spec_of(words: &[&str]) -> Option<&'static Spec> {
-    let name = match words {
-        ["verify", _] => "verify",
-        w => {
-            return SPECS
-                .iter()
-                .skip(1)
-                .copied()
-                .find(|s| s.name == w.join(" "))
-        }
-    };
-    SPECS.iter().copied().find(|s| s.name == name)
+    match words {
+        // `verify TOKEN`: the token is a word too.
+        ["verify", _] => Some(&VERIFY),
+        w => help::named(SPECS, w),
+    }
 }
 
 /// How to print the answer of a token command.

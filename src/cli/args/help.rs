@@ -16,6 +16,15 @@ pub(crate) struct Spec {
     pub(crate) groups: &'static [&'static Group],
 }
 
+/// The command of `specs` that `words` name, word for word (one argument holding
+/// `sts get-caller-identity` names nothing); never a program's overview.
+pub(crate) fn named(specs: &[&'static Spec], words: &[&str]) -> Option<&'static Spec> {
+    specs
+        .iter()
+        .copied()
+        .find(|s| !s.name.is_empty() && s.name.split(' ').eq(words.iter().copied()))
+}
+
 /// How an option is named in help: `-r, --role-arn ARN`.
 fn names(o: &Opt) -> String {
     let mut s = match o.short {
