@@ -519,6 +519,32 @@ mod tests {
         assert!(no_proxy_matches(&["*".to_string()], "anything"));
     }
 
+    /// The container credentials' hosts (ECS 169.254.170.2, EKS Pod Identity
+    /// 169.254.170.23 and fd00:ec2::23 — the last asked `direct`) and any other link-local
+    /// address bypass every proxy; nothing else does.
+    #[test]
+    fn link_local_hosts_bypass_proxies() {
+        for host in [
+            "169.254.170.2",
+            "169.254.170.23",
+            "[fe80::1]",
+            "fe80::a:b",
+            "[febf::1]",
+        ] {
+            assert!(is_link_local(host), "{host}");
+        }
+        for host in [
+            "169.255.0.1",
+            "127.0.0.1",
+            "[fd00:ec2::23]",
+            "[fec0::1]",
+            "sts.amazonaws.com",
+            "169.254.170.2.example.com",
+        ] {
+            assert!(!is_link_local(host), "{host}");
+        }
+    }
+
     #[test]
     fn proxy_by_scheme() {
         let env = Env::from_pairs([
