@@ -40,6 +40,8 @@ const FORMAT_VERSION: u64 = 2;
 const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// Entries one run's housekeeping examines at most.
 pub(crate) const HOUSEKEEPING_BATCH: usize = 64;
+/// Longest a run spends on housekeeping (never more than its lock wait either).
+const HOUSEKEEPING_TIME: Duration = Duration::from_millis(250);
 /// A lock file without an entry is removed once it is this old.
 const ORPHAN_LOCK_AGE: Duration = Duration::from_secs(24 * 3600);
 
@@ -306,7 +308,7 @@ impl Cache {
         let creds = fill()?;
         self.write(key, &creds);
         drop(lock);
-        self.housekeep();
+        self.housekeep(Instant::now() + max_wait.min(HOUSEKEEPING_TIME));
         Ok(creds)
     }
 
@@ -316,25 +318,40 @@ impl Cache {
     /// holds, and temporary files of dead writers. At most [`HOUSEKEEPING_BATCH`]
     /// entries (an entry and its lock file are one) are examined per run, in key order
     /// from where the previous run stopped (kept in `.housekeeping`), so a directory of
-    /// any size is swept in a bounded number of runs.
-    fn housekeep(&self) {
+    /// any size is swept in a bounded number of runs. Nothing is started after
+    /// `deadline`, the listing included.
+    fn housekeep(&self, deadline: Instant) {
         if self.housekept.replace(true) {
             return;
         }
         let Some(dir) = self.dir() else { return };
-        let Ok(listing) = fs::read_dir(&self.dir) else {
+        let Ok(listing) = dir.entries() else {
             return;
         };
-        // Keys, each with its entry, its lock file, or both: one examined unit.
-        let mut keys: Vec<String> = listing
-            .flatten()
-            .filter_map(|e| e.file_name().into_string().ok())
-            .filter_map(|n| {
-                n.strip_suffix(".json")
-                    .or_else(|| n.strip_suffix(".lock"))
-                    .map(str::to_owned)
-            })
-            .collect();
+        // One listing, through the directory checked at start: keys, each with its entry,
+        // its lock file, or both (one examined unit), and dead writers' temporary files.
+        let mut keys: Vec<String> = Vec::new();
+        let mut temps = Vec::new();
+        let mut complete = true;
+        // Half the time for the listing, so that a huge directory is still swept.
+        let listed_by = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 2;
+        for (i, e) in listing.flatten().enumerate() {
+            if i % 256 == 255 && Instant::now() >= listed_by {
+                complete = false;
+                break;
+            }
+            let name = e.file_name();
+            if fsutil::temp_of(&name, None) {
+                if temps.len() < HOUSEKEEPING_BATCH {
+                    temps.push(name);
+                }
+                continue;
+            }
+            let Some(n) = name.to_str() else { continue };
+            if let Some(key) = n.strip_suffix(".json").or_else(|| n.strip_suffix(".lock")) {
+                keys.push(key.to_owned());
+            }
+        }
         keys.sort_unstable();
         keys.dedup();
         let cursor_name = Path::new(".housekeeping");
@@ -350,8 +367,13 @@ impl Cache {
             .take(HOUSEKEEPING_BATCH)
             .collect();
         let now = OffsetDateTime::now_utc();
-        let mut removed = 0;
+        let (mut removed, mut examined) = (0, 0usize);
         for key in &batch {
+            if Instant::now() >= deadline {
+                complete = false;
+                break;
+            }
+            examined += 1;
             let entry = format!("{key}.json");
             let entry = Path::new(&entry);
             if dir.lstat(entry).is_some() {
@@ -363,14 +385,21 @@ impl Cache {
                 removed += usize::from(self.remove_lock(key, Some(ORPHAN_LOCK_AGE)));
             }
         }
-        removed += dir.remove_stale_temps(None, HOUSEKEEPING_BATCH, None);
-        if let Some(last) = batch.last() {
+        for temp in temps.iter().take_while(|_| Instant::now() < deadline) {
+            removed += usize::from(dir.remove_if_stale_temp(temp));
+        }
+        // The next run goes on after the last key examined.
+        if let Some(last) = examined.checked_sub(1).map(|i| batch[i]) {
             let _ = dir.write_atomic(cursor_name, last.as_bytes(), WriteOptions::mode(0o600));
         }
         vlog!(
-            "cache housekeeping: examined {} of {} entries, removed {removed} files",
-            batch.len(),
-            keys.len()
+            "cache housekeeping: examined {examined} of {} entries, removed {removed} files{}",
+            keys.len(),
+            if complete {
+                ""
+            } else {
+                " (stopped at its deadline)"
+            }
         );
     }
 
@@ -578,5 +607,38 @@ mod tests {
         for other in &others {
             assert_ne!(k, key(other));
         }
+    }
+
+    /// Housekeeping starts nothing after its deadline: with none left it lists,
+    /// examines and removes nothing (and the next run starts where this one would have);
+    /// with time, one listing finds the junk entries and a dead writer's temp file.
+    #[test]
+    fn housekeeping_keeps_to_its_deadline() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = std::env::temp_dir().join(format!("eks-token-housekeep-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&d);
+        fs::create_dir(&d).unwrap();
+        fs::set_permissions(&d, fs::Permissions::from_mode(0o700)).unwrap();
+        let junk = ["a.json", "b.json", ".a.json.eks-token-tmp.4294967295.x"];
+        for name in junk {
+            fs::write(d.join(name), "not an entry").unwrap();
+            fs::set_permissions(d.join(name), fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let env = Env::default();
+        let lazy = Lazy::new(Some(&d), false, &env);
+        lazy.get().unwrap().housekeep(Instant::now());
+        for name in junk {
+            assert!(d.join(name).exists(), "{name} removed past the deadline");
+        }
+        assert!(!d.join(".housekeeping").exists());
+        let lazy = Lazy::new(Some(&d), false, &env);
+        lazy.get()
+            .unwrap()
+            .housekeep(Instant::now() + Duration::from_secs(5));
+        for name in junk {
+            assert!(!d.join(name).exists(), "{name} kept");
+        }
+        assert_eq!(fs::read_to_string(d.join(".housekeeping")).unwrap(), "b");
+        fs::remove_dir_all(&d).unwrap();
     }
 }

@@ -260,83 +260,94 @@ impl Dir {
         self.fd.sync_all()
     }
 
+    /// The directory's entries, listed through its descriptor (the directory that was
+    /// opened and checked, whatever has since been renamed into its path).
+    pub(crate) fn entries(&self) -> io::Result<fs::ReadDir> {
+        fs::read_dir(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
+            .or_else(|_| fs::read_dir(&self.path))
+    }
+
     /// Removes the temporary files (`.NAME.eks-token-tmp.PID.RANDOM`) that writers of
-    /// `name` (of any name, with `None`) killed mid-write left in this directory. A
-    /// writer holds a lock on its temporary file while it writes, so a file whose lock
-    /// can be taken has no live writer; its name also carries the writer's pid, which
-    /// must be gone (or be ours: a restarted PID 1 has its predecessor's pid), which
-    /// covers the moment between a writer creating the file and locking it. Only
-    /// regular files of ours are touched (looked at with `lstat`): anything else with
-    /// such a name (a FIFO, a directory, a link, another user's file) is left alone,
-    /// without waiting. At most `max` candidates are examined, and none after
-    /// `deadline`. Returns how many were removed.
+    /// `name` (of any name, with `None`) killed mid-write left in this directory. At most
+    /// `max` candidates are examined, and none after `deadline`. Returns how many were
+    /// removed. See [`Dir::remove_if_stale_temp`].
     pub(crate) fn remove_stale_temps(
         &self,
         name: Option<&str>,
         max: usize,
         deadline: Option<Instant>,
     ) -> usize {
-        let Ok(entries) = fs::read_dir(format!("/proc/self/fd/{}", self.fd.as_raw_fd()))
-            .or_else(|_| fs::read_dir(&self.path))
-        else {
+        let Ok(entries) = self.entries() else {
             return 0;
         };
-        let ours = std::process::id().to_string();
-        let uid = rustix::process::geteuid().as_raw();
         let (mut removed, mut examined) = (0, 0);
         for (i, entry) in entries.flatten().enumerate() {
             if i % 256 == 255 && deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
             let file_name = entry.file_name();
-            let Some((target, rest)) = file_name
-                .to_str()
-                .and_then(|n| n.split_once(".eks-token-tmp."))
-            else {
-                continue;
-            };
-            let Some(target) = target.strip_prefix('.') else {
-                continue;
-            };
-            if name.is_some_and(|n| n != target) {
+            if !temp_of(&file_name, name) {
                 continue;
             }
-            let Some(pid) = rest
-                .split('.')
-                .next()
-                .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-            else {
-                continue;
-            };
             examined += 1;
             if examined > max || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
-            let alive = pid != ours && Path::new("/proc").join(pid).exists();
-            if alive {
-                continue;
-            }
-            let name = Path::new(&file_name);
-            let Some(st) = self.lstat(name) else {
-                continue;
-            };
-            let regular = rustix::fs::FileType::from_raw_mode(st.st_mode).is_file();
-            if !regular || st.st_uid != uid {
-                continue;
-            }
-            let Ok((f, opened)) = self.open_regular_nofollow(name) else {
-                continue;
-            };
-            let same = opened.dev() == st.st_dev && opened.ino() == st.st_ino;
-            if same
-                && f.try_lock().is_ok()
-                && rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).is_ok()
-            {
-                removed += 1;
-            }
+            removed += usize::from(self.remove_if_stale_temp(&file_name));
         }
         removed
     }
+
+    /// Removes `file_name`, a temporary file's name (see [`temp_of`]), when its writer is
+    /// gone. A writer holds a lock on its temporary file while it writes, so a file whose
+    /// lock can be taken has no live writer; its name also carries the writer's pid,
+    /// which must be gone (or be ours: a restarted PID 1 has its predecessor's pid), which
+    /// covers the moment between a writer creating the file and locking it. Only regular
+    /// files of ours are touched (looked at with `lstat`): anything else with such a name
+    /// (a FIFO, a directory, a link, another user's file) is left alone, without waiting.
+    pub(crate) fn remove_if_stale_temp(&self, file_name: &std::ffi::OsStr) -> bool {
+        let Some(pid) = file_name
+            .to_str()
+            .and_then(|n| n.split_once(".eks-token-tmp."))
+            .and_then(|(_, rest)| rest.split('.').next())
+        else {
+            return false;
+        };
+        if pid != std::process::id().to_string() && Path::new("/proc").join(pid).exists() {
+            return false;
+        }
+        let name = Path::new(file_name);
+        let Some(st) = self.lstat(name) else {
+            return false;
+        };
+        let regular = rustix::fs::FileType::from_raw_mode(st.st_mode).is_file();
+        if !regular || st.st_uid != rustix::process::geteuid().as_raw() {
+            return false;
+        }
+        let Ok((f, opened)) = self.open_regular_nofollow(name) else {
+            return false;
+        };
+        opened.dev() == st.st_dev
+            && opened.ino() == st.st_ino
+            && f.try_lock().is_ok()
+            && rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).is_ok()
+    }
+}
+
+/// Whether `file_name` names a temporary file of a writer of `name` (of any name, with
+/// `None`): `.NAME.eks-token-tmp.PID.RANDOM`, PID all digits.
+pub(crate) fn temp_of(file_name: &std::ffi::OsStr, name: Option<&str>) -> bool {
+    let Some((target, rest)) = file_name
+        .to_str()
+        .and_then(|n| n.split_once(".eks-token-tmp."))
+    else {
+        return false;
+    };
+    let Some(target) = target.strip_prefix('.') else {
+        return false;
+    };
+    let pid = rest.split('.').next().unwrap_or("");
+    name.is_none_or(|n| n == target) && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Whether a link whose owner is `uid` may be followed in a path this process walks:

@@ -20,6 +20,7 @@ mod dir;
 #[cfg(test)]
 mod tests;
 
+pub(crate) use dir::temp_of;
 pub use dir::{locate, Dir, WriteOptions};
 
 /// The most the library reads of each file that comes from outside (the README's
