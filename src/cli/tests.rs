@@ -120,6 +120,50 @@ fn command_words_in_one_argument_are_unknown() {
     }
 }
 
+/// A line that names a command and then goes wrong says what is wrong with it, not
+/// that the command is unknown; an option of another command is named as that one's.
+#[test]
+fn usage_errors_name_the_argument_at_fault() {
+    for (line, says) in [
+        (
+            "get-token --cluster-name c --bogus 5m",
+            "unknown option --bogus",
+        ),
+        (
+            "get-token --cluster-name c extra",
+            "unexpected argument \"extra\" to get-token",
+        ),
+        ("verify a b", "unexpected argument \"b\" to verify"),
+        (
+            "eks get-token --cluster-name c x",
+            "unexpected argument \"x\" to eks get-token",
+        ),
+        (
+            "whoami --aws-auth f",
+            "--aws-auth is an option of doctor, not of whoami",
+        ),
+        (
+            "verify --kubeconfig-out f t",
+            "--kubeconfig-out is an option of write-token, not of verify",
+        ),
+        ("frob x", "unknown command \"frob x\""),
+    ] {
+        let e = p(&argv(line)).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{line}: {e}");
+        assert!(e.to_string().contains(says), "{line}: {e}");
+    }
+    // aws-cli's words for arguments its command does not take.
+    let args: Vec<String> = argv("eks get-token --cluster-name c extra more")
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let e = parse(Dialect::Aws, &args, &Env::default()).unwrap_err();
+    assert!(
+        e.to_string().starts_with("Unknown options: extra,more"),
+        "{e}"
+    );
+}
+
 #[test]
 fn help_and_version() {
     let help = |command| {

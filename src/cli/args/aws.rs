@@ -80,6 +80,14 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
                     return Ok(c);
                 }
             }
+            // `aws eks get-token --cluster-name c extra`: aws-cli's own words.
+            let command = (1..named.len())
+                .rev()
+                .find_map(|n| Some((n, help::named(SPECS, &named[..n])?)));
+            if let Some((n, spec)) = command {
+                parse_as(Dialect::Aws, spec, args)?;
+                return Err(usage(format!("Unknown options: {}", named[n..].join(","))));
+            }
             if words.is_empty() {
                 Err(usage(format!(
                     "no command given; this `aws` is eks-token and has: {COMMANDS}"

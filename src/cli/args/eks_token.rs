@@ -246,6 +246,22 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
                 return Ok(c);
             }
         }
+        // `get-token --bogus VALUE`: the command's own reading names the option.
+        // `get-token --cluster-name c extra`: the argument the command does not take.
+        let named = (1..words.len())
+            .rev()
+            .find_map(|n| Some((n, spec_of(&words[..n])?)));
+        if let Some((n, spec)) = named {
+            if words[0] == "eks" || words[0] == "sts" {
+                aws::parse_as(D, spec, args)?;
+            } else {
+                lex_as(D, Rules::Gnu, spec, args)?;
+            }
+            return Err(usage(format!(
+                "unexpected argument {:?} to {}",
+                words[n], spec.name
+            )));
+        }
         return Err(if words.is_empty() {
             usage("no command given: use get-token, write-token, whoami, kubeconfig, verify or doctor")
         } else {

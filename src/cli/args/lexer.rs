@@ -105,8 +105,13 @@ fn unknown_long(rules: Rules, name: &str, why: Unresolved) -> super::ArgError {
                 names.join(", ")
             ))
         }
-        (Unresolved::Unknown, Rules::Pflag) => usage(format!("unknown flag: --{name}")),
-        (Unresolved::Unknown, _) => usage(format!("unknown option --{name}")),
+        (Unresolved::Unknown, rules) => super::ArgError::UnknownOption {
+            long: name.to_owned(),
+            message: match rules {
+                Rules::Pflag => format!("unknown flag: --{name}"),
+                _ => format!("unknown option --{name}"),
+            },
+        },
     }
 }
 

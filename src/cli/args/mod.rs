@@ -38,6 +38,9 @@ use options::Key;
 pub(crate) enum ArgError {
     /// It cannot be parsed (exit code 2).
     Usage(String),
+    /// A long option the command does not have (exit code 2): its name, without `--`,
+    /// and the message.
+    UnknownOption { long: String, message: String },
     /// A value parses but is out of range (exit code 1).
     Invalid(String),
 }
@@ -46,7 +49,7 @@ impl ArgError {
     /// The exit code: 2 for usage errors, 1 for invalid values.
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
-            ArgError::Usage(_) => 2,
+            ArgError::Usage(_) | ArgError::UnknownOption { .. } => 2,
             ArgError::Invalid(_) => 1,
         }
     }
@@ -55,7 +58,9 @@ impl ArgError {
 impl fmt::Display for ArgError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ArgError::Usage(m) => write!(f, "{m} (see --help)"),
+            ArgError::Usage(m) | ArgError::UnknownOption { message: m, .. } => {
+                write!(f, "{m} (see --help)")
+            }
             ArgError::Invalid(m) => f.write_str(m),
         }
     }
@@ -363,11 +368,7 @@ pub(crate) fn lex_as(
     args: &[String],
 ) -> Result<Parsed> {
     lexer::lex(rules, args, spec.groups).map_err(|e| {
-        let ArgError::Usage(m) = &e else { return e };
-        let Some(name) = m
-            .strip_prefix("unknown option --")
-            .or_else(|| m.strip_prefix("unknown flag: --"))
-        else {
+        let ArgError::UnknownOption { long: name, .. } = &e else {
             return e;
         };
         let owners: Vec<&str> = dialect
