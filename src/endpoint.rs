@@ -29,68 +29,76 @@ const AWS: Partition = Partition {
 /// Region prefixes of the `aws` partition.
 const AWS_REGION_PREFIXES: &[&str] = &["us", "eu", "ap", "sa", "ca", "me", "af", "il", "mx"];
 
+/// The partitions, each with the prefixes of its regions (longer prefixes first:
+/// `us-isob` before `us-iso`, all before the `aws` partition's `us`).
+static PARTITIONS: [(&[&str], Partition); 8] = [
+    (
+        &["us-gov"],
+        Partition {
+            name: "aws-us-gov",
+            dns_suffix: "amazonaws.com",
+            dualstack_suffix: "api.aws",
+        },
+    ),
+    (
+        &["us-isob"],
+        Partition {
+            name: "aws-iso-b",
+            dns_suffix: "sc2s.sgov.gov",
+            dualstack_suffix: "sc2s.sgov.gov",
+        },
+    ),
+    (
+        &["us-isof"],
+        Partition {
+            name: "aws-iso-f",
+            dns_suffix: "csp.hci.ic.gov",
+            dualstack_suffix: "csp.hci.ic.gov",
+        },
+    ),
+    (
+        &["us-iso"],
+        Partition {
+            name: "aws-iso",
+            dns_suffix: "c2s.ic.gov",
+            dualstack_suffix: "c2s.ic.gov",
+        },
+    ),
+    (
+        &["eu-isoe"],
+        Partition {
+            name: "aws-iso-e",
+            dns_suffix: "cloud.adc-e.uk",
+            dualstack_suffix: "cloud.adc-e.uk",
+        },
+    ),
+    (
+        &["eusc-de"],
+        Partition {
+            name: "aws-eusc",
+            dns_suffix: "amazonaws.eu",
+            dualstack_suffix: "api.amazonwebservices.eu",
+        },
+    ),
+    (
+        &["cn"],
+        Partition {
+            name: "aws-cn",
+            dns_suffix: "amazonaws.com.cn",
+            dualstack_suffix: "api.amazonwebservices.com.cn",
+        },
+    ),
+    (AWS_REGION_PREFIXES, AWS),
+];
+
+/// Whether `name` is a partition (`aws`, `aws-cn`, ...), as in an ARN.
+pub(crate) fn is_partition(name: &str) -> bool {
+    PARTITIONS.iter().any(|(_, p)| p.name == name)
+}
+
 /// The partition a region belongs to; regions of unknown form are taken as `aws`, as
 /// the SDKs do.
 pub(crate) fn partition(region: &str) -> &'static Partition {
-    static PARTITIONS: [(&[&str], Partition); 8] = [
-        (
-            &["us-gov"],
-            Partition {
-                name: "aws-us-gov",
-                dns_suffix: "amazonaws.com",
-                dualstack_suffix: "api.aws",
-            },
-        ),
-        (
-            &["us-isob"],
-            Partition {
-                name: "aws-iso-b",
-                dns_suffix: "sc2s.sgov.gov",
-                dualstack_suffix: "sc2s.sgov.gov",
-            },
-        ),
-        (
-            &["us-isof"],
-            Partition {
-                name: "aws-iso-f",
-                dns_suffix: "csp.hci.ic.gov",
-                dualstack_suffix: "csp.hci.ic.gov",
-            },
-        ),
-        (
-            &["us-iso"],
-            Partition {
-                name: "aws-iso",
-                dns_suffix: "c2s.ic.gov",
-                dualstack_suffix: "c2s.ic.gov",
-            },
-        ),
-        (
-            &["eu-isoe"],
-            Partition {
-                name: "aws-iso-e",
-                dns_suffix: "cloud.adc-e.uk",
-                dualstack_suffix: "cloud.adc-e.uk",
-            },
-        ),
-        (
-            &["eusc-de"],
-            Partition {
-                name: "aws-eusc",
-                dns_suffix: "amazonaws.eu",
-                dualstack_suffix: "api.amazonwebservices.eu",
-            },
-        ),
-        (
-            &["cn"],
-            Partition {
-                name: "aws-cn",
-                dns_suffix: "amazonaws.com.cn",
-                dualstack_suffix: "api.amazonwebservices.com.cn",
-            },
-        ),
-        (AWS_REGION_PREFIXES, AWS),
-    ];
     for (prefixes, p) in &PARTITIONS {
         for prefix in *prefixes {
             // `<prefix>-\w+-\d+`

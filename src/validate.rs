@@ -1,18 +1,8 @@
 //! Checks of user-supplied values, made before any network call so that a typo costs
 //! no STS round trip and gets a message that names the value and the rule.
 
+use crate::endpoint;
 use crate::error::{Error, Result};
-
-const PARTITIONS: &[&str] = &[
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
 
 fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
@@ -31,7 +21,7 @@ pub(crate) fn role_arn(arn: &str, origin: &str) -> Result<()> {
             "it must have the form arn:PARTITION:iam::ACCOUNT:role/NAME",
         ));
     }
-    if !PARTITIONS.contains(&parts[1]) {
+    if !endpoint::is_partition(parts[1]) {
         return Err(bad("unknown partition"));
     }
     if parts[2] != "iam" {

@@ -11,7 +11,8 @@ use yaml_rust2::Yaml;
 
 use crate::cli::kubeconfig::yaml::{documents, Refused, Typing};
 
-/// The partitions aws-iam-authenticator recognises in an ARN.
+/// The partitions aws-iam-authenticator recognises in an ARN (its own list, which the
+/// library's endpoint table may outgrow; today the same eight).
 const PARTITIONS: &[&str] = &[
     "aws",
     "aws-cn",
