@@ -66,15 +66,15 @@ pub fn profile_chain(
         }
     };
     match &chain.base {
-        Base::StaticKeys { profile, .. } => {
+        Base::StaticKeys { creds, .. } => {
             let mut m = Map::new();
-            for (k, prop) in [
-                ("access_key_id", "aws_access_key_id"),
-                ("secret_access_key", "aws_secret_access_key"),
-                ("account_id", "aws_account_id"),
-            ] {
-                put(&mut m, k, set.get(profile, prop).map(str::trim));
-            }
+            put(&mut m, "access_key_id", Some(&creds.access_key_id));
+            put(
+                &mut m,
+                "secret_access_key",
+                Some(creds.secret_access_key.expose()),
+            );
+            put(&mut m, "account_id", creds.account_id.as_deref());
             out.push(json!({ "AccessKey": m }));
         }
         Base::Environment => out.push(json!({ "NamedSource": "Environment" })),
