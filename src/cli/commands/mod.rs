@@ -14,6 +14,8 @@ pub(crate) use kubeconfig::kubeconfig;
 pub(crate) use verify::verify;
 pub(crate) use whoami::whoami;
 
+use std::io::Read;
+
 use eks_token::{Error, Issuer};
 
 use super::args::{Format, Print};
@@ -75,4 +77,50 @@ pub(crate) fn configured_format(print: &mut Print, issuer: &Issuer<'_>) -> Resul
         }
     };
     Ok(())
+}
+
+/// Standard input, trimmed, read within `timeout` and at most `max` bytes: a writer that
+/// never writes nor closes (or a terminal nobody types on) ends in an error, not a wait.
+/// (A thread reads, so that the wait is bounded whatever stdin is.) `hint` says what to
+/// do when nothing arrives.
+pub(crate) fn read_stdin(
+    max: u64,
+    timeout: std::time::Duration,
+    hint: &str,
+) -> std::io::Result<String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let read = std::io::stdin()
+            .lock()
+            .take(max + 1)
+            .read_to_end(&mut bytes);
+        let _ = tx.send(read.map(|_| bytes));
+    });
+    let bytes = match rx.recv_timeout(timeout) {
+        Ok(read) => read?,
+        Err(_) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                format!("nothing (or no end) arrived within {timeout:?} (--timeout); {hint}"),
+            ))
+        }
+    };
+    if bytes.len() as u64 > max {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("more than {} KiB arrived", max >> 10),
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| {
+        std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
+    })?;
+    let token = text.trim();
+    if token.is_empty() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!("it was empty; {hint}"),
+        ));
+    }
+    Ok(token.to_owned())
 }

@@ -1,7 +1,5 @@
 //! `verify`: the rules EKS applies to a token, offline, and its replay to STS.
 
-use std::io::Read;
-
 use eks_token::{verify, Env, Error};
 use time::OffsetDateTime;
 
@@ -11,52 +9,6 @@ use crate::cli::{vlog, ArgError, Failure};
 
 /// The most `verify` reads from stdin (a token is at most 4 KiB).
 const MAX_STDIN: u64 = 1 << 20;
-
-/// Standard input, trimmed, read within `timeout` and at most `max` bytes: a writer that
-/// never writes nor closes (or a terminal nobody types on) ends in an error, not a wait.
-/// (A thread reads, so that the wait is bounded whatever stdin is.) `hint` says what to
-/// do when nothing arrives.
-pub(crate) fn read_stdin(
-    max: u64,
-    timeout: std::time::Duration,
-    hint: &str,
-) -> std::io::Result<String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let read = std::io::stdin()
-            .lock()
-            .take(max + 1)
-            .read_to_end(&mut bytes);
-        let _ = tx.send(read.map(|_| bytes));
-    });
-    let bytes = match rx.recv_timeout(timeout) {
-        Ok(read) => read?,
-        Err(_) => {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::TimedOut,
-                format!("nothing (or no end) arrived within {timeout:?} (--timeout); {hint}"),
-            ))
-        }
-    };
-    if bytes.len() as u64 > max {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("more than {} KiB arrived", max >> 10),
-        ));
-    }
-    let text = String::from_utf8(bytes).map_err(|_| {
-        std::io::Error::new(std::io::ErrorKind::InvalidData, "it is not UTF-8 text")
-    })?;
-    let token = text.trim();
-    if token.is_empty() {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("it was empty; {hint}"),
-        ));
-    }
-    Ok(token.to_owned())
-}
 
 /// `verify`: the report on stdout, and whether EKS would accept the token.
 pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failure> {
@@ -68,7 +20,7 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
     }
     let token = match &v.token {
         Some(t) if t.expose() != "-" => t.expose().trim().to_owned(),
-        _ => read_stdin(
+        _ => super::read_stdin(
             MAX_STDIN,
             v.timeout,
             "pipe the token in or give it as an argument (a token is at most 4 KiB)",

@@ -513,7 +513,7 @@ fn printable(text: &str) -> String {
 /// A file's text (`-`: stdin), capped.
 fn read_text(path: &Path, timeout: Duration) -> Result<String, String> {
     let bytes = if path.as_os_str() == "-" {
-        super::verify::read_stdin(
+        super::read_stdin(
             MAX_FILE,
             timeout,
             "pipe the ConfigMap in: kubectl get configmap aws-auth -n kube-system -o yaml | eks-token doctor ... --aws-auth -",
