@@ -273,7 +273,11 @@ impl Cache {
         if let Err(e) = dir.write_atomic(
             Path::new(&name),
             entry.to_string().as_bytes(),
-            WriteOptions::mode(0o600),
+            // Our directory alone: a link or FIFO at an entry's name is junk.
+            WriteOptions {
+                replace_any: true,
+                ..WriteOptions::mode(0o600)
+            },
         ) {
             log::warn(format_args!(
                 "cannot write the credential cache entry {}: {e}",
@@ -390,7 +394,11 @@ impl Cache {
         }
         // The next run goes on after the last key examined.
         if let Some(last) = examined.checked_sub(1).map(|i| batch[i]) {
-            let _ = dir.write_atomic(cursor_name, last.as_bytes(), WriteOptions::mode(0o600));
+            let opts = WriteOptions {
+                replace_any: true,
+                ..WriteOptions::mode(0o600)
+            };
+            let _ = dir.write_atomic(cursor_name, last.as_bytes(), opts);
         }
         vlog!(
             "cache housekeeping: examined {examined} of {} entries, removed {removed} files{}",

@@ -579,6 +579,89 @@ fn bad_write_token_input() {
     assert!(r.stderr.contains("dir-token"), "{}", r.stderr);
 }
 
+/// What is at --out and is not a regular file (a link, a FIFO, a device such as
+/// `/dev/null`, which a root container would otherwise replace with a token file) stays
+/// as it is: exit 1, naming what it is. Paths that name no file, and a kubeconfig that
+/// would overwrite the token it reads, are usage errors.
+#[test]
+fn write_token_replaces_only_a_regular_file() {
+    let env = irsa_env("wt-nonfile");
+    let dir = env.home.join("shared");
+    std::fs::create_dir_all(&dir).unwrap();
+    let victim = env.home.join("victim");
+    std::fs::write(&victim, "keep").unwrap();
+    let (link, fifo, device) = (dir.join("link"), dir.join("fifo"), dir.join("null"));
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    let made = |args: &[&str]| Command::new(args[0]).args(&args[1..]).status().unwrap();
+    assert!(made(&["mkfifo", fifo.to_str().unwrap()]).success());
+    // A device node needs root (CAP_MKNOD); a non-root run checks the link and the FIFO.
+    let device = made(&[
+        "mknod",
+        "-m",
+        "666",
+        device.to_str().unwrap(),
+        "c",
+        "1",
+        "3",
+    ])
+    .success()
+    .then_some(device);
+    let cases = [(&link, "symbolic link"), (&fifo, "FIFO")];
+    let device_case = device.as_ref().map(|d| (d, "character device"));
+    for (path, what) in cases.into_iter().chain(device_case) {
+        let r = env.run(&[
+            "write-token",
+            "--cluster-name",
+            "dev",
+            "--timeout",
+            "5",
+            "--out",
+            path.to_str().unwrap(),
+        ]);
+        assert_failed(&r, 1, &[]);
+        assert!(r.stderr.contains(what), "{what}: {}", r.stderr);
+        assert!(
+            !std::fs::symlink_metadata(path).unwrap().is_file(),
+            "{what} replaced"
+        );
+    }
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(left.len(), 2 + usize::from(device.is_some()), "{left:?}");
+    let out = dir.join("token");
+    let out_str = out.to_str().unwrap();
+    let twin = format!("{}/../shared/token", dir.display());
+    let trailing = format!("{}/new/", dir.display());
+    for (extra, says) in [
+        (vec!["--out", &trailing], "names a directory"),
+        (vec!["--out", "-"], "not stdout"),
+        (
+            vec![
+                "--out",
+                out_str,
+                "--kubeconfig-out",
+                &twin,
+                "--server",
+                "https://x",
+                "--ca-data",
+                "QUJD",
+            ],
+            "name one file",
+        ),
+    ] {
+        let mut args = vec!["write-token", "--cluster-name", "dev"];
+        args.extend(extra);
+        let r = env.run(&args);
+        assert_failed(&r, 2, &[]);
+        assert!(r.stderr.contains(says), "{says}: {}", r.stderr);
+    }
+    assert!(!out.exists() && !dir.join("new").exists() && !Path::new("-").exists());
+}
+
 /// A writer killed while writing leaves its temporary file. As PID 1 (a container's
 /// sidecar), its successor has the same pid, so the pid alone cannot tell the file is
 /// stale; the lock the writer held while writing can.

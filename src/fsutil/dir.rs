@@ -12,15 +12,21 @@ pub struct WriteOptions {
     /// Owner and group to give the file (root updating a user's file keeps it theirs);
     /// `None`: the caller's.
     pub owner: Option<(u32, u32)>,
+    /// Whatever is at the name is replaced: a link, a FIFO, a device (for a directory
+    /// that is ours alone, where anything but our file is junk). `false`: only a regular
+    /// file is; anything else is an error, and stays.
+    pub replace_any: bool,
 }
 
 impl WriteOptions {
-    /// A file of the caller's with `mode`, in directories created 0700.
+    /// A file of the caller's with `mode`, in directories created 0700, replacing only a
+    /// regular file.
     pub fn mode(mode: u32) -> Self {
         WriteOptions {
             mode,
             dir_mode: 0o700,
             owner: None,
+            replace_any: false,
         }
     }
 }
@@ -214,8 +220,29 @@ impl Dir {
     /// directory (`O_EXCL`, never through a link), written, fsynced, given its owner and
     /// exactly `opts.mode`, renamed over `name` (which replaces a link there rather than
     /// following it), then the directory fsynced. On error, `name` is untouched and the
-    /// temporary file removed.
+    /// temporary file removed. Something else than a regular file at `name` (a link, a
+    /// FIFO, `/dev/null`) is an error unless `opts.replace_any`.
     pub fn write_atomic(&self, name: &Path, data: &[u8], opts: WriteOptions) -> io::Result<()> {
+        if !opts.replace_any {
+            if let Some(st) = self.lstat(name) {
+                let kind = rustix::fs::FileType::from_raw_mode(st.st_mode);
+                if kind == rustix::fs::FileType::Directory {
+                    return Err(io::Error::new(
+                        io::ErrorKind::IsADirectory,
+                        "it is a directory: name a file in it",
+                    ));
+                }
+                if !kind.is_file() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        format!(
+                            "it is {}, which is not replaced: remove it, or name a regular file",
+                            describe(st.st_mode)
+                        ),
+                    ));
+                }
+            }
+        }
         let tmp = PathBuf::from(format!(
             ".{}.eks-token-tmp.{}.{}",
             name.to_string_lossy(),

@@ -84,19 +84,44 @@ fn an_existing_directory_is_never_changed() {
 }
 
 #[test]
-fn replaces_a_symlink_instead_of_following_it() {
+fn neither_follows_nor_replaces_a_link_or_a_device_unless_told() {
     let d = scratch("symlink");
     fs::create_dir_all(&d).unwrap();
     let victim = d.join("victim");
     fs::write(&victim, "keep").unwrap();
     let link = d.join("token");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
-    write_atomic(&link, b"tok", 0o600).unwrap();
+    let fifo = d.join("fifo");
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        &fifo,
+        rustix::fs::FileType::Fifo,
+        Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+    for (path, what) in [(&link, "a symbolic link"), (&fifo, "a FIFO")] {
+        let e = write_atomic(path, b"tok", 0o600).unwrap_err();
+        assert!(e.to_string().contains(what), "{e}");
+        assert!(
+            !fs::symlink_metadata(path).unwrap().is_file(),
+            "{what} replaced"
+        );
+    }
     assert_eq!(fs::read(&victim).unwrap(), b"keep");
-    assert!(!fs::symlink_metadata(&link)
-        .unwrap()
-        .file_type()
-        .is_symlink());
+    assert_eq!(
+        fs::read_dir(&d).unwrap().count(),
+        3,
+        "a temporary file left"
+    );
+    // In a directory of ours alone, junk at the name is replaced (and not followed).
+    let opts = WriteOptions {
+        replace_any: true,
+        ..WriteOptions::mode(0o600)
+    };
+    write_atomic_with(&link, b"tok", opts).unwrap();
+    assert_eq!(fs::read(&victim).unwrap(), b"keep");
+    assert!(fs::symlink_metadata(&link).unwrap().is_file());
     assert_eq!(fs::read(&link).unwrap(), b"tok");
     fs::remove_dir_all(&d).unwrap();
 }

@@ -353,6 +353,7 @@ fn write_token(p: &Parsed) -> Result<Command> {
     let out = p
         .last(Key::Out)
         .ok_or_else(|| usage("write-token needs --out PATH"))?;
+    let out = values::file_to_write("--out", &out)?;
     let mode = match p.last(Key::Mode) {
         None => DEFAULT_MODE,
         Some(v) => values::parse_mode(&v)?,
@@ -394,11 +395,14 @@ fn write_token(p: &Parsed) -> Result<Command> {
                     return Err(usage("give either --ca-file or --ca-data, not both"))
                 }
             };
-            Some(KubeconfigOut {
-                path: PathBuf::from(path),
-                server,
-                ca,
-            })
+            let path = values::file_to_write("--kubeconfig-out", &path)?;
+            if same_file(&path, &out) {
+                return Err(usage(
+                    "--kubeconfig-out and --out name one file: the kubeconfig reads the \
+                     token from --out, so give it a path of its own",
+                ));
+            }
+            Some(KubeconfigOut { path, server, ca })
         }
     };
     let print = Print::plain(D, format);
@@ -409,13 +413,40 @@ fn write_token(p: &Parsed) -> Result<Command> {
             env,
         },
         WriteToken {
-            out: PathBuf::from(out),
+            out,
             mode,
             refresh: p.has(Key::Refresh),
             refresh_interval,
             kubeconfig,
         },
     ))
+}
+
+/// Whether two paths name one file: the same path once made absolute and cleaned of
+/// `.` and `..` (lexically), or one file on disk.
+fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let clean = |p: &std::path::Path| {
+        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+        let mut out = PathBuf::new();
+        for c in abs.components() {
+            match c {
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                std::path::Component::CurDir => {}
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    if clean(a) == clean(b) {
+        return true;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
+        _ => false,
+    }
 }
 
 /// `write-token --check --out FILE [--min-validity D]`: only the file is read, so the
@@ -503,7 +534,10 @@ fn kubeconfig(p: &Parsed) -> Result<Command> {
         },
         KubeconfigArgs {
             alias: p.last(Key::Alias),
-            out: p.last(Key::Out).map(PathBuf::from),
+            out: match p.last(Key::Out) {
+                Some(o) => Some(values::file_to_write("--out", &o)?),
+                None => None,
+            },
             force: p.has(Key::Force),
             command: p.last(Key::Command),
         },

@@ -5,6 +5,28 @@ use std::time::Duration;
 
 use super::{usage, ArgError, Format, Result};
 
+/// A file to write, as `flag` names it: a path whose last part is a file name (not
+/// empty, `-`, a trailing `/`, `.` or `..`).
+pub(crate) fn file_to_write(flag: &str, s: &str) -> Result<std::path::PathBuf> {
+    let last = s.rsplit('/').next().unwrap_or("");
+    if s == "-" {
+        return Err(usage(format!(
+            "{flag} - : this command writes a file, not stdout; name the file"
+        )));
+    }
+    if matches!(last, "" | "." | "..") {
+        return Err(usage(format!(
+            "{flag} {s:?} names a directory, not a file: name the file (e.g. {}token)",
+            if s.is_empty() || s.ends_with('/') {
+                s.to_owned()
+            } else {
+                format!("{s}/")
+            }
+        )));
+    }
+    Ok(std::path::PathBuf::from(s))
+}
+
 /// The most a `--timeout` or `--refresh-interval` may be.
 pub(crate) const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 

@@ -368,6 +368,7 @@ pub(crate) fn update(
         mode: config.meta.as_ref().map_or(0o600, |m| m.mode() & 0o7777),
         dir_mode: 0o700,
         owner: config.meta.as_ref().and_then(owner_of),
+        replace_any: false,
     };
     {
         let _writing = crate::cli::signals::writing();
