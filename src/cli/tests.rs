@@ -164,6 +164,81 @@ fn usage_errors_name_the_argument_at_fault() {
     );
 }
 
+/// An option where a value should be, booleans and extra words, as each dialect's
+/// own parser (argparse, pflag/cobra) reads them.
+#[test]
+fn values_booleans_and_extra_words_per_dialect() {
+    let run = |d: Dialect, line: &str| {
+        let args: Vec<String> = argv(line).iter().map(|s| s.to_string()).collect();
+        parse(d, &args, &Env::default())
+    };
+    let refused = |d: Dialect, line: &str, says: &str| {
+        let e = run(d, line).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{line}: {e}");
+        assert!(e.to_string().contains(says), "{line}: {e}");
+    };
+    let cluster = |d: Dialect, line: &str| match run(d, line) {
+        Ok(Command::GetToken(g)) => g.request.cluster_id,
+        other => panic!("{line}: {other:?}"),
+    };
+    // argparse: anything that starts with - but a negative number is an option.
+    refused(
+        Dialect::Aws,
+        "eks get-token --cluster-name --debug",
+        "argument --cluster-name: expected one argument",
+    );
+    refused(
+        Dialect::Aws,
+        "eks get-token --cluster-name -x",
+        "expected one argument",
+    );
+    assert_eq!(
+        cluster(Dialect::Aws, "eks get-token --cluster-name -5"),
+        "-5"
+    );
+    // eks-token: a long option of the command is not taken as a value, unless joined.
+    refused(
+        Dialect::EksToken,
+        "get-token --cluster-name --region",
+        "--cluster-name=--region",
+    );
+    assert_eq!(
+        cluster(Dialect::EksToken, "get-token --cluster-name=--region"),
+        "--region"
+    );
+    // pflag takes whatever follows; booleans read as strconv.ParseBool does.
+    for yes in ["1", "t", "T", "true", "TRUE", "True"] {
+        let line = format!("token -i c --token-only={yes}");
+        assert!(matches!(
+            run(Dialect::Authenticator, &line),
+            Ok(Command::GetToken(g)) if g.print.format == Format::Token
+        ));
+    }
+    for no in ["0", "f", "F", "false", "FALSE", "False"] {
+        let line = format!("token -i c --token-only={no}");
+        assert!(matches!(
+            run(Dialect::Authenticator, &line),
+            Ok(Command::GetToken(g)) if g.print.format != Format::Token
+        ));
+    }
+    refused(
+        Dialect::Authenticator,
+        "token -i c --token-only=yes",
+        "strconv.ParseBool",
+    );
+    assert!(matches!(
+        run(Dialect::Authenticator, "version -s=true"),
+        Ok(Command::Version(_))
+    ));
+    // cobra: `aws` takes extra words; an unknown flag is the error.
+    assert_eq!(cluster(Dialect::ArgoCd, "aws --cluster-name c extra"), "c");
+    refused(
+        Dialect::ArgoCd,
+        "aws --cluster-name c --bogus x",
+        "unknown flag: --bogus",
+    );
+}
+
 #[test]
 fn help_and_version() {
     let help = |command| {

@@ -59,7 +59,9 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
     if words.as_slice() == ["version"] {
         return Ok(Command::Version(VersionStyle::EksToken));
     }
-    if named != ["aws"] {
+    // cobra lets a subcommand without an argument rule take any arguments: `aws` reads
+    // its flags (an unknown one is the error) and ignores the rest, as the real one does.
+    if named.first() != Some(&"aws") {
         if let Ok(p) = lexer::lex(Rules::Pflag, args, OVERVIEW.groups) {
             if let Some(c) = help_or_version(D, &p, "", VersionStyle::EksToken) {
                 return Ok(c);

@@ -115,6 +115,32 @@ fn unknown_long(rules: Rules, name: &str, why: Unresolved) -> super::ArgError {
     }
 }
 
+/// Whether `v`, the argument after an option that takes a value, is an option instead:
+/// for argparse anything that starts with `-` but a negative number (argparse's rule);
+/// for eks-token's own lines a long option of `table` (`--cluster-name --region`);
+/// pflag takes any.
+fn looks_like_an_option(rules: Rules, table: Table<'_>, v: &str) -> bool {
+    match rules {
+        Rules::Argparse => {
+            // `^-\d+$|^-\d*\.\d+$` is a negative number.
+            let negative = v.strip_prefix('-').is_some_and(|n| {
+                let (int, frac) = n.split_once('.').unwrap_or((n, ""));
+                let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+                digits(int)
+                    && digits(frac)
+                    && (!frac.is_empty() || !int.is_empty())
+                    && (n.contains('.') == !frac.is_empty())
+            });
+            v.len() > 1 && v.starts_with('-') && !negative
+        }
+        Rules::Gnu => v.strip_prefix("--").is_some_and(|long| {
+            let name = long.split_once('=').map_or(long, |(n, _)| n);
+            !name.is_empty() && find_long(rules, table, name).is_ok()
+        }),
+        Rules::Pflag => false,
+    }
+}
+
 /// Splits `args` into words and the options of `table`.
 pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Parsed> {
     let mut p = Parsed::default();
@@ -160,6 +186,11 @@ pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Par
                     found.push((opt, Some(v), shown));
                     break;
                 } else if rules == Rules::Pflag {
+                    if let Some(v) = rest.strip_prefix('=') {
+                        // `-s=false`.
+                        found.push((opt, Some(v.to_owned()), shown));
+                        break;
+                    }
                     // `-abc`: flags together.
                     found.push((opt, None, shown));
                 } else {
@@ -182,6 +213,17 @@ pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Par
                                 }
                                 _ => usage(format!("option {shown} needs a value")),
                             })?;
+                            if looks_like_an_option(rules, table, v) {
+                                return Err(usage(match rules {
+                                    Rules::Argparse => {
+                                        format!("argument {shown}: expected one argument")
+                                    }
+                                    _ => format!(
+                                        "option {shown} needs a value, and {v} is an option \
+                                         (write {shown}={v} if that is the value)"
+                                    ),
+                                }));
+                            }
                             i += 1;
                             v.clone()
                         }
@@ -190,10 +232,18 @@ pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Par
                 }
                 None => match (inline.as_deref(), rules) {
                     (None, _) => p.flags.push(opt.key),
-                    (Some("true"), Rules::Pflag) => p.flags.push(opt.key),
-                    (Some("false"), Rules::Pflag) => p.flags.retain(|k| *k != opt.key),
+                    // pflag reads a boolean's value as Go's strconv.ParseBool does.
+                    (Some("1" | "t" | "T" | "true" | "TRUE" | "True"), Rules::Pflag) => {
+                        p.flags.push(opt.key)
+                    }
+                    (Some("0" | "f" | "F" | "false" | "FALSE" | "False"), Rules::Pflag) => {
+                        p.flags.retain(|k| *k != opt.key)
+                    }
                     (Some(v), Rules::Pflag) => {
-                        return Err(usage(format!("--{} takes no value (got {v:?})", opt.long)))
+                        return Err(usage(format!(
+                            "invalid argument {v:?} for \"{shown}\" flag: strconv.ParseBool: \
+                             parsing {v:?}: invalid syntax"
+                        )))
                     }
                     (Some(_), _) => {
                         return Err(usage(format!("option {shown} takes no value")));
