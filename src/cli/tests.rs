@@ -147,6 +147,14 @@ fn usage_errors_name_the_argument_at_fault() {
             "--kubeconfig-out is an option of write-token, not of verify",
         ),
         ("frob x", "unknown command \"frob x\""),
+        (
+            "get-token --cluster-name c --out f",
+            "--out is an option of write-token and kubeconfig, not of get-token",
+        ),
+        (
+            "write-token --cluster-name c --out f --refresh-interval 1s",
+            "--refresh-interval goes with --refresh",
+        ),
     ] {
         let e = p(&argv(line)).unwrap_err();
         assert_eq!(e.exit_code(), 2, "{line}: {e}");
@@ -308,11 +316,11 @@ fn write_token_args() {
             2,
         ),
         (
-            &argv("write-token --cluster-name dev --out x --refresh-interval soon"),
+            &argv("write-token --cluster-name dev --out x --refresh --refresh-interval soon"),
             2,
         ),
         (
-            &argv("write-token --cluster-name dev --out x --refresh-interval 10ms"),
+            &argv("write-token --cluster-name dev --out x --refresh --refresh-interval 10ms"),
             1,
         ),
     ] {

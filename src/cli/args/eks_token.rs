@@ -360,6 +360,11 @@ fn write_token(p: &Parsed) -> Result<Command> {
     };
     let refresh_interval = match p.last(Key::RefreshInterval) {
         None => DEFAULT_REFRESH_INTERVAL,
+        Some(_) if !p.has(Key::Refresh) => {
+            return Err(usage(
+                "--refresh-interval goes with --refresh (without it, write-token writes once)",
+            ))
+        }
         Some(v) => values::parse_interval(&v)?,
     };
     let kubeconfig = match p.last(Key::KubeconfigOut) {

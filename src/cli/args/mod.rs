@@ -367,33 +367,53 @@ pub(crate) fn lex_as(
     spec: &Spec,
     args: &[String],
 ) -> Result<Parsed> {
-    lexer::lex(rules, args, spec.groups).map_err(|e| {
-        let ArgError::UnknownOption { long: name, .. } = &e else {
-            return e;
-        };
-        let owners: Vec<&str> = dialect
-            .specs()
+    // eks-token's own lines: a prefix of one of this command's options that is another
+    // command's option in full is that command's (`get-token --out F`, not `--output F`).
+    if rules == Rules::Gnu {
+        let names = args
             .iter()
-            .filter(|s| {
-                !s.name.is_empty()
-                    && s.groups
-                        .iter()
-                        .any(|g| !g.compact && g.opts.iter().any(|o| o.long == name))
-            })
-            .map(|s| s.name)
-            .collect();
-        match owners.as_slice() {
-            [] => e,
-            owners => usage(format!(
-                "--{name} is an option of {}, not of {}",
-                owners.join(" and "),
-                if spec.name.is_empty() {
-                    dialect.program()
-                } else {
-                    spec.name
+            .take_while(|a| *a != "--")
+            .filter_map(|a| a.strip_prefix("--"))
+            .map(|a| a.split_once('=').map_or(a, |(n, _)| n));
+        for name in names {
+            if !name.is_empty() && !has_option(spec, name) {
+                if let Some(e) = owned_elsewhere(dialect, spec, name) {
+                    return Err(e);
                 }
-            )),
+            }
         }
+    }
+    lexer::lex(rules, args, spec.groups).map_err(|e| match &e {
+        ArgError::UnknownOption { long, .. } => owned_elsewhere(dialect, spec, long).unwrap_or(e),
+        _ => e,
+    })
+}
+
+/// Whether `spec` has the long option `name` (in full).
+fn has_option(spec: &Spec, name: &str) -> bool {
+    spec.groups
+        .iter()
+        .any(|g| !g.compact && g.opts.iter().any(|o| o.long == name))
+}
+
+/// The error for `--name`, which `spec` lacks, when other commands of `dialect` have it.
+fn owned_elsewhere(dialect: Dialect, spec: &Spec, name: &str) -> Option<ArgError> {
+    let owners: Vec<&str> = dialect
+        .specs()
+        .iter()
+        .filter(|s| !s.name.is_empty() && s.name != spec.name && has_option(s, name))
+        .map(|s| s.name)
+        .collect();
+    (!owners.is_empty()).then(|| {
+        usage(format!(
+            "--{name} is an option of {}, not of {}",
+            owners.join(" and "),
+            if spec.name.is_empty() {
+                dialect.program()
+            } else {
+                spec.name
+            }
+        ))
     })
 }
 
