@@ -123,14 +123,13 @@ fn looks_like_an_option(rules: Rules, table: Table<'_>, v: &str) -> bool {
     match rules {
         Rules::Argparse => {
             // `^-\d+$|^-\d*\.\d+$` is a negative number.
-            let negative = v.strip_prefix('-').is_some_and(|n| {
-                let (int, frac) = n.split_once('.').unwrap_or((n, ""));
-                let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-                digits(int)
-                    && digits(frac)
-                    && (!frac.is_empty() || !int.is_empty())
-                    && (n.contains('.') == !frac.is_empty())
-            });
+            let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+            let negative = v
+                .strip_prefix('-')
+                .is_some_and(|n| match n.split_once('.') {
+                    None => !n.is_empty() && digits(n),
+                    Some((int, frac)) => !frac.is_empty() && digits(int) && digits(frac),
+                });
             v.len() > 1 && v.starts_with('-') && !negative
         }
         Rules::Gnu => v.strip_prefix("--").is_some_and(|long| {
