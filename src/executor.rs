@@ -178,6 +178,11 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
             .map_err(|e| named_source(plan, "EcsContainer", e))?,
         Base::Imds => imds_base(ctx, plan)?,
     };
+    let origin = match &plan.base {
+        Base::Environment => "AWS_ACCESS_KEY_ID",
+        _ => &label,
+    };
+    validate::access_key_id(&creds.access_key_id, origin)?;
     vlog!("credentials: using {label}");
     Ok(Level {
         creds,

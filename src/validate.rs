@@ -8,6 +8,20 @@ fn is_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)
 }
 
+/// An access key id holds letters and digits (and `_`, which the API's pattern allows):
+/// any other character, such as a secret key's `/` or `+`, means something else is in its
+/// place, most often the secret key itself. The value is never shown.
+pub(crate) fn access_key_id(id: &str, origin: &str) -> Result<()> {
+    if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Ok(());
+    }
+    Err(Error::InvalidInput(format!(
+        "the access key id of {origin} has characters an access key id never has (not \
+         shown: it may be the secret key): check that the key id and the secret key are \
+         not swapped"
+    )))
+}
+
 /// An IAM role ARN: `arn:<partition>:iam::<12-digit account>:role/[path/]name`.
 pub(crate) fn role_arn(arn: &str, origin: &str) -> Result<()> {
     let bad = |why: &str| {

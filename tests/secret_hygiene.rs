@@ -110,3 +110,30 @@ fn no_command_leaks_a_secret() {
         }
     }
 }
+
+/// The secret key where the key id should be (the keys swapped, a common slip): refused
+/// before anything is logged or signed, without showing either, in the environment and
+/// in a profile alike.
+#[test]
+fn swapped_keys_are_refused_without_showing_the_secret() {
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    let mut env = TestEnv::new();
+    env.static_creds(SECRET, "AKIAHYGIENE000000001")
+        .set("AWS_REGION", "us-east-1");
+    let r = env.run(&["get-token", "--cluster-name", "dev", "-v"]);
+    assert_failed(&r, 1, &[SECRET]);
+    assert!(r.stderr.contains("AWS_ACCESS_KEY_ID"), "{}", r.stderr);
+    assert!(r.stderr.contains("swapped"), "{}", r.stderr);
+    let mut env = TestEnv::new();
+    write_aws_files(
+        &mut env,
+        "",
+        &format!(
+            "[default]\naws_access_key_id = {SECRET}\naws_secret_access_key = AKIAHYGIENE000000001\n"
+        ),
+    );
+    env.set("AWS_REGION", "us-east-1");
+    let r = env.run(&["get-token", "--cluster-name", "dev", "-v"]);
+    assert_failed(&r, 1, &[SECRET]);
+    assert!(r.stderr.contains("profile default"), "{}", r.stderr);
+}
