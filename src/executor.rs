@@ -178,11 +178,15 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
             .map_err(|e| named_source(plan, "EcsContainer", e))?,
         Base::Imds => imds_base(ctx, plan)?,
     };
-    let origin = match &plan.base {
-        Base::Environment => "AWS_ACCESS_KEY_ID",
-        _ => &label,
+    // Keys a person typed (or a script of theirs printed) may be swapped.
+    let typed = match &plan.base {
+        Base::Environment => Some("AWS_ACCESS_KEY_ID"),
+        Base::StaticKeys { .. } | Base::Process { .. } => Some(label.as_str()),
+        _ => None,
     };
-    validate::access_key_id(&creds.access_key_id, origin)?;
+    if let Some(origin) = typed {
+        validate::access_key_id(&creds.access_key_id, origin)?;
+    }
     vlog!("credentials: using {label}");
     Ok(Level {
         creds,

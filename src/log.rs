@@ -56,14 +56,39 @@ enum Kind {
     Error,
 }
 
+/// The longest message a line carries: past it, the middle is left out (a 100 KB
+/// argument echoed in an error is not worth a screenful).
+const MAX_MESSAGE: usize = 2048;
+
+/// `msg`, its middle left out when it is longer than [`MAX_MESSAGE`].
+fn shortened(msg: String) -> String {
+    if msg.len() <= MAX_MESSAGE {
+        return msg;
+    }
+    let floor = |mut i: usize| {
+        while !msg.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let head = floor(MAX_MESSAGE * 3 / 4);
+    let tail = floor(msg.len() - MAX_MESSAGE / 4);
+    format!(
+        "{} [... {} bytes left out ...] {}",
+        &msg[..head],
+        tail - head,
+        &msg[tail..]
+    )
+}
+
 /// One line: `eks-token: {prefix}{msg}`, or its JSON object.
 fn line(kind: Kind, prefix: &str, msg: std::fmt::Arguments<'_>) {
+    let msg = shortened(msg.to_string());
     let Some(event) = EVENT.get().copied() else {
         eprintln!("eks-token: {prefix}{msg}");
         return;
     };
     let time = crate::timefmt::format_rfc3339(time::OffsetDateTime::now_utc());
-    let msg = msg.to_string();
     let line = match kind {
         Kind::Verbose => serde_json::json!({"time": time, "event": "verbose", "message": msg}),
         Kind::Warning => serde_json::json!({"time": time, "event": "warning", "message": msg}),
@@ -83,3 +108,19 @@ macro_rules! vlog {
     };
 }
 pub(crate) use vlog;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_messages_keep_their_ends() {
+        assert_eq!(shortened("short".into()), "short");
+        let long = format!("--region {:?} is not a region", "é".repeat(50_000));
+        let s = shortened(long.clone());
+        assert!(s.len() < MAX_MESSAGE + 64, "{}", s.len());
+        assert!(s.starts_with("--region \"é"), "{s}");
+        assert!(s.ends_with("é\" is not a region"), "{s}");
+        assert!(s.contains("bytes left out"), "{s}");
+    }
+}

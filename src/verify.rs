@@ -72,7 +72,8 @@ impl Report {
 
     /// The report for a person: one `label  value` line each (size, region, access
     /// key id, signing time, time left, signed headers, session token), each broken
-    /// rule, then `notes` (more `label  value` lines), then the verdict.
+    /// rule, then `notes` (more `label  value` lines); the verdict is
+    /// [`Report::verdict`]'s line.
     pub fn describe(&self, now: OffsetDateTime, notes: &[(&str, &str)]) -> String {
         let r = self;
         let mut out = String::new();
@@ -123,18 +124,22 @@ impl Report {
         for (label, value) in notes {
             line(label, (*value).to_owned());
         }
-        line(
-            "verdict",
-            if r.ok() {
-                "EKS would accept this token (if STS accepts its signature)".into()
-            } else {
-                format!(
-                    "EKS would reject this token ({} rule(s) broken)",
-                    r.failures.len()
-                )
-            },
-        );
         out
+    }
+
+    /// The verdict line of [`Report::describe`]'s report: whether EKS would accept the
+    /// token. `online`: what STS said when the token was replayed to it, if it was.
+    pub fn verdict(&self, online: Option<bool>) -> String {
+        let v = match (self.ok(), online) {
+            (true, None) => "EKS would accept this token (if STS accepts its signature)".into(),
+            (true, Some(true)) => "EKS would accept this token (STS accepted it)".into(),
+            (true, Some(false)) => "EKS would reject this token (STS did not accept it)".into(),
+            (false, _) => format!(
+                "EKS would reject this token ({} rule(s) broken)",
+                self.failures.len()
+            ),
+        };
+        format!("{:<16}{v}\n", "verdict")
     }
 }
 

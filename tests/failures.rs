@@ -668,3 +668,24 @@ fn cli_connect_timeout_bounds_each_connect() {
     );
     drop(held);
 }
+
+/// A token that cannot reach stdout (a full device) is an error, exit 1. (A closed
+/// stdout cannot be told from `>/dev/null`: Rust's runtime opens /dev/null on a closed
+/// descriptor 0, 1 or 2 before main.)
+#[test]
+fn a_token_that_cannot_be_written_to_stdout_is_an_error() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIASTDOUT0000000001", "stdout/secret")
+        .set("AWS_REGION", "us-east-1");
+    let program = bin();
+    let script = "exec \"$0\" get-token --cluster-name dev >/dev/full";
+    let mut c = env.command(
+        std::path::Path::new("/bin/sh"),
+        &["-c", script, program.to_str().unwrap()],
+    );
+    c.stdin(std::process::Stdio::null());
+    let r = run_killed_after(c, RUN_LIMIT);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("cannot write to stdout"), "{}", r.stderr);
+    assert!(!r.stderr.contains("stdout/secret"), "{}", r.stderr);
+}

@@ -415,6 +415,13 @@ fn verify_online_replays_the_token_as_eks_does() {
         "{}",
         v.stdout
     );
+    // The verdict comes last, from everything checked.
+    assert_eq!(
+        v.stdout.lines().last(),
+        Some("verdict         EKS would accept this token (STS accepted it)"),
+        "{}",
+        v.stdout
+    );
     let req = &sts.requests()[0];
     assert_eq!(req.method, "GET");
     assert!(
@@ -441,6 +448,13 @@ fn verify_online_replays_the_token_as_eks_does() {
         "{}",
         v.stdout
     );
+    assert_eq!(
+        v.stdout.lines().last(),
+        Some("verdict         EKS would reject this token (STS did not accept it)"),
+        "{}",
+        v.stdout
+    );
+    assert_eq!(v.stdout.matches("verdict").count(), 1, "{}", v.stdout);
     // --online without a cluster is a usage error.
     assert_eq!(env.run(&["verify", &token, "--online"]).code, 2);
 }

@@ -59,10 +59,12 @@ fn deep_profile_chains_are_planned_in_linear_time_within_the_deadline() {
             })
             .fold(f64::MAX, f64::min)
     };
-    let (half, full) = (plan_time(25_000), plan_time(50_000));
+    // Five times the profiles: linear is at most 5x (less: start-up is shared), a
+    // quadratic search 25x; the wide gap keeps a loaded machine's noise out.
+    let (fifth, full) = (plan_time(10_000), plan_time(50_000));
     assert!(
-        full / half < 3.0,
-        "planning 50,000 took {full:.3} s, 25,000 {half:.3} s"
+        full / fifth < 12.0,
+        "planning 50,000 took {full:.3} s, 10,000 {fifth:.3} s"
     );
 }
 

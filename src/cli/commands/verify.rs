@@ -51,7 +51,7 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
         )]
     };
     let mut out = report.describe(now, notes);
-    let mut accepted = report.ok();
+    let mut online = None;
     if let (true, Some(cluster)) = (v.online, &v.cluster_id) {
         vlog!("replaying the token to STS with x-k8s-aws-id: {cluster}");
         match verify::replay(env, &token, cluster, v.timeout, v.verbose) {
@@ -63,6 +63,7 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
                 ] {
                     out.push_str(&format!("{label:<16}{value}\n"));
                 }
+                online = Some(true);
             }
             Err(e) => {
                 let why = match &e {
@@ -73,11 +74,13 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
                     other => other.to_string(),
                 };
                 out.push_str(&format!("{:<16}online: {why}\n", "FAIL"));
-                accepted = false;
+                online = Some(false);
             }
         }
     }
-    Ok((out, accepted))
+    // The verdict last, from everything checked.
+    out.push_str(&report.verdict(online));
+    Ok((out, report.ok() && online != Some(false)))
 }
 
 /// aws-iam-authenticator's `verify`: the token's rules, then STS; the identity as its
