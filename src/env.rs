@@ -15,14 +15,24 @@ impl Env {
     /// `EKS_TOKEN_*`, `KUBERNETES_*`, the proxy variables (`HTTPS_PROXY`, `no_proxy`,
     /// ...), `HOME`, `PATH`, `XDG_CACHE_HOME`, `KUBECONFIG` and `DEFAULT_ROLE`. (A pod's
     /// environment holds dozens of others, each copied for nothing on every run.)
-    /// Variables that are not UTF-8 are ignored.
+    /// A variable whose value is not UTF-8 is ignored, with a warning naming it (a
+    /// session token dropped in silence would surface as STS's refusal).
     pub fn from_process() -> Self {
-        Env {
-            vars: std::env::vars_os()
-                .filter(|(k, _)| k.to_str().is_some_and(read_by_eks_token))
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-                .collect(),
+        let mut vars = BTreeMap::new();
+        for (k, v) in std::env::vars_os() {
+            let Some(k) = k.to_str().filter(|k| read_by_eks_token(k)) else {
+                continue;
+            };
+            match v.into_string() {
+                Ok(v) => {
+                    vars.insert(k.to_owned(), v);
+                }
+                Err(_) => {
+                    crate::log::warn(format_args!("{k} is not UTF-8 text: ignored, as if unset"))
+                }
+            }
         }
+        Env { vars }
     }
 
     /// An environment made of the given pairs.

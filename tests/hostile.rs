@@ -414,3 +414,28 @@ fn hostile_kubeconfigs_are_refused_quickly_and_left_as_they_are() {
     );
     assert!(listener.accept().is_err(), "EKS was asked");
 }
+
+/// A variable eks-token reads whose value is not UTF-8 is ignored with a warning that
+/// names it (never its value); the run goes on as if it were unset.
+#[test]
+fn a_variable_that_is_not_utf8_is_named_not_dropped_in_silence() {
+    use std::os::unix::ffi::OsStrExt;
+    let mut env = TestEnv::new();
+    env.static_creds("AKIANOTUTF8000000001", "notutf8/secret")
+        .set("AWS_REGION", "us-east-1");
+    let mut c = env.command(&bin(), &["get-token", "--cluster-name", "dev"]);
+    c.env(
+        "AWS_SESSION_TOKEN",
+        std::ffi::OsStr::from_bytes(b"session\xfftoken"),
+    )
+    .stdin(std::process::Stdio::null());
+    let r = run_killed_after(c, RUN_LIMIT);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: AWS_SESSION_TOKEN is not UTF-8 text: ignored"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("session"), "{}", r.stderr);
+}
