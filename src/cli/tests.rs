@@ -238,6 +238,15 @@ fn values_booleans_and_extra_words_per_dialect() {
         run(Dialect::Authenticator, "version -s=true"),
         Ok(Command::Version(_))
     ));
+    // argparse keeps the last of a repeated option: aws-cli assumes one role.
+    for d in [Dialect::Aws, Dialect::EksToken] {
+        match run(d, "eks get-token --cluster-name c --role-arn arn:aws:iam::1:role/x --role-arn arn:aws:iam::1:role/y") {
+            Ok(Command::GetToken(g)) => {
+                assert_eq!(g.request.role_arns, ["arn:aws:iam::1:role/y"], "{d:?}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
     // cobra: `aws` takes extra words; an unknown flag is the error.
     assert_eq!(cluster(Dialect::ArgoCd, "aws --cluster-name c extra"), "c");
     refused(

@@ -500,3 +500,22 @@ fn the_default_output_comes_from_aws_default_output_or_the_profile_as_in_aws_cli
         }
     }
 }
+
+#[test]
+fn a_repeated_role_arn_is_the_last_one_as_in_aws_cli() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAREPEATEDROLE0001", "r")
+        .set("AWS_ENDPOINT_URL_STS", &moto().url);
+    let aws = as_program(&mut env, "aws");
+    let (first, last) = (
+        "arn:aws:iam::111111111111:role/repeated-first",
+        "arn:aws:iam::111111111111:role/repeated-last",
+    );
+    let args = token_args(&["--role-arn", first, "--role-arn", last]);
+    let theirs = aws_cli(&env, &args);
+    assert_eq!(theirs.code, 0, "{}", theirs.stderr);
+    assert_eq!((sessions_of(first), sessions_of(last)), (0, 1), "aws-cli");
+    let ours = run_as(&env, &aws, &args);
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    assert_eq!((sessions_of(first), sessions_of(last)), (0, 2), "eks-token");
+}

@@ -149,6 +149,8 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
     };
     let need_cluster = spec.name == GET_TOKEN.name;
     let (mut request, mut env) = request(&p, need_cluster, DEFAULT_TIMEOUT)?;
+    // argparse keeps the last of a repeated option: one role, not a chain.
+    request.role_arns = p.last(Key::RoleArn).into_iter().collect();
     // aws-cli's --verbose is update-kubeconfig's "print the entries", not -v.
     request.verbose = p.has(Key::Debug);
     let endpoint = p.last(Key::EndpointUrl);
