@@ -147,6 +147,10 @@ fn usage_errors_name_the_argument_at_fault() {
             "--kubeconfig-out is an option of write-token, not of verify",
         ),
         ("frob x", "unknown command \"frob x\""),
+        ("--bogus", "unknown option --bogus"),
+        ("--version --bogus", "unknown option --bogus"),
+        ("version --bogus", "unknown option --bogus"),
+        ("help bogus", "no help for \"bogus\""),
         (
             "get-token --cluster-name c --out f",
             "--out is an option of write-token and kubeconfig, not of get-token",
@@ -160,6 +164,8 @@ fn usage_errors_name_the_argument_at_fault() {
         assert_eq!(e.exit_code(), 2, "{line}: {e}");
         assert!(e.to_string().contains(says), "{line}: {e}");
     }
+    // After `--`, `help` is an argument (here, the token to verify).
+    assert!(matches!(p(&argv("verify -- help")), Ok(Command::Verify(_))));
     // aws-cli's words for arguments its command does not take.
     let args: Vec<String> = argv("eks get-token --cluster-name c extra more")
         .iter()

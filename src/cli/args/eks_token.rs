@@ -228,23 +228,37 @@ pub(crate) fn log_event(args: &[String]) -> Option<&'static str> {
 pub(crate) fn parse(args: &[String]) -> Result<Command> {
     let words = command_words(args);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    // `help [COMMAND]`, `COMMAND help`.
-    if words.contains(&"help") {
+    // `help [COMMAND]`, `COMMAND help` (a `help` after `--` is an argument).
+    let before_dashes = &args[..args.iter().position(|a| a == "--").unwrap_or(args.len())];
+    if command_words(before_dashes).iter().any(|w| w == "help") {
         let rest: Vec<&str> = words.iter().filter(|w| **w != "help").copied().collect();
+        let spec = spec_of(&rest);
+        if spec.is_none() && !rest.is_empty() {
+            return Err(usage(format!(
+                "no help for {:?}: eks-token help lists the commands",
+                rest.join(" ")
+            )));
+        }
         return Ok(Command::Help(HelpTopic {
             dialect: D,
-            command: spec_of(&rest).map_or("", |s| s.name),
+            command: spec.map_or("", |s| s.name),
         }));
     }
     if words == ["version"] {
+        lexer::lex(Rules::Gnu, args, OVERVIEW.groups)?;
         return Ok(Command::Version(VersionStyle::EksToken));
     }
     let Some(spec) = spec_of(&words) else {
-        // Help and --version need no command.
-        if let Ok(p) = lexer::lex(Rules::Gnu, args, OVERVIEW.groups) {
-            if let Some(c) = help_or_version(D, &p, "", VersionStyle::EksToken) {
-                return Ok(c);
+        // Help and --version need no command; without one, an unknown option is the
+        // error (`eks-token --bogus`).
+        match lexer::lex(Rules::Gnu, args, OVERVIEW.groups) {
+            Ok(p) => {
+                if let Some(c) = help_or_version(D, &p, "", VersionStyle::EksToken) {
+                    return Ok(c);
+                }
             }
+            Err(e) if words.is_empty() => return Err(e),
+            Err(_) => {}
         }
         // `get-token --bogus VALUE`: the command's own reading names the option.
         // `get-token --cluster-name c extra`: the argument the command does not take.

@@ -28,6 +28,9 @@ pub(crate) type Table<'a> = &'a [&'static super::options::Group];
 #[derive(Default, Debug)]
 pub(crate) struct Parsed {
     pub(crate) words: Vec<String>,
+    /// How many of `words` came before a `--` (all, without one): the ones that may
+    /// be command words such as `help`.
+    pub(crate) words_before_dashes: usize,
     pub(crate) values: Vec<(Key, String)>,
     pub(crate) flags: Vec<Key>,
 }
@@ -154,6 +157,7 @@ pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Par
         }
         if arg == "--" {
             only_words = true;
+            p.words_before_dashes = p.words.len();
             continue;
         }
         // Each option of this argument with its value, if it has one here.
@@ -250,6 +254,9 @@ pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Par
                 },
             }
         }
+    }
+    if !only_words {
+        p.words_before_dashes = p.words.len();
     }
     Ok(p)
 }

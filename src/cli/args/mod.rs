@@ -507,7 +507,7 @@ pub(crate) fn help_or_version(
     command: &'static str,
     version: VersionStyle,
 ) -> Option<Command> {
-    if p.has(Key::Help) || p.words.iter().any(|w| w == "help") {
+    if p.has(Key::Help) || p.words[..p.words_before_dashes].iter().any(|w| w == "help") {
         return Some(Command::Help(HelpTopic { dialect, command }));
     }
     if p.has(Key::Version) {
