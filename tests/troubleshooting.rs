@@ -298,16 +298,25 @@ fn write_token_check_is_a_probe_of_the_file() {
     let r = check(&future, &[]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("signed in the future"), "{}", r.stderr);
-    // No token lives 16 minutes: a usage error.
-    let r = env.run(&[
-        "write-token",
-        "--check",
-        "--out",
-        bare.to_str().unwrap(),
-        "--min-validity",
-        "16m",
-    ]);
-    assert_failed(&r, 2, &[]);
+    // No token lives 16 minutes, and none is valid for none: well-formed values out of
+    // range (exit 1, as every such value), one message for both.
+    for v in ["16m", "0"] {
+        let r = env.run(&[
+            "write-token",
+            "--check",
+            "--out",
+            bare.to_str().unwrap(),
+            "--min-validity",
+            v,
+        ]);
+        assert_failed(&r, 1, &[]);
+        assert!(
+            r.stderr
+                .contains("--min-validity must be more than zero and at most 15m"),
+            "{}",
+            r.stderr
+        );
+    }
     // The probe cannot check a cluster name, and says so.
     let r = env.run(&[
         "write-token",

@@ -14,8 +14,8 @@ use super::lexer::{self, Parsed, Rules};
 use super::options::{self as o, Key};
 use super::values;
 use super::{
-    aws, help_or_version, lex_as, query, request, usage, CaSource, CheckToken, Command, Dialect,
-    DoctorArgs, Format, GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut, Print, Result,
+    aws, help_or_version, lex_as, query, request, usage, ArgError, CaSource, CheckToken, Command,
+    Dialect, DoctorArgs, Format, GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut, Print, Result,
     VerifyArgs, VersionStyle, WriteToken, DEFAULT_MIN_VALIDITY, DEFAULT_MODE,
     DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
 };
@@ -506,11 +506,17 @@ fn check_token(p: &Parsed) -> Result<Command> {
     }
     let min_validity = match p.last(Key::MinValidity) {
         None => DEFAULT_MIN_VALIDITY,
-        Some(v) => values::parse_timeout(&v, "--min-validity")?,
+        Some(v) => values::parse_duration(&v).ok_or_else(|| {
+            usage(format!(
+                "--min-validity {v:?} is not a duration (e.g. 2m, 90s)"
+            ))
+        })?,
     };
-    if min_validity > std::time::Duration::from_secs(15 * 60) {
-        return Err(usage(
-            "--min-validity is at most 15m: EKS accepts a token for 15 minutes after it is signed",
+    if min_validity.is_zero() || min_validity > std::time::Duration::from_secs(15 * 60) {
+        return Err(ArgError::Invalid(
+            "--min-validity must be more than zero and at most 15m: EKS accepts a token \
+             for 15 minutes after it is signed"
+                .into(),
         ));
     }
     Ok(Command::CheckToken(CheckToken {
