@@ -148,6 +148,14 @@ fn usage_errors_name_the_argument_at_fault() {
         ),
         ("frob x", "unknown command \"frob x\""),
         ("--bogus", "unknown option --bogus"),
+        (
+            "get-token --cluster-name c --no-cache --cache-dir d",
+            "--no-cache and --cache-dir contradict",
+        ),
+        (
+            "get-token --cluster-name c --token-only --output json",
+            "--token-only and --output contradict",
+        ),
         ("--version --bogus", "unknown option --bogus"),
         ("version --bogus", "unknown option --bogus"),
         ("help bogus", "no help for \"bogus\""),

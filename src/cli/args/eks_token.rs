@@ -317,6 +317,11 @@ fn spec_of(words: &[&str]) -> Option<&'static Spec> {
 
 /// How to print the answer of a token command.
 fn token_print(p: &Parsed, dialect: Dialect) -> Result<Print> {
+    if p.has(Key::TokenOnly) && p.given(Key::Output) {
+        return Err(usage(
+            "--token-only and --output contradict each other: give one",
+        ));
+    }
     let format = if p.has(Key::TokenOnly) {
         Format::Token
     } else {

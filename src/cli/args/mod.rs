@@ -460,6 +460,11 @@ pub(crate) fn request(
             0 => timeout,
             s => Duration::from_secs(s).min(values::MAX_DURATION),
         });
+    if p.has(Key::NoCache) && p.given(Key::CacheDir) {
+        return Err(usage(
+            "--no-cache and --cache-dir contradict each other: give one",
+        ));
+    }
     if let Some(c) = p.last(Key::Color) {
         if !["on", "off", "auto"].contains(&c.as_str()) {
             return Err(usage(format!("--color {c:?}: use on, off or auto")));
