@@ -173,7 +173,10 @@ fn usage_errors_name_the_argument_at_fault() {
         assert!(e.to_string().contains(says), "{line}: {e}");
     }
     // After `--`, `help` is an argument (here, the token to verify).
-    assert!(matches!(p(&argv("verify -- help")), Ok(Command::Verify(_))));
+    match p(&argv("verify -- help")) {
+        Ok(Command::Verify(v)) => assert_eq!(v.token.as_ref().map(|t| t.expose()), Some("help")),
+        other => panic!("{other:?}"),
+    }
     // aws-cli's words for arguments its command does not take.
     let args: Vec<String> = argv("eks get-token --cluster-name c extra more")
         .iter()
@@ -184,6 +187,12 @@ fn usage_errors_name_the_argument_at_fault() {
         e.to_string().starts_with("Unknown options: extra,more"),
         "{e}"
     );
+    let args: Vec<String> = argv("sts get-caller-identity x y z")
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let e = parse(Dialect::Aws, &args, &Env::default()).unwrap_err();
+    assert!(e.to_string().starts_with("Unknown options: y, z, x"), "{e}");
 }
 
 /// An option where a value should be, booleans and extra words, as each dialect's
@@ -252,6 +261,17 @@ fn values_booleans_and_extra_words_per_dialect() {
         run(Dialect::Authenticator, "version -s=true"),
         Ok(Command::Version(_))
     ));
+    // sts get-caller-identity's --role-arn is eks-token's: repeated, a chain.
+    match run(
+        Dialect::Aws,
+        "sts get-caller-identity --role-arn arn:aws:iam::1:role/x --role-arn arn:aws:iam::1:role/y",
+    ) {
+        Ok(Command::WhoAmI(g)) => assert_eq!(
+            g.request.role_arns,
+            ["arn:aws:iam::1:role/x", "arn:aws:iam::1:role/y"]
+        ),
+        other => panic!("{other:?}"),
+    }
     // argparse keeps the last of a repeated option: aws-cli assumes one role.
     for d in [Dialect::Aws, Dialect::EksToken] {
         match run(d, "eks get-token --cluster-name c --role-arn arn:aws:iam::1:role/x --role-arn arn:aws:iam::1:role/y") {

@@ -86,7 +86,17 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
                 .find_map(|n| Some((n, help::named(SPECS, &named[..n])?)));
             if let Some((n, spec)) = command {
                 parse_as(Dialect::Aws, spec, args)?;
-                return Err(usage(format!("Unknown options: {}", named[n..].join(","))));
+                // As aws-cli lists them: its eks commands joined by ",", an operation's
+                // (sts) by ", " with the first last.
+                let extra = &named[n..];
+                let listed = if spec.name == WHOAMI.name {
+                    let mut e: Vec<&str> = extra[1..].to_vec();
+                    e.push(extra[0]);
+                    e.join(", ")
+                } else {
+                    extra.join(",")
+                };
+                return Err(usage(format!("Unknown options: {listed}")));
             }
             if words.is_empty() {
                 Err(usage(format!(
@@ -149,8 +159,11 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
     };
     let need_cluster = spec.name == GET_TOKEN.name;
     let (mut request, mut env) = request(&p, need_cluster, DEFAULT_TIMEOUT)?;
-    // argparse keeps the last of a repeated option: one role, not a chain.
-    request.role_arns = p.last(Key::RoleArn).into_iter().collect();
+    // aws-cli's own --role-arn (eks get-token's) is argparse's: the last one, not a
+    // chain. (sts get-caller-identity's is eks-token's, a chain when repeated.)
+    if spec.name == GET_TOKEN.name {
+        request.role_arns = p.last(Key::RoleArn).into_iter().collect();
+    }
     // aws-cli's --verbose is update-kubeconfig's "print the entries", not -v.
     request.verbose = p.has(Key::Debug);
     let endpoint = p.last(Key::EndpointUrl);
@@ -181,7 +194,7 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
             // The user's role goes into the kubeconfig; DescribeCluster is made with
             // the credentials of the default chain, or of --assume-role-arn.
             let role_arn = request.role_arns.last().cloned();
-            request.role_arns = p.all(Key::AssumeRoleArn);
+            request.role_arns = p.last(Key::AssumeRoleArn).into_iter().collect();
             request.session_name = Some("EKSDescribeClusterSession".into());
             request.cluster_id = name.clone();
             Ok(Command::UpdateKubeconfig(
