@@ -185,7 +185,11 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
         _ => None,
     };
     if let Some(origin) = typed {
-        validate::access_key_id(&creds.access_key_id, origin)?;
+        validate::access_key_id(
+            &creds.access_key_id,
+            creds.secret_access_key.expose(),
+            origin,
+        )?;
     }
     vlog!("credentials: using {label}");
     Ok(Level {

@@ -10,15 +10,22 @@ fn is_name_char(c: char) -> bool {
 
 /// An access key id holds letters and digits (and `_`, which the API's pattern allows):
 /// any other character, such as a secret key's `/` or `+`, means something else is in its
-/// place, most often the secret key itself. The value is never shown.
-pub(crate) fn access_key_id(id: &str, origin: &str) -> Result<()> {
-    if id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+/// place, most often the secret key itself; so does a secret key shaped like an AWS key
+/// id (`AKIA` or `ASIA` and 16 capitals or digits). Neither value is ever shown.
+pub(crate) fn access_key_id(id: &str, secret: &str, origin: &str) -> Result<()> {
+    let key_id_like = |s: &str| {
+        s.len() == 20
+            && (s.starts_with("AKIA") || s.starts_with("ASIA"))
+            && s.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+    };
+    let id_chars = id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if id_chars && (key_id_like(id) || !key_id_like(secret)) {
         return Ok(());
     }
     Err(Error::InvalidInput(format!(
-        "the access key id of {origin} has characters an access key id never has (not \
-         shown: it may be the secret key): check that the key id and the secret key are \
-         not swapped"
+        "the access key id of {origin} does not look like one (not shown: it may be the \
+         secret key): check that the key id and the secret key are not swapped"
     )))
 }
 

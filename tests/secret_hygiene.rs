@@ -136,4 +136,12 @@ fn swapped_keys_are_refused_without_showing_the_secret() {
     let r = env.run(&["get-token", "--cluster-name", "dev", "-v"]);
     assert_failed(&r, 1, &[SECRET]);
     assert!(r.stderr.contains("profile default"), "{}", r.stderr);
+    // A secret of letters and digits alone: the key id in the secret's place tells.
+    const PLAIN: &str = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY12";
+    let mut env = TestEnv::new();
+    env.static_creds(PLAIN, "AKIAHYGIENE000000001")
+        .set("AWS_REGION", "us-east-1");
+    let r = env.run(&["get-token", "--cluster-name", "dev", "-v"]);
+    assert_failed(&r, 1, &[PLAIN]);
+    assert!(r.stderr.contains("swapped"), "{}", r.stderr);
 }
