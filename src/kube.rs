@@ -122,7 +122,7 @@ pub fn self_subject_review(
 /// `text` with every EKS token in it (`k8s-aws-v1.` and its base64url) replaced by
 /// `k8s-aws-v1.***`.
 fn redact_tokens(text: &str) -> String {
-    const PREFIX: &str = "k8s-aws-v1.";
+    use crate::token::PREFIX;
     let mut out = String::new();
     let mut rest = text;
     while let Some(i) = rest.find(PREFIX) {

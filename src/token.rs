@@ -33,6 +33,10 @@ pub struct Token {
 }
 
 impl Token {
+    /// What every EKS token starts with (`k8s-aws-v1.`, then the presigned URL in
+    /// unpadded base64url).
+    pub const PREFIX: &'static str = PREFIX;
+
     /// `t` as RFC 3339 in UTC with whole seconds (`2026-11-29T23:35:44Z`): the form of
     /// an ExecCredential's `expirationTimestamp`, which kubectl reads.
     pub fn rfc3339(t: OffsetDateTime) -> String {

@@ -134,6 +134,11 @@ fn usage_errors_name_the_argument_at_fault() {
             "unexpected argument \"extra\" to get-token",
         ),
         ("verify a b", "unexpected argument \"b\" to verify"),
+        // A token is not echoed.
+        (
+            "verify c k8s-aws-v1.aHR0cHM6Ly9zdHM",
+            "unexpected argument (a token) to verify",
+        ),
         (
             "eks get-token --cluster-name c x",
             "unexpected argument \"x\" to eks get-token",

@@ -271,9 +271,15 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
             } else {
                 lex_as(D, Rules::Gnu, spec, args)?;
             }
+            // A token is a bearer credential: named, not shown.
+            let shown = if words[n].starts_with(eks_token::Token::PREFIX) {
+                "(a token)".to_owned()
+            } else {
+                format!("{:?}", words[n])
+            };
             return Err(usage(format!(
-                "unexpected argument {:?} to {}",
-                words[n], spec.name
+                "unexpected argument {shown} to {}",
+                spec.name
             )));
         }
         return Err(if words.is_empty() {
