@@ -635,6 +635,9 @@ fn write_token_replaces_only_a_regular_file() {
     let out = dir.join("token");
     let out_str = out.to_str().unwrap();
     let twin = format!("{}/../shared/token", dir.display());
+    // The same directory through a link (/var/run and /run on most distributions).
+    std::os::unix::fs::symlink(&dir, env.home.join("alias")).unwrap();
+    let aliased = format!("{}/alias/token", env.home.path().display());
     let trailing = format!("{}/new/", dir.display());
     for (extra, says) in [
         (vec!["--out", &trailing], "names a directory"),
@@ -645,6 +648,19 @@ fn write_token_replaces_only_a_regular_file() {
                 out_str,
                 "--kubeconfig-out",
                 &twin,
+                "--server",
+                "https://x",
+                "--ca-data",
+                "QUJD",
+            ],
+            "name one file",
+        ),
+        (
+            vec![
+                "--out",
+                out_str,
+                "--kubeconfig-out",
+                &aliased,
                 "--server",
                 "https://x",
                 "--ca-data",

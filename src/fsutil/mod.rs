@@ -221,11 +221,26 @@ pub(crate) fn parent_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// Whether `path` names a file: its last part is a name, not empty (`dir/`), `.` or
+/// `..` (which `Path::file_name` would read as the directory's name).
+pub fn names_a_file(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let bytes = path.as_os_str().as_bytes();
+    let last = bytes.rsplit(|b| *b == b'/').next().unwrap_or(bytes);
+    !matches!(last, b"" | b"." | b"..")
+}
+
 /// The last component of `path`, the name of a file to write.
 fn file_name(path: &Path) -> io::Result<&Path> {
     path.file_name()
+        .filter(|_| names_a_file(path))
         .map(Path::new)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))
+        .ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the path names a directory, not a file",
+            )
+        })
 }
 
 /// Creates `dir` and any missing parents with mode 0700 (existing ones are left as

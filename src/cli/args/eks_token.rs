@@ -452,31 +452,33 @@ fn write_token(p: &Parsed) -> Result<Command> {
     ))
 }
 
-/// Whether two paths name one file: the same path once made absolute and cleaned of
-/// `.` and `..` (lexically), or one file on disk.
+/// Whether two paths name one file: one file on disk, or (not there yet) one name in one
+/// directory, each directory resolved as far as it exists (links and `..` included, as
+/// the kernel resolves them).
 fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     use std::os::unix::fs::MetadataExt;
-    let clean = |p: &std::path::Path| {
-        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let mut out = PathBuf::new();
-        for c in abs.components() {
-            match c {
-                std::path::Component::ParentDir => {
-                    out.pop();
-                }
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return (x.dev(), x.ino()) == (y.dev(), y.ino());
+    }
+    // The deepest existing directory, canonical, then the parts below it as written
+    // (nothing exists there, so no link: `..` is the part before).
+    let resolved = |p: &std::path::Path| -> Option<PathBuf> {
+        let abs = std::path::absolute(p).ok()?;
+        let parts: Vec<_> = abs.components().collect();
+        let (mut real, at) = (0..parts.len()).rev().find_map(|n| {
+            let dir: PathBuf = parts[..n].iter().collect();
+            Some((dir.canonicalize().ok()?, n))
+        })?;
+        for part in &parts[at..] {
+            match part {
+                std::path::Component::ParentDir => _ = real.pop(),
                 std::path::Component::CurDir => {}
-                c => out.push(c),
+                other => real.push(other),
             }
         }
-        out
+        Some(real)
     };
-    if clean(a) == clean(b) {
-        return true;
-    }
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => (x.dev(), x.ino()) == (y.dev(), y.ino()),
-        _ => false,
-    }
+    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
 }
 
 /// `write-token --check --out FILE [--min-validity D]`: only the file is read, so the

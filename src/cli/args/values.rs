@@ -6,25 +6,24 @@ use std::time::Duration;
 use super::{usage, ArgError, Format, Result};
 
 /// A file to write, as `flag` names it: a path whose last part is a file name (not
-/// empty, `-`, a trailing `/`, `.` or `..`).
+/// empty, `-`, a trailing `/`, `.` or `..`: [`eks_token::files::names_a_file`]).
 pub(crate) fn file_to_write(flag: &str, s: &str) -> Result<std::path::PathBuf> {
-    let last = s.rsplit('/').next().unwrap_or("");
+    let path = std::path::PathBuf::from(s);
+    if s.is_empty() {
+        return Err(usage(format!("{flag} is empty: name a file")));
+    }
     if s == "-" {
         return Err(usage(format!(
-            "{flag} - : this command writes a file, not stdout; name the file"
+            "{flag} -: name a file (- is not stdout here)"
         )));
     }
-    if matches!(last, "" | "." | "..") {
+    if !eks_token::files::names_a_file(&path) {
+        let dir = s.trim_end_matches('/');
         return Err(usage(format!(
-            "{flag} {s:?} names a directory, not a file: name the file (e.g. {}token)",
-            if s.is_empty() || s.ends_with('/') {
-                s.to_owned()
-            } else {
-                format!("{s}/")
-            }
+            "{flag} {s:?} names a directory, not a file: name the file (e.g. {dir}/token)"
         )));
     }
-    Ok(std::path::PathBuf::from(s))
+    Ok(path)
 }
 
 /// The most a `--timeout` or `--refresh-interval` may be.
