@@ -154,6 +154,14 @@ fn usage_errors_name_the_argument_at_fault() {
         ("frob x", "unknown command \"frob x\""),
         ("--bogus", "unknown option --bogus"),
         (
+            "--cluster-name c",
+            "no command given: --cluster-name is an option of get-token",
+        ),
+        (
+            "get-token --cluster-name -- --out F",
+            "--out is an option of write-token and kubeconfig, not of get-token",
+        ),
+        (
             "get-token --cluster-name c --no-cache --cache-dir d",
             "--no-cache and --cache-dir contradict",
         ),
@@ -242,6 +250,14 @@ fn values_booleans_and_extra_words_per_dialect() {
         cluster(Dialect::EksToken, "get-token --cluster-name=--region"),
         "--region"
     );
+    // Another command's option is a value where a value goes.
+    match run(
+        Dialect::EksToken,
+        "get-token --cluster-name c --role-arn arn:aws:iam::1:role/r --external-id --force",
+    ) {
+        Ok(Command::GetToken(g)) => assert_eq!(g.request.external_id.as_deref(), Some("--force")),
+        other => panic!("{other:?}"),
+    }
     // pflag takes whatever follows; booleans read as strconv.ParseBool does.
     for yes in ["1", "t", "T", "true", "TRUE", "True"] {
         let line = format!("token -i c --token-only={yes}");

@@ -205,8 +205,13 @@ pub(crate) const SPECS: &[&Spec] = &[
 
 /// The command words of a command line (options and their values left out).
 fn command_words(args: &[String]) -> Vec<String> {
+    command_words_split(args).0
+}
+
+/// [`command_words`], and how many came before a `--`.
+fn command_words_split(args: &[String]) -> (Vec<String>, usize) {
     let tables: Vec<_> = SPECS.iter().map(|s| s.groups).collect();
-    lexer::words(Rules::Gnu, args, &tables)
+    lexer::words_split(Rules::Gnu, args, &tables)
 }
 
 /// The log event of a `write-token` command line, found as [`parse`] finds the command
@@ -226,11 +231,10 @@ pub(crate) fn log_event(args: &[String]) -> Option<&'static str> {
 
 /// Parses eks-token's command line.
 pub(crate) fn parse(args: &[String]) -> Result<Command> {
-    let words = command_words(args);
+    let (words, before_dashes) = command_words_split(args);
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
     // `help [COMMAND]`, `COMMAND help` (a `help` after `--` is an argument).
-    let before_dashes = &args[..args.iter().position(|a| a == "--").unwrap_or(args.len())];
-    if command_words(before_dashes).iter().any(|w| w == "help") {
+    if words[..before_dashes].contains(&"help") {
         let rest: Vec<&str> = words.iter().filter(|w| **w != "help").copied().collect();
         let spec = spec_of(&rest);
         if spec.is_none() && !rest.is_empty() {
@@ -251,7 +255,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
     let Some(spec) = spec_of(&words) else {
         // Help and --version need no command; without one, an unknown option is the
         // error (`eks-token --bogus`).
-        match lexer::lex(Rules::Gnu, args, OVERVIEW.groups) {
+        match lex_as(D, Rules::Gnu, &OVERVIEW, args) {
             Ok(p) => {
                 if let Some(c) = help_or_version(D, &p, "", VersionStyle::EksToken) {
                     return Ok(c);

@@ -145,6 +145,18 @@ fn looks_like_an_option(rules: Rules, table: Table<'_>, v: &str) -> bool {
 
 /// Splits `args` into words and the options of `table`.
 pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Parsed> {
+    lex_reserving(rules, args, table, &|_| false)
+}
+
+/// [`lex`], where a long option `reserved` says is another command's (in full) is not
+/// read as a prefix of one of `table`'s (`get-token --out`: write-token's option, not a
+/// short `--output`) but is an unknown option.
+pub(crate) fn lex_reserving(
+    rules: Rules,
+    args: &[String],
+    table: Table<'_>,
+    reserved: &dyn Fn(&str) -> bool,
+) -> Result<Parsed> {
     let mut p = Parsed::default();
     let mut i = 0;
     let mut only_words = false;
@@ -167,6 +179,10 @@ pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Par
                 Some((n, v)) => (n, Some(v.to_owned())),
                 None => (long, None),
             };
+            let exact = opts(table).any(|o| o.long == name);
+            if !exact && reserved(name) {
+                return Err(unknown_long(rules, name, Unresolved::Unknown));
+            }
             let opt = find_long(rules, table, name).map_err(|w| unknown_long(rules, name, w))?;
             found.push((opt, inline, format!("--{name}")));
         } else {
@@ -266,6 +282,15 @@ pub(crate) fn lex(rules: Rules, args: &[String], table: Table<'_>) -> Result<Par
 /// or none of them; an unknown or ambiguous one is taken as a flag, and reported when
 /// the command's own table reads the line). For finding which command a line is.
 pub(crate) fn words(rules: Rules, args: &[String], tables: &[Table<'_>]) -> Vec<String> {
+    words_split(rules, args, tables).0
+}
+
+/// [`words`], and how many of them came before a `--` (all, without one).
+pub(crate) fn words_split(
+    rules: Rules,
+    args: &[String],
+    tables: &[Table<'_>],
+) -> (Vec<String>, usize) {
     let takes_value = |long: Option<&str>, short: Option<char>| -> bool {
         tables.iter().any(|t| match (long, short) {
             (Some(name), _) => match find_long(rules, t, name) {
@@ -285,8 +310,9 @@ pub(crate) fn words(rules: Rules, args: &[String], tables: &[Table<'_>]) -> Vec<
         let arg = args[i].as_str();
         i += 1;
         if arg == "--" {
+            let before = out.len();
             out.extend(args[i..].iter().cloned());
-            break;
+            return (out, before);
         }
         if arg == "-" || !arg.starts_with('-') {
             out.push(arg.to_owned());
@@ -298,5 +324,6 @@ pub(crate) fn words(rules: Rules, args: &[String], tables: &[Table<'_>]) -> Vec<
             i += 1;
         }
     }
-    out
+    let before = out.len();
+    (out, before)
 }

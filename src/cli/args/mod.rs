@@ -367,23 +367,11 @@ pub(crate) fn lex_as(
     spec: &Spec,
     args: &[String],
 ) -> Result<Parsed> {
-    // eks-token's own lines: a prefix of one of this command's options that is another
-    // command's option in full is that command's (`get-token --out F`, not `--output F`).
-    if rules == Rules::Gnu {
-        let names = args
-            .iter()
-            .take_while(|a| *a != "--")
-            .filter_map(|a| a.strip_prefix("--"))
-            .map(|a| a.split_once('=').map_or(a, |(n, _)| n));
-        for name in names {
-            if !name.is_empty() && !has_option(spec, name) {
-                if let Some(e) = owned_elsewhere(dialect, spec, name) {
-                    return Err(e);
-                }
-            }
-        }
-    }
-    lexer::lex(rules, args, spec.groups).map_err(|e| match &e {
+    // eks-token's own lines: another command's option in full is that command's, not a
+    // prefix of one of this one's (`get-token --out F`, not `--output F`).
+    let reserved =
+        |name: &str| rules == Rules::Gnu && owned_elsewhere(dialect, spec, name).is_some();
+    lexer::lex_reserving(rules, args, spec.groups, &reserved).map_err(|e| match &e {
         ArgError::UnknownOption { long, .. } => owned_elsewhere(dialect, spec, long).unwrap_or(e),
         _ => e,
     })
@@ -404,17 +392,21 @@ fn owned_elsewhere(dialect: Dialect, spec: &Spec, name: &str) -> Option<ArgError
         .filter(|s| !s.name.is_empty() && s.name != spec.name && has_option(s, name))
         .map(|s| s.name)
         .collect();
-    (!owners.is_empty()).then(|| {
-        usage(format!(
-            "--{name} is an option of {}, not of {}",
-            owners.join(" and "),
-            if spec.name.is_empty() {
-                dialect.program()
-            } else {
-                spec.name
-            }
-        ))
-    })
+    let listed = match owners.as_slice() {
+        [] => return None,
+        [one] => (*one).to_owned(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    };
+    Some(usage(if spec.name.is_empty() {
+        format!(
+            "no command given: --{name} is an option of {listed}; name the command first \
+             ({} {} --{name} ...)",
+            dialect.program(),
+            owners[0]
+        )
+    } else {
+        format!("--{name} is an option of {listed}, not of {}", spec.name)
+    }))
 }
 
 /// What the request of a command line says: the cluster, the role chain, where, the
