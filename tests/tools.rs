@@ -122,6 +122,33 @@ fn kubeconfig_for_a_moto_cluster_is_read_by_kubectl() {
     assert!(std::fs::read_to_string(&out)
         .unwrap()
         .contains("\"command\": \"eks-token\""));
+    // A link at --out (a dotfiles repository's) is written through, and stays a link;
+    // a directory there is refused before any request.
+    let link = out.with_file_name("linked-config");
+    std::os::unix::fs::symlink(&out, &link).unwrap();
+    let mut args = vec![
+        "kubeconfig",
+        "--cluster-name",
+        "tools-dev",
+        "--role-arn",
+        DEV_ROLE,
+        "--force",
+        "--command",
+        "through-the-link",
+        "--out",
+    ];
+    let r = env.run(&[&args[..], &[link.to_str().unwrap()]].concat());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(std::fs::symlink_metadata(&link).unwrap().is_symlink());
+    assert!(std::fs::read_to_string(&out)
+        .unwrap()
+        .contains("through-the-link"));
+    let dir = out.with_file_name("a-directory");
+    std::fs::create_dir(&dir).unwrap();
+    args.push(dir.to_str().unwrap());
+    let r = env.run(&args);
+    assert_failed(&r, 1, &[]);
+    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
     // Without --out: the kubeconfig on stdout.
     let r = env.run(&[
         "kubeconfig",

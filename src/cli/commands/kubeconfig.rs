@@ -16,13 +16,22 @@ pub(crate) fn kubeconfig(
     env: &Env,
     program: &Program,
 ) -> Result<String, Failure> {
-    if let Some(out) = &k.out {
-        if out.exists() && !k.force {
+    // What is at --out (a link followed) is checked before any request.
+    if let Some(Ok(meta)) = k.out.as_ref().map(std::fs::metadata) {
+        let out = k
+            .out
+            .as_ref()
+            .map_or(String::new(), |o| o.display().to_string());
+        if !meta.is_file() {
             return Err(Error::InvalidInput(format!(
-                "{} exists; use --force to overwrite it",
-                out.display()
+                "{out} is not a regular file: name a file (a link to one is written through)"
             ))
             .into());
+        }
+        if !k.force {
+            return Err(
+                Error::InvalidInput(format!("{out} exists; use --force to overwrite it")).into(),
+            );
         }
     }
     let env = &args.effective_env(env);
@@ -58,10 +67,16 @@ pub(crate) fn kubeconfig(
     match &k.out {
         None => Ok(body),
         Some(out) => {
-            files::write_atomic(out, body.as_bytes(), 0o600).map_err(|e| Error::Io {
-                what: format!("cannot write {}", out.display()),
-                source: e,
-            })?;
+            // A link there (a dotfiles repository's) is written through, as
+            // `eks update-kubeconfig` writes through it.
+            files::locate(out, Some(0o700))
+                .and_then(|(dir, name)| {
+                    dir.write_atomic(&name, body.as_bytes(), files::WriteOptions::mode(0o600))
+                })
+                .map_err(|e| Error::Io {
+                    what: format!("cannot write {}", out.display()),
+                    source: e,
+                })?;
             eprintln!(
                 "eks-token: wrote the kubeconfig of {} to {}",
                 cluster.arn,
