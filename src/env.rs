@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 pub struct Env {
     // A B-tree: no hasher to seed (HashMap would ask the kernel for randomness).
     vars: BTreeMap<String, String>,
+    /// Variables eks-token reads whose value is not UTF-8 (ignored).
+    not_utf8: Vec<String>,
 }
 
 impl Env {
@@ -15,24 +17,31 @@ impl Env {
     /// `EKS_TOKEN_*`, `KUBERNETES_*`, the proxy variables (`HTTPS_PROXY`, `no_proxy`,
     /// ...), `HOME`, `PATH`, `XDG_CACHE_HOME`, `KUBECONFIG` and `DEFAULT_ROLE`. (A pod's
     /// environment holds dozens of others, each copied for nothing on every run.)
-    /// A variable whose value is not UTF-8 is ignored, with a warning naming it (a
-    /// session token dropped in silence would surface as STS's refusal).
+    /// A variable whose value is not UTF-8 is ignored; [`crate::Issuer::new`] names it
+    /// in a warning (a session token dropped in silence would surface as STS's refusal).
     pub fn from_process() -> Self {
-        let mut vars = BTreeMap::new();
+        let mut env = Env::default();
         for (k, v) in std::env::vars_os() {
             let Some(k) = k.to_str().filter(|k| read_by_eks_token(k)) else {
                 continue;
             };
             match v.into_string() {
-                Ok(v) => {
-                    vars.insert(k.to_owned(), v);
-                }
-                Err(_) => {
-                    crate::log::warn(format_args!("{k} is not UTF-8 text: ignored, as if unset"))
-                }
+                Ok(v) => _ = env.vars.insert(k.to_owned(), v),
+                Err(_) => env.not_utf8.push(k.to_owned()),
             }
         }
-        Env { vars }
+        env
+    }
+
+    /// Warns, once a process, of each variable ignored for not being UTF-8.
+    pub(crate) fn warn_not_utf8(&self) {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        static WARNED: AtomicBool = AtomicBool::new(false);
+        if !self.not_utf8.is_empty() && !WARNED.swap(true, Ordering::Relaxed) {
+            for k in &self.not_utf8 {
+                crate::log::warn(format_args!("{k} is not UTF-8 text: ignored, as if unset"));
+            }
+        }
     }
 
     /// An environment made of the given pairs.
@@ -44,6 +53,7 @@ impl Env {
                 .into_iter()
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
+            not_utf8: Vec::new(),
         }
     }
 

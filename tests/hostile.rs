@@ -438,4 +438,34 @@ fn a_variable_that_is_not_utf8_is_named_not_dropped_in_silence() {
         r.stderr
     );
     assert!(!r.stderr.contains("session"), "{}", r.stderr);
+    // write-token's log stays JSON lines, the warning included.
+    let out = env.home.join("token");
+    let mut c = env.command(
+        &bin(),
+        &[
+            "write-token",
+            "--cluster-name",
+            "dev",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    c.env(
+        "AWS_SESSION_TOKEN",
+        std::ffi::OsStr::from_bytes(b"session\xfftoken"),
+    )
+    .stdin(std::process::Stdio::null());
+    let r = run_killed_after(c, RUN_LIMIT);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let lines: Vec<serde_json::Value> = r
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["event"] == "warning"
+            && l["message"] == "AWS_SESSION_TOKEN is not UTF-8 text: ignored, as if unset"),
+        "{}",
+        r.stderr
+    );
 }
