@@ -36,6 +36,17 @@ const MAX_DECODED: usize = 16 * MAX_TOKEN_BYTES;
 /// Broken rules reported at most (a crafted token can break one per parameter).
 const MAX_FAILURES: usize = 32;
 
+/// What came of replaying a token to STS ([`replay`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Online {
+    /// STS answered GetCallerIdentity: the signature holds for the cluster.
+    Accepted,
+    /// STS refused it (a service error: the signature, the cluster name, expiry).
+    Refused,
+    /// STS could not be asked (the network, a timeout): nothing is known.
+    Unanswered,
+}
+
 /// What a token says and which rules it breaks.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -128,12 +139,17 @@ impl Report {
     }
 
     /// The verdict line of [`Report::describe`]'s report: whether EKS would accept the
-    /// token. `online`: what STS said when the token was replayed to it, if it was.
-    pub fn verdict(&self, online: Option<bool>) -> String {
+    /// token. `online`: what came of replaying it to STS, if it was.
+    pub fn verdict(&self, online: Option<Online>) -> String {
         let v = match (self.ok(), online) {
             (true, None) => "EKS would accept this token (if STS accepts its signature)".into(),
-            (true, Some(true)) => "EKS would accept this token (STS accepted it)".into(),
-            (true, Some(false)) => "EKS would reject this token (STS did not accept it)".into(),
+            (true, Some(Online::Accepted)) => {
+                "EKS would accept this token (STS accepted it)".into()
+            }
+            (true, Some(Online::Refused)) => "EKS would reject this token (STS refused it)".into(),
+            (true, Some(Online::Unanswered)) => {
+                "not known: the rules hold, but STS could not be asked".into()
+            }
             (false, _) => format!(
                 "EKS would reject this token ({} rule(s) broken)",
                 self.failures.len()

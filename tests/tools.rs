@@ -477,11 +477,26 @@ fn verify_online_replays_the_token_as_eks_does() {
     );
     assert_eq!(
         v.stdout.lines().last(),
-        Some("verdict         EKS would reject this token (STS did not accept it)"),
+        Some("verdict         EKS would reject this token (STS refused it)"),
         "{}",
         v.stdout
     );
     assert_eq!(v.stdout.matches("verdict").count(), 1, "{}", v.stdout);
+    // STS not there at all: nothing is known, which is not an acceptance.
+    env.set(
+        "AWS_ENDPOINT_URL_STS",
+        format!("http://127.0.0.1:{}", closed_port()),
+    );
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--output", "token"]);
+    let token = r.stdout.trim().to_owned();
+    let v = env.run(&["verify", &token, "--cluster-name", "dev", "--online"]);
+    assert_eq!(v.code, 1, "{}{}", v.stdout, v.stderr);
+    assert_eq!(
+        v.stdout.lines().last(),
+        Some("verdict         not known: the rules hold, but STS could not be asked"),
+        "{}",
+        v.stdout
+    );
     // --online without a cluster is a usage error.
     assert_eq!(env.run(&["verify", &token, "--online"]).code, 2);
 }

@@ -63,24 +63,31 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
                 ] {
                     out.push_str(&format!("{label:<16}{value}\n"));
                 }
-                online = Some(true);
+                online = Some(verify::Online::Accepted);
             }
             Err(e) => {
-                let why = match &e {
-                    Error::Service(se) => format!(
-                        "STS refused the token for cluster {cluster}: {}: {}",
-                        se.code, se.message
+                let (why, what) = match &e {
+                    Error::Service(se) => (
+                        format!(
+                            "STS refused the token for cluster {cluster}: {}: {}",
+                            se.code, se.message
+                        ),
+                        verify::Online::Refused,
                     ),
-                    other => other.to_string(),
+                    other => (
+                        format!("STS could not be asked: {other}"),
+                        verify::Online::Unanswered,
+                    ),
                 };
                 out.push_str(&format!("{:<16}online: {why}\n", "FAIL"));
-                online = Some(false);
+                online = Some(what);
             }
         }
     }
     // The verdict last, from everything checked.
     out.push_str(&report.verdict(online));
-    Ok((out, report.ok() && online != Some(false)))
+    let confirmed = matches!(online, None | Some(verify::Online::Accepted));
+    Ok((out, report.ok() && confirmed))
 }
 
 /// aws-iam-authenticator's `verify`: the token's rules, then STS; the identity as its
