@@ -407,9 +407,9 @@ fn cached(
     fill: impl FnOnce() -> Result<Credentials>,
 ) -> Result<Credentials> {
     match ctx.cache.get() {
-        // Waiting for another process may take a quarter of what is left: a lock held
-        // for long never holds the run past its deadline.
-        Some(cache) => cache.get_or_fill(key, what, ctx.session.http().remaining() / 4, fill),
+        // Waiting for another process (and housekeeping) may take a quarter of what is
+        // left: a lock held for long never holds the run past its deadline.
+        Some(cache) => cache.get_or_fill(key, what, || ctx.session.http().remaining(), fill),
         None => fill(),
     }
 }
