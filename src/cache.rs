@@ -323,12 +323,11 @@ impl Cache {
     /// lock files), lock files without an entry that are older than a day and nobody
     /// holds, and temporary files of dead writers. At most [`HOUSEKEEPING_BATCH`]
     /// entries (an entry and its lock file are one) are examined per run, in key order
-    /// from where the previous run stopped (kept in `.housekeeping`), so a directory of
-    /// any size that can be listed in half the housekeeping time (88,000 files measured
-    /// in a debug build)
-    /// is swept in a bounded number of runs; of a larger one, the part listed in that
-    /// time is (the listing order is the file system's). Nothing is started after
-    /// `deadline`, the listing included.
+    /// from where the previous run stopped (kept in `.housekeeping`), so a directory
+    /// that can be listed in half the housekeeping time (88,000 files measured in a
+    /// debug build) is swept in a bounded number of runs; of a larger one, the part
+    /// listed in that time is (the listing order is the file system's). Nothing is
+    /// started after `deadline`, the listing included.
     fn housekeep(&self, deadline: Instant) {
         if self.housekept.replace(true) {
             return;
