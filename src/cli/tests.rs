@@ -240,6 +240,14 @@ fn values_booleans_and_extra_words_per_dialect() {
         cluster(Dialect::Aws, "eks get-token --cluster-name -5"),
         "-5"
     );
+    let spaced: Vec<String> = ["eks", "get-token", "--cluster-name", "-a b"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert!(matches!(
+        parse(Dialect::Aws, &spaced, &Env::default()),
+        Ok(Command::GetToken(g)) if g.request.cluster_id == "-a b"
+    ));
     // eks-token: a long option of the command is not taken as a value, unless joined.
     refused(
         Dialect::EksToken,

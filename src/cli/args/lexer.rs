@@ -119,7 +119,8 @@ fn unknown_long(rules: Rules, name: &str, why: Unresolved) -> super::ArgError {
 }
 
 /// Whether `v`, the argument after an option that takes a value, is an option instead:
-/// for argparse anything that starts with `-` but a negative number (argparse's rule);
+/// for argparse anything that starts with `-` but a negative number or a string with a
+/// space (argparse's rules);
 /// for eks-token's own lines a long option of `table` (`--cluster-name --region`);
 /// pflag takes any.
 fn looks_like_an_option(rules: Rules, table: Table<'_>, v: &str) -> bool {
@@ -133,7 +134,8 @@ fn looks_like_an_option(rules: Rules, table: Table<'_>, v: &str) -> bool {
                     None => !n.is_empty() && digits(n),
                     Some((int, frac)) => !frac.is_empty() && digits(int) && digits(frac),
                 });
-            v.len() > 1 && v.starts_with('-') && !negative
+            // ... and so is anything with a space in it.
+            v.len() > 1 && v.starts_with('-') && !negative && !v.contains(' ')
         }
         Rules::Gnu => v.strip_prefix("--").is_some_and(|long| {
             let name = long.split_once('=').map_or(long, |(n, _)| n);
