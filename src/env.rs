@@ -30,6 +30,16 @@ impl Env {
                 Err(_) => env.not_utf8.push(k.to_owned()),
             }
         }
+        // What a user may paste into the wrong argument is never echoed back.
+        crate::log::hide(
+            [
+                "AWS_SECRET_ACCESS_KEY",
+                "AWS_SESSION_TOKEN",
+                "AWS_SECURITY_TOKEN",
+            ]
+            .iter()
+            .filter_map(|k| env.get(k).map(str::to_owned)),
+        );
         env
     }
 

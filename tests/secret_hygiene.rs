@@ -145,3 +145,44 @@ fn swapped_keys_are_refused_without_showing_the_secret() {
     assert_failed(&r, 1, &[PLAIN]);
     assert!(r.stderr.contains("swapped"), "{}", r.stderr);
 }
+
+/// A secret pasted into the wrong argument is not echoed back in the error: the
+/// environment's secret key and session token, an EKS token, a web identity token.
+/// And a reader of stderr gone (a closed pipe) ends no run in a panic.
+#[test]
+fn secrets_pasted_into_arguments_are_not_echoed() {
+    const SECRET: &str = "echoed/SECRET/key0000000000000000000000";
+    const SESSION: &str = "IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN";
+    let mut env = TestEnv::new();
+    env.static_creds("AKIAHYGIENE000000002", SECRET)
+        .set("AWS_SESSION_TOKEN", SESSION)
+        .set("AWS_REGION", "us-east-1");
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--output", "token"]);
+    let token = r.stdout.trim().to_owned();
+    assert!(token.starts_with("k8s-aws-v1."), "{}", r.stderr);
+    for pasted in [SECRET, SESSION, &token, WIT] {
+        for args in [
+            vec!["get-token", "--cluster-name", "dev", "--role-arn", pasted],
+            vec!["get-token", "--cluster-name", "dev", "--region", pasted],
+            vec!["get-token", "--cluster-name", "dev", pasted],
+            vec![pasted],
+        ] {
+            let r = env.run(&args);
+            assert_ne!(r.code, 0);
+            assert_failed(&r, r.code, &[pasted]);
+        }
+    }
+    let script = format!(
+        "\"{}\" get-token --bogus 2>&1 | true; echo ${{PIPESTATUS[0]}}",
+        bin().display()
+    );
+    let mut c = env.command(std::path::Path::new("/bin/bash"), &["-c", &script]);
+    c.stdin(std::process::Stdio::null());
+    let r = run_killed_after(c, RUN_LIMIT);
+    assert_eq!(
+        r.stdout.trim(),
+        "2",
+        "exit code with stderr closed: {}",
+        r.stderr
+    );
+}

@@ -1,6 +1,6 @@
 //! `kubeconfig`: a kubeconfig (JSON) for one cluster, whose user runs this program.
 
-use eks_token::{files, Env, Error, Issuer};
+use eks_token::{files, log, Env, Error, Issuer};
 
 use crate::cli::args::{GetToken, KubeconfigArgs};
 use crate::cli::kubeconfig::{
@@ -77,11 +77,11 @@ pub(crate) fn kubeconfig(
                     what: format!("cannot write {}", out.display()),
                     source: e,
                 })?;
-            eprintln!(
+            log::emit(format_args!(
                 "eks-token: wrote the kubeconfig of {} to {}",
                 cluster.arn,
                 out.display()
-            );
+            ));
             Ok(String::new())
         }
     }

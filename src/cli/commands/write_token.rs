@@ -14,7 +14,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use eks_token::files::WriteOptions;
-use eks_token::{files, verify, Env, Error, Issuer, Token};
+use eks_token::{files, log, verify, Env, Error, Issuer, Token};
 
 use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigOut, WriteToken};
 use crate::cli::kubeconfig::{
@@ -149,10 +149,10 @@ pub(crate) fn retry_delay(failures: u32, interval: Duration) -> Duration {
 
 fn stop_on_signals() -> Result<()> {
     crate::cli::signals::on_stop(|sig| {
-        eprintln!(
+        log::emit(format_args!(
             "{}",
             json!({"time": now_rfc3339(), "event": "stop", "signal": sig})
-        );
+        ));
         0
     })
     .map_err(|e| Error::Io {
@@ -181,7 +181,7 @@ fn log_ok(out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
     if let Some(next) = next {
         entry["next_refresh"] = json!(Token::rfc3339(OffsetDateTime::now_utc() + next));
     }
-    eprintln!("{entry}");
+    log::emit(format_args!("{entry}"));
 }
 
 fn log_error(
@@ -203,7 +203,7 @@ fn log_error(
     if let Some(v) = valid_until {
         entry["file_valid_until"] = json!(Token::rfc3339(v));
     }
-    eprintln!("{entry}");
+    log::emit(format_args!("{entry}"));
 }
 
 /// `write-token --check`: whether the file holds an EKS token that EKS would accept for
@@ -264,7 +264,7 @@ pub(crate) fn check(c: &CheckToken, env: &Env) -> Result<()> {
             wanted.whole_seconds()
         )));
     }
-    eprintln!(
+    log::emit(format_args!(
         "{}",
         json!({
             "time": Token::rfc3339(now),
@@ -273,7 +273,7 @@ pub(crate) fn check(c: &CheckToken, env: &Env) -> Result<()> {
             "file": c.out.display().to_string(),
             "token_valid_until": Token::rfc3339(until),
         })
-    );
+    ));
     Ok(())
 }
 

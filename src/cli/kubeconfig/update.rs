@@ -15,7 +15,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use eks_token::{files, Env, Error, Issuer};
+use eks_token::{files, log, Env, Error, Issuer};
 use yaml_rust2::yaml::Hash;
 
 use super::yaml::{self, dump, has_entry, insert, skeleton, string};
@@ -178,7 +178,9 @@ impl Lock {
                 })?;
         }
         crate::cli::signals::on_stop(|sig| {
-            eprintln!("eks-token: stopped by signal {sig}; the kubeconfig was left as it was");
+            log::emit(format_args!(
+                "eks-token: stopped by signal {sig}; the kubeconfig was left as it was"
+            ));
             128 + sig
         })
         .map_err(|e| Error::Io {
