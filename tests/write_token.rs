@@ -752,3 +752,45 @@ fn a_restarted_pid_1_removes_its_killed_predecessors_temporary_file() {
     assert_eq!(temps(), [live.file_name().unwrap().to_string_lossy()]);
     drop(held);
 }
+
+/// The kubeconfig's tokenFile is the file the token went to, as the kernel resolves
+/// the path: `link/../t` through a linked directory is not `./t`.
+#[test]
+fn the_kubeconfigs_token_file_is_where_the_token_went() {
+    let mut env = TestEnv::new();
+    env.static_creds("AKIATOKENFILE0000001", "tokenfile/secret")
+        .set("AWS_REGION", "us-east-1");
+    let k = env.home.join("k");
+    std::fs::create_dir_all(k.join("sub/deeper")).unwrap();
+    std::os::unix::fs::symlink("sub/deeper", k.join("link")).unwrap();
+    let out = format!("{}/link/../t", k.display());
+    let kubeconfig = k.join("kubeconfig");
+    // The PEM check reads the header only.
+    let ca = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUIKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=";
+    let r = env.run(&[
+        "write-token",
+        "--cluster-name",
+        "dev",
+        "--out",
+        &out,
+        "--kubeconfig-out",
+        kubeconfig.to_str().unwrap(),
+        "--server",
+        "https://dev.example.com",
+        "--ca-data",
+        ca,
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let written = k.join("sub/t");
+    assert!(written.exists(), "the token went elsewhere");
+    let config: Value =
+        serde_json::from_str(&std::fs::read_to_string(&kubeconfig).unwrap()).unwrap();
+    let token_file = config["users"][0]["user"]["tokenFile"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        std::fs::canonicalize(&token_file).unwrap(),
+        std::fs::canonicalize(&written).unwrap()
+    );
+}

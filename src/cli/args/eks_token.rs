@@ -464,24 +464,7 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
         return (x.dev(), x.ino()) == (y.dev(), y.ino());
     }
-    // The deepest existing directory, canonical, then the parts below it as written
-    // (nothing exists there, so no link: `..` is the part before).
-    let resolved = |p: &std::path::Path| -> Option<PathBuf> {
-        let abs = std::path::absolute(p).ok()?;
-        let parts: Vec<_> = abs.components().collect();
-        let (mut real, at) = (0..parts.len()).rev().find_map(|n| {
-            let dir: PathBuf = parts[..n].iter().collect();
-            Some((dir.canonicalize().ok()?, n))
-        })?;
-        for part in &parts[at..] {
-            match part {
-                std::path::Component::ParentDir => _ = real.pop(),
-                std::path::Component::CurDir => {}
-                other => real.push(other),
-            }
-        }
-        Some(real)
-    };
+    use crate::cli::kubeconfig::resolved;
     matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
 }
 

@@ -18,7 +18,7 @@ use eks_token::{files, log, verify, Env, Error, Issuer, Token};
 
 use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigOut, WriteToken};
 use crate::cli::kubeconfig::{
-    absolute, cluster_entry, context_entry, json_document, token_file_user,
+    absolute, cluster_entry, context_entry, json_document, resolved, token_file_user,
 };
 use crate::cli::{exec_credential, warn};
 
@@ -328,7 +328,8 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
             data.trim().to_owned()
         }
     };
-    let token_file = absolute(out);
+    // The file as the kernel reaches it (`lnk/../t` through a link is not `./t`).
+    let token_file = resolved(out).unwrap_or_else(|| absolute(out));
     let user = "eks-token";
     Ok(json_document(
         cluster_entry(cluster, &k.server, &ca_data, None),

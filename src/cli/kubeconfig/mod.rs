@@ -229,6 +229,28 @@ pub(crate) fn json_document(cluster: Yaml, user: Yaml, context: Yaml) -> String 
     serde_json::to_string_pretty(&yaml::to_json(&doc)).expect("plain JSON") + "\n"
 }
 
+/// The path the kernel reaches for `p`, whether or not it exists yet: its deepest
+/// existing directory canonical (links and `..` resolved as the kernel resolves them),
+/// then the parts below it as written (nothing exists there, so no link: `..` is the
+/// part before). For a file this program writes and a kubeconfig then names.
+pub(crate) fn resolved(p: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let abs = std::path::absolute(p).ok()?;
+    let parts: Vec<_> = abs.components().collect();
+    let (mut real, at) = (0..parts.len()).rev().find_map(|n| {
+        let dir: PathBuf = parts[..n].iter().collect();
+        Some((dir.canonicalize().ok()?, n))
+    })?;
+    for part in &parts[at..] {
+        match part {
+            Component::ParentDir => _ = real.pop(),
+            Component::CurDir => {}
+            other => real.push(other),
+        }
+    }
+    Some(real)
+}
+
 /// `p` made absolute from the current directory, `.` and `..` folded by name as
 /// Python's `os.path.abspath` does (links are not followed).
 pub(crate) fn absolute(p: &Path) -> PathBuf {
