@@ -148,7 +148,7 @@ fn kubeconfig_for_a_moto_cluster_is_read_by_kubectl() {
     args.push(dir.to_str().unwrap());
     let r = env.run(&args);
     assert_failed(&r, 1, &[]);
-    assert!(r.stderr.contains("not a regular file"), "{}", r.stderr);
+    assert!(r.stderr.contains("it is a directory"), "{}", r.stderr);
     // Without --out: the kubeconfig on stdout.
     let r = env.run(&[
         "kubeconfig",

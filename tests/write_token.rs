@@ -676,6 +676,32 @@ fn write_token_replaces_only_a_regular_file() {
         assert!(r.stderr.contains(says), "{says}: {}", r.stderr);
     }
     assert!(!out.exists() && !dir.join("new").exists() && !Path::new("-").exists());
+    // A kubeconfig that cannot be written fails the run before any request: no token
+    // file, no directory made for it.
+    let plain = dir.join("plain");
+    std::fs::write(&plain, "a file").unwrap();
+    let nested = dir.join("made/token");
+    let under_a_file = plain.join("kubeconfig");
+    let before = moto().post_count();
+    let r = env.run(&[
+        "write-token",
+        "--cluster-name",
+        "dev",
+        "--role-arn",
+        DEV_ROLE,
+        "--out",
+        nested.to_str().unwrap(),
+        "--kubeconfig-out",
+        under_a_file.to_str().unwrap(),
+        "--server",
+        "https://x",
+        "--ca-data",
+        "QUJD",
+    ]);
+    assert_failed(&r, 1, &[]);
+    assert!(r.stderr.contains("kubeconfig"), "{}", r.stderr);
+    assert!(!dir.join("made").exists());
+    assert_eq!(moto().post_count(), before, "a request was made");
 }
 
 /// A writer killed while writing leaves its temporary file. As PID 1 (a container's

@@ -230,6 +230,54 @@ pub fn names_a_file(path: &Path) -> bool {
     !matches!(last, b"" | b"." | b"..")
 }
 
+/// Whether `path` can take a file this program writes, checked without writing: it
+/// names a file, what is there is a regular file or nothing (a link there is followed
+/// with [`Links::Follow`], else it is an error, as [`Dir::write_atomic`] refuses it), and
+/// the deepest part of the path that exists is a directory. For an error before any
+/// request rather than after it.
+pub fn check_target(path: &Path, links: Links) -> io::Result<()> {
+    file_name(path)?;
+    let at = match links {
+        Links::Follow => fs::metadata(path),
+        Links::Refuse => fs::symlink_metadata(path),
+    };
+    match at {
+        Ok(meta) if meta.is_file() => return Ok(()),
+        Ok(meta) if meta.is_dir() => {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "it is a directory: name a file in it",
+            ))
+        }
+        Ok(meta) => {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!(
+                    "it is {}, which is not replaced: remove it, or name a regular file",
+                    describe(meta.mode())
+                ),
+            ))
+        }
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        Err(_) => {}
+    }
+    // Nothing there: the deepest existing part of the path must be a directory.
+    let mut dir = parent_dir(path);
+    loop {
+        match fs::metadata(&dir) {
+            Ok(meta) if meta.is_dir() => return Ok(()),
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::NotADirectory,
+                    format!("{} is not a directory", dir.display()),
+                ))
+            }
+            Err(_) if dir.pop() && !dir.as_os_str().is_empty() => {}
+            Err(_) => return Ok(()),
+        }
+    }
+}
+
 /// The last component of `path`, the name of a file to write.
 fn file_name(path: &Path) -> io::Result<&Path> {
     path.file_name()

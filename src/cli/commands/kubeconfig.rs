@@ -16,22 +16,18 @@ pub(crate) fn kubeconfig(
     env: &Env,
     program: &Program,
 ) -> Result<String, Failure> {
-    // What is at --out (a link followed) is checked before any request.
-    if let Some(Ok(meta)) = k.out.as_ref().map(std::fs::metadata) {
-        let out = k
-            .out
-            .as_ref()
-            .map_or(String::new(), |o| o.display().to_string());
-        if !meta.is_file() {
+    // --out (a link there followed) is checked before any request.
+    if let Some(out) = &k.out {
+        files::check_target(out, files::Links::Follow).map_err(|e| Error::Io {
+            what: format!("cannot write {}", out.display()),
+            source: e,
+        })?;
+        if out.exists() && !k.force {
             return Err(Error::InvalidInput(format!(
-                "{out} is not a regular file: name a file (a link to one is written through)"
+                "{} exists; use --force to overwrite it",
+                out.display()
             ))
             .into());
-        }
-        if !k.force {
-            return Err(
-                Error::InvalidInput(format!("{out} exists; use --force to overwrite it")).into(),
-            );
         }
     }
     let env = &args.effective_env(env);

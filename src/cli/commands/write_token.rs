@@ -54,6 +54,16 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
         Format::Token => None,
     };
     // Everything local is checked before the first STS call.
+    let check = |path: &Path, what: &str| {
+        files::check_target(path, files::Links::Refuse).map_err(|e| Error::Io {
+            what: format!("cannot write the {what} {}", path.display()),
+            source: e,
+        })
+    };
+    check(&w.out, "token file")?;
+    if let Some(k) = &w.kubeconfig {
+        check(&k.path, "kubeconfig")?;
+    }
     let kubeconfig = w
         .kubeconfig
         .as_ref()
