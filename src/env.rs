@@ -17,8 +17,8 @@ impl Env {
     /// `EKS_TOKEN_*`, `KUBERNETES_*`, the proxy variables (`HTTPS_PROXY`, `no_proxy`,
     /// ...), `HOME`, `PATH`, `XDG_CACHE_HOME`, `KUBECONFIG` and `DEFAULT_ROLE`. (A pod's
     /// environment holds dozens of others, each copied for nothing on every run.)
-    /// A variable whose value is not UTF-8 is ignored; [`crate::Issuer::new`] names it
-    /// in a warning (a session token dropped in silence would surface as STS's refusal).
+    /// A variable whose value is not UTF-8 is left out; [`crate::Issuer::new`] refuses
+    /// or names it (a session token dropped in silence would surface as STS's refusal).
     pub fn from_process() -> Self {
         let mut env = Env::default();
         for (k, v) in std::env::vars_os() {
@@ -43,15 +43,27 @@ impl Env {
         env
     }
 
-    /// Warns, once a process, of each variable ignored for not being UTF-8.
-    pub(crate) fn warn_not_utf8(&self) {
+    /// The variables ignored for not being UTF-8: an AWS or eks-token setting among
+    /// them is an error (ignored, it would change which credentials sign, or drop a
+    /// session token); others (`PATH`, a proxy) get a warning, once a process.
+    pub(crate) fn check_utf8(&self) -> crate::Result<()> {
         use std::sync::atomic::{AtomicBool, Ordering};
         static WARNED: AtomicBool = AtomicBool::new(false);
+        if let Some(k) = self
+            .not_utf8
+            .iter()
+            .find(|k| k.starts_with("AWS_") || k.starts_with("EKS_TOKEN_"))
+        {
+            return Err(crate::Error::InvalidInput(format!(
+                "{k} is not UTF-8 text: fix or unset it (ignoring it would change what is signed)"
+            )));
+        }
         if !self.not_utf8.is_empty() && !WARNED.swap(true, Ordering::Relaxed) {
             for k in &self.not_utf8 {
                 crate::log::warn(format_args!("{k} is not UTF-8 text: ignored, as if unset"));
             }
         }
+        Ok(())
     }
 
     /// An environment made of the given pairs.

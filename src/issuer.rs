@@ -46,7 +46,7 @@ impl<'e> Issuer<'e> {
     pub fn new(request: &Request, env: &'e Env) -> Result<Self> {
         let started = Instant::now();
         log::set_verbose(request.verbose);
-        env.warn_not_utf8();
+        env.check_utf8()?;
         request.validate()?;
         let profiles = config_files::load(env)?;
         let (profile, named) = config_files::selected(request.profile.as_deref(), env);

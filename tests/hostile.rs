@@ -415,33 +415,41 @@ fn hostile_kubeconfigs_are_refused_quickly_and_left_as_they_are() {
     assert!(listener.accept().is_err(), "EKS was asked");
 }
 
-/// A variable eks-token reads whose value is not UTF-8 is ignored with a warning that
-/// names it (never its value); the run goes on as if it were unset.
+/// A setting eks-token reads whose value is not UTF-8 is an error naming it (ignored,
+/// AWS_PROFILE would pick other keys, AWS_SESSION_TOKEN would be dropped); another
+/// variable (a proxy) is named in a warning. Never the value; write-token's log stays
+/// JSON lines.
 #[test]
 fn a_variable_that_is_not_utf8_is_named_not_dropped_in_silence() {
     use std::os::unix::ffi::OsStrExt;
     let mut env = TestEnv::new();
     env.static_creds("AKIANOTUTF8000000001", "notutf8/secret")
         .set("AWS_REGION", "us-east-1");
-    let mut c = env.command(&bin(), &["get-token", "--cluster-name", "dev"]);
-    c.env(
-        "AWS_SESSION_TOKEN",
-        std::ffi::OsStr::from_bytes(b"session\xfftoken"),
-    )
-    .stdin(std::process::Stdio::null());
-    let r = run_killed_after(c, RUN_LIMIT);
+    let out = env.home.join("token");
+    let run = |args: &[&str], name: &str| {
+        let mut c = env.command(&bin(), args);
+        c.env(name, std::ffi::OsStr::from_bytes(b"value\xffhere"))
+            .stdin(std::process::Stdio::null());
+        run_killed_after(c, RUN_LIMIT)
+    };
+    for name in ["AWS_SESSION_TOKEN", "AWS_PROFILE"] {
+        let r = run(&["get-token", "--cluster-name", "dev"], name);
+        assert_failed(&r, 1, &["value"]);
+        assert!(
+            r.stderr.contains(&format!("{name} is not UTF-8 text")),
+            "{}",
+            r.stderr
+        );
+    }
+    let r = run(&["get-token", "--cluster-name", "dev"], "no_proxy");
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("warning: AWS_SESSION_TOKEN is not UTF-8 text: ignored"),
+            .contains("warning: no_proxy is not UTF-8 text: ignored"),
         "{}",
         r.stderr
     );
-    assert!(!r.stderr.contains("session"), "{}", r.stderr);
-    // write-token's log stays JSON lines, the warning included.
-    let out = env.home.join("token");
-    let mut c = env.command(
-        &bin(),
+    let r = run(
         &[
             "write-token",
             "--cluster-name",
@@ -449,22 +457,19 @@ fn a_variable_that_is_not_utf8_is_named_not_dropped_in_silence() {
             "--out",
             out.to_str().unwrap(),
         ],
+        "no_proxy",
     );
-    c.env(
-        "AWS_SESSION_TOKEN",
-        std::ffi::OsStr::from_bytes(b"session\xfftoken"),
-    )
-    .stdin(std::process::Stdio::null());
-    let r = run_killed_after(c, RUN_LIMIT);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let lines: Vec<serde_json::Value> = r
-        .stderr
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
-        .collect();
+    for line in r.stderr.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        assert!(
+            v["event"] == "warning" || v["event"] == "write-token",
+            "{line}"
+        );
+    }
     assert!(
-        lines.iter().any(|l| l["event"] == "warning"
-            && l["message"] == "AWS_SESSION_TOKEN is not UTF-8 text: ignored, as if unset"),
+        r.stderr.contains("no_proxy is not UTF-8 text"),
         "{}",
         r.stderr
     );
