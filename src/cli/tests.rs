@@ -258,10 +258,20 @@ fn values_booleans_and_extra_words_per_dialect() {
         cluster(Dialect::EksToken, "get-token --cluster-name=--region"),
         "--region"
     );
-    // Another command's option is a value where a value goes.
-    match run(
+    // Another command's option, or a prefix of this one's, is not a value either.
+    refused(
         Dialect::EksToken,
         "get-token --cluster-name c --role-arn arn:aws:iam::1:role/r --external-id --force",
+        "--external-id=--force",
+    );
+    refused(
+        Dialect::EksToken,
+        "write-token --cluster-name c --out --refres",
+        "--out=--refres",
+    );
+    match run(
+        Dialect::EksToken,
+        "get-token --cluster-name c --role-arn arn:aws:iam::1:role/r --external-id=--force",
     ) {
         Ok(Command::GetToken(g)) => assert_eq!(g.request.external_id.as_deref(), Some("--force")),
         other => panic!("{other:?}"),

@@ -121,9 +121,14 @@ fn unknown_long(rules: Rules, name: &str, why: Unresolved) -> super::ArgError {
 /// Whether `v`, the argument after an option that takes a value, is an option instead:
 /// for argparse anything that starts with `-` but a negative number or a string with a
 /// space (argparse's rules);
-/// for eks-token's own lines a long option of `table` (`--cluster-name --region`);
-/// pflag takes any.
-fn looks_like_an_option(rules: Rules, table: Table<'_>, v: &str) -> bool {
+/// for eks-token's own lines a long option of `table`, a prefix of some, or another
+/// command's (`--cluster-name --region`, `--out --refres`); pflag takes any.
+fn looks_like_an_option(
+    rules: Rules,
+    table: Table<'_>,
+    reserved: &dyn Fn(&str) -> bool,
+    v: &str,
+) -> bool {
     match rules {
         Rules::Argparse => {
             // `^-\d+$|^-\d*\.\d+$` is a negative number.
@@ -139,7 +144,9 @@ fn looks_like_an_option(rules: Rules, table: Table<'_>, v: &str) -> bool {
         }
         Rules::Gnu => v.strip_prefix("--").is_some_and(|long| {
             let name = long.split_once('=').map_or(long, |(n, _)| n);
-            !name.is_empty() && find_long(rules, table, name).is_ok()
+            !name.is_empty()
+                && (reserved(name)
+                    || !matches!(find_long(rules, table, name), Err(Unresolved::Unknown)))
         }),
         Rules::Pflag => false,
     }
@@ -234,7 +241,7 @@ pub(crate) fn lex_reserving(
                                 }
                                 _ => usage(format!("option {shown} needs a value")),
                             })?;
-                            if looks_like_an_option(rules, table, v) {
+                            if looks_like_an_option(rules, table, reserved, v) {
                                 return Err(usage(match rules {
                                     Rules::Argparse => {
                                         format!("argument {shown}: expected one argument")
