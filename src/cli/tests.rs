@@ -320,6 +320,13 @@ fn values_booleans_and_extra_words_per_dialect() {
             other => panic!("{other:?}"),
         }
     }
+    // cobra: `help` is a word of the root only; after a command, it is an argument.
+    assert_eq!(cluster(Dialect::Authenticator, "token -i c help"), "c");
+    assert_eq!(cluster(Dialect::ArgoCd, "aws --cluster-name c help"), "c");
+    assert!(matches!(
+        run(Dialect::Authenticator, "help token"),
+        Ok(Command::Help(h)) if h.command == "token"
+    ));
     // cobra: `aws` takes extra words; an unknown flag is the error.
     assert_eq!(cluster(Dialect::ArgoCd, "aws --cluster-name c extra"), "c");
     refused(

@@ -50,7 +50,8 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
         .map(String::as_str)
         .filter(|w| *w != "help")
         .collect();
-    if words.iter().any(|w| w == "help") && named.len() <= 1 {
+    // cobra: `help [aws]` is the root's command; after `aws`, a word is its argument.
+    if words.first().is_some_and(|w| w == "help") && named.len() <= 1 {
         return Ok(Command::Help(HelpTopic {
             dialect: D,
             command: if named == ["aws"] { "aws" } else { "" },

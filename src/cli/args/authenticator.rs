@@ -94,13 +94,16 @@ pub(crate) const SPECS: &[&Spec] = &[&OVERVIEW, &TOKEN, &VERIFY, &VERSION];
 pub(crate) fn parse(args: &[String], env: &Env) -> Result<Command> {
     let tables: Vec<_> = SPECS.iter().map(|s| s.groups).collect();
     let words = lexer::words(Rules::Pflag, args, &tables);
-    let command = words.iter().find(|w| *w != "help").map(String::as_str);
+    // cobra: `help [COMMAND]` is the root's command; a `help` after a command is one
+    // of its arguments (which `token` ignores, as the real one does).
+    let help = words.first().is_some_and(|w| w == "help");
+    let command = words.get(usize::from(help)).map(String::as_str);
     let spec = SPECS
         .iter()
         .skip(1)
         .copied()
         .find(|s| Some(s.name) == command);
-    if words.iter().any(|w| w == "help") && (spec.is_some() || command.is_none()) {
+    if help && (spec.is_some() || command.is_none()) {
         return Ok(Command::Help(HelpTopic {
             dialect: D,
             command: spec.map_or("", |s| s.name),

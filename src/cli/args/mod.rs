@@ -504,7 +504,10 @@ pub(crate) fn help_or_version(
     command: &'static str,
     version: VersionStyle,
 ) -> Option<Command> {
-    if p.has(Key::Help) || p.words[..p.words_before_dashes].iter().any(|w| w == "help") {
+    // pflag's tools (cobra) take `help` as a word only as the root's command.
+    let help_word = !matches!(dialect, Dialect::Authenticator | Dialect::ArgoCd)
+        && p.words[..p.words_before_dashes].iter().any(|w| w == "help");
+    if p.has(Key::Help) || help_word {
         return Some(Command::Help(HelpTopic { dialect, command }));
     }
     if p.has(Key::Version) {
