@@ -320,6 +320,12 @@ fn values_booleans_and_extra_words_per_dialect() {
             other => panic!("{other:?}"),
         }
     }
+    // update-kubeconfig's --kubeconfig names a file.
+    refused(
+        Dialect::Aws,
+        "eks update-kubeconfig --name c --kubeconfig dir/",
+        "names a directory",
+    );
     // cobra: `help` is a word of the root only; after a command, it is an argument.
     assert_eq!(cluster(Dialect::Authenticator, "token -i c help"), "c");
     assert_eq!(cluster(Dialect::ArgoCd, "aws --cluster-name c help"), "c");

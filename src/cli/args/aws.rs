@@ -205,7 +205,10 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
                 },
                 UpdateKubeconfig {
                     name,
-                    kubeconfig: p.last(Key::Kubeconfig).map(Into::into),
+                    kubeconfig: match p.last(Key::Kubeconfig) {
+                        Some(k) => Some(values::file_to_write("--kubeconfig", &k)?),
+                        None => None,
+                    },
                     role_arn,
                     proxy_url: p.last(Key::ProxyUrl),
                     dry_run: p.has(Key::DryRun),

@@ -520,7 +520,7 @@ fn check_token(p: &Parsed) -> Result<Command> {
         ));
     }
     Ok(Command::CheckToken(CheckToken {
-        out: PathBuf::from(out),
+        out: values::file_to_write("--out", &out)?,
         min_validity,
     }))
 }
