@@ -206,7 +206,7 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
                 UpdateKubeconfig {
                     name,
                     kubeconfig: match p.last(Key::Kubeconfig) {
-                        Some(k) => Some(values::file_to_write("--kubeconfig", &k)?),
+                        Some(k) => Some(values::file_path("--kubeconfig", &k)?),
                         None => None,
                     },
                     role_arn,

@@ -382,7 +382,7 @@ fn write_token(p: &Parsed) -> Result<Command> {
     let out = p
         .last(Key::Out)
         .ok_or_else(|| usage("write-token needs --out PATH"))?;
-    let out = values::file_to_write("--out", &out)?;
+    let out = values::file_path("--out", &out)?;
     let mode = match p.last(Key::Mode) {
         None => DEFAULT_MODE,
         Some(v) => values::parse_mode(&v)?,
@@ -429,7 +429,7 @@ fn write_token(p: &Parsed) -> Result<Command> {
                     return Err(usage("give either --ca-file or --ca-data, not both"))
                 }
             };
-            let path = values::file_to_write("--kubeconfig-out", &path)?;
+            let path = values::file_path("--kubeconfig-out", &path)?;
             if same_file(&path, &out) {
                 return Err(usage(
                     "--kubeconfig-out and --out name one file: the kubeconfig reads the \
@@ -520,7 +520,7 @@ fn check_token(p: &Parsed) -> Result<Command> {
         ));
     }
     Ok(Command::CheckToken(CheckToken {
-        out: values::file_to_write("--out", &out)?,
+        out: values::file_path("--out", &out)?,
         min_validity,
     }))
 }
@@ -560,7 +560,7 @@ fn kubeconfig(p: &Parsed) -> Result<Command> {
         KubeconfigArgs {
             alias: p.last(Key::Alias),
             out: match p.last(Key::Out) {
-                Some(o) => Some(values::file_to_write("--out", &o)?),
+                Some(o) => Some(values::file_path("--out", &o)?),
                 None => None,
             },
             force: p.has(Key::Force),

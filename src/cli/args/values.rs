@@ -5,9 +5,9 @@ use std::time::Duration;
 
 use super::{usage, ArgError, Format, Result};
 
-/// A file to write, as `flag` names it: a path whose last part is a file name (not
+/// A file (to write, or for --check to read), as `flag` names it: a path whose last part is a file name (not
 /// empty, `-`, a trailing `/`, `.` or `..`: [`eks_token::files::names_a_file`]).
-pub(crate) fn file_to_write(flag: &str, s: &str) -> Result<std::path::PathBuf> {
+pub(crate) fn file_path(flag: &str, s: &str) -> Result<std::path::PathBuf> {
     let path = std::path::PathBuf::from(s);
     if s.is_empty() {
         return Err(usage(format!("{flag} is empty: name a file")));
