@@ -11,7 +11,8 @@ fn is_name_char(c: char) -> bool {
 /// An access key id holds letters and digits (and `_`, which the API's pattern allows):
 /// any other character, such as a secret key's `/` or `+`, means something else is in its
 /// place, most often the secret key itself; so does a secret key shaped like an AWS key
-/// id (`AKIA` or `ASIA` and 16 capitals or digits). Neither value is ever shown.
+/// id (`AKIA` or `ASIA` and 16 capitals or digits), or equal to the key id (pasted
+/// twice). Neither value is ever shown.
 pub(crate) fn access_key_id(id: &str, secret: &str, origin: &str) -> Result<()> {
     let key_id_like = |s: &str| {
         s.len() == 20
@@ -20,7 +21,7 @@ pub(crate) fn access_key_id(id: &str, secret: &str, origin: &str) -> Result<()> 
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
     };
     let id_chars = id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    if id_chars && (key_id_like(id) || !key_id_like(secret)) {
+    if id_chars && (key_id_like(id) || !key_id_like(secret)) && secret != id {
         return Ok(());
     }
     Err(Error::InvalidInput(format!(
