@@ -31,7 +31,7 @@ impl Env {
             }
         }
         // What a user may paste into the wrong argument is never echoed back.
-        crate::log::hide(
+        crate::secret::hide(
             [
                 "AWS_SECRET_ACCESS_KEY",
                 "AWS_SESSION_TOKEN",

@@ -91,7 +91,7 @@ pub fn self_subject_review(
     if !(200..300).contains(&resp.status) {
         return Ok(Review::Refused {
             status: resp.status,
-            message: crate::log::redacted(doc["message"].as_str().unwrap_or("")),
+            message: crate::secret::redacted(doc["message"].as_str().unwrap_or("")),
         });
     }
     let info = &doc["status"]["userInfo"];

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::{log, sigv4, timefmt};
 
 /// Every EKS token starts with this.
-pub(crate) const PREFIX: &str = "k8s-aws-v1.";
+pub(crate) const PREFIX: &str = crate::secret::TOKEN_PREFIX;
 /// The header that binds a token to one cluster: signed, never sent.
 pub(crate) const CLUSTER_ID_HEADER: &str = "x-k8s-aws-id";
 /// `X-Amz-Expires` of the presigned URL (as aws-cli and aws-iam-authenticator).

@@ -258,7 +258,15 @@ pub fn check_target(path: &Path, links: Links) -> io::Result<()> {
                 ),
             ))
         }
-        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        // Missing, or a file where a directory should be: the walk below names it.
+        Err(e)
+            if !matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+            ) =>
+        {
+            return Err(e)
+        }
         Err(_) => {}
     }
     // Nothing there: the deepest existing part of the path must be a directory.
@@ -266,10 +274,14 @@ pub fn check_target(path: &Path, links: Links) -> io::Result<()> {
     loop {
         match fs::metadata(&dir) {
             Ok(meta) if meta.is_dir() => return Ok(()),
-            Ok(_) => {
+            Ok(meta) => {
                 return Err(io::Error::new(
                     io::ErrorKind::NotADirectory,
-                    format!("{} is not a directory", dir.display()),
+                    format!(
+                        "{} is {}, not a directory",
+                        dir.display(),
+                        describe(meta.mode())
+                    ),
                 ))
             }
             Err(_) if dir.pop() && !dir.as_os_str().is_empty() => {}
