@@ -81,7 +81,8 @@ fn shortened(msg: String) -> String {
     )
 }
 
-/// Writes one line to stderr as it is, with [`crate::secret::redacted`]'s hiding; a closed stderr (a
+/// Writes one line to stderr as it is, but for the secrets hidden in it (EKS tokens,
+/// JWTs, the environment's secret key and session token); a closed stderr (a
 /// reader gone) is no panic. For a JSON event line the caller built.
 pub fn emit(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
