@@ -115,7 +115,7 @@ pub fn fuzz_token_times(data: &[u8]) {
 }
 
 /// The command line in every dialect, arguments separated by NUL bytes (the first byte
-/// picks the program name).
+/// picks the program name); and what an error would echo of them shows no token.
 pub fn fuzz_cli(data: &[u8]) {
     use crate::cli::args;
     let Some((&which, rest)) = data.split_first() else {
@@ -138,6 +138,13 @@ pub fn fuzz_cli(data: &[u8]) {
     if let Some(first) = argv.first() {
         let _ = args::values::parse_duration(first);
         let _ = args::values::parse_mode(first);
+    }
+    // What an error line echoes of the arguments never shows a token.
+    let shown = crate::secret::redacted(&String::from_utf8_lossy(rest));
+    let mut at = 0;
+    while let Some(i) = shown[at..].find(crate::secret::TOKEN_PREFIX) {
+        at += i + crate::secret::TOKEN_PREFIX.len();
+        assert!(shown[at..].starts_with("***"), "a token shown in {shown:?}");
     }
 }
 
