@@ -515,3 +515,6 @@ pub(crate) fn help_or_version(
     }
     None
 }
+
+#[cfg(test)]
+mod tests;
