@@ -180,3 +180,33 @@ fn the_cycle_finder_finds_cycles() {
     g.insert("c".into(), BTreeSet::new());
     assert!(find_cycle(&g).is_none());
 }
+
+/// No source file (src, tests, fuzz) over 700 lines: a file that long holds more than
+/// one concern.
+#[test]
+fn no_source_file_is_over_700_lines() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<(usize, String)>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                if !["target", "corpus", "artifacts"]
+                    .iter()
+                    .any(|n| p.ends_with(n))
+                {
+                    walk(&p, out);
+                }
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let n = std::fs::read_to_string(&p).unwrap().lines().count();
+                out.push((n, p.display().to_string()));
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    for d in ["src", "tests", "fuzz"] {
+        walk(&root.join(d), &mut files);
+    }
+    let long: Vec<_> = files.iter().filter(|(n, _)| *n > 700).collect();
+    assert!(files.len() > 50, "{} files found", files.len());
+    assert!(long.is_empty(), "over 700 lines: {long:?}");
+}

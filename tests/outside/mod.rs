@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 mod blocking;
 mod kubeconfig;
 mod processes;
+mod write_targets;
 
 fn mkfifo(path: &Path) {
     let st = Command::new("mkfifo").arg(path).status().unwrap();
