@@ -8,7 +8,8 @@ use super::args::values::parse_duration;
 use super::args::*;
 use ::eks_token::Env;
 
-fn p(args: &[&str]) -> std::result::Result<Command, ArgError> {
+/// `args` parsed as eks-token's own command line.
+pub(crate) fn p(args: &[&str]) -> std::result::Result<Command, ArgError> {
     parse(
         Dialect::EksToken,
         &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
@@ -17,7 +18,7 @@ fn p(args: &[&str]) -> std::result::Result<Command, ArgError> {
 }
 
 /// A command line written as one string, split at spaces.
-fn argv(line: &str) -> Vec<&str> {
+pub(crate) fn argv(line: &str) -> Vec<&str> {
     line.split(' ').collect()
 }
 

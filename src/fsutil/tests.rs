@@ -7,6 +7,17 @@ fn scratch(tag: &str) -> PathBuf {
     d
 }
 
+fn mkfifo(p: &Path) {
+    rustix::fs::mknodat(
+        rustix::fs::CWD,
+        p,
+        rustix::fs::FileType::Fifo,
+        Mode::from_raw_mode(0o600),
+        0,
+    )
+    .unwrap();
+}
+
 fn mode_of(p: &Path) -> u32 {
     fs::symlink_metadata(p).unwrap().mode() & 0o7777
 }
@@ -92,14 +103,7 @@ fn neither_follows_nor_replaces_a_link_or_a_device_unless_told() {
     let link = d.join("token");
     std::os::unix::fs::symlink(&victim, &link).unwrap();
     let fifo = d.join("fifo");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    mkfifo(&fifo);
     for (path, what) in [(&link, "a symbolic link"), (&fifo, "a FIFO")] {
         let e = write_atomic(path, b"tok", 0o600).unwrap_err();
         assert!(e.to_string().contains(what), "{e}");
@@ -178,14 +182,7 @@ fn stale_temps_are_told_by_their_lock_not_their_pid_alone() {
     fs::write(&other_target, "x").unwrap();
     // Lookalikes that are not regular files are left alone.
     let fifo = temp("4294967295", "fifo");
-    rustix::fs::mknodat(
-        rustix::fs::CWD,
-        &fifo,
-        rustix::fs::FileType::Fifo,
-        Mode::from_raw_mode(0o600),
-        0,
-    )
-    .unwrap();
+    mkfifo(&fifo);
     fs::create_dir(temp("4294967295", "dir")).unwrap();
     let dir = Dir::open(&d).unwrap();
     assert_eq!(dir.remove_stale_temps(Some("token"), 64, None), 2);

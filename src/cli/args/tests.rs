@@ -3,20 +3,8 @@
 //! `help` and extra arguments, and the one-line error each bad line gets.
 
 use super::*;
+use crate::cli::tests::{argv, p};
 use ::eks_token::Env;
-
-fn p(args: &[&str]) -> std::result::Result<Command, ArgError> {
-    parse(
-        Dialect::EksToken,
-        &args.iter().map(|s| s.to_string()).collect::<Vec<_>>(),
-        &Env::default(),
-    )
-}
-
-/// A command line written as one string, split at spaces.
-fn argv(line: &str) -> Vec<&str> {
-    line.split(' ').collect()
-}
 
 /// A command's words in one argument name no command (the fuzzer found
 /// `eks-token "sts get-caller-identity"` reaching a parser that did not exist).
