@@ -75,15 +75,15 @@ pub(crate) fn redacted(text: &str) -> String {
         let end = after
             .find(|c: char| !(token_char(c) || (prefix == "eyJ" && c == '.')))
             .unwrap_or(after.len());
-        // A JWT is three parts: "eyJ" alone is text.
-        let hide = prefix != "eyJ" || after[..end].matches('.').count() >= 2;
+        // A JWT is three parts: "eyJ" alone is text, and what follows it is read again
+        // (a token may be in it).
         out.push_str(&rest[..at + prefix.len()]);
-        if hide {
+        if prefix != "eyJ" || after[..end].matches('.').count() >= 2 {
             out.push_str("***");
+            rest = &after[end..];
         } else {
-            out.push_str(&after[..end]);
+            rest = after;
         }
-        rest = &after[end..];
     }
     out.push_str(rest);
     for v in HIDDEN.get().into_iter().flatten() {
@@ -120,6 +120,11 @@ mod tests {
             "--role-arn \"eyJ***\" is bad"
         );
         assert_eq!(redacted("eyJ alone, or eyJx.y"), "eyJ alone, or eyJx.y");
+        // Found by the fuzzer: a token inside what follows a lone "eyJ".
+        assert_eq!(
+            redacted("eyJ--x-k8s-aws-v1.aHR0 and eyJk8s-aws-v1.abc.d"),
+            "eyJ--x-k8s-aws-v1.*** and eyJ***"
+        );
         assert_eq!(redacted("Unauthorized"), "Unauthorized");
     }
 }
