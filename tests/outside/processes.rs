@@ -109,7 +109,17 @@ fn a_quit_signal_leaves_no_core_file_with_secrets() {
     let env = TestEnv::new();
     let control = TempDir::new("core-control");
     let mut sleeper = spawn_dumpable(&env, control.path(), Path::new("sleep"), &["30"]);
-    std::thread::sleep(Duration::from_millis(300));
+    // Signalled once the shell has become `sleep` (a fixed pause was too short for a
+    // loaded machine, and the shell outlived the signal).
+    let comm = format!("/proc/{}/comm", sleeper.id());
+    let started = Instant::now();
+    while std::fs::read_to_string(&comm).map_or(true, |c| c.trim() != "sleep") {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "sleep never ran"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let st = sigquit(&mut sleeper);
     assert!(st.core_dumped(), "control: no core dump ({st:?})");
     assert!(
