@@ -80,13 +80,17 @@ fn core_files(dir: &Path) -> Vec<String> {
 
 /// Starts `program args` with core dumps allowed (`ulimit -c unlimited`) in `dir`.
 fn spawn_dumpable(env: &TestEnv, dir: &Path, program: &Path, args: &[&str]) -> std::process::Child {
+    // SIGQUIT back to its default first: a job started in the background by a
+    // non-interactive shell (a CI runner's) inherits it ignored, and no shell can undo that.
     let mut all = vec![
+        "--default-signal=QUIT",
+        "sh",
         "-c",
         "ulimit -c unlimited && exec \"$0\" \"$@\"",
         program.to_str().unwrap(),
     ];
     all.extend_from_slice(args);
-    env.command(Path::new("sh"), &all)
+    env.command(Path::new("env"), &all)
         .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
