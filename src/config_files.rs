@@ -300,11 +300,14 @@ pub(crate) fn load(env: &Env) -> crate::Result<ProfileSet> {
         } else {
             ("config file", &config)
         };
-        Error::InvalidInput(format!(
-            "cannot parse the AWS {which} {}: {e}",
-            path.as_ref()
-                .map_or("-".into(), |p| p.display().to_string()),
-        ))
+        Error::config(
+            None,
+            format!(
+                "cannot parse the AWS {which} {}: {e}",
+                path.as_ref()
+                    .map_or("-".into(), |p| p.display().to_string()),
+            ),
+        )
     })
 }
 
@@ -335,6 +338,24 @@ pub(crate) fn selected(flag: Option<&str>, env: &Env) -> (String, Named) {
 }
 
 impl ProfileSet {
+    /// Makes `log` hide every secret the files hold (any profile's secret key and
+    /// session token): one pasted where it does not belong, or echoed by a server, is
+    /// never shown.
+    pub(crate) fn hide_secrets(&self, log: &crate::log::Log) {
+        const SECRETS: [&str; 3] = [
+            "aws_secret_access_key",
+            "aws_session_token",
+            "aws_security_token",
+        ];
+        for p in self.profiles.values() {
+            for k in SECRETS {
+                if let Some(v) = p.get(k) {
+                    log.hide(v);
+                }
+            }
+        }
+    }
+
     /// A property of a profile.
     pub(crate) fn get(&self, profile: &str, key: &str) -> Option<&str> {
         self.profiles

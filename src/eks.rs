@@ -1,10 +1,16 @@
-//! EKS DescribeCluster (a SigV4-signed `GET /clusters/NAME`, JSON answer), for
-//! `eks-token kubeconfig`.
+//! The EKS API (rest-json, SigV4-signed `GET`s, JSON answers), for `kubeconfig` and
+//! `doctor`: DescribeCluster, and the access entries of a cluster. Every call goes
+//! through the one retry loop; an answer is checked before it is believed.
+
+use serde_json::Value;
 
 use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result, ServiceError};
-use crate::http::{self, Client};
+use crate::error::{Error, HttpFailure, Result, ServiceError};
+use crate::http;
+use crate::log::vlog;
+use crate::retry::Failed;
+use crate::session::Session;
 use crate::sigv4;
 
 /// What a kubeconfig needs of a cluster.
@@ -22,55 +28,85 @@ pub struct Cluster {
     pub status: Option<String>,
     /// The cluster id of a local cluster on AWS Outposts (tokens name it instead).
     pub outpost_id: Option<String>,
+    /// How the cluster maps IAM identities to Kubernetes users
+    /// (`accessConfig.authenticationMode`: `CONFIG_MAP`, `API_AND_CONFIG_MAP`, `API`),
+    /// when the answer says.
+    pub authentication_mode: Option<String>,
 }
 
-/// DescribeCluster.
-pub(crate) fn describe_cluster(
-    http: &Client,
+/// One signed `GET` of the EKS API at `path_and_query`, its JSON answer (the error answer
+/// decoded as a [`ServiceError`] of `operation` about `subject`).
+fn get(
+    s: &Session,
     ep: &Endpoint,
     creds: &Credentials,
-    name: &str,
-) -> Result<Cluster> {
-    let path_and_query = format!("/clusters/{}", encode_segment(name));
-    let path = ep.path(&path_and_query);
-    let signed = sigv4::sign_headers(
-        &sigv4::Request {
-            method: "GET",
-            host: &ep.host(),
-            path: &path,
-            query: &[],
-            headers: &[],
-            body: b"",
-        },
-        creds,
-        sigv4::Scope {
-            time: http.now(),
-            region: &ep.signing_region,
-            service: "eks",
-        },
-        sigv4::Settings::default(),
-    );
-    let mut headers = signed.headers;
-    headers.push(("accept".into(), "application/json".into()));
-    let resp = http
-        .send(&http::Request {
-            method: "GET",
-            url: &ep.url,
-            path_and_query: &path_and_query,
-            headers: &headers,
-            body: b"",
-            allow_http: ep.overridden,
-            direct: false,
-            timeout: None,
-        })
-        .map_err(|f| Error::Http {
-            what: format!("DescribeCluster {name}"),
-            detail: format!("{f} (endpoint {})", ep.join("/")),
-            retryable: f.is_retryable(),
-        })?;
-    let json: serde_json::Value =
-        serde_json::from_slice(&resp.body).unwrap_or(serde_json::Value::Null);
-    if resp.status != 200 {
+    operation: &'static str,
+    subject: &str,
+    path_and_query: &str,
+) -> Result<Value> {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (path_and_query, None),
+    };
+    let query: Vec<(String, String)> = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let what = format!("{operation} {subject}");
+    let log = s.log();
+    s.retrying(s.retry().max_attempts, &what, |attempt| {
+        let signed = sigv4::sign_headers(
+            &sigv4::Request {
+                method: "GET",
+                host: &ep.host(),
+                path: &ep.path(path),
+                query: &query,
+                headers: &[],
+                body: b"",
+            },
+            creds,
+            sigv4::Scope {
+                time: s.clock().now(),
+                region: &ep.signing_region,
+                service: "eks",
+            },
+            sigv4::Settings::default(),
+        );
+        let mut headers = signed.headers;
+        headers.push(("accept".into(), "application/json".into()));
+        let sent_at = time::OffsetDateTime::now_utc();
+        let resp = s
+            .http()
+            .send(&http::Request {
+                method: "GET",
+                url: &ep.url,
+                path_and_query,
+                headers: &headers,
+                body: b"",
+                allow_http: ep.overridden,
+                direct: false,
+                timeout: Some(attempt.timeout),
+            })
+            .map_err(|f| {
+                f.at(&format!("endpoint {}", ep.join("/")))
+                    .during(what.clone())
+            })?;
+        if let Some(d) = resp.header("date") {
+            s.clock()
+                .observe_date(log, d, sent_at, time::OffsetDateTime::now_utc());
+        }
+        vlog!(
+            log,
+            "{what}: HTTP {} (attempt {})",
+            resp.status,
+            attempt.number
+        );
+        let json: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
+        if resp.status == 200 {
+            return Ok(json);
+        }
         let code = resp
             .header("x-amzn-errortype")
             .map(|t| t.split(':').next().unwrap_or(t).to_owned())
@@ -86,16 +122,39 @@ pub(crate) fn describe_cluster(
             .and_then(|m| m.as_str())
             .unwrap_or("no message")
             .to_owned();
-        return Err(Error::Service(Box::new(ServiceError {
-            operation: "DescribeCluster",
-            subject: name.to_owned(),
-            status: resp.status,
-            code,
-            message,
-            request_id: resp.header("x-amzn-requestid").unwrap_or("").to_owned(),
-            hint: None,
-        })));
-    }
+        Err(Failed {
+            error: Error::Service(Box::new(ServiceError {
+                operation,
+                subject: subject.to_owned(),
+                status: resp.status,
+                code,
+                message,
+                request_id: resp.header("x-amzn-requestid").unwrap_or("").to_owned(),
+                hint: None,
+            })),
+            retry_after: resp.header("x-amz-retry-after").map(str::to_owned),
+        })
+    })
+}
+
+/// What is wrong with an answer: a [`HttpFailure::BadAnswer`] of `operation`.
+fn bad_answer(operation: &str, subject: &str, why: String) -> Error {
+    HttpFailure::BadAnswer(why).during(format!("{operation} {subject}"))
+}
+
+/// DescribeCluster of `name`, the answer checked before it is believed: its `arn` must
+/// name this cluster in the region asked (and, when known, the account of the
+/// credentials: DescribeCluster only sees the caller's own account), and its endpoint
+/// must be https. A server that answers for another cluster would otherwise have its
+/// endpoint written where this cluster's tokens go.
+pub(crate) fn describe_cluster(
+    s: &Session,
+    ep: &Endpoint,
+    creds: &Credentials,
+    name: &str,
+) -> Result<Cluster> {
+    let path = format!("/clusters/{}", encode_segment(name));
+    let json = get(s, ep, creds, "DescribeCluster", name, &path)?;
     let c = &json["cluster"];
     let get = |k: &str| {
         c.get(k)
@@ -103,15 +162,49 @@ pub(crate) fn describe_cluster(
             .filter(|v| !v.is_empty())
             .map(str::to_owned)
     };
-    let missing = |k: &str| Error::Http {
-        what: format!("DescribeCluster {name}"),
-        detail: format!("the answer has no cluster {k} (is the cluster still being created?)"),
-        retryable: true,
+    let missing = |k: &str| {
+        // A cluster still being created has no endpoint yet: worth asking again later.
+        Error::source(
+            "EKS",
+            format!(
+                "DescribeCluster {name}: the answer has no cluster {k} (is the cluster still \
+                 being created?)"
+            ),
+        )
     };
+    let arn = get("arn").ok_or_else(|| missing("arn"))?;
+    check_arn(&arn, name, &ep.signing_region, creds.account_id.as_deref()).map_err(|why| {
+        bad_answer(
+            "DescribeCluster",
+            name,
+            format!("the answer's arn {arn:?} {why}"),
+        )
+    })?;
+    let endpoint = get("endpoint").ok_or_else(|| missing("endpoint"))?;
+    match crate::url::parse(&endpoint) {
+        Ok(u) if u.scheme == crate::url::Scheme::Https => {}
+        _ => {
+            return Err(bad_answer(
+                "DescribeCluster",
+                name,
+                format!(
+                    "the answer's endpoint {:?} is not an https:// URL: no token is sent there",
+                    crate::url::redacted(&endpoint)
+                ),
+            ))
+        }
+    }
+    if get("name").is_some_and(|n| n != name) {
+        return Err(bad_answer(
+            "DescribeCluster",
+            name,
+            "the answer's name is another cluster's".into(),
+        ));
+    }
     Ok(Cluster {
-        name: get("name").unwrap_or_else(|| name.to_owned()),
-        arn: get("arn").ok_or_else(|| missing("arn"))?,
-        endpoint: get("endpoint").ok_or_else(|| missing("endpoint"))?,
+        name: name.to_owned(),
+        arn,
+        endpoint,
         ca_data: c["certificateAuthority"]["data"]
             .as_str()
             .filter(|v| !v.is_empty())
@@ -122,7 +215,41 @@ pub(crate) fn describe_cluster(
             .get("outpostConfig")
             .filter(|o| !o.is_null())
             .and_then(|_| get("id")),
+        authentication_mode: c["accessConfig"]["authenticationMode"]
+            .as_str()
+            .map(str::to_owned),
     })
+}
+
+/// Whether `arn` is `arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME` for `name` in
+/// `region` (and `account` when known); why not.
+fn check_arn(
+    arn: &str,
+    name: &str,
+    region: &str,
+    account: Option<&str>,
+) -> std::result::Result<(), String> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    let [prefix, partition, service, arn_region, arn_account, resource] = parts.as_slice() else {
+        return Err("is not an ARN".into());
+    };
+    if *prefix != "arn" || *service != "eks" || !crate::endpoint::is_partition(partition) {
+        return Err("is not an EKS ARN".into());
+    }
+    if resource.strip_prefix("cluster/") != Some(name) {
+        return Err(format!("names another cluster than {name:?}"));
+    }
+    if *arn_region != region {
+        return Err(format!("is in another region than {region}, the one asked"));
+    }
+    if let Some(account) = account {
+        if *arn_account != account {
+            return Err(format!(
+                "is in another account than {account}, the credentials' own"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A cluster name as one path segment: RFC 3986 unreserved characters stay, the rest is
@@ -132,4 +259,49 @@ fn encode_segment(name: &str) -> String {
     let mut out = String::new();
     crate::sigv4::uri_encode(name, false, &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_arn_of_the_cluster_asked_is_believed() {
+        let ok = "arn:aws:eks:us-east-1:222222222222:cluster/dev";
+        assert_eq!(check_arn(ok, "dev", "us-east-1", None), Ok(()));
+        assert_eq!(
+            check_arn(ok, "dev", "us-east-1", Some("222222222222")),
+            Ok(())
+        );
+        for (arn, name, region, account) in [
+            (
+                "arn:aws:eks:us-east-1:222222222222:cluster/prod",
+                "dev",
+                "us-east-1",
+                None,
+            ),
+            (
+                "arn:aws:eks:eu-west-1:222222222222:cluster/dev",
+                "dev",
+                "us-east-1",
+                None,
+            ),
+            (ok, "dev", "us-east-1", Some("333333333333")),
+            (
+                "arn:aws:iam::222222222222:role/dev",
+                "dev",
+                "us-east-1",
+                None,
+            ),
+            (
+                "arn:aws:eks:us-east-1:222222222222:cluster/dev/x",
+                "dev",
+                "us-east-1",
+                None,
+            ),
+            ("not an arn", "dev", "us-east-1", None),
+        ] {
+            assert!(check_arn(arn, name, region, account).is_err(), "{arn}");
+        }
+    }
 }

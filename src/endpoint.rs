@@ -7,7 +7,6 @@ use crate::config_files::ProfileSet;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::url::{self, Url};
-use crate::vlog;
 
 /// An AWS partition: a family of regions sharing DNS suffixes.
 #[derive(Debug, PartialEq, Eq)]
@@ -389,18 +388,15 @@ pub(crate) fn resolve(
     };
     let Some(region) = region else {
         return match service {
-            Service::Sts if settings.fips => {
-                vlog!(
-                    "FIPS asked for with no region: aws-cli would presign for \
-                     sts-fips.aws-global.amazonaws.com, a host that does not exist"
-                );
-                Err(Error::InvalidInput(
-                    "AWS_USE_FIPS_ENDPOINT (or the profile's use_fips_endpoint) asks for a FIPS \
+            // aws-cli would presign for sts-fips.aws-global.amazonaws.com, a host that
+            // does not exist.
+            Service::Sts if settings.fips => Err(Error::InvalidInput(
+                "AWS_USE_FIPS_ENDPOINT (or the profile's use_fips_endpoint) asks for a FIPS \
                      endpoint, and FIPS endpoints are regional: set a region (--region, \
-                     AWS_REGION, AWS_DEFAULT_REGION or the profile's region)"
-                        .into(),
-                ))
-            }
+                     AWS_REGION, AWS_DEFAULT_REGION or the profile's region); aws-cli would \
+                     presign for sts-fips.aws-global.amazonaws.com, a host that does not exist"
+                    .into(),
+            )),
             Service::Sts => Ok(global(
                 "no region set (--region, AWS_REGION, AWS_DEFAULT_REGION): using the global \
                  endpoint, signed for us-east-1, as aws-cli does"

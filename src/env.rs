@@ -10,6 +10,8 @@ pub struct Env {
     vars: BTreeMap<String, String>,
     /// Variables eks-token reads whose value is not UTF-8 (ignored).
     not_utf8: Vec<String>,
+    /// Their warning was written (once for this environment).
+    warned: std::cell::Cell<bool>,
 }
 
 impl Env {
@@ -30,25 +32,13 @@ impl Env {
                 Err(_) => env.not_utf8.push(k.to_owned()),
             }
         }
-        // What a user may paste into the wrong argument is never echoed back.
-        crate::secret::hide(
-            [
-                "AWS_SECRET_ACCESS_KEY",
-                "AWS_SESSION_TOKEN",
-                "AWS_SECURITY_TOKEN",
-            ]
-            .iter()
-            .filter_map(|k| env.get(k).map(str::to_owned)),
-        );
         env
     }
 
     /// The variables ignored for not being UTF-8: an AWS or eks-token setting among
     /// them is an error (ignored, it would change which credentials sign, or drop a
     /// session token); others (`PATH`, a proxy) get a warning, once a process.
-    pub(crate) fn check_utf8(&self) -> crate::Result<()> {
-        use std::sync::atomic::{AtomicBool, Ordering};
-        static WARNED: AtomicBool = AtomicBool::new(false);
+    pub(crate) fn check_utf8(&self, log: &crate::log::Log) -> crate::Result<()> {
         if let Some(k) = self
             .not_utf8
             .iter()
@@ -58,9 +48,9 @@ impl Env {
                 "{k} is not UTF-8 text: fix or unset it (ignoring it would change what is signed)"
             )));
         }
-        if !self.not_utf8.is_empty() && !WARNED.swap(true, Ordering::Relaxed) {
+        if !self.not_utf8.is_empty() && !self.warned.replace(true) {
             for k in &self.not_utf8 {
-                crate::log::warn(format_args!("{k} is not UTF-8 text: ignored, as if unset"));
+                log.warn(format_args!("{k} is not UTF-8 text: ignored, as if unset"));
             }
         }
         Ok(())
@@ -76,6 +66,7 @@ impl Env {
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
             not_utf8: Vec::new(),
+            warned: Default::default(),
         }
     }
 

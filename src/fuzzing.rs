@@ -109,7 +109,14 @@ pub fn fuzz_token_times(data: &[u8]) {
     let signing = now
         .checked_add(time::Duration::seconds(skew))
         .unwrap_or(now);
-    if let Ok(t) = token::generate(&creds, &ep, &cluster, signing, now) {
+    if let Ok(t) = token::generate(
+        &crate::log::Log::default(),
+        &creds,
+        &ep,
+        &cluster,
+        signing,
+        now,
+    ) {
         let _ = verify::check(&t.value, now, None);
     }
 }
@@ -140,7 +147,7 @@ pub fn fuzz_cli(data: &[u8]) {
         let _ = args::values::parse_mode(first);
     }
     // What an error line echoes of the arguments never shows a token.
-    let shown = crate::secret::redacted(&String::from_utf8_lossy(rest));
+    let shown = crate::secret::by_form(&String::from_utf8_lossy(rest));
     let mut at = 0;
     while let Some(i) = shown[at..].find(crate::secret::TOKEN_PREFIX) {
         at += i + crate::secret::TOKEN_PREFIX.len();

@@ -11,9 +11,8 @@ use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
 use ureq::Agent;
 
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, HttpFailure as Failure, Result};
 use crate::url::{self, Scheme, Url};
-use crate::vlog;
 
 /// Largest response body we read.
 pub(crate) const MAX_BODY: u64 = 1 << 20;
@@ -47,12 +46,7 @@ impl Request<'_> {
     /// The absolute URL asked, made from the parsed parts.
     pub(crate) fn target(&self) -> String {
         if self.path_and_query.is_empty() {
-            let mut t = format!("{}{}", self.url.origin(), self.url.path);
-            if let Some(q) = &self.url.query {
-                t.push('?');
-                t.push_str(q);
-            }
-            t
+            self.url.requested()
         } else {
             self.url.join(self.path_and_query)
         }
@@ -78,38 +72,6 @@ impl Response {
     }
 }
 
-/// Why a request failed before a full response arrived.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Failure {
-    /// No answer in time (connect, read, or the overall deadline).
-    Timeout(String),
-    /// The run's deadline has passed; do not retry.
-    DeadlineExceeded,
-    /// Could not connect, or the connection broke (retryable).
-    Connection(String),
-    /// The answer was unusable: too large, not HTTP, bad TLS (not retryable).
-    Fatal(String),
-}
-
-impl Failure {
-    /// Whether the SDK standard retry mode retries this failure.
-    pub(crate) fn is_retryable(&self) -> bool {
-        matches!(self, Failure::Timeout(_) | Failure::Connection(_))
-    }
-}
-
-impl std::fmt::Display for Failure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Failure::Timeout(m) => write!(f, "timed out ({m})"),
-            Failure::DeadlineExceeded => {
-                f.write_str("the overall deadline passed (raise --timeout if the network is slow)")
-            }
-            Failure::Connection(m) | Failure::Fatal(m) => f.write_str(m),
-        }
-    }
-}
-
 /// The HTTP client of one run. The agent (and its TLS roots) is built on first use:
 /// a token signed with environment credentials needs no network at all.
 pub(crate) struct Client {
@@ -120,12 +82,7 @@ pub(crate) struct Client {
     connect_timeout: Duration,
     deadline: Cell<Instant>,
     proxies: Proxies,
-    /// Server clock minus ours, once an STS answer showed more than 4 minutes of it.
-    skew: Cell<time::Duration>,
 }
-
-/// Skew below this is left alone (the SDKs' threshold).
-pub(crate) const SKEW_THRESHOLD: time::Duration = time::Duration::minutes(4);
 
 impl Client {
     /// A client whose whole run may take `timeout`.
@@ -137,7 +94,6 @@ impl Client {
             connect_timeout: CONNECT_TIMEOUT,
             deadline: Cell::new(Instant::now() + timeout),
             proxies: Proxies::from_env(env),
-            skew: Cell::new(time::Duration::ZERO),
         }
     }
 
@@ -160,10 +116,10 @@ impl Client {
         }
         let roots = match (&self.ca_pem, &self.ca_bundle) {
             (Some(pem), _) => RootCerts::new_with_certs(
-                &parse_pem_certs(pem).map_err(|e| Failure::Fatal(format!("the CA: {e}")))?,
+                &parse_pem_certs(pem).map_err(|e| Failure::Tls(format!("the CA: {e}")))?,
             ),
             (None, Some(path)) => RootCerts::new_with_certs(
-                &load_ca_bundle(path).map_err(|e| Failure::Fatal(e.to_string()))?,
+                &load_ca_bundle(path).map_err(|e| Failure::Tls(e.to_string()))?,
             ),
             (None, None) => RootCerts::WebPki,
         };
@@ -186,45 +142,6 @@ impl Client {
             .saturating_duration_since(Instant::now())
     }
 
-    /// The time to sign with: our clock, corrected by the server's when they disagree
-    /// by more than 4 minutes.
-    pub(crate) fn now(&self) -> time::OffsetDateTime {
-        let now = time::OffsetDateTime::now_utc();
-        // A server Date is at most year 9999: the sum stays representable, but a
-        // malicious one must not be able to make it panic.
-        now.checked_add(self.skew.get()).unwrap_or(now)
-    }
-
-    /// Records the server clock from an answer's `Date` header: skew = server time minus
-    /// the midpoint of sending and receiving. Returns the measured skew.
-    pub(crate) fn observe_date(
-        &self,
-        date: &str,
-        sent: time::OffsetDateTime,
-        received: time::OffsetDateTime,
-    ) -> Option<time::Duration> {
-        let server = crate::timefmt::parse_http_date(date)?;
-        let midpoint = sent + (received - sent) / 2;
-        let skew: time::Duration = server - midpoint;
-        if skew.abs() > SKEW_THRESHOLD {
-            if (skew - self.skew.get()).abs() > time::Duration::seconds(5) {
-                vlog!(
-                    "clock skew: the server's clock is {} {} ours; signing at the corrected time",
-                    crate::timefmt::human_duration(skew.whole_seconds().abs()),
-                    if skew.is_positive() {
-                        "ahead of"
-                    } else {
-                        "behind"
-                    }
-                );
-            }
-            self.skew.set(skew);
-        } else {
-            self.skew.set(time::Duration::ZERO);
-        }
-        Some(skew)
-    }
-
     /// Sets the deadline (a sidecar's next refresh gets its own `--timeout`).
     pub(crate) fn set_deadline(&self, deadline: Instant) {
         self.deadline.set(deadline);
@@ -234,7 +151,7 @@ impl Client {
     pub(crate) fn send(&self, req: &Request<'_>) -> std::result::Result<Response, Failure> {
         let https = req.url.scheme == Scheme::Https;
         if !https && !req.allow_http {
-            return Err(Failure::Fatal(format!(
+            return Err(Failure::Refused(format!(
                 "refusing to send credentials over plain http to {}",
                 req.url.origin()
             )));
@@ -254,7 +171,7 @@ impl Client {
         }
         let request = builder
             .body(req.body.to_vec())
-            .map_err(|e| Failure::Fatal(format!("cannot build the request: {e}")))?;
+            .map_err(|e| Failure::Refused(format!("cannot build the request: {e}")))?;
         let proxy = if req.direct || is_link_local(&req.url.host) {
             None
         } else {
@@ -290,6 +207,22 @@ impl Client {
         })
     }
 
+    /// Whether the proxy for `target` has credentials in its URL (never shown).
+    fn proxy_has_credentials(&self, target: &Url) -> bool {
+        let proxy = match target.scheme {
+            Scheme::Https => &self.proxies.https,
+            Scheme::Http => &self.proxies.http,
+        };
+        proxy.as_ref().is_some_and(|(_, text)| {
+            let with_scheme = if text.contains("://") {
+                text.clone()
+            } else {
+                format!("http://{text}")
+            };
+            url::parse_proxy(&with_scheme).is_ok_and(|p| p.userinfo.is_some())
+        })
+    }
+
     /// [`Self::classify`], naming the proxy a failure happened at (or behind).
     fn classify_via(&self, e: ureq::Error, via: Option<&str>, target: &Url) -> Failure {
         let Some(via) = via else {
@@ -301,10 +234,18 @@ impl Client {
         ) || matches!(&e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
         if let ureq::Error::ConnectProxyFailed(reason) = &e {
             if reason.contains(" 407") {
-                return Failure::Fatal(format!(
-                    "the proxy {via} asks for credentials (407 Proxy Authentication \
-                     Required): write them into the proxy URL (http://USER:PASSWORD@HOST:PORT)"
-                ));
+                // `via` says whether the URL carries credentials: then they were refused.
+                return Failure::Refused(if self.proxy_has_credentials(target) {
+                    format!(
+                        "the proxy {via} refused the credentials in its URL (407 Proxy \
+                         Authentication Required): check the user and password written there"
+                    )
+                } else {
+                    format!(
+                        "the proxy {via} asks for credentials (407 Proxy Authentication \
+                         Required): write them into the proxy URL (http://USER:PASSWORD@HOST:PORT)"
+                    )
+                });
             }
             return Failure::Connection(format!(
                 "the proxy {via} could not reach {}: {reason}",
@@ -317,7 +258,9 @@ impl Client {
             }
             Failure::Connection(m) => Failure::Connection(format!("{m} (through the proxy {via})")),
             Failure::Timeout(m) => Failure::Timeout(format!("{m}; through the proxy {via}")),
-            Failure::Fatal(m) => Failure::Fatal(format!("{m} (through the proxy {via})")),
+            Failure::Tls(m) => Failure::Tls(format!("{m} (through the proxy {via})")),
+            Failure::BadAnswer(m) => Failure::BadAnswer(format!("{m} (through the proxy {via})")),
+            Failure::Refused(m) => Failure::Refused(format!("{m} (through the proxy {via})")),
             // The deadline passed while waiting: on the proxy, or behind it.
             Failure::DeadlineExceeded => Failure::Timeout(format!(
                 "the run's deadline passed waiting on the proxy {via} (or the endpoint behind \
@@ -331,16 +274,16 @@ impl Client {
         match e {
             E::Timeout(_) if self.remaining().is_zero() => Failure::DeadlineExceeded,
             E::Timeout(t) => Failure::Timeout(t.to_string()),
-            E::BodyExceedsLimit(_) => Failure::Fatal(format!(
+            E::BodyExceedsLimit(_) => Failure::BadAnswer(format!(
                 "the response body is larger than {} KiB",
                 MAX_BODY / 1024
             )),
             E::HostNotFound => Failure::Connection("host not found (DNS)".into()),
             E::ConnectionFailed => Failure::Connection("connection failed".into()),
-            E::Rustls(e) => Failure::Fatal(tls_failure(&e.to_string())),
+            E::Rustls(e) => Failure::Tls(tls_failure(&e.to_string())),
             // rustls reports a failed handshake (bad certificate) as invalid data.
             E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-                Failure::Fatal(tls_failure(&io.to_string()))
+                Failure::Tls(tls_failure(&io.to_string()))
             }
             E::Io(io) => {
                 if self.remaining().is_zero() {
@@ -352,7 +295,7 @@ impl Client {
                 }
             }
             E::Protocol(p) => Failure::Connection(format!("bad HTTP answer: {p}")),
-            other => Failure::Fatal(other.to_string()),
+            other => Failure::BadAnswer(other.to_string()),
         }
     }
 }
@@ -437,7 +380,7 @@ impl Proxies {
             return Ok(None);
         }
         let bad = |why: String| {
-            Failure::Fatal(format!(
+            Failure::Refused(format!(
                 "{var} {:?} is not a usable proxy URL: {why}",
                 url::redacted(text)
             ))

@@ -12,15 +12,18 @@ use crate::eks::{self, Cluster};
 use crate::endpoint::{self, Service};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::executor::{self, Context, Level};
+use crate::executor::{self, Level};
+use crate::log::{vlog, Log};
 use crate::plan::{self, Plan};
 use crate::request::Request;
+use crate::runtime::{MfaPrompt, Runtime, Stop};
 use crate::session::Session;
+use crate::sources::Context;
 use crate::sts::CallerIdentity;
 use crate::token::{self, Token};
 use crate::validate;
 use crate::verify;
-use crate::{cache, http, log, retry, timefmt, vlog};
+use crate::{cache, http, retry, timefmt};
 
 /// Issues tokens and credentials for a [`Request`].
 pub struct Issuer<'e> {
@@ -38,17 +41,38 @@ pub struct Issuer<'e> {
     /// The deadline started by `new` has not been used by an operation yet: the first
     /// one keeps it, so that reading the config files and planning count too.
     first_deadline: bool,
+    mfa_prompt: Option<MfaPrompt>,
 }
 
 impl<'e> Issuer<'e> {
     /// Validates the request, reads the config files and makes the plan; no network.
-    /// The first operation's deadline (`request.timeout`) starts here.
+    /// The first operation's deadline (`request.timeout`) starts here. Logs nothing, and
+    /// cannot be stopped nor ask for MFA: see [`Issuer::with`].
     pub fn new(request: &Request, env: &'e Env) -> Result<Self> {
+        Self::with(request, env, Runtime::default())
+    }
+
+    /// [`Issuer::new`], in `runtime`: its log, its stop, its MFA prompt.
+    pub fn with(request: &Request, env: &'e Env, runtime: Runtime) -> Result<Self> {
         let started = Instant::now();
-        log::set_verbose(request.verbose);
-        env.check_utf8()?;
+        let Runtime {
+            log,
+            stop,
+            mfa_prompt,
+        } = runtime;
+        env.check_utf8(&log)?;
+        for k in [
+            "AWS_SECRET_ACCESS_KEY",
+            "AWS_SESSION_TOKEN",
+            "AWS_SECURITY_TOKEN",
+        ] {
+            if let Some(v) = env.get(k) {
+                log.hide(v);
+            }
+        }
         request.validate()?;
         let profiles = config_files::load(env)?;
+        profiles.hide_secrets(&log);
         let (profile, named) = config_files::selected(request.profile.as_deref(), env);
         let region = match request.region.as_deref().filter(|r| !r.is_empty()) {
             Some(r) => Some(r.trim().to_owned()),
@@ -66,26 +90,27 @@ impl<'e> Issuer<'e> {
         settings.override_for(Service::Sts)?;
         let retry = retry::Policy::load(env, &profiles, &profile)?;
         let deadline = started + request.timeout;
-        let plan = plan::make(request, env, &profiles, &profile, named, deadline)?;
-        if let plan::Base::Sso(_) = plan.base {
-            settings.override_for(Service::SsoPortal)?;
-        }
+        let plan = plan::make(&log, request, env, &profiles, &profile, named, deadline)?;
+        plan.base.check(&settings)?;
         Ok(Issuer {
             env,
             request: request.clone(),
             plan,
+            cache: cache::Lazy::new(request.cache_dir.as_deref(), request.no_cache, env, &log),
             session: Session::new(
                 http::Client::new(env, request.timeout)
                     .with_connect_timeout(request.connect_timeout.unwrap_or(http::CONNECT_TIMEOUT)),
                 settings,
                 retry,
+                log,
+                stop,
             ),
-            cache: cache::Lazy::new(request.cache_dir.as_deref(), request.no_cache, env),
             profiles,
             profile,
             profile_named: named != config_files::Named::Default,
             state: executor::State::default(),
             first_deadline: true,
+            mfa_prompt,
         })
         .inspect(|issuer| issuer.session.http().set_deadline(deadline))
     }
@@ -97,8 +122,31 @@ impl<'e> Issuer<'e> {
             profile: &self.profile,
             session: &self.session,
             cache: &self.cache,
-            interactive: self.request.interactive,
+            mfa_prompt: self.mfa_prompt.as_ref(),
         }
+    }
+
+    /// The run's log.
+    pub fn log(&self) -> &Log {
+        self.session.log()
+    }
+
+    /// The run's stop.
+    pub fn stop(&self) -> &Stop {
+        self.session.stop()
+    }
+
+    /// Whether getting credentials runs a program (`credential_process`): a caller that
+    /// ends on a signal should then [`Stop::stop`] the run first, which ends it.
+    pub fn runs_a_program(&self) -> bool {
+        self.plan.base.runs_a_program()
+    }
+
+    /// The servers' clock minus this machine's, when a server's answer (in this run, or
+    /// in the run that made a cached session) told it; `None` when no server was asked
+    /// (keys used as they are sign on this machine's clock, whatever it says).
+    pub fn clock_skew(&self) -> Option<time::Duration> {
+        self.session.clock().skew()
     }
 
     /// A setting as the SDKs read it (e.g. aws-cli's output format): the environment
@@ -141,15 +189,25 @@ impl<'e> Issuer<'e> {
         validate::cluster_id(&self.request.cluster_id)?;
         let started = Instant::now();
         let creds = self.credentials()?;
-        let http = self.session.http();
+        let log = self.session.log();
         let token = token::generate(
+            log,
             &creds,
             self.session.sts_endpoint()?,
             &self.request.cluster_id,
-            http.now(),
+            self.session.clock().now(),
             time::OffsetDateTime::now_utc(),
         )?;
+        log.hide(&token.value);
+        if log.verbose() && self.session.clock().skew().is_none() {
+            vlog!(
+                log,
+                "clock: no server was asked, so the token is signed on this machine's clock \
+                 as it is (a skew cannot be learnt from keys used as they are)"
+            );
+        }
         vlog!(
+            log,
             "token for cluster {} signed by {} ({} bytes), expires {}; total {:.1} ms",
             self.request.cluster_id,
             creds.access_key_id,
@@ -245,11 +303,16 @@ impl<'e> Issuer<'e> {
             )
         })?;
         let ep = endpoint::resolve(Service::Eks, self.session.settings(), Some(&region))?;
-        vlog!("EKS endpoint {} ({})", ep.join("/"), ep.reason);
+        vlog!(
+            self.session.log(),
+            "EKS endpoint {} ({})",
+            ep.join("/"),
+            ep.reason
+        );
         let creds = self.credentials()?;
         if let Some(top) = self.state.levels.last() {
-            executor::check_can_sign(&self.context(), top, "DescribeCluster")?;
+            executor::check_can_sign(&self.session, top, "DescribeCluster")?;
         }
-        eks::describe_cluster(self.session.http(), &ep, &creds, name)
+        eks::describe_cluster(&self.session, &ep, &creds, name)
     }
 }

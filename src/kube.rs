@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, HttpFailure, Result};
 use crate::http;
 use crate::url::{self, Scheme};
 
@@ -82,28 +82,29 @@ pub fn self_subject_review(
             direct: false,
             timeout: None,
         })
-        .map_err(|f| Error::Http {
-            what: format!("asking {} who the token is (SelfSubjectReview)", u.origin()),
-            detail: f.to_string(),
-            retryable: f.is_retryable(),
+        .map_err(|f| {
+            f.during(format!(
+                "asking {} who the token is (SelfSubjectReview)",
+                u.origin()
+            ))
         })?;
     let doc: Value = serde_json::from_slice(&resp.body).unwrap_or(Value::Null);
     if !(200..300).contains(&resp.status) {
         return Ok(Review::Refused {
             status: resp.status,
-            message: crate::secret::redacted(doc["message"].as_str().unwrap_or("")),
+            message: crate::secret::by_form(doc["message"].as_str().unwrap_or("")),
         });
     }
     let info = &doc["status"]["userInfo"];
     let Some(username) = info["username"].as_str() else {
-        return Err(Error::Http {
-            what: format!("asking {} who the token is (SelfSubjectReview)", u.origin()),
-            detail: format!(
-                "HTTP {} without status.userInfo.username: not a SelfSubjectReview",
-                resp.status
-            ),
-            retryable: false,
-        });
+        return Err(HttpFailure::BadAnswer(format!(
+            "HTTP {} without status.userInfo.username: not a SelfSubjectReview",
+            resp.status
+        ))
+        .during(format!(
+            "asking {} who the token is (SelfSubjectReview)",
+            u.origin()
+        )));
     };
     Ok(Review::User(KubeUser {
         username: username.to_owned(),

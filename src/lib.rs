@@ -21,11 +21,12 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
 
-// Bottom: values, errors, time, logging, URLs.
+// Bottom: values, errors, time, logging, URLs, what the caller gives.
 mod credentials;
 mod env;
 mod error;
-pub mod log;
+mod log;
+mod runtime;
 mod secret;
 mod timefmt;
 mod url;
@@ -61,8 +62,6 @@ mod request;
 mod token;
 pub mod verify;
 
-use log::vlog;
-
 /// Entry points of the fuzz targets (`fuzz/`), with the feature `fuzzing`.
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
@@ -84,9 +83,11 @@ pub use credentials::Credentials;
 pub use diagnose::{ChainFailure, ChainReport, LevelReport};
 pub use eks::Cluster;
 pub use env::Env;
-pub use error::{Error, Result, ServiceError};
+pub use error::{Error, HttpFailure, Result, Retry, ServiceError};
 pub use issuer::Issuer;
+pub use log::{Level, Line, Log};
 pub use request::Request;
+pub use runtime::{MfaPrompt, Runtime, Stop};
 pub use secret::Secret;
 pub use sts::CallerIdentity;
 pub use token::Token;

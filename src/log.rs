@@ -1,59 +1,133 @@
-//! Lines on stderr: warnings, `-v` steps with their time, and the error that ends a run;
-//! plain (`eks-token: ...`) or, for a log a program reads, one JSON object each. One
-//! logger for the library and the command line, so their lines share one format and one
-//! clock. Never pass a secret here.
+//! The lines of a run: warnings, `-v` steps with their time, and the error that ends it.
+//! A [`Log`] is one run's, given by the caller: where lines go (its sink), whether steps
+//! are shown, the clock their milliseconds count from, and every secret the run holds,
+//! hidden in every line before the sink sees it. Nothing here is process-wide: two runs
+//! in one program each have their own.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
-use std::time::Instant;
+use std::cell::Cell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::{Duration, Instant};
 
-static VERBOSE: AtomicBool = AtomicBool::new(false);
-/// Set: every line is JSON, and the error line carries this event (the command).
-static EVENT: OnceLock<&'static str> = OnceLock::new();
-static START: OnceLock<Instant> = OnceLock::new();
+use crate::credentials::Credentials;
+use crate::secret::{Redactor, Secret};
 
-/// Turns verbose output (each step and its duration, never a secret) on or off, and
-/// starts the clock its milliseconds count from.
-pub fn set_verbose(on: bool) {
-    START.get_or_init(Instant::now);
-    VERBOSE.store(on, Ordering::Relaxed);
+/// What a line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    /// A step of the run and its outcome (`-v`): shown only when verbose.
+    Verbose,
+    /// Something the user should know, the run going on.
+    Warning,
+    /// What ended the run.
+    Error,
 }
 
-/// Writes every line as one JSON object (`time`, `event`, then `message`, or for the
-/// error `outcome: error` and `error`); `event` names the error line's event (the
-/// command: `write-token`, `check`). The first event set stays.
-pub fn set_json_event(event: &'static str) {
-    _ = EVENT.set(event);
+/// One line for the sink.
+#[derive(Debug)]
+pub struct Line<'a> {
+    /// What it is.
+    pub level: Level,
+    /// Time since the log was made (the run's start).
+    pub elapsed: Duration,
+    /// The message: one line, every secret the run holds hidden, its middle left out
+    /// past 2 KiB.
+    pub message: &'a str,
 }
 
-/// Whether verbose output is on.
-pub fn verbose() -> bool {
-    VERBOSE.load(Ordering::Relaxed)
+/// The log of one run: clones share it (the secrets learnt by one are hidden by all).
+#[derive(Clone)]
+pub struct Log(Rc<Inner>);
+
+struct Inner {
+    verbose: Cell<bool>,
+    start: Instant,
+    sink: Box<dyn Fn(&Line<'_>)>,
+    redactor: Redactor,
 }
 
-/// Writes a verbose line when verbose output is on: `eks-token: [  12.3 ms] message`.
-pub fn verbose_line(msg: std::fmt::Arguments<'_>) {
-    if verbose() {
-        let ms = START.get_or_init(Instant::now).elapsed().as_secs_f64() * 1000.0;
-        line(Kind::Verbose, &format!("[{ms:7.1} ms] "), msg);
+impl Default for Log {
+    /// A log that writes nothing.
+    fn default() -> Self {
+        Log::new(|_| {})
     }
 }
 
-/// Writes a warning line (always shown): `eks-token: warning: message`.
-pub fn warn(msg: std::fmt::Arguments<'_>) {
-    line(Kind::Warning, "warning: ", msg);
-}
+impl Log {
+    /// A log whose lines go to `sink`; its clock starts now; not verbose.
+    pub fn new(sink: impl Fn(&Line<'_>) + 'static) -> Self {
+        Log(Rc::new(Inner {
+            verbose: Cell::new(false),
+            start: Instant::now(),
+            sink: Box::new(sink),
+            redactor: Redactor::default(),
+        }))
+    }
 
-/// Writes the error that ends the run: `eks-token: message`.
-pub fn error(msg: std::fmt::Arguments<'_>) {
-    line(Kind::Error, "", msg);
-}
+    /// Shows (or stops showing) the steps of the run.
+    pub fn set_verbose(&self, on: bool) {
+        self.0.verbose.set(on);
+    }
 
-#[derive(Clone, Copy)]
-enum Kind {
-    Verbose,
-    Warning,
-    Error,
+    /// Whether steps are shown.
+    pub fn verbose(&self) -> bool {
+        self.0.verbose.get()
+    }
+
+    /// Time since the log was made.
+    pub fn elapsed(&self) -> Duration {
+        self.0.start.elapsed()
+    }
+
+    /// From now on, no line shows `value` (nor its percent-encoded form, nor an EKS
+    /// token's body without its prefix). For secrets of the caller's own; the library
+    /// hides every secret it reads or is given.
+    pub fn hide(&self, value: &str) {
+        self.0.redactor.hide(value);
+    }
+
+    pub(crate) fn hide_secret(&self, s: &Secret) {
+        self.hide(s.expose());
+    }
+
+    pub(crate) fn hide_credentials(&self, c: &Credentials) {
+        self.hide_secret(&c.secret_access_key);
+        if let Some(t) = &c.session_token {
+            self.hide_secret(t);
+        }
+    }
+
+    /// `text` as a line may show it: every secret the run holds hidden, and by their
+    /// form any EKS token, JWT and presigned URL's signature, session token and credential.
+    pub fn redact(&self, text: &str) -> String {
+        self.0.redactor.redact(text)
+    }
+
+    /// A step of the run and its outcome, shown when verbose.
+    pub fn step(&self, msg: fmt::Arguments<'_>) {
+        if self.verbose() {
+            self.line(Level::Verbose, msg);
+        }
+    }
+
+    /// A warning.
+    pub fn warn(&self, msg: fmt::Arguments<'_>) {
+        self.line(Level::Warning, msg);
+    }
+
+    /// The error that ends the run.
+    pub fn error(&self, msg: fmt::Arguments<'_>) {
+        self.line(Level::Error, msg);
+    }
+
+    fn line(&self, level: Level, msg: fmt::Arguments<'_>) {
+        let message = shortened(self.redact(&msg.to_string()));
+        (self.0.sink)(&Line {
+            level,
+            elapsed: self.elapsed(),
+            message: &message,
+        });
+    }
 }
 
 /// The longest message a line carries: past it, the middle is left out (a 100 KB
@@ -81,46 +155,21 @@ fn shortened(msg: String) -> String {
     )
 }
 
-/// Writes one line to stderr as it is, but for the secrets hidden in it (EKS tokens,
-/// JWTs, the environment's secret key and session token); a closed stderr (a
-/// reader gone) is no panic. For a JSON event line the caller built.
-pub fn emit(line: std::fmt::Arguments<'_>) {
-    use std::io::Write;
-    let text = crate::secret::redacted(&line.to_string());
-    _ = writeln!(std::io::stderr().lock(), "{text}");
-}
-
-/// One line: `eks-token: {prefix}{msg}`, or its JSON object.
-fn line(kind: Kind, prefix: &str, msg: std::fmt::Arguments<'_>) {
-    let msg = shortened(msg.to_string());
-    let Some(event) = EVENT.get().copied() else {
-        emit(format_args!("eks-token: {prefix}{msg}"));
-        return;
-    };
-    let time = crate::timefmt::format_rfc3339(time::OffsetDateTime::now_utc());
-    let line = match kind {
-        Kind::Verbose => serde_json::json!({"time": time, "event": "verbose", "message": msg}),
-        Kind::Warning => serde_json::json!({"time": time, "event": "warning", "message": msg}),
-        Kind::Error => {
-            serde_json::json!({"time": time, "event": event, "outcome": "error", "error": msg})
-        }
-    };
-    emit(format_args!("{line}"));
-}
-
-/// `vlog!("...", args)`: a verbose line, formatted only when `-v` is on.
+/// `vlog!(log, "...", args)`: a step of the run, formatted only when the log is verbose.
 macro_rules! vlog {
-    ($($arg:tt)*) => {
-        if $crate::log::verbose() {
-            $crate::log::verbose_line(format_args!($($arg)*));
+    ($log:expr, $($arg:tt)*) => {{
+        let log: &$crate::log::Log = &$log;
+        if log.verbose() {
+            log.step(format_args!($($arg)*));
         }
-    };
+    }};
 }
 pub(crate) use vlog;
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
 
     #[test]
     fn long_messages_keep_their_ends() {
@@ -131,5 +180,25 @@ mod tests {
         assert!(s.starts_with("--region \"é"), "{s}");
         assert!(s.ends_with("é\" is not a region"), "{s}");
         assert!(s.contains("bytes left out"), "{s}");
+    }
+
+    #[test]
+    fn two_logs_are_two_runs() {
+        let seen = Rc::new(RefCell::new(Vec::new()));
+        let (a_seen, b_seen) = (seen.clone(), seen.clone());
+        let a = Log::new(move |l| a_seen.borrow_mut().push(format!("a {}", l.message)));
+        let b = Log::new(move |l| b_seen.borrow_mut().push(format!("b {}", l.message)));
+        a.hide("secret-of-a-0123");
+        a.set_verbose(true);
+        vlog!(a, "step with secret-of-a-0123");
+        vlog!(b, "not shown: b is not verbose");
+        b.warn(format_args!("b shows secret-of-a-0123: not its secret"));
+        assert_eq!(
+            *seen.borrow(),
+            [
+                "a step with ***",
+                "b b shows secret-of-a-0123: not its secret"
+            ]
+        );
     }
 }

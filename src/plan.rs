@@ -10,15 +10,20 @@ use crate::config_files::{Named, ProfileSet, Properties};
 use crate::credentials::Credentials;
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::log::{vlog, Log};
 use crate::request::Request;
 use crate::secret::Secret;
-use crate::sources::container::{self, UriError};
+use crate::sources::container::{self, Container, UriError};
+use crate::sources::environment::{self, Environment, StaticKeys};
+use crate::sources::imds::{self, Instance};
+use crate::sources::process::Process;
 use crate::sources::sso::SsoProfile;
 use crate::sources::web_identity::{self, WebIdentity};
-use crate::sources::{environment, imds};
-use crate::{validate, vlog};
+use crate::sources::Source;
+use crate::validate;
 
 use std::collections::BTreeSet;
+use std::rc::Rc;
 use std::time::Instant;
 
 /// Session name of the request's `--role-arn` hops when none is given: aws-cli's.
@@ -26,35 +31,8 @@ pub(crate) const DEFAULT_SESSION_NAME: &str = "EKSGetTokenAuth";
 /// DurationSeconds of the request's hops when none is given.
 pub(crate) const DEFAULT_DURATION_SECONDS: u32 = 3600;
 
-/// Where the credentials start.
-#[derive(Debug, Clone)]
-pub(crate) enum Base {
-    /// `AWS_ACCESS_KEY_ID` and friends.
-    Environment,
-    /// A profile's `aws_access_key_id` and `aws_secret_access_key`, read when the plan
-    /// was made.
-    StaticKeys {
-        /// The profile holding them.
-        profile: String,
-        /// The keys (and session token, account id).
-        creds: Credentials,
-    },
-    /// AssumeRoleWithWebIdentity (IRSA, or a profile's `web_identity_token_file`).
-    WebIdentity(WebIdentity),
-    /// IAM Identity Center.
-    Sso(SsoProfile),
-    /// A profile's `credential_process`.
-    Process {
-        /// The profile.
-        profile: String,
-        /// The command.
-        command: String,
-    },
-    /// ECS task role or EKS Pod Identity.
-    Container,
-    /// The EC2 instance role.
-    Imds,
-}
+/// Where the credentials start: one of [`crate::sources`].
+pub(crate) type Base = Rc<dyn Source>;
 
 /// The RoleSessionName of a hop.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,7 +66,7 @@ pub(crate) enum Chosen {
 }
 
 /// A base, then hops, first to assume first.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Plan {
     pub(crate) base: Base,
     pub(crate) chosen: Chosen,
@@ -99,6 +77,7 @@ pub(crate) struct Plan {
 /// profile, web identity, container, IMDS), then the request's `--role-arn` hops.
 /// Planning must end by `deadline` (a profile chain may be very long).
 pub(crate) fn make(
+    log: &Log,
     req: &Request,
     env: &Env,
     profiles: &ProfileSet,
@@ -106,7 +85,7 @@ pub(crate) fn make(
     named: Named,
     deadline: Instant,
 ) -> Result<Plan> {
-    let mut plan = default_chain(env, profiles, profile, named, deadline)?;
+    let mut plan = default_chain(log, env, profiles, profile, named, deadline)?;
     let n = req.role_arns.len();
     let session_name = match (&req.session_name, req.forward_session_name) {
         (Some(name), _) => SessionName::Named(name.clone()),
@@ -128,12 +107,13 @@ pub(crate) fn make(
 
 /// Notes a source the default chain skipped, and why (for `-v`, and for the error that
 /// lists where we looked).
-fn skip(skipped: &mut Vec<String>, source: &str, why: &str) {
-    vlog!("credentials: skipped {source}: {why}");
+fn skip(log: &Log, skipped: &mut Vec<String>, source: &str, why: &str) {
+    vlog!(log, "credentials: skipped {source}: {why}");
     skipped.push(format!("{source} ({why})"));
 }
 
 fn default_chain(
+    log: &Log,
     env: &Env,
     profiles: &ProfileSet,
     name: &str,
@@ -142,7 +122,7 @@ fn default_chain(
 ) -> Result<Plan> {
     let mut skipped = Vec::new();
     let chosen = |skipped: &Vec<String>| Chosen::DefaultChain(skipped.clone());
-    let simple = |base, skipped: &Vec<String>| Plan {
+    let simple = |base: Base, skipped: &Vec<String>| Plan {
         base,
         chosen: chosen(skipped),
         hops: Vec::new(),
@@ -155,44 +135,49 @@ fn default_chain(
         } else {
             "AWS_PROFILE"
         };
-        return Err(Error::Source {
-            source: "profile",
-            message: format!(
+        return Err(Error::config(
+            Some(name),
+            format!(
                 "the profile `{name}` ({by}) is not in the config files; check the name or \
                  AWS_CONFIG_FILE / AWS_SHARED_CREDENTIALS_FILE"
             ),
-        });
+        ));
     }
     // `--profile` switches the environment's keys off, as in aws-cli; AWS_PROFILE does
     // not (the keys still win, as they do there).
     match environment::not_configured(env) {
-        _ if named == Named::Flag => skip(&mut skipped, "environment", "--profile names a profile"),
-        None => return Ok(simple(Base::Environment, &skipped)),
-        Some(why) => skip(&mut skipped, "environment", why),
+        _ if named == Named::Flag => skip(
+            log,
+            &mut skipped,
+            "environment",
+            "--profile names a profile",
+        ),
+        None => return Ok(simple(Rc::new(Environment { by_profile: None }), &skipped)),
+        Some(why) => skip(log, &mut skipped, "environment", why),
     }
     if profiles.profiles.contains_key(name) {
         match profile_chain(profiles, name, Some(deadline)) {
             Ok(p) => return Ok(p),
             Err(ChainError::NoCredentials(p)) => skip(
+                log,
                 &mut skipped,
                 "profile",
                 &format!("profile `{p}` did not contain credential information"),
             ),
-            Err(ChainError::Invalid(m)) => {
-                return Err(Error::Source {
-                    source: "profile",
-                    message: m,
-                })
-            }
+            Err(ChainError::Invalid(m)) => return Err(Error::config(Some(name), m)),
         }
     } else {
         skip(
+            log,
             &mut skipped,
             "profile",
             &format!("no `{name}` profile in the config files"),
         );
     }
-    match (env.get("AWS_WEB_IDENTITY_TOKEN_FILE"), env.get("AWS_ROLE_ARN")) {
+    match (
+        env.get("AWS_WEB_IDENTITY_TOKEN_FILE"),
+        env.get("AWS_ROLE_ARN"),
+    ) {
         (Some(file), Some(role_arn)) => {
             validate::role_arn(role_arn, "AWS_ROLE_ARN")?;
             let session_name = env
@@ -205,41 +190,48 @@ fn default_chain(
                 session_name: session_name.to_owned(),
                 origin: "AWS_WEB_IDENTITY_TOKEN_FILE".into(),
             };
-            return Ok(simple(Base::WebIdentity(w), &skipped));
+            return Ok(simple(Rc::new(w), &skipped));
         }
         (Some(f), None) => {
-            return Err(Error::Source {
-                source: "web identity",
-                message: format!(
-                    "AWS_WEB_IDENTITY_TOKEN_FILE is set ({f}) but AWS_ROLE_ARN is not; set the role to assume"
+            return Err(Error::config(
+                None,
+                format!(
+                    "web identity credentials: AWS_WEB_IDENTITY_TOKEN_FILE is set ({f}) but \
+                     AWS_ROLE_ARN is not; set the role to assume"
                 ),
-            })
+            ))
         }
         (None, _) => skip(
+            log,
             &mut skipped,
             "web identity",
             "AWS_WEB_IDENTITY_TOKEN_FILE not set",
         ),
     }
     match container::uri(env) {
-        Ok(_) => return Ok(simple(Base::Container, &skipped)),
+        Ok(_) => return Ok(simple(Rc::new(Container { by_profile: None }), &skipped)),
         Err(UriError::NotConfigured) => skip(
+            log,
             &mut skipped,
             "container",
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set",
         ),
-        Err(e) => {
-            return Err(Error::Source {
-                source: "container",
-                message: e.to_string(),
-            })
-        }
+        Err(e) => return Err(Error::config(None, format!("container credentials: {e}"))),
     }
     if imds::disabled(env) {
-        skip(&mut skipped, "IMDS", "AWS_EC2_METADATA_DISABLED is set");
+        skip(
+            log,
+            &mut skipped,
+            "IMDS",
+            "AWS_EC2_METADATA_DISABLED is set",
+        );
         return Err(Error::NoCredentials(skipped));
     }
-    Ok(simple(Base::Imds, &skipped))
+    let imds = Instance {
+        by_profile: None,
+        skipped: skipped.clone(),
+    };
+    Ok(simple(Rc::new(imds), &skipped))
 }
 
 /// Why a profile chain could not be made.
@@ -282,7 +274,7 @@ fn static_keys(name: &str, p: &Properties) -> std::result::Result<Option<Base>, 
         (None, Some(_)) => Err(ChainError::Invalid(format!(
             "profile missing aws_access_key_id (profile `{name}` has aws_secret_access_key)"
         ))),
-        (Some(id), Some(secret)) => Ok(Some(Base::StaticKeys {
+        (Some(id), Some(secret)) => Ok(Some(Rc::new(StaticKeys {
             profile: name.to_owned(),
             creds: Credentials {
                 access_key_id: id.to_owned(),
@@ -294,7 +286,7 @@ fn static_keys(name: &str, p: &Properties) -> std::result::Result<Option<Base>, 
                 expiration: None,
                 account_id: prop(p, "aws_account_id").map(str::to_owned),
             },
-        })),
+        }))),
     }
 }
 
@@ -346,7 +338,7 @@ fn sso_base(
         }
         (a, r) => (a.unwrap_or_default(), r.unwrap_or_default()),
     };
-    Ok(Some(Base::Sso(SsoProfile {
+    Ok(Some(Rc::new(SsoProfile {
         profile: name.to_owned(),
         session_name,
         start_url: start_url.unwrap_or_default(),
@@ -371,7 +363,7 @@ fn leaf(
                 "profile `{name}`: `web_identity_token_file` was specified but `role_arn` was missing"
             ))
         })?;
-        return Ok(Base::WebIdentity(WebIdentity {
+        return Ok(Rc::new(WebIdentity {
             role_arn: role_arn.to_owned(),
             token_file: file.to_owned(),
             session_name: prop(p, "role_session_name")
@@ -390,10 +382,10 @@ fn leaf(
         }
     }
     if let Some(command) = prop(p, "credential_process") {
-        return Ok(Base::Process {
+        return Ok(Rc::new(Process {
             profile: name.to_owned(),
             command: command.to_owned(),
-        });
+        }));
     }
     match keys {
         Some(b) => Ok(b),
@@ -405,10 +397,14 @@ fn leaf(
 }
 
 fn named_source(profile: &str, source: &str) -> std::result::Result<Base, ChainError> {
+    let by_profile = Some(profile.to_owned());
     match source {
-        "Environment" => Ok(Base::Environment),
-        "Ec2InstanceMetadata" => Ok(Base::Imds),
-        "EcsContainer" => Ok(Base::Container),
+        "Environment" => Ok(Rc::new(Environment { by_profile })),
+        "Ec2InstanceMetadata" => Ok(Rc::new(Instance {
+            by_profile,
+            skipped: Vec::new(),
+        })),
+        "EcsContainer" => Ok(Rc::new(Container { by_profile })),
         other => Err(ChainError::Invalid(format!(
             "profile `{profile}`: credential_source {other} is not supported: use Environment, \
              Ec2InstanceMetadata or EcsContainer"

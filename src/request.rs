@@ -37,11 +37,6 @@ pub struct Request {
     pub timeout: Duration,
     /// Longest a TCP connect may take, within `timeout` (`None`: 5 s).
     pub connect_timeout: Option<Duration>,
-    /// Whether an MFA prompt may be shown (kubectl's `spec.interactive`; `None`
-    /// outside kubectl: when there is a terminal).
-    pub interactive: Option<bool>,
-    /// Each step and its duration on stderr (never a secret).
-    pub verbose: bool,
 }
 
 impl Default for Request {
@@ -59,8 +54,6 @@ impl Default for Request {
             no_cache: false,
             timeout: Duration::from_secs(30),
             connect_timeout: None,
-            interactive: None,
-            verbose: false,
         }
     }
 }

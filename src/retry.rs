@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use crate::config_files::ProfileSet;
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Retry};
+use crate::http::Client;
+use crate::log::{vlog, Log};
+use crate::runtime::Stop;
 
 /// Attempts per request, the first included, in the standard and adaptive modes.
 const STANDARD_ATTEMPTS: u32 = 3;
@@ -46,9 +49,10 @@ impl Policy {
                 "standard" | "adaptive" => STANDARD_ATTEMPTS,
                 "legacy" => LEGACY_ATTEMPTS,
                 _ => {
-                    return Err(Error::InvalidInput(format!(
-                        "{origin} is {mode:?}: use standard, adaptive or legacy"
-                    )))
+                    return Err(Error::config(
+                        None,
+                        format!("{origin} is {mode:?}: use standard, adaptive or legacy"),
+                    ))
                 }
             },
         };
@@ -57,9 +61,10 @@ impl Policy {
             Some((v, origin)) => match v.parse::<u32>() {
                 Ok(n) if n >= 1 => n,
                 _ => {
-                    return Err(Error::InvalidInput(format!(
-                        "{origin} is {v:?}: use a whole number of attempts, at least 1"
-                    )))
+                    return Err(Error::config(
+                        None,
+                        format!("{origin} is {v:?}: use a whole number of attempts, at least 1"),
+                    ))
                 }
             },
         };
@@ -67,28 +72,70 @@ impl Policy {
     }
 }
 
-/// Error codes worth retrying (throttling and transient faults).
-const RETRYABLE_CODES: &[&str] = &[
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "RequestLimitExceeded",
-    "TooManyRequestsException",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "IDPCommunicationError",
-    "InternalError",
-    "InternalFailure",
-    "ServiceUnavailable",
-];
+/// One attempt of a request: its number (from 1) and how long it may take.
+pub(crate) struct Attempt {
+    pub(crate) number: u32,
+    /// Half of what is left of the run's deadline, so that a retry still fits; the last
+    /// attempt may use all of it.
+    pub(crate) timeout: Duration,
+}
 
-/// Whether an error answer (status and code) is transient.
-pub(crate) fn is_retryable(status: u16, code: &str) -> bool {
-    matches!(status, 500 | 502 | 503 | 504) || RETRYABLE_CODES.contains(&code)
+/// Why an attempt failed, and the server's `x-amz-retry-after`, if it sent one.
+pub(crate) struct Failed {
+    pub(crate) error: Error,
+    pub(crate) retry_after: Option<String>,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed {
+            error,
+            retry_after: None,
+        }
+    }
+}
+
+/// The one retry loop: runs `attempt` until it succeeds, fails with an error that is
+/// not transient ([`Retry::Now`]), `attempts` are used, or the run's deadline (or a
+/// stop) leaves no time for another; sleeping [`backoff`] between attempts.
+pub(crate) fn run<T>(
+    http: &Client,
+    log: &Log,
+    stop: &Stop,
+    attempts: u32,
+    what: &str,
+    mut attempt: impl FnMut(&Attempt) -> std::result::Result<T, Failed>,
+) -> Result<T> {
+    let mut number = 1;
+    loop {
+        if stop.is_stopped() {
+            return Err(Error::Stopped);
+        }
+        let left = http.remaining();
+        let timeout = if number < attempts {
+            (left / 2).max(Duration::from_secs(2)).min(left)
+        } else {
+            left
+        };
+        let failed = match attempt(&Attempt { number, timeout }) {
+            Ok(t) => return Ok(t),
+            Err(f) => f,
+        };
+        if failed.error.retry() != Retry::Now || number >= attempts {
+            return Err(failed.error);
+        }
+        number += 1;
+        let sleep = backoff(number, failed.retry_after.as_deref());
+        if sleep >= http.remaining() {
+            return Err(failed.error);
+        }
+        vlog!(
+            log,
+            "{what}: retrying in {:.0} ms",
+            sleep.as_secs_f64() * 1000.0
+        );
+        std::thread::sleep(sleep);
+    }
 }
 
 /// How long to sleep before attempt `next_attempt` (2 or 3): `rand(0,1) *
@@ -114,16 +161,6 @@ fn jitter() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn classification() {
-        assert!(is_retryable(400, "Throttling"));
-        assert!(is_retryable(503, ""));
-        assert!(is_retryable(400, "IDPCommunicationError"));
-        assert!(!is_retryable(403, "AccessDenied"));
-        assert!(!is_retryable(400, "InvalidIdentityToken"));
-        assert!(!is_retryable(400, "ExpiredTokenException"));
-    }
 
     #[test]
     fn backoff_is_bounded() {

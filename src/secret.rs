@@ -1,6 +1,8 @@
 //! A string that must never be printed: secret keys, session tokens, web identity tokens;
-//! and the hiding of such values in text that is printed (every stderr line).
+//! and the hiding of such values in text that is printed ([`Redactor`]: every line a run
+//! writes goes through the one of its [`crate::Log`]).
 
+use std::cell::RefCell;
 use std::fmt;
 
 /// Holds a secret value; `Debug` and `Display` print `***`, and the bytes are
@@ -49,20 +51,67 @@ impl Drop for Secret {
 /// What every EKS token starts with: a bearer credential, found in text by its form.
 pub(crate) const TOKEN_PREFIX: &str = "k8s-aws-v1.";
 
-/// Values no line shows: the environment's secret key and session token, hidden by
-/// [`hide`].
-static HIDDEN: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+/// The query parameters of a presigned URL whose values make it replayable (or name
+/// the key that signed it): hidden wherever they appear, in any case.
+const QUERY_SECRETS: [&str; 3] = [
+    "x-amz-signature=",
+    "x-amz-security-token=",
+    "x-amz-credential=",
+];
 
-/// Makes every line show `***` where one of `values` would be (the first call counts;
-/// values under 8 bytes are too short to tell from other text and are left). For what a
-/// user may paste into the wrong argument, to be echoed in an error.
-pub(crate) fn hide(values: impl IntoIterator<Item = String>) {
-    _ = HIDDEN.set(values.into_iter().filter(|v| v.len() >= 8).collect());
+/// Values shorter than this are too short to tell from other text and are left.
+const MIN_HIDDEN: usize = 8;
+
+/// Every secret one run holds, and the hiding of them in text that is printed: each
+/// value in every form a server might echo it in (as it is; percent-encoded, as in a
+/// request body or a presigned URL; for an EKS token, also without its prefix), and by
+/// their form the secrets of any run (EKS tokens, JWTs, the signature, session token and
+/// credential of a presigned URL). Values are kept as [`Secret`]s (zeroed when dropped).
+#[derive(Default)]
+pub(crate) struct Redactor {
+    values: RefCell<Vec<Secret>>,
 }
 
-/// `text` with what must not be shown replaced: EKS tokens (`k8s-aws-v1.***`), web
-/// identity tokens and other JWTs (`eyJ***`), and the values given to [`hide`].
-pub(crate) fn redacted(text: &str) -> String {
+impl Redactor {
+    /// From now on, `value` is hidden in every form.
+    pub(crate) fn hide(&self, value: &str) {
+        let value = value.trim();
+        if value.len() < MIN_HIDDEN {
+            return;
+        }
+        let mut forms = vec![value.to_owned()];
+        let mut encoded = String::new();
+        crate::url::uri_encode(value, false, &mut encoded);
+        forms.push(encoded);
+        if let Some(body) = value.strip_prefix(TOKEN_PREFIX) {
+            forms.push(body.to_owned());
+        }
+        let mut values = self.values.borrow_mut();
+        for form in forms {
+            if form.len() >= MIN_HIDDEN && !values.iter().any(|v| v.expose() == form) {
+                values.push(Secret::new(form));
+            }
+        }
+        // The longest first: a form inside another is not left half shown.
+        values.sort_by_key(|v| std::cmp::Reverse(v.expose().len()));
+    }
+
+    /// `text` with what must not be shown replaced by `***`.
+    pub(crate) fn redact(&self, text: &str) -> String {
+        let mut out = by_form(text);
+        for v in self.values.borrow().iter() {
+            if out.contains(v.expose()) {
+                out = out.replace(v.expose(), "***");
+            }
+        }
+        out
+    }
+}
+
+/// `text` with the secrets found by their form replaced: EKS tokens (`k8s-aws-v1.***`),
+/// web identity tokens and other JWTs (`eyJ***`), and the values of a presigned URL's
+/// `X-Amz-Signature`, `X-Amz-Security-Token` and `X-Amz-Credential`.
+pub(crate) fn by_form(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     let token_char = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
@@ -86,9 +135,35 @@ pub(crate) fn redacted(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    for v in HIDDEN.get().into_iter().flatten() {
-        if out.contains(v.as_str()) {
-            out = out.replace(v.as_str(), "***");
+    hide_query_secrets(out)
+}
+
+/// The values of [`QUERY_SECRETS`] replaced, up to the next `&`, space, quote or bracket.
+fn hide_query_secrets(text: String) -> String {
+    // ASCII lowering keeps every byte offset.
+    let lower = text.to_ascii_lowercase();
+    if !QUERY_SECRETS.iter().any(|p| lower.contains(p)) {
+        return text;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < text.len() {
+        let hit = QUERY_SECRETS.iter().find(|p| lower[i..].starts_with(**p));
+        match hit {
+            Some(p) => {
+                out.push_str(&text[i..i + p.len()]);
+                out.push_str("***");
+                i += p.len();
+                let end = text[i..]
+                    .find(|c: char| c == '&' || c.is_whitespace() || "\"'<>()[]{},;".contains(c))
+                    .map_or(text.len(), |e| i + e);
+                i = end;
+            }
+            None => {
+                let c = text[i..].chars().next().expect("within the text");
+                out.push(c);
+                i += c.len_utf8();
+            }
         }
     }
     out
@@ -111,20 +186,50 @@ mod tests {
     fn tokens_and_jwts_are_never_shown() {
         let token = "k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1hem9uYXdzLmNvbS8_QWN0aW9u";
         assert_eq!(
-            redacted(&format!("token {token} is invalid; again: {token}.")),
+            by_form(&format!("token {token} is invalid; again: {token}.")),
             "token k8s-aws-v1.*** is invalid; again: k8s-aws-v1.***."
         );
-        assert_eq!(redacted("k8s-aws-v1."), "k8s-aws-v1.***");
+        assert_eq!(by_form("k8s-aws-v1."), "k8s-aws-v1.***");
         assert_eq!(
-            redacted("--role-arn \"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\" is bad"),
+            by_form("--role-arn \"eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln\" is bad"),
             "--role-arn \"eyJ***\" is bad"
         );
-        assert_eq!(redacted("eyJ alone, or eyJx.y"), "eyJ alone, or eyJx.y");
+        assert_eq!(by_form("eyJ alone, or eyJx.y"), "eyJ alone, or eyJx.y");
         // Found by the fuzzer: a token inside what follows a lone "eyJ".
         assert_eq!(
-            redacted("eyJ--x-k8s-aws-v1.aHR0 and eyJk8s-aws-v1.abc.d"),
+            by_form("eyJ--x-k8s-aws-v1.aHR0 and eyJk8s-aws-v1.abc.d"),
             "eyJ--x-k8s-aws-v1.*** and eyJ***"
         );
-        assert_eq!(redacted("Unauthorized"), "Unauthorized");
+        assert_eq!(by_form("Unauthorized"), "Unauthorized");
+    }
+
+    #[test]
+    fn a_presigned_urls_secrets_are_hidden_by_name() {
+        let url = "https://sts.amazonaws.com/?Action=GetCallerIdentity&X-Amz-Credential=\
+                   AKID%2F20261207%2Fus-east-1%2Fsts%2Faws4_request&x-amz-security-token=\
+                   FwoG%2Fabc%3D&X-Amz-Signature=0123abcd";
+        let shown = by_form(&format!("bad: {url} (again)"));
+        assert_eq!(
+            shown,
+            "bad: https://sts.amazonaws.com/?Action=GetCallerIdentity&X-Amz-Credential=***\
+             &x-amz-security-token=***&X-Amz-Signature=*** (again)"
+        );
+        assert_eq!(by_form("X-AMZ-SIGNATURE=é"), "X-AMZ-SIGNATURE=***");
+    }
+
+    #[test]
+    fn every_form_of_a_hidden_value_is_hidden() {
+        let r = Redactor::default();
+        r.hide("FwoGZXIvYXdzEJr//////////wEaDO+session=");
+        r.hide("short");
+        r.hide("k8s-aws-v1.aHR0cHM6Ly9zdHMuZXhhbXBsZS5jb20v");
+        for echoed in [
+            "token FwoGZXIvYXdzEJr//////////wEaDO+session= is invalid",
+            "token FwoGZXIvYXdzEJr%2F%2F%2F%2F%2F%2F%2F%2F%2F%2FwEaDO%2Bsession%3D is invalid",
+            "token aHR0cHM6Ly9zdHMuZXhhbXBsZS5jb20v is invalid",
+        ] {
+            assert_eq!(r.redact(echoed), "token *** is invalid", "{echoed}");
+        }
+        assert_eq!(r.redact("a short word"), "a short word");
     }
 }

@@ -6,8 +6,6 @@
 //! check each step against the official vectors and botocore.
 #![cfg_attr(not(feature = "testkit"), allow(unreachable_pub, dead_code))]
 
-use std::sync::Mutex;
-
 use ring::{digest, hmac};
 use time::OffsetDateTime;
 
@@ -419,71 +417,14 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
         .map(|(_, v)| v.as_str())
 }
 
-/// URI-encodes every byte but the unreserved `A-Za-z0-9-_.~` (and `/` when `keep_slash`).
-pub fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let keep = |b: u8| {
-        b.is_ascii_alphanumeric()
-            || matches!(b, b'-' | b'_' | b'.' | b'~')
-            || (keep_slash && b == b'/')
-    };
-    out.reserve(s.len());
-    // Runs of kept bytes are copied whole: session tokens are long.
-    let mut rest = s;
-    while let Some(run) = rest.bytes().position(|b| !keep(b)) {
-        out.push_str(&rest[..run]);
-        // Every byte of the character that needs encoding, so that `rest` stays on a
-        // character boundary.
-        let len = rest[run..].chars().next().map_or(1, char::len_utf8);
-        for &c in &rest.as_bytes()[run..run + len] {
-            out.push('%');
-            out.push(HEX[(c >> 4) as usize] as char);
-            out.push(HEX[(c & 15) as usize] as char);
-        }
-        rest = &rest[run + len..];
-    }
-    out.push_str(rest);
-}
+pub use crate::url::uri_encode;
 
-struct CachedKey {
-    secret_fingerprint: [u8; 32],
-    date: String,
-    region: String,
-    service: String,
-    key: hmac::Key,
-}
-
-/// Derived keys, cached per (secret, date, region, service): a role chain signs several
-/// requests with one key. Keyed on a SHA-256 of the secret, never the secret itself.
-static KEY_CACHE: Mutex<Vec<CachedKey>> = Mutex::new(Vec::new());
-const KEY_CACHE_MAX: usize = 8;
-
-/// The signing key: HMAC chain `"AWS4"+secret` -> date -> region -> service -> `aws4_request`.
+/// The signing key: HMAC chain `"AWS4"+secret` -> date -> region -> service ->
+/// `aws4_request`. Derived for each signature: five HMACs cost less than a cache
+/// lookup would (which hashes the secret), and a cache would outlive the run.
 pub(crate) fn signing_key(secret: &str, scope: Scope<'_>) -> hmac::Key {
     let date = &amz_date(scope.time)[..8];
-    let mut fingerprint = [0u8; 32];
-    fingerprint.copy_from_slice(digest::digest(&digest::SHA256, secret.as_bytes()).as_ref());
-    let mut cache = KEY_CACHE.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(hit) = cache.iter().find(|c| {
-        c.secret_fingerprint == fingerprint
-            && c.date == date
-            && c.region == scope.region
-            && c.service == scope.service
-    }) {
-        return hit.key.clone();
-    }
-    let key = derive_signing_key(secret, date, scope.region, scope.service);
-    if cache.len() >= KEY_CACHE_MAX {
-        cache.remove(0);
-    }
-    cache.push(CachedKey {
-        secret_fingerprint: fingerprint,
-        date: date.to_owned(),
-        region: scope.region.to_owned(),
-        service: scope.service.to_owned(),
-        key: key.clone(),
-    });
-    key
+    derive_signing_key(secret, date, scope.region, scope.service)
 }
 
 fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
@@ -544,20 +485,18 @@ mod tests {
     }
 
     #[test]
-    fn cached_key_equals_derived_key() {
+    fn the_key_is_the_scopes() {
         let scope = Scope {
             time: OffsetDateTime::from_unix_timestamp(1_440_938_160).unwrap(),
             region: "us-east-1",
             service: "service",
         };
         let a = hmac::sign(&signing_key("secret", scope), b"x");
-        let b = hmac::sign(&signing_key("secret", scope), b"x");
         let c = hmac::sign(
             &derive_signing_key("secret", "20150830", "us-east-1", "service"),
             b"x",
         );
         let d = hmac::sign(&signing_key("other", scope), b"x");
-        assert_eq!(a.as_ref(), b.as_ref());
         assert_eq!(a.as_ref(), c.as_ref());
         assert_ne!(a.as_ref(), d.as_ref());
     }

@@ -4,11 +4,13 @@
 
 use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
-use crate::error::{Error, Result, ServiceError};
+use crate::error::{Error, HttpFailure, Result, ServiceError};
 use crate::http;
+use crate::log::vlog;
+use crate::retry::Failed;
 use crate::secret::Secret;
-use crate::session::Session;
-use crate::{retry, sigv4, timefmt, vlog, xml};
+use crate::session::{Session, SKEW_THRESHOLD};
+use crate::{sigv4, timefmt, xml};
 
 const VERSION: &str = "2011-06-15";
 /// Errors that mean "your clock is off" when the server's Date disagrees with ours.
@@ -133,7 +135,9 @@ pub(crate) fn get_caller_identity(s: &Session, creds: &Credentials) -> Result<Ca
     })
 }
 
-/// One STS action with retries; returns the leaves of a 200 answer.
+/// One STS action with retries; returns the leaves of a 200 answer. Every answer's
+/// `Date` tells the session the servers' time; a signature refused on a skewed clock is
+/// made again at the corrected time, once.
 fn call(
     s: &Session,
     op: &'static str,
@@ -153,20 +157,12 @@ fn call(
     } else {
         format!("{op} {role_arn}")
     };
-    let mut attempt = 1;
+    let log = s.log();
     let mut skew_retried = false;
-    loop {
+    s.retrying(s.retry().max_attempts, &what, |attempt| loop {
         let headers = headers(s, endpoint, &body, creds);
         let started = std::time::Instant::now();
         let sent_at = time::OffsetDateTime::now_utc();
-        // An attempt that hangs may use half of what is left, so that a retry still
-        // fits in the deadline; the last attempt may use all of it.
-        let left = s.http().remaining();
-        let per_attempt = if attempt < s.retry().max_attempts {
-            (left / 2).max(std::time::Duration::from_secs(2)).min(left)
-        } else {
-            left
-        };
         let sent = s.http().send(&http::Request {
             method: "POST",
             url: &endpoint.url,
@@ -175,69 +171,49 @@ fn call(
             body: body.as_bytes(),
             allow_http: endpoint.overridden,
             direct: false,
-            timeout: Some(per_attempt),
+            timeout: Some(attempt.timeout),
         });
         let took = started.elapsed().as_secs_f64() * 1000.0;
-        let skew = sent.as_ref().ok().and_then(|r| {
-            s.http()
-                .observe_date(r.header("date")?, sent_at, time::OffsetDateTime::now_utc())
-        });
-        let (retryable, retry_after, err) = match sent {
-            Ok(resp) if resp.status == 200 => {
-                vlog!("{what}: HTTP 200 in {took:.1} ms (attempt {attempt})");
-                return xml::parse(&resp.body)
-                    .map_err(|why| malformed(op, role_arn, &why.to_string()));
-            }
-            Ok(resp) => {
-                let e = sts_error(op, role_arn, &resp);
-                // A signature made on a wrong clock: re-sign at the server's time, once.
-                if creds.is_some()
-                    && !skew_retried
-                    && SKEW_CODES.contains(&e.code.as_str())
-                    && skew.is_some_and(|s| s.abs() > http::SKEW_THRESHOLD)
-                {
-                    vlog!("{what}: {} with a skewed clock; re-signing", e.code);
-                    skew_retried = true;
-                    continue;
-                }
-                vlog!(
-                    "{what}: HTTP {} {} in {took:.1} ms (attempt {attempt})",
-                    resp.status,
-                    e.code
-                );
-                let retry_after = resp.header("x-amz-retry-after").map(str::to_owned);
-                (
-                    retry::is_retryable(e.status, &e.code),
-                    retry_after,
-                    Error::Service(Box::new(e)),
-                )
-            }
+        let n = attempt.number;
+        let resp = match sent {
+            Ok(resp) => resp,
             Err(f) => {
-                vlog!("{what}: {f} after {took:.1} ms (attempt {attempt})");
-                let retryable = f.is_retryable();
-                let detail = format!("{f} (endpoint {})", endpoint.join("/"));
-                (
-                    retryable,
-                    None,
-                    Error::Http {
-                        what: what.clone(),
-                        detail,
-                        retryable,
-                    },
-                )
+                vlog!(log, "{what}: {f} after {took:.1} ms (attempt {n})");
+                let f = f.at(&format!("endpoint {}", endpoint.join("/")));
+                return Err(f.during(what.clone()).into());
             }
         };
-        if !retryable || attempt >= s.retry().max_attempts {
-            return Err(err);
+        let skew = resp.header("date").and_then(|d| {
+            s.clock()
+                .observe_date(log, d, sent_at, time::OffsetDateTime::now_utc())
+        });
+        if resp.status == 200 {
+            vlog!(log, "{what}: HTTP 200 in {took:.1} ms (attempt {n})");
+            return xml::parse(&resp.body)
+                .map_err(|why| malformed(op, role_arn, &why.to_string()).into());
         }
-        attempt += 1;
-        let sleep = retry::backoff(attempt, retry_after.as_deref());
-        if sleep >= s.http().remaining() {
-            return Err(err);
+        let e = sts_error(op, role_arn, &resp);
+        // A signature made on a wrong clock: re-sign at the server's time, once.
+        if creds.is_some()
+            && !skew_retried
+            && SKEW_CODES.contains(&e.code.as_str())
+            && skew.is_some_and(|s| s.abs() > SKEW_THRESHOLD)
+        {
+            vlog!(log, "{what}: {} with a skewed clock; re-signing", e.code);
+            skew_retried = true;
+            continue;
         }
-        vlog!("{what}: retrying in {:.0} ms", sleep.as_secs_f64() * 1000.0);
-        std::thread::sleep(sleep);
-    }
+        vlog!(
+            log,
+            "{what}: HTTP {} {} in {took:.1} ms (attempt {n})",
+            resp.status,
+            e.code
+        );
+        return Err(Failed {
+            error: Error::Service(Box::new(e)),
+            retry_after: resp.header("x-amz-retry-after").map(str::to_owned),
+        });
+    })
 }
 
 fn headers(
@@ -259,7 +235,7 @@ fn headers(
             },
             creds,
             sigv4::Scope {
-                time: s.http().now(),
+                time: s.clock().now(),
                 region: &endpoint.signing_region,
                 service: "sts",
             },
@@ -276,11 +252,7 @@ fn malformed(op: &str, role_arn: &str, why: &str) -> Error {
     } else {
         format!("{op} {role_arn}")
     };
-    Error::Http {
-        what,
-        detail: format!("STS sent a malformed {op} response: {why}"),
-        retryable: false,
-    }
+    HttpFailure::BadAnswer(format!("STS sent a malformed {op} response: {why}")).during(what)
 }
 
 fn assumed_role(op: &'static str, role_arn: &str, leaves: &xml::Leaves) -> Result<AssumedRole> {

@@ -14,7 +14,7 @@ use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
 use crate::env::Env;
 use crate::error::Error;
-use crate::plan::{self, Base, ChainError, SessionName};
+use crate::plan::{self, ChainError, SessionName};
 use crate::sources::{container, imds};
 
 /// The profile file parser: `{"profiles": ..., "sso_sessions": ...}`, or its error.
@@ -65,40 +65,43 @@ pub fn profile_chain(
             m.insert(k.into(), json!(v));
         }
     };
-    match &chain.base {
-        Base::StaticKeys { creds, .. } => {
-            let mut m = Map::new();
-            put(&mut m, "access_key_id", Some(&creds.access_key_id));
-            put(
-                &mut m,
-                "secret_access_key",
-                Some(creds.secret_access_key.expose()),
-            );
-            put(&mut m, "account_id", creds.account_id.as_deref());
-            out.push(json!({ "AccessKey": m }));
+    let base = chain.base.as_any();
+    use crate::sources::{container, environment, imds, process, sso, web_identity};
+    if let Some(k) = base.downcast_ref::<environment::StaticKeys>() {
+        let creds = &k.creds;
+        let mut m = Map::new();
+        put(&mut m, "access_key_id", Some(&creds.access_key_id));
+        put(
+            &mut m,
+            "secret_access_key",
+            Some(creds.secret_access_key.expose()),
+        );
+        put(&mut m, "account_id", creds.account_id.as_deref());
+        out.push(json!({ "AccessKey": m }));
+    } else if base.is::<environment::Environment>() {
+        out.push(json!({ "NamedSource": "Environment" }));
+    } else if base.is::<imds::Instance>() {
+        out.push(json!({ "NamedSource": "Ec2InstanceMetadata" }));
+    } else if base.is::<container::Container>() {
+        out.push(json!({ "NamedSource": "EcsContainer" }));
+    } else if let Some(w) = base.downcast_ref::<web_identity::WebIdentity>() {
+        let mut m = Map::new();
+        put(&mut m, "role_arn", Some(&w.role_arn));
+        put(&mut m, "web_identity_token_file", Some(&w.token_file));
+        if w.session_name != web_identity::DEFAULT_SESSION_NAME {
+            put(&mut m, "role_session_name", Some(&w.session_name));
         }
-        Base::Environment => out.push(json!({ "NamedSource": "Environment" })),
-        Base::Imds => out.push(json!({ "NamedSource": "Ec2InstanceMetadata" })),
-        Base::Container => out.push(json!({ "NamedSource": "EcsContainer" })),
-        Base::WebIdentity(w) => {
-            let mut m = Map::new();
-            put(&mut m, "role_arn", Some(&w.role_arn));
-            put(&mut m, "web_identity_token_file", Some(&w.token_file));
-            if w.session_name != crate::sources::web_identity::DEFAULT_SESSION_NAME {
-                put(&mut m, "role_session_name", Some(&w.session_name));
-            }
-            out.push(json!({ "WebIdentityToken": m }));
-        }
-        Base::Sso(s) => {
-            let mut m = Map::new();
-            put(&mut m, "sso_account_id", Some(&s.account_id));
-            put(&mut m, "sso_region", Some(&s.region));
-            put(&mut m, "sso_role_name", Some(&s.role_name));
-            put(&mut m, "sso_start_url", Some(&s.start_url));
-            put(&mut m, "sso_session", s.session_name.as_deref());
-            out.push(json!({ "Sso": m }));
-        }
-        Base::Process { command, .. } => out.push(json!({ "CredentialProcess": command })),
+        out.push(json!({ "WebIdentityToken": m }));
+    } else if let Some(s) = base.downcast_ref::<sso::SsoProfile>() {
+        let mut m = Map::new();
+        put(&mut m, "sso_account_id", Some(&s.account_id));
+        put(&mut m, "sso_region", Some(&s.region));
+        put(&mut m, "sso_role_name", Some(&s.role_name));
+        put(&mut m, "sso_start_url", Some(&s.start_url));
+        put(&mut m, "sso_session", s.session_name.as_deref());
+        out.push(json!({ "Sso": m }));
+    } else if let Some(p) = base.downcast_ref::<process::Process>() {
+        out.push(json!({ "CredentialProcess": p.command }));
     }
     for hop in &chain.hops {
         let mut m = Map::new();
@@ -117,7 +120,7 @@ pub fn profile_chain(
 /// The container-credentials URI of `env`, or why there is none.
 pub fn container_uri(env: &Env) -> Result<String, Error> {
     container::uri(env)
-        .map(|u| u.to_string())
+        .map(|u| u.requested())
         .map_err(|e| Error::InvalidInput(e.to_string()))
 }
 

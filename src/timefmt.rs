@@ -60,6 +60,23 @@ pub(crate) fn parse_http_date(s: &str) -> Option<OffsetDateTime> {
     Some(date.with_hms(h, m, sec).ok()?.assume_utc())
 }
 
+/// `t` as an HTTP `Date` header (for tests that play a server).
+#[cfg(test)]
+pub(crate) fn format_http_date(t: OffsetDateTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    format!(
+        "Mon, {:02} {} {} {:02}:{:02}:{:02} GMT",
+        t.day(),
+        MONTHS[usize::from(u8::from(t.month())) - 1],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 /// Parses `YYYYMMDDTHHMMSSZ` (`X-Amz-Date`).
 pub(crate) fn parse_amz_date(s: &str) -> Option<OffsetDateTime> {
     let b = s.as_bytes();

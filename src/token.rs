@@ -8,7 +8,8 @@ use time::{Duration, OffsetDateTime};
 use crate::credentials::Credentials;
 use crate::endpoint::Endpoint;
 use crate::error::{Error, Result};
-use crate::{log, sigv4, timefmt};
+use crate::log::Log;
+use crate::{sigv4, timefmt};
 
 /// Every EKS token starts with this.
 pub(crate) const PREFIX: &str = crate::secret::TOKEN_PREFIX;
@@ -91,6 +92,7 @@ pub(crate) fn presigned_url(
 /// earlier of 14 minutes from now and one minute before the signing credentials expire
 /// (a token dies with its credentials).
 pub(crate) fn generate(
+    log: &Log,
     creds: &Credentials,
     endpoint: &Endpoint,
     cluster_id: &str,
@@ -128,7 +130,7 @@ pub(crate) fn generate(
     let url = presigned_url(creds, endpoint, cluster_id, signing_time);
     let value = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(url.as_bytes()));
     if value.len() > MAX_TOKEN_BYTES {
-        log::warn(format_args!(
+        log.warn(format_args!(
             "the token is {} bytes and EKS rejects tokens over {MAX_TOKEN_BYTES} bytes: the \
              session token of the signing role is too large (session tags or an inline \
              session policy); sign with credentials that carry fewer tags or a smaller policy",
@@ -171,7 +173,15 @@ mod tests {
     #[test]
     fn url_has_the_exact_layout() {
         let now = OffsetDateTime::from_unix_timestamp(1_440_938_160).unwrap();
-        let t = generate(&creds(Some("tok/+="), None), &endpoint(), "dev", now, now).unwrap();
+        let t = generate(
+            &Log::default(),
+            &creds(Some("tok/+="), None),
+            &endpoint(),
+            "dev",
+            now,
+            now,
+        )
+        .unwrap();
         let url = crate::verify::decode(&t.value).unwrap();
         let prefix = "https://sts.us-west-2.amazonaws.com/?Action=GetCallerIdentity&Version=2011-06-15&X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDEXAMPLE%2F20150830%2Fus-west-2%2Fsts%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=60&X-Amz-SignedHeaders=host%3Bx-k8s-aws-id&X-Amz-Security-Token=tok%2F%2B%3D&X-Amz-Signature=";
         assert!(url.starts_with(prefix), "{url}");
@@ -188,11 +198,20 @@ mod tests {
         let max = time::PrimitiveDateTime::MAX.assume_utc();
         let min = time::PrimitiveDateTime::MIN.assume_utc();
         // Expiring at the largest representable time: no cap, a 14-minute token.
-        let t = generate(&creds(Some("t"), Some(max)), &endpoint(), "dev", now, now).unwrap();
+        let t = generate(
+            &Log::default(),
+            &creds(Some("t"), Some(max)),
+            &endpoint(),
+            "dev",
+            now,
+            now,
+        )
+        .unwrap();
         assert_eq!(t.expiration, now + Duration::minutes(14));
         // Even with the signing clock far behind ours (e - skew overflows).
         let behind = now - Duration::days(365);
         let t = generate(
+            &Log::default(),
             &creds(Some("t"), Some(max)),
             &endpoint(),
             "dev",
@@ -202,23 +221,47 @@ mod tests {
         .unwrap();
         assert_eq!(t.expiration, now + Duration::minutes(14));
         // The smallest: long expired, an error naming it.
-        let e = generate(&creds(Some("t"), Some(min)), &endpoint(), "dev", now, now)
-            .err()
-            .unwrap()
-            .to_string();
+        let e = generate(
+            &Log::default(),
+            &creds(Some("t"), Some(min)),
+            &endpoint(),
+            "dev",
+            now,
+            now,
+        )
+        .err()
+        .unwrap()
+        .to_string();
         assert!(e.contains("expired"), "{e}");
         let ahead = now + Duration::days(365);
-        assert!(generate(&creds(Some("t"), Some(min)), &endpoint(), "dev", ahead, now).is_err());
+        assert!(generate(
+            &Log::default(),
+            &creds(Some("t"), Some(min)),
+            &endpoint(),
+            "dev",
+            ahead,
+            now
+        )
+        .is_err());
     }
 
     #[test]
     fn expiry_is_capped_by_the_credentials() {
         let now = OffsetDateTime::from_unix_timestamp(1_700_000_000).unwrap();
         let exp = now + Duration::minutes(5);
-        let t = generate(&creds(Some("t"), Some(exp)), &endpoint(), "dev", now, now).unwrap();
+        let t = generate(
+            &Log::default(),
+            &creds(Some("t"), Some(exp)),
+            &endpoint(),
+            "dev",
+            now,
+            now,
+        )
+        .unwrap();
         assert_eq!(t.expiration, exp - Duration::minutes(1));
         let expired = now - Duration::seconds(1);
         assert!(generate(
+            &Log::default(),
             &creds(Some("t"), Some(expired)),
             &endpoint(),
             "dev",

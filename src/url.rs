@@ -234,6 +234,17 @@ impl Url {
         )
     }
 
+    /// The URL as requested: origin, path and query (never for a message: see
+    /// `Display`).
+    pub(crate) fn requested(&self) -> String {
+        let mut t = format!("{}{}", self.origin(), self.path);
+        if let Some(q) = &self.query {
+            t.push('?');
+            t.push_str(q);
+        }
+        t
+    }
+
     /// Refuses a query (endpoints and metadata services take none).
     pub(crate) fn without_query(self) -> Result<Url, UrlError> {
         match self.query {
@@ -244,7 +255,8 @@ impl Url {
 }
 
 impl fmt::Display for Url {
-    /// The URL as requested; a proxy's password is never shown.
+    /// The URL for a message: a proxy's user part and a query (a container URI's may
+    /// carry a credential) are never shown.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.userinfo.is_some() {
             write!(f, "{}://***@{}", self.scheme.as_str(), self.authority())?;
@@ -252,11 +264,37 @@ impl fmt::Display for Url {
             f.write_str(&self.origin())?;
         }
         f.write_str(&self.path)?;
-        if let Some(q) = &self.query {
-            write!(f, "?{q}")?;
+        if self.query.is_some() {
+            f.write_str("?***")?;
         }
         Ok(())
     }
+}
+
+/// URI-encodes every byte but the unreserved `A-Za-z0-9-_.~` (and `/` when `keep_slash`).
+pub fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    let keep = |b: u8| {
+        b.is_ascii_alphanumeric()
+            || matches!(b, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && b == b'/')
+    };
+    out.reserve(s.len());
+    // Runs of kept bytes are copied whole: session tokens are long.
+    let mut rest = s;
+    while let Some(run) = rest.bytes().position(|b| !keep(b)) {
+        out.push_str(&rest[..run]);
+        // Every byte of the character that needs encoding, so that `rest` stays on a
+        // character boundary.
+        let len = rest[run..].chars().next().map_or(1, char::len_utf8);
+        for &c in &rest.as_bytes()[run..run + len] {
+            out.push('%');
+            out.push(HEX[(c >> 4) as usize] as char);
+            out.push(HEX[(c & 15) as usize] as char);
+        }
+        rest = &rest[run + len..];
+    }
+    out.push_str(rest);
 }
 
 /// The addresses of the EKS Pod Identity and ECS agents.
@@ -266,19 +304,27 @@ pub(crate) const AGENT_ADDRESSES: [IpAddr; 3] = [
     IpAddr::V6(Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x23)),
 ];
 
-/// A URL as text for a message: its userinfo replaced by `***`.
+/// A URL as text for a message, parsed or not: a user part (anything up to the last
+/// `@`, which may hide in a password holding `/`, `?` or `#`) replaced by `***`, a query
+/// or fragment by `?***`, control characters dropped.
 pub(crate) fn redacted(text: &str) -> String {
     let text = text.trim();
-    let Some((scheme, rest)) = text.split_once("://") else {
-        return text.chars().filter(|c| !c.is_control()).collect();
+    let (scheme, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (format!("{scheme}://"), rest),
+        None => (String::new(), text),
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    let shown = match authority.rsplit_once('@') {
-        Some((_, host)) => format!("{scheme}://***@{host}{tail}"),
-        None => text.to_owned(),
+    let (user, rest) = match rest.rsplit_once('@') {
+        Some((_, host)) => ("***@", host),
+        None => ("", rest),
     };
-    shown.chars().filter(|c| !c.is_control()).collect()
+    let rest = match rest.find(['?', '#']) {
+        Some(i) => format!("{}?***", &rest[..i]),
+        None => rest.to_owned(),
+    };
+    format!("{scheme}{user}{rest}")
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect()
 }
 
 #[cfg(test)]
@@ -342,5 +388,26 @@ mod tests {
             redacted("http://localhost:80@other-host/x"),
             "http://***@other-host/x"
         );
+    }
+
+    /// The forms that once showed a proxy's password (issue 25): no scheme, and a
+    /// password holding `/`, `?` or `#`; a query is never shown either.
+    #[test]
+    fn no_user_part_is_ever_shown_parsed_or_not() {
+        for (text, shown) in [
+            ("proxyuser:S3cretPw@127.0.0.1:99999", "***@127.0.0.1:99999"),
+            ("http://u:S3cret/Pw@proxy:3128", "http://***@proxy:3128"),
+            ("http://u:S3cret?Pw@proxy:3128", "http://***@proxy:3128"),
+            ("http://u:S3cret#Pw@proxy:3128", "http://***@proxy:3128"),
+            ("http://u:S3cret@Pw@proxy:3128", "http://***@proxy:3128"),
+            ("https://u:S3cretPw@proxy:99999", "https://***@proxy:99999"),
+            (
+                "http://127.0.0.1/creds?token=S3cretPw",
+                "http://127.0.0.1/creds?***",
+            ),
+        ] {
+            assert_eq!(redacted(text), shown, "{text}");
+            assert!(!redacted(text).contains("S3cret"), "{text}");
+        }
     }
 }

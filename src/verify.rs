@@ -13,7 +13,8 @@ use time::OffsetDateTime;
 use crate::config_files::ProfileSet;
 use crate::endpoint::{self, Service};
 use crate::env::Env;
-use crate::error::{Error, Result};
+use crate::error::{Error, HttpFailure, Result};
+use crate::log::{vlog, Log};
 use crate::sts::{self, CallerIdentity};
 use crate::token::{CLUSTER_ID_HEADER, MAX_TOKEN_BYTES, PREFIX};
 use crate::url::{self, Scheme, Url};
@@ -388,15 +389,15 @@ pub fn check_in(env: &Env, token: &str, now: OffsetDateTime) -> Result<Report> {
 /// identifies. The request goes to the token's host only when that host is a real STS
 /// endpoint over https; with an endpoint override set, only to the override. Anything
 /// but a GetCallerIdentity result with an ARN is an error.
-/// With `verbose`, each step goes to stderr (never a secret).
+/// The token is hidden in every line of `log` from now on.
 pub fn replay(
     env: &Env,
+    log: &Log,
     token: &str,
     cluster: &str,
     timeout: Duration,
-    verbose: bool,
 ) -> Result<CallerIdentity> {
-    crate::log::set_verbose(verbose);
+    log.hide(token);
     let refuse = |why: String| Error::InvalidInput(format!("not replaying the token: {why}"));
     let text = decode(token)?;
     let u = url::parse(&text).map_err(|e| refuse(format!("its URL cannot be parsed: {e}")))?;
@@ -442,11 +443,8 @@ pub fn replay(
             direct: false,
             timeout: None,
         })
-        .map_err(|f| Error::Http {
-            what: what(),
-            detail: f.to_string(),
-            retryable: f.is_retryable(),
-        })?;
+        .map_err(|f| f.during(what()))?;
+    vlog!(log, "{}: HTTP {}", what(), resp.status);
     let content_type = resp.header("content-type").unwrap_or("no content type");
     let described = || {
         format!(
@@ -466,11 +464,8 @@ pub fn replay(
         );
         return Err(Error::Service(Box::new(e)));
     }
-    let leaves = xml::parse(&resp.body).map_err(|_| Error::Http {
-        what: what(),
-        detail: described(),
-        retryable: false,
-    })?;
+    let leaves =
+        xml::parse(&resp.body).map_err(|_| HttpFailure::BadAnswer(described()).during(what()))?;
     let get = |k: &str| {
         leaves
             .get(&format!(
@@ -485,11 +480,7 @@ pub fn replay(
             account: account.unwrap_or_default(),
             user_id: user_id.unwrap_or_default(),
         }),
-        _ => Err(Error::Http {
-            what: what(),
-            detail: described(),
-            retryable: false,
-        }),
+        _ => Err(HttpFailure::BadAnswer(described()).during(what())),
     }
 }
 

@@ -5,15 +5,16 @@
 
 pub(crate) mod args;
 pub(crate) mod aws_auth;
-mod commands;
+pub(crate) mod commands;
 pub(crate) mod exec_credential;
 pub(crate) mod kubeconfig;
+pub(crate) mod output;
 mod signals;
 
 use std::fmt;
 use std::io::Write;
 
-use eks_token::{log, Env};
+use eks_token::{Env, Log};
 
 pub(crate) use args::{ArgError, Command, Dialect, VersionStyle};
 
@@ -57,17 +58,15 @@ impl Failure {
 /// its report when the token would be rejected).
 type Outcome = Result<(String, u8), Failure>;
 
-/// A warning on stderr (always shown).
-pub(crate) use eks_token::log::warn;
-
-/// A verbose line on stderr, formatted only with `-v` (the library's logger: one format
-/// and one clock for both).
+/// A step on stderr, formatted only with `-v` (the run's log: one format and one clock
+/// for the library's lines and ours).
 macro_rules! vlog {
-    ($($arg:tt)*) => {
-        if eks_token::log::verbose() {
-            eks_token::log::verbose_line(format_args!($($arg)*));
+    ($log:expr, $($arg:tt)*) => {{
+        let log: &eks_token::Log = &$log;
+        if log.verbose() {
+            log.step(format_args!($($arg)*));
         }
-    };
+    }};
 }
 pub(crate) use vlog;
 
@@ -91,47 +90,53 @@ fn version(style: VersionStyle) -> String {
     }
 }
 
-fn run(cmd: Command, env: &Env, program: &kubeconfig::Program) -> Outcome {
+fn run(
+    cmd: Command,
+    env: &Env,
+    program: &kubeconfig::Program,
+    log: &Log,
+    mode: &output::Mode,
+) -> Outcome {
     let verbose = match &cmd {
         Command::GetToken(a)
         | Command::WriteToken(a, _)
         | Command::WhoAmI(a)
         | Command::Kubeconfig(a, _)
         | Command::UpdateKubeconfig(a, _)
-        | Command::Doctor(a, _) => a.request.verbose,
+        | Command::Doctor(a, _) => a.verbose,
         Command::Verify(v) => v.verbose,
         Command::CheckToken(_) | Command::Help(_) | Command::Version(_) => false,
     };
-    log::set_verbose(verbose);
+    log.set_verbose(verbose);
     // write-token's log: every line on stderr one JSON object.
     match cmd {
-        Command::WriteToken(..) => log::set_json_event("write-token"),
-        Command::CheckToken(_) => log::set_json_event("check"),
+        Command::WriteToken(..) => mode.json("write-token"),
+        Command::CheckToken(_) => mode.json("check"),
         _ => {}
     }
     match cmd {
         Command::Help(topic) => Ok((topic.text(), 0)),
         Command::Version(style) => Ok((version(style), 0)),
-        Command::GetToken(a) => Ok((commands::get_token(a, env)?, 0)),
+        Command::GetToken(a) => Ok((commands::get_token(a, env, log)?, 0)),
         Command::WriteToken(a, w) => {
-            commands::write_token::run(a, &w, env)?;
+            commands::write_token::run(a, &w, env, log)?;
             Ok((String::new(), 0))
         }
         Command::CheckToken(c) => {
-            commands::write_token::check(&c, env)?;
+            commands::write_token::check(&c, env, log)?;
             Ok((String::new(), 0))
         }
-        Command::WhoAmI(a) => Ok((commands::whoami(a, env)?, 0)),
-        Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env, program)?, 0)),
+        Command::WhoAmI(a) => Ok((commands::whoami(a, env, log)?, 0)),
+        Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env, program, log)?, 0)),
         Command::UpdateKubeconfig(a, u) => {
-            Ok((kubeconfig::update::update(a, &u, env, program)?, 0))
+            Ok((kubeconfig::update::update(a, &u, env, program, log)?, 0))
         }
         Command::Verify(v) => {
-            let (out, ok) = commands::verify(&v, env)?;
+            let (out, ok) = commands::verify(&v, env, log)?;
             Ok((out, if ok { 0 } else { 1 }))
         }
         Command::Doctor(a, d) => {
-            let (out, ok) = commands::doctor(a, &d, env)?;
+            let (out, ok) = commands::doctor(a, &d, env, log)?;
             Ok((out, if ok { 0 } else { 1 }))
         }
     }
@@ -157,7 +162,8 @@ fn protect_memory() {
 pub(crate) fn main() -> ! {
     protect_memory();
     // The clock of verbose lines starts here.
-    log::set_verbose(false);
+    let mode = output::Mode::default();
+    let log = output::stderr_log(mode.clone());
     let mut argv_os = std::env::args_os();
     let program = argv_os
         .next()
@@ -167,6 +173,16 @@ pub(crate) fn main() -> ! {
     let dialect = Dialect::of_program(&program.name);
     let argv: Result<Vec<String>, _> = argv_os.map(|a| a.into_string()).collect();
     let env = Env::from_process();
+    // What a user may paste into the wrong argument is never echoed back.
+    for k in [
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+    ] {
+        if let Some(v) = env.get(k) {
+            log.hide(v);
+        }
+    }
     let result = match argv {
         Ok(argv) => args::parse(dialect, &argv, &env)
             .map_err(|e| {
@@ -176,11 +192,11 @@ pub(crate) fn main() -> ! {
                     .then(|| args::eks_token::log_event(&argv))
                     .flatten()
                 {
-                    log::set_json_event(event);
+                    mode.json(event);
                 }
                 Failure::from(e)
             })
-            .and_then(|cmd| run(cmd, &env, &program)),
+            .and_then(|cmd| run(cmd, &env, &program, &log, &mode)),
         Err(bad) => Err(Failure::Args(ArgError::Usage(format!(
             "argument {:?} is not valid UTF-8",
             bad.to_string_lossy()
@@ -194,14 +210,14 @@ pub(crate) fn main() -> ! {
                 .and_then(|()| stdout.flush())
                 .is_err()
             {
-                log::error(format_args!("cannot write to stdout"));
+                log.error(format_args!("cannot write to stdout"));
                 1
             } else {
                 code
             }
         }
         Err(e) => {
-            log::error(format_args!("{e}"));
+            log.error(format_args!("{e}"));
             e.exit_code()
         }
     };

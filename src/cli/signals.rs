@@ -1,14 +1,27 @@
 //! Stopping on SIGTERM or SIGINT without leaving anything half done: a file being
-//! replaced is finished first, and the files registered here (a kubeconfig's lock) are
-//! removed, also when the process is PID 1.
+//! replaced is finished first, the runs registered here are stopped (the programs they
+//! started, `credential_process`, end with them), and the files registered here (a
+//! kubeconfig's lock) are removed, also when the process is PID 1.
 
 use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, Once};
+
+use eks_token::Stop;
 
 /// Held while a file is being replaced: a signal waits for it.
 static WRITING: Mutex<()> = Mutex::new(());
 /// Removed when a signal ends the process.
 static REMOVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Stopped when a signal ends the process.
+static STOPS: Mutex<Vec<Stop>> = Mutex::new(Vec::new());
+
+/// Stops `stop` (ending the programs its run started) when SIGTERM or SIGINT ends the
+/// process; installs the handler unless one is, which then ends the process with the
+/// shell's code for the signal (128 + its number).
+pub(crate) fn stop_with_the_process(stop: Stop) -> std::io::Result<()> {
+    lock(&STOPS).push(stop);
+    on_stop(|sig| 128 + sig)
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -46,6 +59,9 @@ pub(crate) fn on_stop(stop: fn(i32) -> i32) -> std::io::Result<()> {
         };
         std::thread::spawn(move || {
             if let Some(sig) = signals.forever().next() {
+                for stop in lock(&STOPS).iter() {
+                    stop.stop();
+                }
                 let _writing = writing();
                 for p in lock(&REMOVE).drain(..) {
                     let _ = std::fs::remove_file(p);

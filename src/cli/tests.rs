@@ -54,7 +54,7 @@ fn authenticator_style_args() {
     assert_eq!(g.print.format, Format::Token);
     let g = gt(&["token", "-idev", "-v"]);
     assert_eq!(g.request.cluster_id, "dev");
-    assert!(g.request.verbose);
+    assert!(g.verbose);
 }
 
 #[test]

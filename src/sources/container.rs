@@ -7,12 +7,57 @@
 
 use std::time::Duration;
 
+use super::{Context, Fetched, Prepared, Source};
 use crate::credentials::{self, Credentials};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::http::{self, Client};
+use crate::http;
+use crate::retry::Failed;
 use crate::secret::Secret;
+use crate::session::Session;
 use crate::url::{self, Scheme, Url, UrlError};
+
+/// ECS task role or EKS Pod Identity.
+#[derive(Debug, Clone)]
+pub(crate) struct Container {
+    /// The profile whose `credential_source = EcsContainer` chose it, if one did.
+    pub(crate) by_profile: Option<String>,
+}
+
+impl Source for Container {
+    fn label(&self) -> String {
+        "container credentials".into()
+    }
+
+    fn fetch(&self, ctx: &Context<'_>, _: Prepared) -> Result<Fetched> {
+        let named = |e: Error| match (&self.by_profile, e) {
+            (Some(p), Error::Source { message, .. }) => Error::config(
+                Some(p),
+                format!(
+                    "profile `{p}`: credential_source EcsContainer: the credential provider \
+                     was not enabled ({message})"
+                ),
+            ),
+            (_, e) => e,
+        };
+        let uri = uri(ctx.env).map_err(|e| named(Error::source(SOURCE, e.to_string())))?;
+        let auth = authorization(ctx.env).map_err(named)?;
+        if let Some(a) = &auth {
+            ctx.session.log().hide_secret(a);
+        }
+        let creds = fetch(ctx.session, &uri, auth.as_ref()).map_err(named)?;
+        ctx.session.log().hide_credentials(&creds);
+        Ok(Fetched {
+            creds,
+            label: format!("container credentials from {uri}"),
+        })
+    }
+
+    #[cfg(feature = "testkit")]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 const ECS_HOST: &str = "http://169.254.170.2";
 const TIMEOUT: Duration = Duration::from_secs(5);
@@ -100,10 +145,16 @@ pub(crate) fn authorization(env: &Env) -> Result<Option<Secret>> {
         .map_err(|e| Error::Source {
             source: SOURCE,
             message: format!("cannot read AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE {path}: {e}"),
+            cause: Some(Box::new(Error::Io {
+                what: format!("cannot read {path}"),
+                source: e,
+            })),
         })?;
-        String::from_utf8(bytes).map_err(|_| Error::Source {
-            source: SOURCE,
-            message: format!("the authorization token file {path} is not UTF-8 text"),
+        String::from_utf8(bytes).map_err(|_| {
+            Error::source(
+                SOURCE,
+                format!("the authorization token file {path} is not UTF-8 text"),
+            )
         })?
     } else if let Some(t) = env.get("AWS_CONTAINER_AUTHORIZATION_TOKEN") {
         t.to_owned()
@@ -112,56 +163,58 @@ pub(crate) fn authorization(env: &Env) -> Result<Option<Secret>> {
     };
     let token = token.trim_end_matches(['\r', '\n']);
     if token.contains(['\r', '\n']) {
-        return Err(Error::Source {
-            source: SOURCE,
-            message: "the container authorization token contains a line break (CR or LF); \
-                      refusing to send it as a header"
-                .into(),
-        });
+        return Err(Error::source(
+            SOURCE,
+            "the container authorization token contains a line break (CR or LF); refusing \
+             to send it as a header",
+        ));
     }
     Ok(Some(Secret::new(token)))
 }
 
-/// The container's credentials, and where they came from.
-pub(crate) fn load(env: &Env, http: &Client) -> Result<(Credentials, String)> {
-    let uri = uri(env).map_err(|e| Error::Source {
-        source: SOURCE,
-        message: e.to_string(),
-    })?;
-    let creds = fetch(http, &uri, authorization(env)?.as_ref())?;
-    Ok((creds, format!("container credentials from {uri}")))
-}
-
 /// GETs and parses the credentials JSON (two attempts on transient failures).
-fn fetch(http: &Client, uri: &Url, auth: Option<&Secret>) -> Result<Credentials> {
+fn fetch(s: &Session, uri: &Url, auth: Option<&Secret>) -> Result<Credentials> {
     let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
     if let Some(a) = auth {
         headers.push(("authorization".to_owned(), a.expose().to_owned()));
     }
-    let err = |m: String| Error::Source {
-        source: SOURCE,
-        message: m,
-    };
-    let mut attempt = 0;
-    let resp = loop {
-        attempt += 1;
+    let err = |m: String| Error::source(SOURCE, m);
+    let what = format!("container credentials from {uri}");
+    const ATTEMPTS: u32 = 2;
+    let resp = s.retrying(ATTEMPTS, &what, |attempt| {
         // `uri` passed the host rules above: plain http here means a local agent.
-        let r = http.send(&http::Request {
-            method: "GET",
-            url: uri,
-            path_and_query: "",
-            headers: &headers,
-            body: b"",
-            allow_http: true,
-            direct: true,
-            timeout: Some(TIMEOUT),
-        });
-        match r {
-            Ok(resp) if resp.status >= 500 && attempt < 2 => continue,
-            Ok(resp) => break resp,
-            Err(f) if f.is_retryable() && attempt < 2 => continue,
-            Err(f) => return Err(err(format!("cannot reach {uri}: {f}"))),
+        let resp = s
+            .http()
+            .send(&http::Request {
+                method: "GET",
+                url: uri,
+                path_and_query: "",
+                headers: &headers,
+                body: b"",
+                allow_http: true,
+                direct: true,
+                timeout: Some(TIMEOUT.min(attempt.timeout)),
+            })
+            .map_err(|f| Failed::from(f.during(format!("reaching {uri}"))))?;
+        // A server error is tried again; the last one is read as it is.
+        if resp.status >= 500 && attempt.number < ATTEMPTS {
+            return Err(Failed::from(
+                crate::error::HttpFailure::Connection(format!("HTTP {}", resp.status))
+                    .during(format!("{uri} answered")),
+            ));
         }
+        Ok(resp)
+    });
+    let resp = match resp {
+        Ok(r) => r,
+        Err(Error::Http { failure, .. }) => {
+            return Err(Error::Source {
+                source: SOURCE,
+                message: format!("cannot reach {uri}: {failure}"),
+                cause: None,
+            })
+        }
+        Err(e) => return Err(e),
     };
     let json: serde_json::Value = serde_json::from_slice(&resp.body).map_err(|_| {
         err(format!(
@@ -216,9 +269,12 @@ mod tests {
                 v,
             )]))
         };
+        let with_query = rel("/v2/credentials?id=1").unwrap();
+        assert_eq!(with_query.query.as_deref(), Some("id=1"));
+        // Shown without its query, which may hold a credential.
         assert_eq!(
-            rel("/v2/credentials?id=1").unwrap().to_string(),
-            "http://169.254.170.2/v2/credentials?id=1"
+            with_query.to_string(),
+            "http://169.254.170.2/v2/credentials?***"
         );
         // Whatever it holds, a relative URI stays on the ECS agent's host.
         assert_eq!(rel("@evil.example/x").unwrap().host, "169.254.170.2");

@@ -1,12 +1,82 @@
-//! Static credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+//! Keys given as they are: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
 //! `AWS_SESSION_TOKEN` (or the legacy `AWS_SECURITY_TOKEN`), with an optional
-//! `AWS_CREDENTIAL_EXPIRATION`.
+//! `AWS_CREDENTIAL_EXPIRATION`; or a profile's `aws_access_key_id` and
+//! `aws_secret_access_key`.
 
+use super::{Context, Fetched, Source};
 use crate::credentials::Credentials;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 use crate::timefmt;
+
+/// The environment's keys.
+#[derive(Debug, Clone)]
+pub(crate) struct Environment {
+    /// The profile whose `credential_source = Environment` chose it, if one did.
+    pub(crate) by_profile: Option<String>,
+}
+
+impl Source for Environment {
+    fn label(&self) -> String {
+        "environment variables".into()
+    }
+
+    fn typed_keys(&self) -> Option<String> {
+        Some("AWS_ACCESS_KEY_ID".into())
+    }
+
+    fn fetch(&self, ctx: &Context<'_>, _: super::Prepared) -> Result<Fetched> {
+        let creds = load(ctx.env).map_err(|e| match (&self.by_profile, e) {
+            (Some(p), Error::Source { message, .. }) => Error::config(
+                Some(p),
+                format!(
+                    "profile `{p}`: credential_source Environment: the credential provider \
+                     was not enabled ({message})"
+                ),
+            ),
+            (_, e) => e,
+        })?;
+        let label = format!("environment variables (access key {})", creds.access_key_id);
+        Ok(Fetched { creds, label })
+    }
+
+    #[cfg(feature = "testkit")]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// A profile's keys, read when the plan was made.
+#[derive(Debug, Clone)]
+pub(crate) struct StaticKeys {
+    /// The profile holding them.
+    pub(crate) profile: String,
+    /// The keys (and session token, account id).
+    pub(crate) creds: Credentials,
+}
+
+impl Source for StaticKeys {
+    fn label(&self) -> String {
+        format!("profile {}", self.profile)
+    }
+
+    fn typed_keys(&self) -> Option<String> {
+        Some(self.label())
+    }
+
+    fn fetch(&self, _: &Context<'_>, _: super::Prepared) -> Result<Fetched> {
+        Ok(Fetched {
+            creds: self.creds.clone(),
+            label: self.label(),
+        })
+    }
+
+    #[cfg(feature = "testkit")]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 // Whitespace alone counts as unset, as in the SDKs.
 fn get<'e>(env: &'e Env, k: &str) -> Option<&'e str> {
@@ -29,10 +99,10 @@ pub(crate) fn not_configured(env: &Env) -> Option<&'static str> {
 /// The environment's credentials; an error names what is missing.
 pub(crate) fn load(env: &Env) -> Result<Credentials> {
     if let Some(why) = not_configured(env) {
-        return Err(Error::Source {
-            source: "environment",
-            message: format!("{why}: the credential provider was not enabled"),
-        });
+        return Err(Error::source(
+            "environment",
+            format!("{why}: the credential provider was not enabled"),
+        ));
     }
     let id = get(env, "AWS_ACCESS_KEY_ID").unwrap_or_default().trim();
     let secret = get(env, "AWS_SECRET_ACCESS_KEY").unwrap_or_default().trim();

@@ -5,12 +5,68 @@
 
 use std::time::Duration;
 
+use super::{Context, Fetched, Prepared, Source};
 use crate::config_files::ProfileSet;
 use crate::credentials::{self, Credentials};
 use crate::env::Env;
-use crate::error::{Error, Result};
-use crate::http::{self, Client};
+use crate::error::{Error, HttpFailure, Result};
+use crate::http;
+use crate::log::vlog;
+use crate::retry::Failed;
+use crate::session::Session;
 use crate::url::{self, Url};
+
+/// The EC2 instance role.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    /// The profile whose `credential_source = Ec2InstanceMetadata` chose it, if one did.
+    pub(crate) by_profile: Option<String>,
+    /// Else the sources the default chain skipped before it, each with why (for the
+    /// error when IMDS has nothing either).
+    pub(crate) skipped: Vec<String>,
+}
+
+impl Source for Instance {
+    fn label(&self) -> String {
+        "instance metadata".into()
+    }
+
+    fn fetch(&self, ctx: &Context<'_>, _: Prepared) -> Result<Fetched> {
+        let base = endpoint(ctx.env, ctx.profiles, ctx.profile, None, None)
+            .map_err(|e| Error::config(None, e.to_string()))?;
+        // A machine whose credentials come from IMDS is an EC2 instance: its region is
+        // the default. It is learnt before anything resolves the STS endpoint.
+        let want_region = ctx.session.region().is_none();
+        match load(ctx.session, &base, want_region)? {
+            Loaded::Found(creds, label, region) => {
+                if let Some(region) = region {
+                    vlog!(ctx.session.log(), "region {region} from instance metadata");
+                    ctx.session.set_region_hint(&region);
+                }
+                Ok(Fetched { creds, label })
+            }
+            Loaded::Absent(why) => Err(match &self.by_profile {
+                None => {
+                    let mut tried = self.skipped.clone();
+                    tried.push(format!("IMDS ({why})"));
+                    Error::NoCredentials(tried)
+                }
+                Some(p) => Error::config(
+                    Some(p),
+                    format!(
+                        "profile `{p}`: credential_source Ec2InstanceMetadata: the credential \
+                         provider was not enabled ({why})"
+                    ),
+                ),
+            }),
+        }
+    }
+
+    #[cfg(feature = "testkit")]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 const TIMEOUT: Duration = Duration::from_secs(1);
 const ATTEMPTS: u32 = 3;
@@ -101,7 +157,7 @@ pub(crate) fn endpoint(
 
 /// An IMDSv2 session.
 struct Imds<'a> {
-    http: &'a Client,
+    s: &'a Session,
     base: &'a Url,
     token: String,
 }
@@ -115,15 +171,15 @@ enum Answer {
 }
 
 fn call(
-    http: &Client,
+    s: &Session,
     method: &'static str,
     base: &Url,
     path: &str,
     headers: &[(String, String)],
 ) -> Result<Answer> {
-    let mut last = Answer::Absent(String::new());
-    for _ in 0..ATTEMPTS {
-        match http.send(&http::Request {
+    let what = base.join(path);
+    s.retrying(ATTEMPTS, &what, |attempt| {
+        match s.http().send(&http::Request {
             method,
             url: base,
             path_and_query: path,
@@ -132,26 +188,23 @@ fn call(
             // The metadata service speaks plain http; its address is configuration.
             allow_http: true,
             direct: true,
-            timeout: Some(TIMEOUT),
+            timeout: Some(TIMEOUT.min(attempt.timeout)),
         }) {
             Ok(r) if r.status == 200 => {
-                return Ok(Answer::Ok(String::from_utf8_lossy(&r.body).into_owned()))
+                Ok(Answer::Ok(String::from_utf8_lossy(&r.body).into_owned()))
             }
-            Ok(r) if r.status >= 500 => last = Answer::Status(r.status),
-            Ok(r) => return Ok(Answer::Status(r.status)),
+            // A server error is asked again; the last one is the answer.
+            Ok(r) if r.status >= 500 && attempt.number < ATTEMPTS => Err(Failed::from(
+                HttpFailure::Connection(format!("HTTP {}", r.status)).during(what.clone()),
+            )),
+            Ok(r) => Ok(Answer::Status(r.status)),
             // Refused or unanswered: IMDS is not there; trying again only costs time.
-            Err(f) if matches!(f, http::Failure::Timeout(_) | http::Failure::Connection(_)) => {
-                return Ok(Answer::Absent(f.to_string()))
+            Err(f @ (HttpFailure::Timeout(_) | HttpFailure::Connection(_))) => {
+                Ok(Answer::Absent(f.to_string()))
             }
-            Err(f) => {
-                return Err(Error::Source {
-                    source: SOURCE,
-                    message: format!("{}: {f}", base.join(path)),
-                })
-            }
+            Err(f) => Err(Failed::from(source_err(format!("{what}: {f}")))),
         }
-    }
-    Ok(last)
+    })
 }
 
 /// A session, or why no IMDS answers.
@@ -161,23 +214,20 @@ enum Connected<'a> {
 }
 
 fn source_err(message: String) -> Error {
-    Error::Source {
-        source: SOURCE,
-        message,
-    }
+    Error::source(SOURCE, message)
 }
 
 impl<'a> Imds<'a> {
     /// Opens a session (PUT `/latest/api/token`), or says why none answers.
-    fn connect(http: &'a Client, base: &'a Url) -> Result<Connected<'a>> {
+    fn connect(s: &'a Session, base: &'a Url) -> Result<Connected<'a>> {
         let path = "/latest/api/token";
         let headers = [(
             "x-aws-ec2-metadata-token-ttl-seconds".to_owned(),
             "21600".to_owned(),
         )];
-        match call(http, "PUT", base, path, &headers)? {
+        match call(s, "PUT", base, path, &headers)? {
             Answer::Ok(token) => Ok(Connected::Session(Imds {
-                http,
+                s,
                 base,
                 token: token.trim().to_owned(),
             })),
@@ -198,7 +248,7 @@ impl<'a> Imds<'a> {
     /// GETs a metadata path; `None` for 404.
     fn get(&self, path: &str) -> Result<Option<String>> {
         let headers = [("x-aws-ec2-metadata-token".to_owned(), self.token.clone())];
-        match call(self.http, "GET", self.base, path, &headers)? {
+        match call(self.s, "GET", self.base, path, &headers)? {
             Answer::Ok(body) => Ok(Some(body)),
             Answer::Status(404) => Ok(None),
             Answer::Status(s) => Err(source_err(format!(
@@ -268,8 +318,8 @@ pub(crate) enum Loaded {
 
 /// The instance role's credentials from IMDS at `base`, and the instance's region
 /// when `want_region`.
-pub(crate) fn load(http: &Client, base: &Url, want_region: bool) -> Result<Loaded> {
-    let imds = match Imds::connect(http, base)? {
+pub(crate) fn load(s: &Session, base: &Url, want_region: bool) -> Result<Loaded> {
+    let imds = match Imds::connect(s, base)? {
         Connected::Session(imds) => imds,
         Connected::Absent(why) => return Ok(Loaded::Absent(why)),
     };
@@ -278,6 +328,7 @@ pub(crate) fn load(http: &Client, base: &Url, want_region: bool) -> Result<Loade
             "no IAM role is attached to this instance ({base}): the credential provider was not enabled"
         )));
     };
+    s.log().hide_credentials(&creds);
     let region = if want_region { imds.region() } else { None };
     Ok(Loaded::Found(
         creds,

@@ -8,8 +8,52 @@ use std::process::{Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use super::{Context, Fetched, Prepared, Source};
 use crate::credentials::{self, Credentials, JsonError};
 use crate::error::{Error, Result};
+use crate::runtime::Stop;
+
+/// A profile's `credential_process`.
+#[derive(Debug, Clone)]
+pub(crate) struct Process {
+    /// The profile.
+    pub(crate) profile: String,
+    /// The command.
+    pub(crate) command: String,
+}
+
+impl Source for Process {
+    fn label(&self) -> String {
+        format!("profile {} (credential_process)", self.profile)
+    }
+
+    fn runs_a_program(&self) -> bool {
+        true
+    }
+
+    fn typed_keys(&self) -> Option<String> {
+        Some(self.label())
+    }
+
+    fn fetch(&self, ctx: &Context<'_>, _: Prepared) -> Result<Fetched> {
+        let budget = ctx
+            .session
+            .http()
+            .remaining()
+            .min(std::time::Duration::from_secs(60));
+        let creds = run(&self.command, &self.profile, budget, ctx.session.stop())?;
+        ctx.session.log().hide_credentials(&creds);
+        Ok(Fetched {
+            creds,
+            label: self.label(),
+        })
+    }
+
+    #[cfg(feature = "testkit")]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
 
 const MAX_OUTPUT: u64 = 1 << 20;
 
@@ -104,25 +148,21 @@ pub(crate) fn split_words(command: &str) -> std::result::Result<Vec<String>, Spl
     Ok(words)
 }
 
-/// The command's process group: ended, whatever is left of it, when dropped.
-struct Group(rustix::process::Pid);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        // ESRCH when nothing is left: nothing to do.
-        let _ = rustix::process::kill_process_group(self.0, rustix::process::Signal::KILL);
-    }
-}
-
 /// Runs `command` for `profile` and parses its output, all within `timeout`. The
-/// command runs in its own process group, which is ended when the run is over: a
-/// wrapper's background child (`sleep 30 &`) can neither outlive it nor, by holding
+/// command runs in its own process group, which is ended when the run is over, however
+/// it ends: the output read, an error, the deadline, or `stop` (a signal to the caller).
+/// A wrapper's background child (`sleep 30 &`) can neither outlive it nor, by holding
 /// its output open, keep kubectl waiting.
-pub(crate) fn run(command: &str, profile: &str, timeout: Duration) -> Result<Credentials> {
-    let err = |m: String| Error::Source {
-        source: "credential_process",
-        message: format!("profile {profile}: {m}"),
-    };
+pub(crate) fn run(
+    command: &str,
+    profile: &str,
+    timeout: Duration,
+    stop: &Stop,
+) -> Result<Credentials> {
+    let err = |m: String| Error::source("credential_process", format!("profile {profile}: {m}"));
+    if stop.is_stopped() {
+        return Err(Error::Stopped);
+    }
     let words = split_words(command).map_err(|e| err(format!("cannot split the command: {e}")))?;
     let (program, args) = words
         .split_first()
@@ -137,7 +177,7 @@ pub(crate) fn run(command: &str, profile: &str, timeout: Duration) -> Result<Cre
         .process_group(0)
         .spawn()
         .map_err(|e| err(format!("cannot run {program}: {e}")))?;
-    let group = Group(rustix::process::Pid::from_child(&child));
+    let group = stop.track(rustix::process::Pid::from_child(&child));
     let mut child_stderr = child.stderr.take().expect("piped");
     let (stderr_done, stderr_ended) = mpsc::channel::<()>();
     std::thread::spawn(move || {
@@ -166,6 +206,9 @@ pub(crate) fn run(command: &str, profile: &str, timeout: Duration) -> Result<Cre
         let mut eof = false;
         let mut status = None;
         loop {
+            if stop.is_stopped() {
+                return Err(Error::Stopped);
+            }
             if status.is_none() {
                 status = child.try_wait().map_err(|e| err(e.to_string()))?;
             }

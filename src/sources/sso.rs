@@ -3,12 +3,15 @@
 
 use ring::digest;
 
+use super::{Context, Fetched, Prepared, Source};
+use crate::cache::{self, Key};
 use crate::credentials::Credentials;
-use crate::endpoint::Endpoint;
+use crate::endpoint::{self, Endpoint, Service, Settings};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::http::{self, Client};
+use crate::http;
 use crate::secret::Secret;
+use crate::session::Session;
 use crate::timefmt;
 
 const SOURCE: &str = "SSO";
@@ -30,12 +33,80 @@ pub(crate) struct SsoProfile {
     pub(crate) role_name: String,
 }
 
+impl Source for SsoProfile {
+    fn label(&self) -> String {
+        format!("profile {} (SSO)", self.profile)
+    }
+
+    fn check(&self, settings: &Settings) -> Result<()> {
+        settings.override_for(Service::SsoPortal).map(|_| ())
+    }
+
+    fn prepare(&self, ctx: &Context<'_>) -> Result<Prepared> {
+        if self.account_id.is_empty() || self.role_name.is_empty() {
+            return Err(Error::config(
+                Some(&self.profile),
+                format!(
+                    "profile `{}` names an SSO session but no sso_account_id and sso_role_name",
+                    self.profile
+                ),
+            ));
+        }
+        let token = access_token(ctx.env, self)?;
+        ctx.session.log().hide_secret(&token);
+        let caller = format!(
+            "sso access token sha256:{}",
+            hex::encode(digest::digest(&digest::SHA256, token.expose().as_bytes()))
+        );
+        let key = cache::key(&Key {
+            call: "GetRoleCredentials",
+            caller: &caller,
+            session: &[
+                ("start_url", &self.start_url),
+                ("account_id", &self.account_id),
+                ("role_name", &self.role_name),
+            ],
+            endpoint: &self.portal(ctx.session)?,
+        });
+        Ok(Prepared {
+            key: Some(key),
+            secret: Some(token),
+        })
+    }
+
+    fn fetch(&self, ctx: &Context<'_>, prepared: Prepared) -> Result<Fetched> {
+        let token = match prepared.secret {
+            Some(t) => t,
+            None => access_token(ctx.env, self)?,
+        };
+        let creds = fetch(ctx.session, &self.portal(ctx.session)?, self, &token)?;
+        ctx.session.log().hide_credentials(&creds);
+        Ok(Fetched {
+            creds,
+            label: self.label(),
+        })
+    }
+
+    #[cfg(feature = "testkit")]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl SsoProfile {
+    fn portal(&self, s: &Session) -> Result<Endpoint> {
+        endpoint::resolve(Service::SsoPortal, s.settings(), Some(&self.region))
+    }
+}
+
 /// The cache file `aws sso login` writes: SHA-1 of the session name, or of the start
 /// URL for legacy profiles.
 pub(crate) fn cache_file(env: &Env, p: &SsoProfile) -> Result<std::path::PathBuf> {
-    let home = env.get("HOME").ok_or_else(|| Error::Source {
-        source: SOURCE,
-        message: "HOME is not set, so the token cache of `aws sso login` cannot be found".into(),
+    let home = env.get("HOME").ok_or_else(|| {
+        Error::source(
+            SOURCE,
+            "HOME is not set, so the token cache of `aws sso login` cannot be found",
+        )
     })?;
     let key = p.session_name.as_deref().unwrap_or(&p.start_url);
     let hash = hex::encode(digest::digest(
@@ -46,10 +117,7 @@ pub(crate) fn cache_file(env: &Env, p: &SsoProfile) -> Result<std::path::PathBuf
 }
 
 fn err(m: String) -> Error {
-    Error::Source {
-        source: SOURCE,
-        message: m,
-    }
+    Error::source(SOURCE, m)
 }
 
 /// The access token `aws sso login` cached for the profile; an expired one is refused
@@ -88,7 +156,7 @@ pub(crate) fn access_token(env: &Env, p: &SsoProfile) -> Result<Secret> {
 
 /// GetRoleCredentials at the portal `endpoint` with `token`.
 pub(crate) fn fetch(
-    http: &Client,
+    s: &Session,
     portal: &Endpoint,
     p: &SsoProfile,
     token: &Secret,
@@ -104,7 +172,8 @@ pub(crate) fn fetch(
         "x-amz-sso_bearer_token".to_owned(),
         token.expose().to_owned(),
     )];
-    let resp = http
+    let resp = s
+        .http()
         .send(&http::Request {
             method: "GET",
             url: &portal.url,

@@ -7,10 +7,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use ring::digest;
 
+use super::{Context, Fetched, Prepared, Source};
+use crate::cache::{self, Key};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
-use crate::session::Session;
-use crate::sts::{self, AssumedRole};
+use crate::sts;
 
 /// Session name when none is configured. A fixed string, not a timestamp, so that a
 /// credential cache can key on it.
@@ -30,21 +31,96 @@ pub(crate) struct WebIdentity {
     pub(crate) origin: String,
 }
 
+impl Source for WebIdentity {
+    fn label(&self) -> String {
+        format!(
+            "web identity token {} -> {}",
+            self.token_file, self.role_arn
+        )
+    }
+
+    fn role_arn(&self) -> Option<&str> {
+        Some(&self.role_arn)
+    }
+
+    /// The token, read once, and the key: who it speaks for, and the role and session.
+    fn prepare(&self, ctx: &Context<'_>) -> Result<Prepared> {
+        crate::validate::config_role_arn(&self.role_arn)?;
+        let token = read_token_file(&self.token_file, &self.origin)?;
+        ctx.session.log().hide_secret(&token);
+        let key = cache::key(&Key {
+            call: "AssumeRoleWithWebIdentity",
+            caller: &identity(&token),
+            session: &[
+                ("role_arn", &self.role_arn),
+                ("session_name", &self.session_name),
+            ],
+            endpoint: ctx.session.sts_endpoint()?,
+        });
+        Ok(Prepared {
+            key: Some(key),
+            secret: Some(token),
+        })
+    }
+
+    fn fetch(&self, ctx: &Context<'_>, prepared: Prepared) -> Result<Fetched> {
+        let token = match prepared.secret {
+            Some(t) => t,
+            None => read_token_file(&self.token_file, &self.origin)?,
+        };
+        let started = std::time::Instant::now();
+        let assumed = sts::assume_role_with_web_identity(
+            ctx.session,
+            &self.role_arn,
+            &self.session_name,
+            &token,
+            None,
+        )?;
+        super::log_assumed(
+            ctx.session,
+            &self.origin,
+            &self.role_arn,
+            &assumed.assumed_role_arn,
+            &assumed.credentials,
+            started,
+        );
+        Ok(Fetched {
+            creds: assumed.credentials,
+            label: self.label(),
+        })
+    }
+
+    #[cfg(feature = "testkit")]
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 /// Reads a web identity token file; errors name the file, never its content.
 pub(crate) fn read_token_file(path: &str, origin: &str) -> Result<Secret> {
-    let err = |detail: String| Error::Source {
+    let err = |detail: String, cause: Option<Error>| Error::Source {
         source: "web identity",
         message: format!("cannot use the token file {path} ({origin}): {detail}"),
+        cause: cause.map(Box::new),
     };
     let buf = crate::fsutil::read_file(
         std::path::Path::new(path),
         crate::fsutil::cap::WEB_IDENTITY_TOKEN,
     )
-    .map_err(|e| err(e.to_string()))?;
-    let text = String::from_utf8(buf).map_err(|_| err("it is not UTF-8 text".into()))?;
+    .map_err(|e| {
+        let detail = e.to_string();
+        err(
+            detail,
+            Some(Error::Io {
+                what: format!("cannot read {path}"),
+                source: e,
+            }),
+        )
+    })?;
+    let text = String::from_utf8(buf).map_err(|_| err("it is not UTF-8 text".into(), None))?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(err("it is empty".into()));
+        return Err(err("it is empty".into(), None));
     }
     Ok(Secret::new(token))
 }
@@ -73,11 +149,6 @@ pub(crate) fn identity(token: &Secret) -> String {
         claim("sub"),
         claim("aud")
     )
-}
-
-/// AssumeRoleWithWebIdentity with `token`.
-pub(crate) fn assume(session: &Session, w: &WebIdentity, token: &Secret) -> Result<AssumedRole> {
-    sts::assume_role_with_web_identity(session, &w.role_arn, &w.session_name, token, None)
 }
 
 #[cfg(test)]

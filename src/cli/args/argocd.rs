@@ -99,5 +99,6 @@ pub(crate) fn parse(args: &[String]) -> Result<Command> {
         },
         print: Print::plain(D, Format::Json),
         env: Vec::new(),
+        verbose: false,
     }))
 }

@@ -163,7 +163,6 @@ pub(crate) fn parse(args: &[String], env: &Env) -> Result<Command> {
                 external_id: p.last(Key::ExternalId),
                 region: p.last(Key::Region),
                 timeout: DEFAULT_TIMEOUT,
-                verbose,
                 ..Request::default()
             };
             let format = if p.has(Key::TokenOnly) {
@@ -175,6 +174,7 @@ pub(crate) fn parse(args: &[String], env: &Env) -> Result<Command> {
                 request,
                 print: Print::plain(D, format),
                 env: Vec::new(),
+                verbose,
             }))
         }
         "verify" => {

@@ -165,7 +165,7 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
         request.role_arns = p.last(Key::RoleArn).into_iter().collect();
     }
     // aws-cli's --verbose is update-kubeconfig's "print the entries", not -v.
-    request.verbose = p.has(Key::Debug);
+    let verbose = p.has(Key::Debug);
     let endpoint = p.last(Key::EndpointUrl);
     // As in aws-cli, --endpoint-url is the command's own service.
     let service = match spec.name {
@@ -181,11 +181,13 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
             request,
             print,
             env,
+            verbose,
         })),
         "sts get-caller-identity" => Ok(Command::WhoAmI(GetToken {
             request,
             print,
             env,
+            verbose,
         })),
         "eks update-kubeconfig" => {
             let name = p
@@ -202,6 +204,7 @@ pub(crate) fn parse_as(dialect: Dialect, spec: &'static Spec, args: &[String]) -
                     request,
                     print,
                     env,
+                    verbose,
                 },
                 UpdateKubeconfig {
                     name,

@@ -14,9 +14,9 @@ use super::lexer::{self, Parsed, Rules};
 use super::options::{self as o, Key};
 use super::values;
 use super::{
-    aws, help_or_version, lex_as, query, request, usage, ArgError, CaSource, CheckToken, Command,
-    Dialect, DoctorArgs, Format, GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut, Print, Result,
-    VerifyArgs, VersionStyle, WriteToken, DEFAULT_MIN_VALIDITY, DEFAULT_MODE,
+    aws, help_or_version, lex_as, query, request, usage, verbose, ArgError, CaSource, CheckToken,
+    Command, Dialect, DoctorArgs, Format, GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut,
+    Print, Result, VerifyArgs, VersionStyle, WriteToken, DEFAULT_MIN_VALIDITY, DEFAULT_MODE,
     DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
 };
 
@@ -364,6 +364,7 @@ fn get_token(p: &Parsed, dialect: Dialect) -> Result<Command> {
         request,
         print: token_print(p, dialect)?,
         env,
+        verbose: verbose(p),
     }))
 }
 
@@ -445,6 +446,7 @@ fn write_token(p: &Parsed) -> Result<Command> {
             request,
             print,
             env,
+            verbose: verbose(p),
         },
         WriteToken {
             out,
@@ -543,6 +545,7 @@ fn whoami(p: &Parsed) -> Result<Command> {
             format_from_config: false,
         },
         env,
+        verbose: verbose(p),
     }))
 }
 
@@ -556,6 +559,7 @@ fn kubeconfig(p: &Parsed) -> Result<Command> {
             request,
             print: Print::plain(D, Format::Json),
             env,
+            verbose: verbose(p),
         },
         KubeconfigArgs {
             alias: p.last(Key::Alias),
@@ -588,6 +592,7 @@ fn doctor(p: &Parsed) -> Result<Command> {
             request,
             print: Print::plain(D, format),
             env,
+            verbose: verbose(p),
         },
         DoctorArgs {
             aws_auth: p.last(Key::AwsAuth).map(PathBuf::from),
@@ -608,7 +613,7 @@ fn verify(p: &Parsed) -> Result<Command> {
         cluster_id: (!request.cluster_id.is_empty()).then(|| request.cluster_id.clone()),
         online: p.has(Key::Online),
         timeout: request.timeout,
-        verbose: request.verbose,
+        verbose: verbose(p),
         authenticator: None,
     }))
 }

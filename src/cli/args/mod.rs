@@ -217,6 +217,8 @@ pub(crate) struct GetToken {
     /// Environment variables that global options set (`--ca-bundle`,
     /// `--endpoint-url`), over the process's own.
     pub(crate) env: Vec<(&'static str, String)>,
+    /// `-v`: each step on stderr.
+    pub(crate) verbose: bool,
 }
 
 impl GetToken {
@@ -482,10 +484,13 @@ pub(crate) fn request(
         no_cache: p.has(Key::NoCache),
         timeout,
         connect_timeout,
-        interactive: None,
-        verbose: p.has(Key::Debug) || p.has(Key::Verbose),
     };
     Ok((request, env))
+}
+
+/// Whether the command line asks for each step on stderr (`-v`, `--verbose`, `--debug`).
+pub(crate) fn verbose(p: &Parsed) -> bool {
+    p.has(Key::Debug) || p.has(Key::Verbose)
 }
 
 /// The `--query` of a command line.

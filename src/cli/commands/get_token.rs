@@ -1,14 +1,14 @@
 //! `get-token`: an ExecCredential for kubectl, or the bare token.
 
-use eks_token::{Env, Issuer, Token};
+use eks_token::{Env, Log, Retry, Token};
 
 use super::{aws_json, configured_format, queried};
 use crate::cli::args::{Dialect, Format, GetToken};
-use crate::cli::{exec_credential, vlog, warn, Failure};
+use crate::cli::{exec_credential, vlog, Failure};
 
 /// `get-token`: an ExecCredential for kubectl, or the bare token, as the dialect it was
 /// asked in prints it.
-pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure> {
+pub(crate) fn get_token(mut args: GetToken, env: &Env, log: &Log) -> Result<String, Failure> {
     let env = args.effective_env(env);
     let exec_info = env.get("KUBERNETES_EXEC_INFO");
     let (api_version, warning) = match args.print.dialect {
@@ -16,11 +16,11 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
         Dialect::ArgoCd => (exec_credential::V1BETA1, None),
         _ => exec_credential::api_version(exec_info),
     };
-    args.request.interactive = exec_credential::interactive(exec_info);
+    let interactive = exec_credential::interactive(exec_info);
     let token = if args.print.dialect == Dialect::ArgoCd {
-        argo_issue(&args.request, &env)?
+        argo_issue(&args.request, &env, log)?
     } else {
-        let mut issuer = Issuer::new(&args.request, &env)?;
+        let mut issuer = super::issuer(&args.request, &env, log, interactive)?;
         configured_format(&mut args.print, &issuer)?;
         let token = issuer.issue()?;
         // The process ends after printing: its memory goes back whole, not piece by
@@ -31,7 +31,7 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
     let print = &args.print;
     if print.format != Format::Token {
         if let Some(w) = warning {
-            warn(format_args!("{w}"));
+            log.warn(format_args!("{w}"));
         }
     }
     let credential = exec_credential::ExecCredential::new(api_version, &token);
@@ -63,21 +63,25 @@ pub(crate) fn get_token(mut args: GetToken, env: &Env) -> Result<String, Failure
 /// takes seconds to reach STS after it changes; an IRSA token file may not be mounted
 /// yet), the configuration read again each time, all within the run's timeout (60 s
 /// unless `--timeout` says otherwise). A request that is invalid as written is not
-/// retried.
-fn argo_issue(request: &eks_token::Request, env: &Env) -> Result<eks_token::Token, Failure> {
+/// retried, nor is a configuration that cannot be used.
+fn argo_issue(
+    request: &eks_token::Request,
+    env: &Env,
+    log: &Log,
+) -> Result<eks_token::Token, Failure> {
     const INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
     let deadline = std::time::Instant::now() + request.timeout;
     let mut attempt = request.clone();
     loop {
-        let err = match Issuer::new(&attempt, env).and_then(|mut i| i.issue()) {
+        let err = match super::issuer(&attempt, env, log, Some(false)).and_then(|mut i| i.issue()) {
             Ok(token) => return Ok(token),
             Err(e) => e,
         };
         let left = deadline.saturating_duration_since(std::time::Instant::now());
-        if !err.is_retryable() || left <= INTERVAL {
+        if err.retry() == Retry::Never || left <= INTERVAL {
             return Err(err.into());
         }
-        vlog!("{err}; trying again in 5 s (as argocd-k8s-auth does)");
+        vlog!(log, "{err}; trying again in 5 s (as argocd-k8s-auth does)");
         std::thread::sleep(INTERVAL);
         attempt.timeout = left - INTERVAL;
     }

@@ -1,6 +1,6 @@
 //! `kubeconfig`: a kubeconfig (JSON) for one cluster, whose user runs this program.
 
-use eks_token::{files, log, Env, Error, Issuer};
+use eks_token::{files, Env, Error, Log};
 
 use crate::cli::args::{GetToken, KubeconfigArgs};
 use crate::cli::kubeconfig::{
@@ -15,6 +15,7 @@ pub(crate) fn kubeconfig(
     k: &KubeconfigArgs,
     env: &Env,
     program: &Program,
+    log: &Log,
 ) -> Result<String, Failure> {
     // --out (a link there followed) is checked before any request.
     if let Some(out) = &k.out {
@@ -32,7 +33,7 @@ pub(crate) fn kubeconfig(
     }
     let env = &args.effective_env(env);
     let r = &args.request;
-    let mut issuer = Issuer::new(r, env)?;
+    let mut issuer = super::issuer(r, env, log, None)?;
     let region = issuer.region().ok_or_else(|| {
         Error::InvalidInput(
             "kubeconfig needs a region (EKS has no global endpoint): use --region or AWS_REGION"
@@ -73,11 +74,14 @@ pub(crate) fn kubeconfig(
                     what: format!("cannot write {}", out.display()),
                     source: e,
                 })?;
-            log::emit(format_args!(
-                "eks-token: wrote the kubeconfig of {} to {}",
-                cluster.arn,
-                out.display()
-            ));
+            crate::cli::output::note(
+                log,
+                format_args!(
+                    "wrote the kubeconfig of {} to {}",
+                    cluster.arn,
+                    out.display()
+                ),
+            );
             Ok(String::new())
         }
     }

@@ -16,10 +16,74 @@ pub(crate) use whoami::whoami;
 
 use std::io::Read;
 
-use eks_token::{Error, Issuer};
+use eks_token::{Env, Error, Issuer, Log, MfaPrompt, Request, Runtime, Stop};
 
 use super::args::{Format, Print};
 use super::Failure;
+
+/// The issuer of a command, in this process: the run's log; a stop that SIGINT and
+/// SIGTERM trigger when getting credentials runs a program (which then ends with the
+/// run); MFA codes asked on the terminal, unless kubectl said there is none
+/// (`interactive`: its `spec.interactive`).
+pub(crate) fn issuer<'e>(
+    request: &Request,
+    env: &'e Env,
+    log: &Log,
+    interactive: Option<bool>,
+) -> Result<Issuer<'e>, Error> {
+    let issuer = Issuer::with(
+        request,
+        env,
+        Runtime {
+            log: log.clone(),
+            stop: Stop::default(),
+            mfa_prompt: Some(mfa_prompt(interactive)),
+        },
+    )?;
+    if issuer.runs_a_program() {
+        crate::cli::signals::stop_with_the_process(issuer.stop().clone()).map_err(|e| {
+            Error::Io {
+                what: "cannot handle SIGTERM and SIGINT".into(),
+                source: e,
+            }
+        })?;
+    }
+    Ok(issuer)
+}
+
+/// Asks for an MFA code on the terminal (`/dev/tty`, not stdin: kubectl owns that).
+fn mfa_prompt(interactive: Option<bool>) -> MfaPrompt {
+    Box::new(move |serial: &str| {
+        use std::io::{BufRead, BufReader, Write};
+        let no_terminal = || {
+            std::io::Error::other(
+                "there is no terminal to ask on: run interactively, or set `interactiveMode: \
+                 IfAvailable` in the kubeconfig's exec section",
+            )
+        };
+        if interactive == Some(false) {
+            return Err(no_terminal());
+        }
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+            .map_err(|_| no_terminal())?;
+        let mut w = &tty;
+        write!(
+            w,
+            "Enter MFA code for {}: ",
+            crate::cli::output::terminal(serial)
+        )
+        .map_err(|_| no_terminal())?;
+        let _ = w.flush();
+        let mut line = String::new();
+        BufReader::new(&tty)
+            .read_line(&mut line)
+            .map_err(|_| no_terminal())?;
+        Ok(line)
+    })
+}
 
 /// JSON as aws-cli prints it: indented by four spaces.
 pub(crate) fn aws_json(v: &impl serde::Serialize) -> String {
@@ -27,7 +91,7 @@ pub(crate) fn aws_json(v: &impl serde::Serialize) -> String {
     let fmt = serde_json::ser::PrettyFormatter::with_indent(b"    ");
     let mut ser = serde_json::Serializer::with_formatter(&mut out, fmt);
     v.serialize(&mut ser).expect("plain JSON");
-    String::from_utf8(out).expect("JSON is UTF-8") + "\n"
+    crate::cli::output::json_for_terminal(&String::from_utf8(out).expect("JSON is UTF-8")) + "\n"
 }
 
 /// The answer of `--query PATH` (a field path) over `answer`, printed as aws-cli does:
@@ -39,9 +103,12 @@ pub(crate) fn queried(answer: &serde_json::Value, path: &[String], format: Forma
     }
     match (format, v) {
         (Format::Json, v) => aws_json(v),
-        (_, serde_json::Value::String(s)) => format!("{s}\n"),
+        (_, serde_json::Value::String(s)) => format!("{}\n", crate::cli::output::terminal(s)),
         (_, serde_json::Value::Null) => "None\n".into(),
-        (_, v) => format!("{v}\n"),
+        (_, v) => format!(
+            "{}\n",
+            crate::cli::output::json_for_terminal(&v.to_string())
+        ),
     }
 }
 

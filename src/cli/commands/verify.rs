@@ -1,6 +1,6 @@
 //! `verify`: the rules EKS applies to a token, offline, and its replay to STS.
 
-use eks_token::{verify, Env, Error};
+use eks_token::{verify, Env, Error, Log};
 use time::OffsetDateTime;
 
 use crate::cli::args::VerifyArgs;
@@ -11,7 +11,7 @@ use crate::cli::{vlog, ArgError, Failure};
 const MAX_STDIN: u64 = 1 << 20;
 
 /// `verify`: the report on stdout, and whether EKS would accept the token.
-pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failure> {
+pub(crate) fn verify(v: &VerifyArgs, env: &Env, log: &Log) -> Result<(String, bool), Failure> {
     if v.online && v.cluster_id.is_none() {
         return Err(ArgError::Usage(
             "--online needs --cluster-name: STS checks the signature for that cluster".into(),
@@ -30,12 +30,14 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
             source: e,
         })?,
     };
+    log.hide(&token);
     let now = OffsetDateTime::now_utc();
     let report = verify::check_in(env, &token, now)?;
     if let (Some(json), Some(cluster)) = (v.authenticator, &v.cluster_id) {
-        return authenticator_verify(env, &token, cluster, v, &report, json);
+        return authenticator_verify(env, log, &token, cluster, v, &report, json);
     }
     vlog!(
+        log,
         "checked a {}-byte token against the EKS server's rules: {} broken",
         report.size,
         report.failures.len()
@@ -53,8 +55,11 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
     let mut out = report.describe(now, notes);
     let mut online = None;
     if let (true, Some(cluster)) = (v.online, &v.cluster_id) {
-        vlog!("replaying the token to STS with x-k8s-aws-id: {cluster}");
-        match verify::replay(env, &token, cluster, v.timeout, v.verbose) {
+        vlog!(
+            log,
+            "replaying the token to STS with x-k8s-aws-id: {cluster}"
+        );
+        match verify::replay(env, log, &token, cluster, v.timeout) {
             Ok(id) => {
                 for (label, value) in [
                     ("identity", &id.arn),
@@ -94,6 +99,7 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env) -> Result<(String, bool), Failur
 /// JSON (`-o json`) or its Go struct format.
 fn authenticator_verify(
     env: &Env,
+    log: &Log,
     token: &str,
     cluster: &str,
     v: &VerifyArgs,
@@ -105,7 +111,7 @@ fn authenticator_verify(
             Error::InvalidInput(format!("could not verify token: {rule}: {detail}")).into(),
         );
     }
-    let caller = verify::replay(env, token, cluster, v.timeout, v.verbose)?;
+    let caller = verify::replay(env, log, token, cluster, v.timeout)?;
     let access_key_id = report.access_key_id.clone().unwrap_or_default();
     // As the authenticator derives it: the canonical ARN, the session name.
     let id = Identity::new(

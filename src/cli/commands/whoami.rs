@@ -1,21 +1,22 @@
 //! `whoami` (`sts get-caller-identity`): who the credentials are.
 
-use eks_token::{Env, Error, Issuer};
+use eks_token::{Env, Error, Log};
 
 use super::{aws_json, configured_format, queried};
 use crate::cli::args::{Dialect, Format, GetToken};
+use crate::cli::output::terminal;
 use crate::cli::{vlog, Failure};
 
 /// `whoami`: GetCallerIdentity with the chain's credentials (after each level with
 /// `-v`), printed as `aws sts get-caller-identity` does; under eks-token,
 /// `--output text` is the ARN alone.
-pub(crate) fn whoami(mut args: GetToken, env: &Env) -> Result<String, Failure> {
+pub(crate) fn whoami(mut args: GetToken, env: &Env, log: &Log) -> Result<String, Failure> {
     let env = args.effective_env(env);
-    let mut issuer = Issuer::new(&args.request, &env)?;
+    let mut issuer = super::issuer(&args.request, &env, log, None)?;
     configured_format(&mut args.print, &issuer)?;
-    let ids = issuer.identities(args.request.verbose)?;
+    let ids = issuer.identities(args.verbose)?;
     for (label, id) in &ids {
-        vlog!("identity after {label}: {}", id.arn);
+        vlog!(log, "identity after {label}: {}", id.arn);
     }
     let Some((_, id)) = ids.last() else {
         return Err(Error::InvalidInput("no identity".into()).into());
@@ -39,9 +40,14 @@ pub(crate) fn whoami(mut args: GetToken, env: &Env) -> Result<String, Failure> {
             path,
             format,
         ),
-        (Dialect::EksToken, Format::Text, None) => format!("{}\n", id.arn),
+        (Dialect::EksToken, Format::Text, None) => format!("{}\n", terminal(&id.arn)),
         // aws-cli's text format: the values in key order.
-        (_, Format::Text, None) => format!("{}\t{}\t{}\n", id.account, id.arn, id.user_id),
+        (_, Format::Text, None) => format!(
+            "{}\t{}\t{}\n",
+            terminal(&id.account),
+            terminal(&id.arn),
+            terminal(&id.user_id)
+        ),
         _ => aws_json(&answer),
     })
 }

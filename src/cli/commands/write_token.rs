@@ -14,13 +14,14 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use eks_token::files::WriteOptions;
-use eks_token::{files, log, verify, Env, Error, Issuer, Token};
+use eks_token::{files, verify, Env, Error, Log, Token};
 
 use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigOut, WriteToken};
+use crate::cli::exec_credential;
 use crate::cli::kubeconfig::{
     absolute, cluster_entry, context_entry, json_document, resolved, token_file_user,
 };
-use crate::cli::{exec_credential, warn};
+use crate::cli::output::json_event;
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -38,7 +39,7 @@ const MAX_CA_FILE: u64 = 4 << 20;
 const MAX_TOKEN_FILE: u64 = 64 << 10;
 
 /// Runs `write-token`.
-pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
+pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
     let env = &args.effective_env(env);
     let api_version = match args.print.format {
         Format::Json | Format::Text => {
@@ -47,7 +48,7 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
                 exec_credential::V1,
             );
             if let Some(w) = warning {
-                warn(format_args!("{w}"));
+                log.warn(format_args!("{w}"));
             }
             Some(v)
         }
@@ -69,10 +70,13 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
         .as_ref()
         .map(|k| render_kubeconfig(k, &args.request.cluster_id, &w.out))
         .transpose()?;
-    let mut request = args.request;
-    request.interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
+    let request = args.request;
+    let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
     let started = Instant::now();
-    let mut issuer = Issuer::new(&request, env)?;
+    if w.refresh {
+        stop_on_signals()?;
+    }
+    let mut issuer = super::issuer(&request, env, log, interactive)?;
     // Dead writers' temporary files: a bounded look, a quarter of the deadline at most.
     files::remove_stale_temps(&w.out, Some(started + request.timeout / 4));
     let write = |token: &Token| -> Result<()> {
@@ -95,11 +99,10 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
         if let (Some(k), Some(body)) = (&w.kubeconfig, &kubeconfig) {
             write_kubeconfig(k, body, w.mode)?;
         }
-        log_ok(&w.out, &token, started, None);
+        log_ok(log, &w.out, &token, started, None);
         return Ok(());
     }
 
-    stop_on_signals()?;
     let mut kubeconfig_written = false;
     let mut failures: u32 = 0;
     let mut valid_until: Option<OffsetDateTime> = None;
@@ -124,13 +127,13 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env) -> Result<()> {
                     token.expiration,
                     OffsetDateTime::now_utc(),
                 );
-                log_ok(&w.out, &token, started, Some(wait));
+                log_ok(log, &w.out, &token, started, Some(wait));
                 wait
             }
             Err(e) => {
                 failures += 1;
                 let wait = retry_delay(failures, w.refresh_interval);
-                log_error(&w.out, &e, started, wait, valid_until);
+                log_error(log, &w.out, &e, started, wait, valid_until);
                 wait
             }
         };
@@ -159,10 +162,9 @@ pub(crate) fn retry_delay(failures: u32, interval: Duration) -> Duration {
 
 fn stop_on_signals() -> Result<()> {
     crate::cli::signals::on_stop(|sig| {
-        log::emit(format_args!(
-            "{}",
-            json!({"time": now_rfc3339(), "event": "stop", "signal": sig})
-        ));
+        // The stop line holds nothing secret: it is written as it is.
+        let line = json!({"time": now_rfc3339(), "event": "stop", "signal": sig});
+        json_event(&Log::default(), &line);
         0
     })
     .map_err(|e| Error::Io {
@@ -179,7 +181,7 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-fn log_ok(out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
+fn log_ok(log: &Log, out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
     let mut entry = json!({
         "time": now_rfc3339(),
         "event": "write-token",
@@ -191,10 +193,11 @@ fn log_ok(out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
     if let Some(next) = next {
         entry["next_refresh"] = json!(Token::rfc3339(OffsetDateTime::now_utc() + next));
     }
-    log::emit(format_args!("{entry}"));
+    json_event(log, &entry);
 }
 
 fn log_error(
+    log: &Log,
     out: &Path,
     e: &Error,
     started: Instant,
@@ -213,14 +216,14 @@ fn log_error(
     if let Some(v) = valid_until {
         entry["file_valid_until"] = json!(Token::rfc3339(v));
     }
-    log::emit(format_args!("{entry}"));
+    json_event(log, &entry);
 }
 
 /// `write-token --check`: whether the file holds an EKS token that EKS would accept for
 /// at least `min_validity` more (its rules as `verify` applies them; for an
 /// ExecCredential, also its `expirationTimestamp`). One JSON line either way; exit 1
 /// when not.
-pub(crate) fn check(c: &CheckToken, env: &Env) -> Result<()> {
+pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
     let now = OffsetDateTime::now_utc();
     let what = || format!("cannot read the token file {}", c.out.display());
     let bytes = files::read_file(&c.out, MAX_TOKEN_FILE).map_err(|e| Error::Io {
@@ -274,16 +277,16 @@ pub(crate) fn check(c: &CheckToken, env: &Env) -> Result<()> {
             wanted.whole_seconds()
         )));
     }
-    log::emit(format_args!(
-        "{}",
-        json!({
+    json_event(
+        log,
+        &json!({
             "time": Token::rfc3339(now),
             "event": "check",
             "outcome": "ok",
             "file": c.out.display().to_string(),
             "token_valid_until": Token::rfc3339(until),
-        })
-    ));
+        }),
+    );
     Ok(())
 }
 

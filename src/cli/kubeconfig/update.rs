@@ -15,12 +15,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use eks_token::{files, log, Env, Error, Issuer};
+use eks_token::{files, Env, Error, Log};
 use yaml_rust2::yaml::Hash;
 
 use super::yaml::{self, dump, has_entry, insert, skeleton, string};
 use super::{absolute, cluster_entry, context_entry, exec_user, token_args, Chain, Exec, Program};
 use crate::cli::args::{Dialect, GetToken, UpdateKubeconfig};
+use crate::cli::output::terminal;
 use crate::cli::Failure;
 
 /// The largest kubeconfig read (real ones are a few KiB, a few MiB with hundreds of
@@ -178,9 +179,10 @@ impl Lock {
                 })?;
         }
         crate::cli::signals::on_stop(|sig| {
-            log::emit(format_args!(
-                "eks-token: stopped by signal {sig}; the kubeconfig was left as it was"
-            ));
+            crate::cli::output::note(
+                &Log::default(),
+                format_args!("stopped by signal {sig}; the kubeconfig was left as it was"),
+            );
             128 + sig
         })
         .map_err(|e| Error::Io {
@@ -275,6 +277,7 @@ pub(crate) fn update(
     u: &UpdateKubeconfig,
     env: &Env,
     program: &Program,
+    log: &Log,
 ) -> Result<String, Failure> {
     // The whole command, waiting for the lock included, within --timeout.
     let deadline = Instant::now() + args.request.timeout;
@@ -287,7 +290,7 @@ pub(crate) fn update(
         check_writable(&first)?;
     }
     let command = program.exec_command(&env)?;
-    let mut issuer = Issuer::new(&args.request, &env)?;
+    let mut issuer = crate::cli::commands::issuer(&args.request, &env, log, None)?;
     let cluster = issuer.describe_cluster(&u.name)?;
     if let Some(status) = cluster.status.as_deref() {
         if !["ACTIVE", "UPDATING"].contains(&status) {
@@ -377,7 +380,8 @@ pub(crate) fn update(
         dir.write_atomic(name, text.as_bytes(), opts)
             .map_err(|e| io_error("cannot write", &config.path, e))?;
     }
-    let path = config.path.display();
+    let path = terminal(&config.path.display().to_string());
+    let context_name = terminal(&context_name);
     let mut out = if updating {
         format!("Updated context {context_name} in {path}\n")
     } else {
@@ -386,7 +390,7 @@ pub(crate) fn update(
     if u.verbose {
         out.push_str("Entries:\n\n");
         for entry in [&context, &user, &cluster_entry] {
-            out.push_str(&dump(entry));
+            out.push_str(&crate::cli::output::json_for_terminal(&dump(entry)));
             out.push('\n');
         }
     }

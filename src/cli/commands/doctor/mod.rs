@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use eks_token::kube::Review;
-use eks_token::{files, ChainFailure, Env, Error, Issuer, Token};
+use eks_token::{files, ChainFailure, Env, Error, Log, Token};
 
 use crate::cli::args::{DoctorArgs, Format, GetToken};
 use crate::cli::aws_auth::{self, Identity, Unmapped, User};
@@ -51,10 +51,20 @@ impl Step {
 }
 
 /// Runs `doctor`: the report, and whether every step passed.
-pub(crate) fn doctor(args: GetToken, d: &DoctorArgs, env: &Env) -> Result<(String, bool), Failure> {
+pub(crate) fn doctor(
+    args: GetToken,
+    d: &DoctorArgs,
+    env: &Env,
+    log: &Log,
+) -> Result<(String, bool), Failure> {
     let env = args.effective_env(env);
     let mut steps = Vec::new();
-    let user = walk(&args, d, &env, &mut steps);
+    let user = walk(&args, d, &env, log, &mut steps);
+    // What a server echoed (a token, a session token) is never shown.
+    for s in &mut steps {
+        s.detail = log.redact(&s.detail);
+        s.fix = s.fix.as_deref().map(|f| log.redact(f));
+    }
     let ok = steps.iter().all(|s| s.ok);
     let out = match args.print.format {
         Format::Json => {
@@ -71,7 +81,10 @@ pub(crate) fn doctor(args: GetToken, d: &DoctorArgs, env: &Env) -> Result<(Strin
             if let Some(u) = &user {
                 doc["kubernetes"] = json!({"username": u.username, "groups": u.groups});
             }
-            format!("{doc}\n")
+            format!(
+                "{}\n",
+                crate::cli::output::json_for_terminal(&doc.to_string())
+            )
         }
         _ => {
             let mut out = String::new();
@@ -92,7 +105,13 @@ pub(crate) fn doctor(args: GetToken, d: &DoctorArgs, env: &Env) -> Result<(Strin
 
 /// The steps, as far as they go; the Kubernetes user when one was found (the cluster's
 /// answer, else the aws-auth prediction).
-fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Option<User> {
+fn walk(
+    args: &GetToken,
+    d: &DoctorArgs,
+    env: &Env,
+    log: &Log,
+    steps: &mut Vec<Step>,
+) -> Option<User> {
     // One deadline for the whole walk; the trust policies as they are now, not a cached
     // session of an hour ago: no cache.
     let deadline = Instant::now() + args.request.timeout;
@@ -103,7 +122,7 @@ fn walk(args: &GetToken, d: &DoctorArgs, env: &Env, steps: &mut Vec<Step>) -> Op
     };
     let mut request = args.request.clone();
     request.no_cache = true;
-    let mut issuer = match Issuer::new(&request, env) {
+    let mut issuer = match super::issuer(&request, env, log, None) {
         Ok(i) => i,
         Err(e) => {
             steps.push(Step::fail("credentials", e.to_string(), None));
@@ -496,19 +515,7 @@ fn predict(path: &Path, id: &Identity, timeout: Duration, steps: &mut Vec<Step>)
     }
 }
 
-/// Text for a terminal: control characters (an escape sequence, a newline inside a
-/// value a server sent) shown escaped.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
+use crate::cli::output::terminal as printable;
 
 /// A file's text (`-`: stdin), capped.
 fn read_text(path: &Path, timeout: Duration) -> Result<String, String> {

@@ -20,18 +20,24 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use ring::digest;
 use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::credentials::Credentials;
 use crate::credentials::REFRESH_MARGIN;
-use crate::endpoint::{self, Endpoint};
 use crate::env::Env;
 use crate::error::Result;
 use crate::fsutil::{self, Dir, WriteOptions};
+use crate::log::{vlog, Log};
 use crate::secret::Secret;
-use crate::{log, timefmt, vlog};
+use crate::session::{Session, SKEW_THRESHOLD};
+use crate::timefmt;
+
+mod clock;
+mod key;
+
+use clock::Clock;
+pub(crate) use key::{key, Key};
 
 /// Version 2: keys name the caller's identity (version 1 keyed on a label of the source;
 /// its entries are not read).
@@ -52,6 +58,7 @@ const ORPHAN_LOCK_AGE: Duration = Duration::from_secs(24 * 3600);
 /// checked too (a regular file, ours, 0600, its key inside).
 pub(crate) struct Cache {
     dir: PathBuf,
+    log: Log,
     /// The user named the directory: problems with it are worth a warning.
     explicit: bool,
     /// Our uid, looked up when first needed.
@@ -87,7 +94,7 @@ pub(crate) struct Lazy {
 impl Lazy {
     /// The cache directory: `--cache-dir`, `EKS_TOKEN_CACHE_DIR`,
     /// `$XDG_CACHE_HOME/eks-token`, `~/.cache/eks-token`; none with `--no-cache`.
-    pub(crate) fn new(flag: Option<&Path>, no_cache: bool, env: &Env) -> Self {
+    pub(crate) fn new(flag: Option<&Path>, no_cache: bool, env: &Env, log: &Log) -> Self {
         let explicit = flag
             .map(Path::to_path_buf)
             .or_else(|| env.get("EKS_TOKEN_CACHE_DIR").map(PathBuf::from));
@@ -106,6 +113,7 @@ impl Lazy {
         Lazy {
             cache: dir.map(|(dir, explicit)| Cache {
                 dir,
+                log: log.clone(),
                 explicit,
                 uid: OnceCell::new(),
                 opened: OnceCell::new(),
@@ -150,7 +158,7 @@ impl Cache {
                 let opened = match Dir::open_nofollow(path) {
                     // Something is there: it must be a directory of ours.
                     Err(e) if fs::symlink_metadata(path).is_ok() => {
-                        log::warn(format_args!(
+                        self.log.warn(format_args!(
                             "not using the credential cache {}: {e}; fix it or use --no-cache",
                             path.display()
                         ));
@@ -164,7 +172,7 @@ impl Cache {
                     Ok(d) => d,
                     Err(e) => {
                         if self.explicit {
-                            log::warn(format_args!(
+                            self.log.warn(format_args!(
                                 "cache directory {} cannot be created ({e}); running without a cache",
                                 path.display()
                             ));
@@ -184,13 +192,13 @@ impl Cache {
                     None
                 };
                 if let Some(p) = problem {
-                    log::warn(format_args!(
+                    self.log.warn(format_args!(
                         "not using the credential cache {}: {p}; fix it (chmod 700, chown) or use --no-cache",
                         path.display()
                     ));
                     return None;
                 }
-                vlog!("credential cache {}", path.display());
+                vlog!(self.log, "credential cache {}", path.display());
                 Some(dir)
             })
             .as_ref()
@@ -202,12 +210,18 @@ impl Cache {
 
     /// The entry's credentials if it is ours, intact and valid for 15 more minutes;
     /// `warn`: say why an entry that is there is not used.
-    fn read(&self, key: &str, what: fmt::Arguments<'_>, warn: bool) -> Option<Credentials> {
+    fn read(
+        &self,
+        s: &Session,
+        key: &str,
+        what: fmt::Arguments<'_>,
+        warn: bool,
+    ) -> Option<Credentials> {
         let path = self.entry_path(key);
         let entry = match self.load(key) {
             Stored::Other(e) => {
                 if warn {
-                    log::warn(format_args!(
+                    self.log.warn(format_args!(
                         "ignoring cache entry {} ({e}): it will be replaced",
                         path.display()
                     ));
@@ -217,7 +231,7 @@ impl Cache {
             Stored::Unreadable => return None,
             Stored::NotOurs { .. } if !warn => return None,
             Stored::NotOurs { mode, uid } => {
-                log::warn(format_args!(
+                self.log.warn(format_args!(
                     "ignoring cache entry {} (mode {:04o}, uid {uid}): it will be rewritten",
                     path.display(),
                     mode & 0o777,
@@ -225,16 +239,31 @@ impl Cache {
                 return None;
             }
             Stored::Corrupt => {
-                vlog!("cache: entry for {what} is corrupt; replacing it");
+                vlog!(self.log, "cache: entry for {what} is corrupt; replacing it");
                 return None;
             }
             Stored::Entry(e) => e,
         };
         if entry.version != FORMAT_VERSION || entry.key != key {
-            vlog!("cache: entry for {what} is not ours; replacing it");
+            vlog!(
+                self.log,
+                "cache: entry for {what} is not ours; replacing it"
+            );
             return None;
         }
         let nonempty = |v: Option<String>| v.filter(|v| !v.is_empty());
+        // The servers' clock as the run that filled the entry saw it, if it was off.
+        if let Some(skew) = entry.skew_seconds.map(time::Duration::seconds) {
+            if !entry.clock.as_ref().is_some_and(Clock::still_holds) {
+                vlog!(
+                    self.log,
+                    "cache: entry for {what} was made on a clock that has changed since \
+                     (a reboot, or a clock set); renewing"
+                );
+                return None;
+            }
+            s.clock().adopt(&self.log, skew);
+        }
         let creds = Credentials {
             access_key_id: nonempty(entry.access_key_id)?,
             secret_access_key: Secret::new(nonempty(entry.secret_access_key)?),
@@ -242,24 +271,27 @@ impl Cache {
             expiration: Some(timefmt::parse_rfc3339(&entry.expiration?)?),
             account_id: nonempty(entry.account_id),
         };
-        let left = creds.expiration? - OffsetDateTime::now_utc();
+        // An expiry is a time of STS's: judged on its clock.
+        let left = creds.expiration? - s.clock().now();
         if left < REFRESH_MARGIN {
             vlog!(
+                self.log,
                 "cache: {what} has only {} left; renewing",
                 timefmt::human_duration(left.whole_seconds())
             );
             return None;
         }
         vlog!(
+            self.log,
             "cache hit: {what} (valid {} more)",
             timefmt::human_duration(left.whole_seconds())
         );
         Some(creds)
     }
 
-    fn write(&self, key: &str, creds: &Credentials) {
+    fn write(&self, s: &Session, key: &str, creds: &Credentials) {
         let Some(exp) = creds.expiration else { return };
-        let entry = json!({
+        let mut entry = json!({
             "version": FORMAT_VERSION,
             "key": key,
             "access_key_id": creds.access_key_id,
@@ -268,6 +300,12 @@ impl Cache {
             "expiration": timefmt::format_rfc3339(exp),
             "account_id": creds.account_id,
         });
+        // A clock off by more than the threshold: the warm runs sign on the servers'
+        // clock too, while this machine's clock is the one it was.
+        if let Some(skew) = s.clock().skew().filter(|k| k.abs() > SKEW_THRESHOLD) {
+            entry["skew_seconds"] = json!(skew.whole_seconds());
+            entry["clock"] = json!(Clock::now());
+        }
         let Some(dir) = self.dir() else { return };
         let name = format!("{key}.json");
         if let Err(e) = dir.write_atomic(
@@ -279,7 +317,7 @@ impl Cache {
                 ..WriteOptions::mode(0o600)
             },
         ) {
-            log::warn(format_args!(
+            self.log.warn(format_args!(
                 "cannot write the credential cache entry {}: {e}",
                 self.entry_path(key).display()
             ));
@@ -293,26 +331,27 @@ impl Cache {
     /// quarter of what is left then.
     pub(crate) fn get_or_fill(
         &self,
+        s: &Session,
         key: &str,
         what: fmt::Arguments<'_>,
-        remaining: impl Fn() -> Duration,
         fill: impl FnOnce() -> Result<Credentials>,
     ) -> Result<Credentials> {
+        let remaining = || s.http().remaining();
         if self.dir().is_none() {
-            vlog!("cache miss: {what}");
+            vlog!(self.log, "cache miss: {what}");
             return fill();
         }
-        if let Some(c) = self.read(key, what, true) {
+        if let Some(c) = self.read(s, key, what, true) {
             return Ok(c);
         }
         let lock = self.lock(key, (remaining() / 4).min(LOCK_WAIT));
         // Another process may have filled it while we waited.
-        if let Some(c) = self.read(key, what, false) {
+        if let Some(c) = self.read(s, key, what, false) {
             return Ok(c);
         }
-        vlog!("cache miss: {what}");
+        vlog!(self.log, "cache miss: {what}");
         let creds = fill()?;
-        self.write(key, &creds);
+        self.write(s, key, &creds);
         drop(lock);
         self.housekeep(Instant::now() + (remaining() / 4).min(HOUSEKEEPING_TIME));
         Ok(creds)
@@ -405,6 +444,7 @@ impl Cache {
             let _ = dir.write_atomic(cursor_name, last.as_bytes(), opts);
         }
         vlog!(
+            self.log,
             "cache housekeeping: examined {examined} of {} entries, removed {removed} files{}",
             keys.len(),
             if complete {
@@ -489,7 +529,7 @@ impl Cache {
         let file = match self.dir()?.open_lock(Path::new(&name)) {
             Ok(f) => f,
             Err(e) => {
-                vlog!("cache: no lock {name} ({e}); going on without it");
+                vlog!(self.log, "cache: no lock {name} ({e}); going on without it");
                 return None;
             }
         };
@@ -501,7 +541,10 @@ impl Cache {
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 Err(_) => {
-                    vlog!("cache: another process holds the entry's lock; going on without it");
+                    vlog!(
+                        self.log,
+                        "cache: another process holds the entry's lock; going on without it"
+                    );
                     return None;
                 }
             }
@@ -521,105 +564,17 @@ struct Entry {
     session_token: Option<String>,
     expiration: Option<String>,
     account_id: Option<String>,
-}
-
-/// What determines one entry. Every field is part of its key (the README lists them).
-pub(crate) struct Key<'a> {
-    /// The call that handed out the credentials: `AssumeRole`,
-    /// `AssumeRoleWithWebIdentity` or `GetRoleCredentials`.
-    pub(crate) call: &'static str,
-    /// Who asked: the access key id that signed the call; the issuer, subject and
-    /// audience of a web identity token; a digest of an SSO access token.
-    pub(crate) caller: &'a str,
-    /// Every parameter that shapes the session, by name (role ARN, session name,
-    /// external id, duration, MFA serial, policy; SSO account and role).
-    pub(crate) session: &'a [(&'static str, &'a str)],
-    /// Where it was asked.
-    pub(crate) endpoint: &'a Endpoint,
-}
-
-/// The one key function: SHA-256 over every field of `k`, each length-prefixed, and the
-/// endpoint's URL, signing region, partition and whether it is an override.
-pub(crate) fn key(k: &Key<'_>) -> String {
-    // Gathered first and digested once: many small digest updates cost more.
-    let mut buf = Vec::with_capacity(512);
-    let mut part = |p: &str| {
-        buf.extend_from_slice(&(p.len() as u64).to_le_bytes());
-        buf.extend_from_slice(p.as_bytes());
-    };
-    part("eks-token cache key v2");
-    part(k.call);
-    part(k.caller);
-    for (name, value) in k.session {
-        part(name);
-        part(value);
-    }
-    let ep = k.endpoint;
-    part(&ep.join("/"));
-    part(&ep.signing_region);
-    part(endpoint::partition(&ep.signing_region).name);
-    part(if ep.overridden {
-        "override"
-    } else {
-        "resolved"
-    });
-    hex::encode(digest::digest(&digest::SHA256, &buf))
+    /// STS's clock minus ours when the entry was made, when more than the threshold.
+    #[serde(default)]
+    skew_seconds: Option<i64>,
+    /// This machine's clocks when it was made (with a skew only).
+    #[serde(default)]
+    clock: Option<Clock>,
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ep(region: &str) -> Endpoint {
-        let settings = endpoint::Settings::load(
-            &Env::default(),
-            &Default::default(),
-            "default",
-            Some(region.into()),
-        )
-        .unwrap();
-        endpoint::resolve(endpoint::Service::Sts, &settings, None).unwrap()
-    }
-
-    #[test]
-    fn every_field_is_in_the_key() {
-        let (east, west) = (ep("us-east-1"), ep("us-west-2"));
-        let base = Key {
-            call: "AssumeRole",
-            caller: "AKIAAAAAAAAAAAAAAAAA",
-            session: &[("role_arn", "arn:aws:iam::1:role/a"), ("session_name", "s")],
-            endpoint: &east,
-        };
-        let k = key(&base);
-        assert_eq!(k.len(), 64);
-        assert_eq!(k, key(&Key { ..base }));
-        let others = [
-            Key {
-                caller: "AKIABBBBBBBBBBBBBBBB",
-                ..base
-            },
-            Key {
-                session: &[("role_arn", "arn:aws:iam::1:role/b"), ("session_name", "s")],
-                ..base
-            },
-            // Length prefixes: moving a byte from one field to the next changes the key.
-            Key {
-                session: &[("role_arn", "arn:aws:iam::1:role/as"), ("session_name", "")],
-                ..base
-            },
-            Key {
-                endpoint: &west,
-                ..base
-            },
-            Key {
-                call: "AssumeRoleWithWebIdentity",
-                ..base
-            },
-        ];
-        for other in &others {
-            assert_ne!(k, key(other));
-        }
-    }
 
     /// Housekeeping starts nothing after its deadline: with none left it lists,
     /// examines and removes nothing (and the next run starts where this one would have);
@@ -637,13 +592,13 @@ mod tests {
             fs::set_permissions(d.join(name), fs::Permissions::from_mode(0o600)).unwrap();
         }
         let env = Env::default();
-        let lazy = Lazy::new(Some(&d), false, &env);
+        let lazy = Lazy::new(Some(&d), false, &env, &Log::default());
         lazy.get().unwrap().housekeep(Instant::now());
         for name in junk {
             assert!(d.join(name).exists(), "{name} removed past the deadline");
         }
         assert!(!d.join(".housekeeping").exists());
-        let lazy = Lazy::new(Some(&d), false, &env);
+        let lazy = Lazy::new(Some(&d), false, &env, &Log::default());
         lazy.get()
             .unwrap()
             .housekeep(Instant::now() + Duration::from_secs(5));
