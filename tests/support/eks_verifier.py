@@ -1286,8 +1286,6 @@ def serve(args):
 
         do_GET = handle_any
         do_POST = handle_any
-        do_PUT = handle_any
-        do_DELETE = handle_any
 
     ca, cert, key = make_cert(args.cert_dir)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
