@@ -71,18 +71,6 @@ fn token_as(role: &str, session: &str) -> String {
     r.stdout.trim().to_owned()
 }
 
-/// `kubectl auth whoami -o json` with a static token: the user, or kubectl's stderr.
-fn whoami(v: &Verifier, token: &str) -> Result<Value, String> {
-    let env = TestEnv::new();
-    let cfg = v.token_kubeconfig(&env.home.join("kubeconfig"), token);
-    let (code, out, err) = kubectl(&env, &cfg, &["auth", "whoami", "-o", "json"]);
-    if code != 0 {
-        return Err(err);
-    }
-    let doc: Value = serde_json::from_str(&out).unwrap();
-    Ok(doc["status"]["userInfo"].clone())
-}
-
 fn assert_user(info: &Value, username: &str, groups: &[&str], source: &str, matched: &str) {
     assert_eq!(info["username"], username, "{info}");
     assert_eq!(info["groups"], json!(groups), "{info}");
@@ -99,7 +87,7 @@ fn assert_user(info: &Value, username: &str, groups: &[&str], source: &str, matc
 }
 
 fn assert_unauthorized(v: &Verifier, token: &str, why: &str) {
-    let err = whoami(v, token).expect_err("kubectl must be refused");
+    let err = v.whoami(token).expect_err("kubectl must be refused");
     assert!(err.contains("Unauthorized"), "{err}");
     let last = v.verdicts().pop().unwrap();
     let error = last["mapping_error"].as_str().unwrap_or_default();
@@ -407,7 +395,10 @@ fn a_config_map_cluster_answers_access_entry_calls_with_invalid_request() {
 
 #[test]
 fn a_bad_signature_a_wrong_scope_and_an_unknown_key_are_refused() {
-    let v = stand_in(plane("API", json!([])));
+    let v = Verifier::builder("dev", &moto().url)
+        .control_plane(plane("API", json!([])))
+        .static_keys(&[("AKIAEKSAPISTATIC0001", "static/secret")])
+        .start();
     let calls = json!([{"op": "list_access_entries", "args": {"clusterName": "dev"}}]);
     let caller = || ApiCaller::role(&role("eks-api-signer"));
     let out = eks_api(&v, &caller().tampered(), &calls);
@@ -456,6 +447,19 @@ fn a_bad_signature_a_wrong_scope_and_an_unknown_key_are_refused() {
     );
     // Nobody is named for a request whose signature failed.
     assert!(v.control_plane_calls()[0].get("caller").is_none());
+    // Long-term keys the stand-in was given verify; moto names their caller.
+    let out = eks_api(
+        &v,
+        &ApiCaller::keys("AKIAEKSAPISTATIC0001", "static/secret"),
+        &calls,
+    );
+    assert_eq!(result(&out, 0)["status"], 200, "{out}");
+    let last = v.control_plane_calls().pop().unwrap();
+    assert_eq!(last["access_key_id"], "AKIAEKSAPISTATIC0001");
+    assert!(
+        last["caller"].as_str().unwrap().starts_with("arn:aws:"),
+        "{last}"
+    );
 }
 
 #[test]
@@ -479,7 +483,7 @@ fn api_mode_maps_by_access_entry_only() {
                         "accessScope": {"type": "namespace", "namespaces": ["dev-*"]}}]}]),
         ))
         .start();
-    let info = whoami(&v, &token_as(&deployer, "alice@example.com")).unwrap();
+    let info = v.whoami(&token_as(&deployer, "alice@example.com")).unwrap();
     assert_user(
         &info,
         "deployer:alice-example.com",
@@ -537,14 +541,14 @@ fn api_and_config_map_prefers_the_entry_then_reads_aws_auth() {
         .start();
     let both_token = token_as(&both, "s1");
     assert_user(
-        &whoami(&v, &both_token).unwrap(),
+        &v.whoami(&both_token).unwrap(),
         "entry:s1",
         &["system:authenticated"],
         "access entry",
         &both,
     );
     assert_user(
-        &whoami(&v, &token_as(&cm_only, "s1")).unwrap(),
+        &v.whoami(&token_as(&cm_only, "s1")).unwrap(),
         "cm-only:s1",
         &["cm-group", "system:authenticated"],
         "aws-auth",
@@ -559,7 +563,7 @@ fn api_and_config_map_prefers_the_entry_then_reads_aws_auth() {
     doc["authenticationMode"] = json!("CONFIG_MAP");
     v.set_control_plane(&doc);
     assert_user(
-        &whoami(&v, &both_token).unwrap(),
+        &v.whoami(&both_token).unwrap(),
         "cm-both",
         &["system:authenticated"],
         "aws-auth",
@@ -576,14 +580,15 @@ fn a_role_with_a_path_and_an_sso_role_get_the_default_username_without_the_path(
                {"principalArn": sso_role()}]),
     ));
     assert_user(
-        &whoami(&v, &token_as(&pathed, "bob")).unwrap(),
+        &v.whoami(&token_as(&pathed, "bob")).unwrap(),
         "arn:aws:sts::222222222222:assumed-role/eks-api-pathed/bob",
         &["platform", "system:authenticated"],
         "access entry",
         &pathed,
     );
     assert_user(
-        &whoami(&v, &token_as(&sso_role(), "alice@example.com")).unwrap(),
+        &v.whoami(&token_as(&sso_role(), "alice@example.com"))
+            .unwrap(),
         &format!("arn:aws:sts::222222222222:assumed-role/{SSO_ROLE}/alice-example.com"),
         &["system:authenticated"],
         "access entry",
@@ -609,7 +614,7 @@ fn the_stand_ins_clock_can_run_ahead_or_behind_this_machines() {
         .control_plane(doc.clone())
         .clock_offset(1200)
         .start();
-    assert!(whoami(&ahead, &token).is_err());
+    assert!(ahead.whoami(&token).is_err());
     let verdict = ahead.verdicts().pop().unwrap();
     assert_eq!(
         verdict["errors"],
@@ -630,7 +635,7 @@ fn the_stand_ins_clock_can_run_ahead_or_behind_this_machines() {
         .control_plane(doc)
         .clock_offset(-1200)
         .start();
-    assert!(whoami(&behind, &token).is_err());
+    assert!(behind.whoami(&token).is_err());
     let verdict = behind.verdicts().pop().unwrap();
     assert_eq!(
         verdict["errors"],

@@ -18,6 +18,7 @@ pub struct VerifierBuilder {
     aws_auth: Option<PathBuf>,
     control_plane: Option<Value>,
     clock_offset: Option<i64>,
+    static_keys: Vec<(String, String)>,
 }
 
 impl VerifierBuilder {
@@ -39,6 +40,14 @@ impl VerifierBuilder {
     /// clock is 20 minutes behind EKS's.
     pub fn clock_offset(mut self, secs: i64) -> Self {
         self.clock_offset = Some(secs);
+        self
+    }
+
+    /// Long-term keys the stand-in knows the secret of (moto keeps only its sessions'):
+    /// tokens and API calls signed with them verify.
+    pub fn static_keys(mut self, keys: &[(&str, &str)]) -> Self {
+        self.static_keys
+            .extend(keys.iter().map(|(k, s)| ((*k).to_owned(), (*s).to_owned())));
         self
     }
 
@@ -70,6 +79,16 @@ impl VerifierBuilder {
             std::fs::write(&path, serde_json::to_vec_pretty(doc).unwrap()).unwrap();
             args.extend(["--control-plane".into(), path.display().to_string()]);
         }
+        if !self.static_keys.is_empty() {
+            let path = dir.join("static-keys.json");
+            let keys: serde_json::Map<String, Value> = self
+                .static_keys
+                .iter()
+                .map(|(k, s)| (k.clone(), Value::String(s.clone())))
+                .collect();
+            std::fs::write(&path, serde_json::to_vec(&keys).unwrap()).unwrap();
+            args.extend(["--static-keys".into(), path.display().to_string()]);
+        }
         if let Some(secs) = self.clock_offset {
             args.extend(["--clock-offset".into(), secs.to_string()]);
         }
@@ -100,6 +119,7 @@ impl Verifier {
             aws_auth: None,
             control_plane: None,
             clock_offset: None,
+            static_keys: Vec::new(),
         }
     }
 
@@ -116,11 +136,13 @@ impl Verifier {
         std::fs::rename(&tmp, &path).unwrap();
     }
 
-    /// Every line of the log so far: token verdicts and control-plane calls.
+    /// Every line of the log so far: token verdicts and control-plane calls (a line the
+    /// server is still writing is left for the next read).
     pub fn log_lines(&self) -> Vec<Value> {
         std::fs::read_to_string(&self.log)
             .unwrap_or_default()
-            .lines()
+            .split_inclusive('\n')
+            .filter(|l| l.ends_with('\n'))
             .map(|l| serde_json::from_str(l).unwrap())
             .collect()
     }
@@ -132,6 +154,19 @@ impl Verifier {
             .into_iter()
             .filter(|v| v["api"] == "eks")
             .collect()
+    }
+
+    /// `kubectl auth whoami -o json` with the static `token`: the user (`userInfo`), or
+    /// kubectl's stderr.
+    pub fn whoami(&self, token: &str) -> Result<Value, String> {
+        let env = TestEnv::new();
+        let cfg = self.token_kubeconfig(&env.home.join("kubeconfig"), token);
+        let (code, out, err) = super::kubectl(&env, &cfg, &["auth", "whoami", "-o", "json"]);
+        if code != 0 {
+            return Err(err);
+        }
+        let doc: Value = serde_json::from_str(&out).unwrap();
+        Ok(doc["status"]["userInfo"].clone())
     }
 
     /// Writes a kubeconfig at `path` for this stand-in whose user is the static `token`.
