@@ -195,6 +195,7 @@ pub struct ApiCaller {
     session_name: String,
     region: String,
     tamper_secret: bool,
+    drop_token: bool,
 }
 
 impl ApiCaller {
@@ -206,6 +207,7 @@ impl ApiCaller {
             session_name: "eks-api-client".into(),
             region: "us-east-1".into(),
             tamper_secret: false,
+            drop_token: false,
         }
     }
 
@@ -217,6 +219,7 @@ impl ApiCaller {
             session_name: "eks-api-client".into(),
             region: "us-east-1".into(),
             tamper_secret: false,
+            drop_token: false,
         }
     }
 
@@ -234,6 +237,12 @@ impl ApiCaller {
     /// Signs with a secret one character off.
     pub fn tampered(mut self) -> Self {
         self.tamper_secret = true;
+        self
+    }
+
+    /// Signs and sends without the session token of the role's session.
+    pub fn without_token(mut self) -> Self {
+        self.drop_token = true;
         self
     }
 }
@@ -269,6 +278,9 @@ pub fn eks_api(v: &Verifier, caller: &ApiCaller, calls: &Value) -> Value {
     }
     if caller.tamper_secret {
         args.push("--tamper-secret");
+    }
+    if caller.drop_token {
+        args.push("--drop-token");
     }
     let input = env.home.join("calls.json");
     std::fs::write(&input, serde_json::to_vec(calls).unwrap()).unwrap();

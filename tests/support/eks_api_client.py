@@ -4,7 +4,8 @@
 credentials moto's STS gave for AssumeRole.
 
   eks_api_client.py --endpoint URL --ca FILE --sts-url URL [--role-arn ARN]
-                    [--session-name NAME] [--region R] [--tamper-secret] < calls.json
+                    [--session-name NAME] [--region R] [--tamper-secret] [--drop-token]
+                    < calls.json
 
 Without --role-arn the credentials are the environment's (AWS_ACCESS_KEY_ID, ...).
 stdin: a JSON list of calls, each {"op": "list_access_entries", "args": {...}} (one
@@ -14,7 +15,8 @@ stdout: {"caller": the assumed-role ARN of AssumeRole's answer (or null), "acces
 "results": [...]}, one result per call: {"status": 200, "response": {...}} or, for a
 paginator, {"status": 200, "pages": [...]}; an error is {"status": N, "code": the
 x-amzn-ErrorType botocore read, "message": ...}. Timestamps are epoch seconds.
---tamper-secret signs with a secret one character off (a signature EKS must refuse).
+--tamper-secret signs with a secret one character off (a signature EKS must refuse);
+--drop-token signs and sends without the session token (a key EKS must not recognise).
 """
 import argparse
 import datetime
@@ -48,6 +50,7 @@ def main():
     p.add_argument("--session-name", default="eks-api-client")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--tamper-secret", action="store_true")
+    p.add_argument("--drop-token", action="store_true")
     args = p.parse_args()
     calls = json.load(sys.stdin)
 
@@ -68,6 +71,8 @@ def main():
         token = os.environ.get("AWS_SESSION_TOKEN")
     if args.tamper_secret:
         secret = secret[:-1] + ("A" if secret[-1] != "A" else "B")
+    if args.drop_token:
+        token = None
     eks = session.create_client(
         "eks", region_name=args.region, endpoint_url=args.endpoint, verify=args.ca,
         config=no_retry, aws_access_key_id=akid, aws_secret_access_key=secret,
