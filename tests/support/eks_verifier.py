@@ -29,6 +29,13 @@ pkg/token/token.go) does, with botocore as an independent SigV4 implementation.
       --clock-offset SECONDS: the stand-in's clock (token dates, API request dates, its
       Date header) is this machine's plus SECONDS; +1200 plays a machine 20 minutes
       behind EKS. Both flags of `check` and `serve` default to today's behaviour.
+      Where the stand-in is simpler than EKS (eks_control_plane.py has the whole list):
+      an access entry matches a caller by account and role or user name, paths dropped,
+      not by the principal's unique id (moto gives every session a new random role id);
+      {{EC2PrivateDNSName}} is never rendered (no EC2 here: such a user is refused, as
+      with aws-auth); EC2 (Auto Mode) and HYPERPOD_LINUX entries, whose usernames EKS does
+      not document, map no one; node entries are in system:nodes, as EKS shows for
+      EC2_LINUX; one cluster per server.
   eks_verifier.py selftest [--cases FILE]...
       runs tests/data/aws-auth/cases.json and tests/data/access-entries/cases.json
       (or the files given) through the mapping; exit 1 on a mismatch (a case expects
