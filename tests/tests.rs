@@ -15,6 +15,7 @@ mod cache_keys;
 mod credential_chain_scenarios;
 mod doctor;
 mod dropin;
+mod eks_api;
 mod examples;
 mod failures;
 mod faults;

@@ -2,6 +2,7 @@
 //! server, the EKS verifier, and a fault server for what no real server does on demand.
 #![allow(dead_code)]
 
+pub mod eks_stand_in;
 pub mod fault;
 pub mod fixtures;
 pub mod recorder;
@@ -480,47 +481,22 @@ impl Verifier {
     }
 
     /// The verifying server mapping identities with an aws-auth ConfigMap, as EKS does:
-    /// an identity it does not map gets 401.
+    /// an identity it does not map gets 401. (`Verifier::builder` has the other options.)
     pub fn start_mapping(cluster: &str, sts_url: &str, aws_auth: Option<&Path>) -> Self {
-        let dir = TempDir::new("verifier");
-        let log = dir.join("verdicts.jsonl");
-        let certs = dir.join("certs");
-        let script = support("eks_verifier.py");
-        let mut args = vec![
-            "python3",
-            script.to_str().unwrap(),
-            "serve",
-            "--cluster",
-            cluster,
-            "--sts-url",
-            sts_url,
-            "--port",
-            "0",
-            "--cert-dir",
-            certs.to_str().unwrap(),
-            "--log",
-            log.to_str().unwrap(),
-        ];
-        if let Some(a) = aws_auth {
-            args.extend(["--aws-auth", a.to_str().unwrap()]);
+        let builder = Self::builder(cluster, sts_url);
+        match aws_auth {
+            Some(a) => builder.aws_auth(a),
+            None => builder,
         }
-        let (port, ca, guard) = start_tls_server(&args);
-        Verifier {
-            port,
-            url: format!("https://127.0.0.1:{port}"),
-            ca,
-            log,
-            _dir: dir,
-            _guard: guard,
-        }
+        .start()
     }
 
-    /// The verdicts so far, one per request.
+    /// The token verdicts so far, one per request to the Kubernetes side (calls of EKS's
+    /// API are in `control_plane_calls`).
     pub fn verdicts(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
+        self.log_lines()
+            .into_iter()
+            .filter(|v| v.get("api").is_none())
             .collect()
     }
 }

@@ -2,20 +2,46 @@
 """Verifies EKS bearer tokens the way the EKS server (aws-iam-authenticator,
 pkg/token/token.go) does, with botocore as an independent SigV4 implementation.
 
-  eks_verifier.py check --cluster NAME --sts-url URL [--static-keys K] TOKEN
+  eks_verifier.py check --cluster NAME --sts-url URL [--static-keys K]
+                        [--clock-offset SECONDS] TOKEN
       prints a JSON verdict; exit 0 when the token verifies, 1 otherwise.
   eks_verifier.py serve --cluster NAME --sts-url URL --port P --cert-dir D [--log F]
-                        [--aws-auth FILE]
+                        [--aws-auth FILE] [--control-plane FILE] [--clock-offset SECONDS]
       a local HTTPS "API server": every request must carry a verifying bearer token;
       answers /version, /api, /apis, SelfSubjectReview (kubectl auth whoami) and
       /eks-identity; anything else that verifies gets 404, anything that does not 401.
       With --aws-auth, the identity is also mapped through that aws-auth ConfigMap (see
       below): an unmapped identity gets 401 everywhere, and SelfSubjectReview answers with
       the mapped username and groups.
-  eks_verifier.py selftest [--cases FILE]
-      runs tests/data/aws-auth/cases.json through the mapping; exit 1 on a mismatch (a
-      case expects {"username","groups"} or {"error": CATEGORY}, one of "not mapped",
-      "ec2", "malformed user id", "invalid arn").
+      With --control-plane, the server is also EKS's control plane for that cluster
+      (eks_control_plane.py: the file's format, the API, what is simplified): it answers
+      SigV4-signed DescribeCluster, ListAccessEntries, DescribeAccessEntry and
+      ListAssociatedAccessPolicies under /clusters/, and maps tokens by the cluster's
+      authentication mode (map_by_mode): CONFIG_MAP through aws-auth (no --aws-auth: an
+      empty one), API through access entries, API_AND_CONFIG_MAP the principal's access
+      entry, else aws-auth. SelfSubjectReview's extra then carries
+      eks-token.test/source ("access entry" or "aws-auth") and eks-token.test/matched (the
+      entry's principalArn, or mapRoles / mapUsers / mapAccounts), /eks-identity and the
+      log's verdicts "source" and "matched".
+      --log F gets one JSON line per request: a token's verdict ({"path", "ok", "errors",
+      "arn", ...}), or with "api": "eks" a control-plane call ({"action", "cluster",
+      "caller", "status", "outcome": "ok" or the error code, "message"}).
+      --clock-offset SECONDS: the stand-in's clock (token dates, API request dates, its
+      Date header) is this machine's plus SECONDS; +1200 plays a machine 20 minutes
+      behind EKS. Both flags of `check` and `serve` default to today's behaviour.
+      Where the stand-in is simpler than EKS (eks_control_plane.py has the whole list):
+      an access entry matches a caller by account and role or user name, paths dropped,
+      not by the principal's unique id (moto gives every session a new random role id);
+      {{EC2PrivateDNSName}} is never rendered (no EC2 here: such a user is refused, as
+      with aws-auth); EC2 (Auto Mode) and HYPERPOD_LINUX entries, whose usernames EKS does
+      not document, map no one; node entries are in system:nodes, as EKS shows for
+      EC2_LINUX; one cluster per server.
+  eks_verifier.py selftest [--cases FILE]...
+      runs tests/data/aws-auth/cases.json and tests/data/access-entries/cases.json
+      (or the files given) through the mapping; exit 1 on a mismatch (a case expects
+      {"username","groups"[,"source"]}, {"error": CATEGORY}, one of "not mapped", "ec2",
+      "node type", "malformed user id", "invalid arn", or {"invalid": TEXT} for a
+      control plane EKS would refuse).
 
 Rules (the EKS server's, aws-iam-authenticator pkg/token): prefix k8s-aws-v1., at most 4096 bytes, unpadded
 base64url; https, path /, query keys from the allowed set, each once (case-insensitive);
@@ -50,14 +76,18 @@ import re
 import ssl
 import sys
 import threading
+import time
 import unicodedata
 import urllib.parse
 import urllib.request
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+
+import eks_control_plane as control_plane
 
 PREFIX = "k8s-aws-v1."
 MAX_TOKEN = 4096
@@ -75,8 +105,10 @@ REAL_HOST = re.compile(
 )
 
 
-def now_utc():
-    return datetime.datetime.now(datetime.timezone.utc)
+def now_utc(offset=0.0):
+    """Now, as the verifier sees it: this machine's clock plus `offset` seconds
+    (--clock-offset: a test playing a machine whose clock is behind EKS and STS)."""
+    return datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=offset)
 
 
 class Secrets:
@@ -88,15 +120,20 @@ class Secrets:
         self.static = dict(static_keys or {})
 
     def lookup(self, akid):
+        session = self.session(akid)
+        return session[0] if session else None
+
+    def session(self, akid):
+        """(secret, session token or None) of an access key, or None."""
         if akid in self.static:
-            return self.static[akid]
+            return self.static[akid], None
         if not self.sts_url:
             return None
         with urllib.request.urlopen(self.sts_url + "/moto-api/data.json", timeout=10) as r:
             data = json.load(r)
         for s in data.get("sts", {}).get("AssumedRole", []):
             if s["access_key_id"] == akid:
-                return s["secret_access_key"]
+                return s["secret_access_key"], s.get("session_token")
         return None
 
 
@@ -939,6 +976,41 @@ def map_caller(aws_auth, arn, account, user_id, access_key_id):
     return identity, map_identity(aws_auth, identity)
 
 
+def map_by_mode(plane, aws_auth, identity):
+    """EKS's mapping for the cluster's authentication mode: the authenticator's doMapping
+    over its mapper chain, access entries (the dynamic file EKS writes them to) before
+    the aws-auth ConfigMap. CONFIG_MAP reads aws-auth only, API access entries only,
+    API_AND_CONFIG_MAP the principal's access entry if it has one, else aws-auth. An
+    entry's username (its own or EKS's default) and groups are rendered as aws-auth's
+    are, and a render error denies at once (no fall-back to aws-auth, as in doMapping).
+    The mapping's "source" says which one mapped: "access entry" or "aws-auth"."""
+    mode = plane["authenticationMode"]
+    if mode != "CONFIG_MAP":
+        entry = control_plane.find_entry(plane, identity["canonical_arn"])
+        if entry is not None:
+            template = control_plane.username_template(entry)
+            if template is None:
+                raise MappingError("node type", f"the {entry['type']} access entry "
+                                   f"{entry['principalArn']} has no documented username")
+            return {"username": render(template, identity),
+                    "groups": [render(g, identity) for g in control_plane.groups_of(entry)],
+                    "uid": f"aws-iam-authenticator:{identity['account']}:{identity['user_id']}",
+                    "canonical_arn": identity["canonical_arn"],
+                    "matched": entry["principalArn"], "source": "access entry"}
+        if mode == "API":
+            raise MappingError("not mapped", f"{identity['canonical_arn']} has no access entry "
+                               "(authentication mode API: aws-auth is not read)")
+    try:
+        mapping = map_identity(aws_auth, identity)
+    except MappingError as e:
+        if e.category == "not mapped" and mode == "API_AND_CONFIG_MAP":
+            raise MappingError("not mapped", f"{identity['canonical_arn']} has no access entry, "
+                               f"and in aws-auth: {e.detail}") from None
+        raise
+    mapping["source"] = "aws-auth"
+    return mapping
+
+
 def user_info(identity, mapping):
     """The user a Kubernetes API server sees for a mapped identity: the authenticator's
     TokenReview user (uid, extra) after the API server's AuthenticatedGroupAdder, which
@@ -958,56 +1030,107 @@ def user_info(identity, mapping):
     }
 
 
-def default_cases_path():
-    return os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "data",
-                        "aws-auth", "cases.json")
+def default_cases_paths():
+    data = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "data")
+    return [os.path.join(data, "aws-auth", "cases.json"),
+            os.path.join(data, "access-entries", "cases.json")]
 
 
 def run_case(case):
-    """One cases.json case through the mapping: {"username","groups"} or {"error"}."""
+    """One case through the mapping: {"username","groups"} or {"error"}. A case with a
+    "control_plane" (tests/data/access-entries/cases.json) maps by the cluster's
+    authentication mode and says which source mapped ({"username","groups","source"}),
+    or that the control plane is one EKS would not hold ({"invalid": message})."""
     i = case["identity"]
+    plane = None
+    if "control_plane" in case:
+        doc = dict(case["control_plane"])
+        doc.setdefault("arn", "arn:aws:eks:us-east-1:314159265358:cluster/selftest")
+        try:
+            plane = control_plane.parse(doc, "selftest", 0.0)
+        except control_plane.ControlPlaneError as e:
+            return {"invalid": str(e)}
     try:
-        aws_auth = parse_aws_auth(aws_auth_data(case["aws_auth"]))
-        _, m = map_caller(aws_auth, i["arn"], i["account"], i["user_id"], i["access_key_id"])
-        return {"username": m["username"], "groups": m["groups"]}
+        aws_auth = parse_aws_auth(aws_auth_data(case.get("aws_auth") or ""))
+        if plane is None:
+            _, m = map_caller(aws_auth, i["arn"], i["account"], i["user_id"],
+                              i["access_key_id"])
+            return {"username": m["username"], "groups": m["groups"]}
+        identity = identity_from_sts(i["arn"], i["account"], i["user_id"], i["access_key_id"])
+        m = map_by_mode(plane, aws_auth, identity)
+        return {"username": m["username"], "groups": m["groups"], "source": m["source"]}
     except MappingError as e:
         return {"error": e.category}
 
 
-def selftest(path):
-    with open(path, encoding="utf-8") as f:
-        cases = json.load(f)["cases"]
-    bad = 0
-    for case in cases:
-        got = run_case(case)
-        if got != case["expect"]:
-            bad += 1
-            print(f"MISMATCH {case['name']}: expected {json.dumps(case['expect'])}, "
-                  f"got {json.dumps(got)}")
-    print(f"{len(cases) - bad}/{len(cases)} aws-auth cases agree")
+def case_agrees(got, expect):
+    """An expected {"invalid": text} is met by a message that contains the text."""
+    if "invalid" in expect:
+        return "invalid" in got and expect["invalid"] in got["invalid"]
+    return got == expect
+
+
+def selftest(paths):
+    bad = total = 0
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            cases = json.load(f)["cases"]
+        for case in cases:
+            got = run_case(case)
+            if not case_agrees(got, case["expect"]):
+                bad += 1
+                print(f"MISMATCH {case['name']}: expected {json.dumps(case['expect'])}, "
+                      f"got {json.dumps(got)}")
+        total += len(cases)
+        print(f"{os.path.normpath(path)}: {len(cases)} cases")
+    print(f"{total - bad}/{total} mapping cases agree")
     return 0 if bad == 0 else 1
 
 
 def serve(args):
     secrets = Secrets(args.sts_url, load_static(args.static_keys))
     log_lock = threading.Lock()
+    offset = args.clock_offset
+    started_at = now_utc(offset).timestamp()
     if args.aws_auth:
         # Fail at start on an unusable file; it is read again for every request, as the
         # authenticator follows the ConfigMap, so a test may change it between requests.
         for e in load_aws_auth(args.aws_auth)["errors"]:
             print(f"aws-auth: {e}", file=sys.stderr, flush=True)
+    if args.control_plane:
+        # The same for the control plane: refused at start, read for every request.
+        try:
+            control_plane.load(args.control_plane, args.cluster, started_at)
+        except control_plane.ControlPlaneError as e:
+            print(f"control plane: {e}", file=sys.stderr, flush=True)
+            sys.exit(2)
+    state = {}  # this server's endpoint and CA, once it listens
+
+    def current_plane():
+        return control_plane.load(args.control_plane, args.cluster, started_at)
+
+    def current_aws_auth():
+        """The cluster's aws-auth; with a control plane and no --aws-auth, an empty one."""
+        return load_aws_auth(args.aws_auth) if args.aws_auth else parse_aws_auth({})
 
     def map_verified(v):
-        """Adds the aws-auth mapping to a verified verdict: v["identity"] and
-        v["mapping"], or v["mapping_error"]."""
+        """Adds the mapping to a verified verdict: v["identity"] and v["mapping"], or
+        v["mapping_error"]. With a control plane, by its authentication mode."""
+        arn, account = v.get("arn") or "", v.get("account") or ""
+        user_id, akid = v.get("user_id") or "", v.get("access_key_id") or ""
         try:
-            v["identity"], v["mapping"] = map_caller(
-                load_aws_auth(args.aws_auth), v.get("arn") or "", v.get("account") or "",
-                v.get("user_id") or "", v.get("access_key_id") or "")
+            if args.control_plane:
+                v["identity"] = identity_from_sts(arn, account, user_id, akid)
+                v["mapping"] = map_by_mode(current_plane(), current_aws_auth(), v["identity"])
+            else:
+                v["identity"], v["mapping"] = map_caller(
+                    load_aws_auth(args.aws_auth), arn, account, user_id, akid)
         except MappingError as e:
             v["mapping_error"] = str(e)
         except (OSError, AwsAuthFileError) as e:
             v["mapping_error"] = f"aws-auth file: {e}"
+        except control_plane.ControlPlaneError as e:
+            v["mapping_error"] = f"control-plane file: {e}"
 
     def log(entry):
         line = json.dumps(entry)
@@ -1023,11 +1146,18 @@ def serve(args):
         def log_message(self, *a):  # quiet: our own log has the verdicts
             pass
 
-        def send_json(self, code, obj):
+        def date_time_string(self, timestamp=None):
+            # The Date header by the stand-in's clock, as EKS's would be.
+            return super().date_time_string(time.time() + offset if timestamp is None
+                                            else timestamp)
+
+        def send_json(self, code, obj, headers=()):
             body = json.dumps(obj).encode()
             self.send_response(code)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
+            for name, value in headers:
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
@@ -1037,7 +1167,8 @@ def serve(args):
                 log({"path": self.path, "ok": False, "errors": ["no bearer token"]})
                 return None
             try:
-                v = verify(h[len("Bearer "):].strip(), args.cluster, secrets, args.sts_url)
+                v = verify(h[len("Bearer "):].strip(), args.cluster, secrets, args.sts_url,
+                           now=now_utc(offset))
             except Exception as e:  # noqa: BLE001
                 v = {"ok": False, "errors": [f"verifier error: {e}"]}
             entry = {
@@ -1045,11 +1176,14 @@ def serve(args):
                 "arn": v.get("arn"), "access_key_id": v.get("access_key_id"),
                 "date": v.get("date"),
             }
-            if v["ok"] and args.aws_auth:
+            if v["ok"] and (args.aws_auth or args.control_plane):
                 map_verified(v)
                 if "mapping" in v:
                     entry["username"] = v["mapping"]["username"]
                     entry["groups"] = v["mapping"]["groups"]
+                    if args.control_plane:
+                        entry["source"] = v["mapping"]["source"]
+                        entry["matched"] = v["mapping"]["matched"]
                 else:
                     entry["mapping_error"] = v["mapping_error"]
             log(entry)
@@ -1063,14 +1197,50 @@ def serve(args):
                 "message": "Unauthorized", "reason": "Unauthorized", "code": 401,
             })
 
+        def eks_api(self, body):
+            """One call of EKS's REST API (see eks_control_plane), logged with "api": "eks"."""
+            entry = {"api": "eks", "method": self.command, "path": self.path}
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            request_id = str(uuid.uuid4())
+            try:
+                raw_path, _, raw_query = self.path.partition("?")
+                action, cluster_name, principal = control_plane.route(self.command, raw_path)
+                entry.update(action=action, cluster=cluster_name)
+                if principal is not None:
+                    entry["principalArn"] = principal
+                plane = current_plane()
+                creds = control_plane.check_signature(
+                    self.command, self.path, headers, body, now_utc(offset), plane["region"],
+                    secrets.session)
+                entry["access_key_id"] = creds.access_key
+                caller = control_plane.caller_arn(args.sts_url, creds, plane["region"])
+                entry["caller"] = caller
+                query = dict(control_plane.parse_query(raw_query))
+                answer = control_plane.call(plane, action, cluster_name, principal, query,
+                                            caller, state["endpoint"], state["ca_pem"])
+                entry.update(status=200, outcome="ok")
+                log(entry)
+                return self.send_json(200, answer, [("x-amzn-RequestId", request_id)])
+            except control_plane.ApiError as e:
+                status, code, message = e.status, e.code, e.message
+            except control_plane.ControlPlaneError as e:
+                status, code, message = 500, "ServerException", f"control-plane file: {e}"
+            except Exception as e:  # noqa: BLE001
+                status, code, message = 500, "ServerException", f"stand-in error: {e}"
+            entry.update(status=status, outcome=code, message=message)
+            log(entry)
+            self.send_json(status, {"message": message},
+                           [("x-amzn-RequestId", request_id), ("x-amzn-ErrorType", code)])
+
         def handle_any(self):
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            body = self.rfile.read(length) if length else b""
+            path = self.path.split("?")[0]
+            if args.control_plane and (path == "/clusters" or path.startswith("/clusters/")):
+                return self.eks_api(body)
             who = self.authenticate()
             if who is None:
                 return self.unauthorized()
-            path = self.path.split("?")[0]
             if path == "/version":
                 return self.send_json(200, {
                     "major": "1", "minor": "32", "gitVersion": "v1.32.0-eks-token-verifier",
@@ -1085,6 +1255,9 @@ def serve(args):
                 if "mapping" in who:
                     body["username"] = who["mapping"]["username"]
                     body["groups"] = who["mapping"]["groups"]
+                    if args.control_plane:
+                        body["source"] = who["mapping"]["source"]
+                        body["matched"] = who["mapping"]["matched"]
                 return self.send_json(200, body)
             if path == "/api":
                 return self.send_json(200, {"kind": "APIVersions", "versions": ["v1"],
@@ -1098,6 +1271,10 @@ def serve(args):
             if path == "/apis/authentication.k8s.io/v1/selfsubjectreviews":
                 if "mapping" in who:
                     info = user_info(who["identity"], who["mapping"])
+                    if args.control_plane:
+                        # Not EKS's: where the stand-in found the user, for tests to see.
+                        info["extra"]["eks-token.test/source"] = [who["mapping"]["source"]]
+                        info["extra"]["eks-token.test/matched"] = [who["mapping"]["matched"]]
                 else:
                     info = {
                         "username": who.get("arn"),
@@ -1122,6 +1299,9 @@ def serve(args):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    with open(ca, "rb") as f:
+        state["ca_pem"] = f.read()
+    state["endpoint"] = f"https://127.0.0.1:{server.server_address[1]}"
     print(f"ready {server.server_address[1]} {ca}", flush=True)
     server.serve_forever()
 
@@ -1134,6 +1314,8 @@ def main():
     c.add_argument("--sts-url")
     c.add_argument("--static-keys")
     c.add_argument("--no-identity", action="store_true")
+    c.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
+                   help="judge X-Amz-Date against this machine's clock plus SECONDS")
     c.add_argument("token")
     s = sub.add_parser("serve")
     s.add_argument("--cluster", required=True)
@@ -1143,17 +1325,24 @@ def main():
     s.add_argument("--cert-dir", required=True)
     s.add_argument("--log")
     s.add_argument("--aws-auth", help="an aws-auth ConfigMap (or its data) to map identities with")
-    t = sub.add_parser("selftest", help="run tests/data/aws-auth/cases.json")
-    t.add_argument("--cases", default=default_cases_path())
+    s.add_argument("--control-plane", metavar="FILE",
+                   help="the cluster as EKS holds it (JSON, see eks_control_plane.py): "
+                   "authentication mode, access entries; serves EKS's API for them")
+    s.add_argument("--clock-offset", type=float, default=0.0, metavar="SECONDS",
+                   help="the stand-in's clock is this machine's plus SECONDS")
+    t = sub.add_parser("selftest", help="run tests/data/aws-auth/cases.json and "
+                       "tests/data/access-entries/cases.json")
+    t.add_argument("--cases", action="append", help="a cases file (repeat; default: both)")
     args = p.parse_args()
     if args.cmd == "selftest":
-        sys.exit(selftest(args.cases))
+        sys.exit(selftest(args.cases or default_cases_paths()))
     if args.cmd == "check":
         token = args.token
         if token == "-":
             token = sys.stdin.read().strip()
         v = verify(token, args.cluster, Secrets(args.sts_url, load_static(args.static_keys)),
-                   args.sts_url, ask_identity=not args.no_identity)
+                   args.sts_url, now=now_utc(args.clock_offset),
+                   ask_identity=not args.no_identity)
         json.dump(v, sys.stdout)
         print()
         sys.exit(0 if v["ok"] else 1)
