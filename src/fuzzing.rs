@@ -166,7 +166,8 @@ pub fn fuzz_exec_info(data: &[u8]) {
 /// is accepted and merged is written back so that it reads back as exactly what was
 /// merged.
 pub fn fuzz_kubeconfig(data: &[u8]) {
-    use crate::cli::kubeconfig::yaml::{has_entry, insert, key, map, parse, string, write};
+    use crate::kubeconfig::{has_entry, insert, parse, write};
+    use crate::yaml::{key, map, string};
     use yaml_rust2::Yaml;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
@@ -211,7 +212,8 @@ pub fn fuzz_kubeconfig(data: &[u8]) {
 /// `doctor --aws-auth`: any text is read within bounds or refused; a mapping it gives
 /// has a username, and an identity's canonical ARN maps case-insensitively.
 pub fn fuzz_aws_auth(data: &[u8]) {
-    use crate::cli::aws_auth::{map, parse, Identity};
+    use crate::mapping::aws_auth::{map, parse};
+    use crate::mapping::Identity;
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
@@ -230,7 +232,7 @@ pub fn fuzz_aws_auth(data: &[u8]) {
         };
         let id = Identity::new(arn, "111111111111", user_id, "ASIAFUZZ").expect("valid");
         if let Ok(u) = map(&auth, &id) {
-            assert!(!u.by.is_empty());
+            assert!(!u.from.is_empty());
         }
     }
 }

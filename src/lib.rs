@@ -55,7 +55,13 @@ mod fsutil;
 mod plan;
 mod sources;
 
-// Top: the request, the issuer and what it makes.
+// Files of Kubernetes and EKS: YAML, kubeconfigs, identity mappings.
+pub mod kubeconfig;
+pub mod mapping;
+mod yaml;
+
+// Top: the request, the issuer and what it makes; the walk of doctor.
+pub mod doctor;
 mod issuer;
 pub mod kube;
 mod request;

@@ -417,7 +417,10 @@ fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a st
         .map(|(_, v)| v.as_str())
 }
 
-pub use crate::url::uri_encode;
+/// URI-encodes every byte but the unreserved `A-Za-z0-9-_.~` (and `/` when `keep_slash`).
+pub fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
+    crate::url::uri_encode(s, keep_slash, out)
+}
 
 /// The signing key: HMAC chain `"AWS4"+secret` -> date -> region -> service ->
 /// `aws4_request`. Derived for each signature: five HMACs cost less than a cache

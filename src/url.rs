@@ -272,7 +272,7 @@ impl fmt::Display for Url {
 }
 
 /// URI-encodes every byte but the unreserved `A-Za-z0-9-_.~` (and `/` when `keep_slash`).
-pub fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
+pub(crate) fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let keep = |b: u8| {
         b.is_ascii_alphanumeric()

@@ -392,12 +392,14 @@ fn the_verifying_servers_mapping_passes_the_same_cases() {
     );
 }
 
+/// The context's user makes tokens for another cluster than doctor was asked about:
+/// doctor says so and checks what kubectl would send (a token for that cluster, which
+/// the server refuses), never its own token to that server.
 #[test]
-fn a_context_that_does_not_make_this_clusters_tokens_gets_no_token() {
+fn a_context_whose_user_makes_other_tokens_is_checked_as_kubectl_would_send() {
     let env = keys_env();
     let role = "arn:aws:iam::222222222222:role/doctor-context";
     let v = Verifier::start_mapping("dev", &moto().url, None);
-    // The context's user makes tokens for another cluster: its server gets nothing.
     let path = env.home.join("other-kubeconfig");
     let doc = std::fs::read_to_string(kubeconfig_for(&env, &v, role))
         .unwrap()
@@ -410,15 +412,21 @@ fn a_context_that_does_not_make_this_clusters_tokens_gets_no_token() {
         &["--kubeconfig", path.to_str().unwrap()],
     );
     assert_eq!(code, 1, "{doc}");
-    let s = step(&doc, "cluster");
+    let k = step(&doc, "kubeconfig")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert!(
-        s["detail"]
-            .as_str()
-            .unwrap()
-            .contains("makes tokens for cluster \"prod\""),
-        "{s}"
+        k.contains("cluster \"prod\" (doctor's: \"dev\")") && k.contains("what kubectl would send"),
+        "{k}"
     );
-    assert!(v.verdicts().is_empty(), "the server was sent something");
+    let s = step(&doc, "cluster");
+    assert!(s["detail"].as_str().unwrap().contains("401"), "{s}");
+    // What reached the server: one token, for prod (refused by its signature), not the
+    // token doctor made for dev.
+    let verdicts = v.verdicts();
+    assert_eq!(verdicts.len(), 1, "{verdicts:?}");
+    assert_eq!(verdicts[0]["ok"], false, "{verdicts:?}");
 }
 
 #[test]

@@ -4,7 +4,6 @@
 //! nothing on stdout then).
 
 pub(crate) mod args;
-pub(crate) mod aws_auth;
 pub(crate) mod commands;
 pub(crate) mod exec_credential;
 pub(crate) mod kubeconfig;
@@ -128,9 +127,10 @@ fn run(
         }
         Command::WhoAmI(a) => Ok((commands::whoami(a, env, log)?, 0)),
         Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env, program, log)?, 0)),
-        Command::UpdateKubeconfig(a, u) => {
-            Ok((kubeconfig::update::update(a, &u, env, program, log)?, 0))
-        }
+        Command::UpdateKubeconfig(a, u) => Ok((
+            commands::update_kubeconfig::update(a, &u, env, program, log)?,
+            0,
+        )),
         Command::Verify(v) => {
             let (out, ok) = commands::verify(&v, env, log)?;
             Ok((out, if ok { 0 } else { 1 }))

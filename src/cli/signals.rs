@@ -1,17 +1,16 @@
 //! Stopping on SIGTERM or SIGINT without leaving anything half done: a file being
 //! replaced is finished first, the runs registered here are stopped (the programs they
-//! started, `credential_process`, end with them), and the files registered here (a
-//! kubeconfig's lock) are removed, also when the process is PID 1.
+//! started, `credential_process`, end with them), and what was registered to be undone
+//! (a kubeconfig's lock removed) is, also when the process is PID 1.
 
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, Once};
 
 use eks_token::Stop;
 
 /// Held while a file is being replaced: a signal waits for it.
 static WRITING: Mutex<()> = Mutex::new(());
-/// Removed when a signal ends the process.
-static REMOVE: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Done when a signal ends the process.
+static UNDO: Mutex<Vec<Box<dyn Fn() + Send>>> = Mutex::new(Vec::new());
 /// Stopped when a signal ends the process.
 static STOPS: Mutex<Vec<Stop>> = Mutex::new(Vec::new());
 
@@ -32,14 +31,10 @@ pub(crate) fn writing() -> MutexGuard<'static, ()> {
     lock(&WRITING)
 }
 
-/// Removes `path` if a signal ends the process before [`forget`] is called.
-pub(crate) fn remove_on_stop(path: PathBuf) {
-    lock(&REMOVE).push(path);
-}
-
-/// No longer removes `path` on a signal.
-pub(crate) fn forget(path: &std::path::Path) {
-    lock(&REMOVE).retain(|p| p != path);
+/// Does `undo` if a signal ends the process (it must be harmless once its cause is
+/// gone: a lock's release removes only the lock it took).
+pub(crate) fn on_stop_do(undo: Box<dyn Fn() + Send>) {
+    lock(&UNDO).push(undo);
 }
 
 /// Handles SIGTERM and SIGINT from now on: after a write in progress and the removals,
@@ -63,8 +58,8 @@ pub(crate) fn on_stop(stop: fn(i32) -> i32) -> std::io::Result<()> {
                     stop.stop();
                 }
                 let _writing = writing();
-                for p in lock(&REMOVE).drain(..) {
-                    let _ = std::fs::remove_file(p);
+                for undo in lock(&UNDO).drain(..) {
+                    undo();
                 }
                 std::process::exit(stop(sig));
             }

@@ -101,7 +101,7 @@ impl Dir {
     /// The directory `name` in this one, made with `mode` if missing (given its mode
     /// exactly, past the umask, only when this process made it and owns it), opened
     /// without following a link; `path` names it in messages.
-    fn mkdir_open(&self, name: &Path, mode: u32, path: PathBuf) -> io::Result<Dir> {
+    pub(crate) fn mkdir_open(&self, name: &Path, mode: u32, path: PathBuf) -> io::Result<Dir> {
         let created = match rustix::fs::mkdirat(&self.fd, name, Mode::from_raw_mode(mode)) {
             Ok(()) => true,
             Err(Errno::EXIST) => false,
@@ -200,6 +200,48 @@ impl Dir {
                 format!("it is {}, not a regular file", describe(st.st_mode)),
             ),
             (e, _) => e.into(),
+        }
+    }
+
+    /// The directory `name` in this one, opened without following a link there.
+    pub(crate) fn subdir(&self, name: &Path) -> io::Result<Dir> {
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(refused_link)?;
+        Ok(Dir {
+            fd: File::from(fd),
+            path: self.path.join(name),
+        })
+    }
+
+    /// Creates the file `name` exclusively (`O_EXCL`, never through a link) with
+    /// `mode`; the device and inode of the file created, which [`Dir::remove_own`]
+    /// checks. `AlreadyExists` when something is there.
+    pub(crate) fn create_new(&self, name: &Path, mode: u32) -> io::Result<(u64, u64)> {
+        let fd = rustix::fs::openat(
+            &self.fd,
+            name,
+            OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+            Mode::from_raw_mode(mode),
+        )?;
+        let meta = File::from(fd).metadata()?;
+        Ok((meta.dev(), meta.ino()))
+    }
+
+    /// Removes `name` only when it is the file `id` (device, inode) that
+    /// [`Dir::create_new`] made: what someone else put there meanwhile stays.
+    pub(crate) fn remove_own(&self, name: &Path, id: (u64, u64)) -> bool {
+        // `dev_t` and `ino_t` are not u64 on every target.
+        #[allow(clippy::unnecessary_cast)]
+        match self.lstat(name) {
+            Some(st) if (st.st_dev as u64, st.st_ino as u64) == id => {
+                rustix::fs::unlinkat(&self.fd, name, AtFlags::empty()).is_ok()
+            }
+            _ => false,
         }
     }
 

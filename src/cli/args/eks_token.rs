@@ -466,7 +466,7 @@ fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
     if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
         return (x.dev(), x.ino()) == (y.dev(), y.ino());
     }
-    use crate::cli::kubeconfig::resolved;
+    use eks_token::kubeconfig::resolved;
     matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
 }
 

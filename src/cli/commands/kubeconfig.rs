@@ -1,11 +1,10 @@
 //! `kubeconfig`: a kubeconfig (JSON) for one cluster, whose user runs this program.
 
+use eks_token::kubeconfig::{self, Auth, Cluster, Context, Exec, User};
 use eks_token::{files, Env, Error, Log};
 
 use crate::cli::args::{GetToken, KubeconfigArgs};
-use crate::cli::kubeconfig::{
-    cluster_entry, context_entry, exec_user, json_document, token_args, Chain, Exec, Program,
-};
+use crate::cli::kubeconfig::{token_args, Chain, Program};
 use crate::cli::Failure;
 
 /// `kubeconfig`: DescribeCluster with the chain's credentials, then a kubeconfig (JSON)
@@ -46,20 +45,33 @@ pub(crate) fn kubeconfig(
     };
     let cluster = issuer.describe_cluster(&r.cluster_id)?;
     let chain = Chain::of(r, issuer.named_profile());
-    let user = exec_user(
-        &cluster.arn,
-        &Exec {
+    let user = User {
+        name: cluster.arn.clone(),
+        auth: Auth::Exec(Exec {
             command,
             args: token_args(false, ("--cluster-name", &cluster.name), &region, &chain),
-            profile: None,
-            interactive: Some("IfAvailable"),
-        },
-    );
-    let context = k.alias.clone().unwrap_or_else(|| cluster.arn.clone());
-    let body = json_document(
-        cluster_entry(&cluster.arn, &cluster.endpoint, &cluster.ca_data, None),
-        user,
-        context_entry(&context, &cluster.arn, &cluster.arn),
+            interactive_mode: Some("IfAvailable".into()),
+            provide_cluster_info: Some(false),
+            ..Exec::default()
+        }),
+    };
+    let context = Context {
+        name: k.alias.clone().unwrap_or_else(|| cluster.arn.clone()),
+        cluster: cluster.arn.clone(),
+        user: cluster.arn.clone(),
+    };
+    let entry = Cluster {
+        name: cluster.arn.clone(),
+        server: cluster.endpoint.clone(),
+        ca_data: cluster.ca_data.clone(),
+        proxy_url: None,
+        exec_config: None,
+    };
+    let body = kubeconfig::json(
+        &[entry],
+        &[user],
+        std::slice::from_ref(&context),
+        &context.name,
     );
     match &k.out {
         None => Ok(body),

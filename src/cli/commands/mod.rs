@@ -4,6 +4,7 @@
 mod doctor;
 mod get_token;
 mod kubeconfig;
+pub(crate) mod update_kubeconfig;
 mod verify;
 mod whoami;
 pub(crate) mod write_token;

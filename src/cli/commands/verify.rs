@@ -4,8 +4,8 @@ use eks_token::{verify, Env, Error, Log};
 use time::OffsetDateTime;
 
 use crate::cli::args::VerifyArgs;
-use crate::cli::aws_auth::Identity;
 use crate::cli::{vlog, ArgError, Failure};
+use eks_token::mapping::Identity;
 
 /// The most `verify` reads from stdin (a token is at most 4 KiB).
 const MAX_STDIN: u64 = 1 << 20;

@@ -18,10 +18,8 @@ use eks_token::{files, verify, Env, Error, Log, Token};
 
 use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigOut, WriteToken};
 use crate::cli::exec_credential;
-use crate::cli::kubeconfig::{
-    absolute, cluster_entry, context_entry, json_document, resolved, token_file_user,
-};
 use crate::cli::output::json_event;
+use eks_token::kubeconfig::{self, absolute, resolved, Auth, Cluster, Context, User};
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -343,12 +341,23 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
     };
     // The file as the kernel reaches it (`lnk/../t` through a link is not `./t`).
     let token_file = resolved(out).unwrap_or_else(|| absolute(out));
-    let user = "eks-token";
-    Ok(json_document(
-        cluster_entry(cluster, &k.server, &ca_data, None),
-        token_file_user(user, &token_file),
-        context_entry(cluster, cluster, user),
-    ))
+    let user = User {
+        name: "eks-token".into(),
+        auth: Auth::TokenFile(token_file),
+    };
+    let context = Context {
+        name: cluster.into(),
+        cluster: cluster.into(),
+        user: user.name.clone(),
+    };
+    let entry = Cluster {
+        name: cluster.into(),
+        server: k.server.clone(),
+        ca_data,
+        proxy_url: None,
+        exec_config: None,
+    };
+    Ok(kubeconfig::json(&[entry], &[user], &[context], cluster))
 }
 
 /// How the files are written: `mode` exactly, in new directories that let the group in

@@ -1,6 +1,4 @@
-//! How EKS turns an AWS identity into a Kubernetes user through the `aws-auth`
-//! ConfigMap, as aws-iam-authenticator does: the identity from GetCallerIdentity and
-//! its canonical ARN (`pkg/token`, `pkg/arn`), the ConfigMap's `mapRoles`, `mapUsers`
+//! The `aws-auth` ConfigMap as aws-iam-authenticator reads it: `mapRoles`, `mapUsers`
 //! and `mapAccounts` as its ConfigMap mapper reads them (`pkg/mapper/configmap`), the
 //! match (`pkg/config/mapper.go`: the role, then the user, then the account) and the
 //! templates of the username and groups (`pkg/server/server.go`, `renderTemplate`).
@@ -9,98 +7,8 @@ use std::time::Instant;
 
 use yaml_rust2::Yaml;
 
-use crate::cli::kubeconfig::yaml::{documents, Refused, Typing};
-
-/// The partitions aws-iam-authenticator recognises in an ARN (its own list, which the
-/// library's endpoint table may outgrow; today the same eight).
-const PARTITIONS: &[&str] = &[
-    "aws",
-    "aws-cn",
-    "aws-us-gov",
-    "aws-iso",
-    "aws-iso-b",
-    "aws-iso-e",
-    "aws-iso-f",
-    "aws-eusc",
-];
-
-/// The identity EKS derives from a token: what GetCallerIdentity answered, the access
-/// key id of the token's signature, the canonical ARN and the session name.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Identity {
-    pub(crate) arn: String,
-    pub(crate) canonical_arn: String,
-    pub(crate) account: String,
-    /// The user id (for a role session, the part before the session name).
-    pub(crate) user_id: String,
-    pub(crate) session_name: String,
-    pub(crate) access_key_id: String,
-}
-
-impl Identity {
-    /// The identity of a GetCallerIdentity answer (`arn`, `account`, `user_id` as STS
-    /// gives them) for a token signed by `access_key_id`.
-    pub(crate) fn new(
-        arn: &str,
-        account: &str,
-        user_id: &str,
-        access_key_id: &str,
-    ) -> Result<Identity, String> {
-        let canonical_arn = canonicalize(arn)?;
-        let role = arn.contains(":assumed-role/") || canonical_arn.contains(":role/");
-        let (user_id, session_name) = if role {
-            match user_id.split(':').collect::<Vec<_>>().as_slice() {
-                [id, session] => ((*id).to_owned(), (*session).to_owned()),
-                _ => return Err(format!("malformed UserID {user_id:?}")),
-            }
-        } else {
-            (user_id.to_owned(), String::new())
-        };
-        Ok(Identity {
-            arn: arn.to_owned(),
-            canonical_arn,
-            account: account.to_owned(),
-            user_id,
-            session_name,
-            access_key_id: access_key_id.to_owned(),
-        })
-    }
-}
-
-/// The canonical form of an identity's ARN, as aws-iam-authenticator's
-/// `arn.Canonicalize`: a role session `arn:P:sts::A:assumed-role/R/S` is the role
-/// `arn:P:iam::A:role/R` (STS leaves a role's path out of the session ARN, so `R` has
-/// none); IAM roles, users and root, and federated users, are their own.
-pub(crate) fn canonicalize(arn: &str) -> Result<String, String> {
-    let invalid = |why: &str| format!("arn '{arn}' is invalid: '{why}'");
-    if !arn.starts_with("arn:") {
-        return Err(invalid("arn: invalid prefix"));
-    }
-    let sections: Vec<&str> = arn.splitn(6, ':').collect();
-    let [_, partition, service, _region, account, resource] = sections.as_slice() else {
-        return Err(invalid("arn: not enough sections"));
-    };
-    if !PARTITIONS.contains(partition) {
-        return Err(format!("arn '{arn}' does not have a recognized partition"));
-    }
-    let parts: Vec<&str> = resource.split('/').collect();
-    match (*service, parts[0]) {
-        ("sts", "federated-user") => Ok(arn.to_owned()),
-        ("sts", "assumed-role") if parts.len() < 3 => {
-            Err(format!("assumed-role arn '{arn}' does not have a role"))
-        }
-        ("sts", "assumed-role") => Ok(format!(
-            "arn:{partition}:iam::{account}:role/{}",
-            parts[1..parts.len() - 1].join("/")
-        )),
-        ("sts", _) => Err(format!("unrecognized resource {resource} for service sts")),
-        ("iam", "role" | "user" | "root") => Ok(arn.to_owned()),
-        ("iam", _) => Err(format!("unrecognized resource {resource} for service iam")),
-        (other, _) => Err(format!(
-            "service {other} in arn {arn} is not a valid service for identities"
-        )),
-    }
-}
+use super::{Identity, User};
+use crate::yaml::{documents, Refused, Typing};
 
 /// One entry of `mapRoles` or `mapUsers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,15 +267,6 @@ fn entry(
     Some(e)
 }
 
-/// The Kubernetes user an identity maps to.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct User {
-    pub(crate) username: String,
-    pub(crate) groups: Vec<String>,
-    /// Which key matched: `mapRoles`, `mapUsers` or `mapAccounts`.
-    pub(crate) by: &'static str,
-}
-
 /// Why an identity maps to no user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Unmapped {
@@ -397,7 +296,7 @@ pub(crate) fn map(auth: &AwsAuth, id: &Identity) -> Result<User, Unmapped> {
             return Ok(User {
                 username: id.canonical_arn.clone(),
                 groups: Vec::new(),
-                by: "mapAccounts",
+                from: "mapAccounts",
             })
         }
         (None, None) => return Err(Unmapped::NoMatch(near_misses(auth, id))),
@@ -410,7 +309,7 @@ pub(crate) fn map(auth: &AwsAuth, id: &Identity) -> Result<User, Unmapped> {
             .iter()
             .map(|g| render(g))
             .collect::<Result<_, _>>()?,
-        by,
+        from: by,
     })
 }
 

@@ -1,87 +1,211 @@
-//! The YAML of a kubeconfig, without I/O: reading it within bounds and as kubectl reads
-//! it, checking its shape (as aws-cli does), merging entries by name, writing it back
-//! (in aws-cli's layout, [`super::pyyaml`]). The `kubeconfig` fuzz target checks that
-//! whatever it accepts and merges reads back.
+//! Kubeconfigs. Every one eks-token writes is made of the same entries: a cluster, a
+//! user that gets its tokens (by running a program, or reading a token file a sidecar
+//! keeps fresh), a context. They are written as a document of their own (JSON), or
+//! merged into a user's file in aws-cli's YAML layout ([`File`], taking client-go's
+//! lock), every other entry and field kept as kubectl reads it. Entries keep the order
+//! of their keys (aws-cli's, where it writes them).
 
+mod file;
+mod view;
+
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::yaml::Hash;
-use yaml_rust2::{Yaml, YamlEmitter};
+use yaml_rust2::Yaml;
 
-use super::scalars::typed_scalar;
+use crate::yaml::{self, documents, key, map, string, Refused, Typing};
 
-/// The deepest nesting of collections accepted (kubeconfigs nest about six levels; the
-/// writer recurses once per level).
-const MAX_DEPTH: usize = 100;
-/// The most nodes a kubeconfig may have once its aliases are expanded: loading expands
-/// each alias into a copy, so ten aliases of ten aliases of ... would take exponential
-/// memory ("billion laughs"). A kubeconfig of 500 clusters has about 12,000; this allows
-/// some 5,000 clusters and bounds memory (about 100 MB) and time.
-const MAX_NODES: usize = 1 << 17;
+pub use file::{candidates, File, Lock, LockRelease};
+pub use view::{Config, ContextView, ExecView};
 
-/// Why a kubeconfig's text is refused (the end of "the kubeconfig X cannot be used:
-/// ...").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Refused {
-    /// Not YAML: the parser's words.
-    NotYaml(String),
-    TooDeep,
-    TooManyNodes,
-    Deadline,
-    NotAMapping,
-    SeveralDocuments,
-    /// A top-level field of the wrong kind: its name and what it should be.
-    Field(&'static str, &'static str),
-    /// An entry of a list field that is not a mapping.
-    Entry(&'static str),
-    /// A tagged scalar of another type (`!!int abc`).
-    Tag(String, String),
-    Binary(String),
-    Merge,
-    /// The merged text would not read back as what was merged.
-    NotWrittenBack,
-    /// The merged text would not read back at all.
-    Unreadable(Box<Refused>),
+/// The exec plugin apiVersion of the users eks-token writes (aws-cli's).
+pub const EXEC_API_VERSION: &str = "client.authentication.k8s.io/v1beta1";
+
+/// The name of the cluster extension kubectl hands an exec plugin as
+/// `spec.cluster.config` when the user's exec sets `provideClusterInfo: true`.
+pub const EXEC_EXTENSION: &str = "client.authentication.k8s.io/exec";
+
+/// The largest kubeconfig read (real ones are a few KiB, a few MiB with hundreds of
+/// clusters); none larger is written.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// A cluster entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cluster {
+    /// Its name in the kubeconfig.
+    pub name: String,
+    /// The API server URL.
+    pub server: String,
+    /// The cluster's CA: base64 of its PEM.
+    pub ca_data: String,
+    /// `proxy-url`.
+    pub proxy_url: Option<String>,
+    /// The configuration an exec plugin gets with `provideClusterInfo: true` (written as
+    /// the cluster's `client.authentication.k8s.io/exec` extension).
+    pub exec_config: Option<serde_json::Value>,
 }
 
-impl std::fmt::Display for Refused {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Refused::NotYaml(e) => write!(f, "it is not YAML ({e})"),
-            Refused::TooDeep => write!(f, "it nests deeper than {MAX_DEPTH} levels"),
-            Refused::TooManyNodes => write!(
-                f,
-                "it has more than {MAX_NODES} nodes with its aliases expanded"
-            ),
-            Refused::Deadline => {
-                f.write_str("it is too large to read within the deadline (--timeout)")
-            }
-            Refused::NotAMapping => f.write_str("it is not a mapping of kubeconfig fields"),
-            Refused::SeveralDocuments => f.write_str("it holds more than one YAML document"),
-            Refused::Field(name, kind) => write!(f, "`{name}` is not a {kind}"),
-            Refused::Entry(field) => write!(f, "an entry of `{field}` is not a mapping"),
-            Refused::Tag(t, value) => write!(f, "`!!{t} {value}` is not a {t}"),
-            Refused::Binary(value) => write!(f, "`!!binary` {value:?} is not base64"),
-            Refused::Merge => f.write_str("a merge key (<<) takes a mapping or a list of mappings"),
-            Refused::NotWrittenBack => {
-                f.write_str("it holds a value that would not be written back as it is")
-            }
-            Refused::Unreadable(e) => write!(f, "it would not be written back readable: {e}"),
+/// A user entry: its name and how it gets its credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Its name in the kubeconfig.
+    pub name: String,
+    /// How it gets its credentials.
+    pub auth: Auth,
+}
+
+/// How a user gets its credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// Runs a program (an exec plugin) for each token.
+    Exec(Exec),
+    /// Reads a token file, which client-go rereads (a sidecar keeps it fresh).
+    TokenFile(PathBuf),
+}
+
+/// How a user's exec plugin runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Exec {
+    /// The program.
+    pub command: String,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Environment variables set for it (`AWS_PROFILE`).
+    pub env: Vec<(String, String)>,
+    /// `interactiveMode`, when written (`IfAvailable` for a plugin that may prompt).
+    pub interactive_mode: Option<String>,
+    /// `provideClusterInfo`, when written.
+    pub provide_cluster_info: Option<bool>,
+}
+
+/// A context entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context {
+    /// Its name (what `kubectl --context` names).
+    pub name: String,
+    /// The cluster entry's name.
+    pub cluster: String,
+    /// The user entry's name.
+    pub user: String,
+}
+
+impl Cluster {
+    pub(crate) fn yaml(&self) -> Yaml {
+        let mut cluster = vec![
+            ("certificate-authority-data", string(&self.ca_data)),
+            ("server", string(&self.server)),
+        ];
+        if let Some(p) = &self.proxy_url {
+            cluster.push(("proxy-url", string(p)));
         }
+        if let Some(config) = &self.exec_config {
+            cluster.push((
+                "extensions",
+                Yaml::Array(vec![map(vec![
+                    ("extension", from_json(config)),
+                    ("name", string(EXEC_EXTENSION)),
+                ])]),
+            ));
+        }
+        map(vec![
+            ("cluster", map(cluster)),
+            ("name", string(&self.name)),
+        ])
     }
 }
 
-pub(crate) fn key(k: &str) -> Yaml {
-    Yaml::String(k.to_owned())
+impl User {
+    pub(crate) fn yaml(&self) -> Yaml {
+        let user = match &self.auth {
+            Auth::Exec(e) => {
+                let mut exec = vec![
+                    ("apiVersion", string(EXEC_API_VERSION)),
+                    (
+                        "args",
+                        Yaml::Array(e.args.iter().map(|a| string(a)).collect()),
+                    ),
+                    ("command", string(&e.command)),
+                ];
+                if !e.env.is_empty() {
+                    let vars = e
+                        .env
+                        .iter()
+                        .map(|(k, v)| map(vec![("name", string(k)), ("value", string(v))]))
+                        .collect();
+                    exec.push(("env", Yaml::Array(vars)));
+                }
+                if let Some(mode) = &e.interactive_mode {
+                    exec.push(("interactiveMode", string(mode)));
+                }
+                if let Some(p) = e.provide_cluster_info {
+                    exec.push(("provideClusterInfo", Yaml::Boolean(p)));
+                }
+                map(vec![("exec", map(exec))])
+            }
+            Auth::TokenFile(path) => map(vec![("tokenFile", string(&path.display().to_string()))]),
+        };
+        map(vec![("name", string(&self.name)), ("user", user)])
+    }
 }
 
-pub(crate) fn map(entries: Vec<(&str, Yaml)>) -> Yaml {
-    Yaml::Hash(entries.into_iter().map(|(k, v)| (key(k), v)).collect())
+impl Context {
+    pub(crate) fn yaml(&self) -> Yaml {
+        map(vec![
+            (
+                "context",
+                map(vec![
+                    ("cluster", string(&self.cluster)),
+                    ("user", string(&self.user)),
+                ]),
+            ),
+            ("name", string(&self.name)),
+        ])
+    }
 }
 
-pub(crate) fn string(s: &str) -> Yaml {
-    Yaml::String(s.to_owned())
+/// A JSON value as YAML (an extension's configuration).
+fn from_json(v: &serde_json::Value) -> Yaml {
+    use serde_json::Value;
+    match v {
+        Value::Null => Yaml::Null,
+        Value::Bool(b) => Yaml::Boolean(*b),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Yaml::Real(n.to_string()), Yaml::Integer),
+        Value::String(s) => string(s),
+        Value::Array(a) => Yaml::Array(a.iter().map(from_json).collect()),
+        Value::Object(o) => Yaml::Hash(o.iter().map(|(k, v)| (key(k), from_json(v))).collect()),
+    }
+}
+
+/// A whole kubeconfig of these entries, `current` its current context, as JSON (keys
+/// sorted, two-space indent).
+pub fn json(clusters: &[Cluster], users: &[User], contexts: &[Context], current: &str) -> String {
+    let doc = map(vec![
+        ("apiVersion", string("v1")),
+        ("kind", string("Config")),
+        (
+            "clusters",
+            Yaml::Array(clusters.iter().map(Cluster::yaml).collect()),
+        ),
+        ("users", Yaml::Array(users.iter().map(User::yaml).collect())),
+        (
+            "contexts",
+            Yaml::Array(contexts.iter().map(Context::yaml).collect()),
+        ),
+        ("current-context", string(current)),
+    ]);
+    serde_json::to_string_pretty(&yaml::to_json(&doc)).expect("plain JSON") + "\n"
+}
+
+/// Entries as aws-cli prints them (`eks update-kubeconfig --verbose`): each in its YAML
+/// layout, a blank line after each.
+pub fn entries_text(cluster: &Cluster, user: &User, context: &Context) -> String {
+    [context.yaml(), user.yaml(), cluster.yaml()]
+        .iter()
+        .map(|e| yaml::dump(e) + "\n")
+        .collect()
 }
 
 /// A new kubeconfig's content, as aws-cli starts one.
@@ -102,9 +226,9 @@ pub(crate) fn skeleton() -> Hash {
 
 /// Reads a kubeconfig's text: one YAML document that is a mapping whose lists are lists
 /// of mappings and whose `apiVersion`, `kind`, `current-context` are strings (aws-cli's
-/// checks), within [`MAX_DEPTH`] and [`MAX_NODES`]. An empty text is a new kubeconfig.
-/// Plain scalars are read as kubectl reads them ([`resolve_plain`]). The error says why,
-/// for "the kubeconfig ... cannot be used: <why>".
+/// checks), within the bounds of [`yaml::documents`]. An empty text is a new kubeconfig.
+/// Plain scalars are read as kubectl reads them. The error says why, for "the
+/// kubeconfig ... cannot be used: <why>".
 pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, Refused> {
     let docs = documents(text, deadline, Typing::Kubectl)?;
     let content = match docs.as_slice() {
@@ -140,151 +264,6 @@ pub(crate) fn parse(text: &str, deadline: Instant) -> Result<Hash, Refused> {
         }
     }
     Ok(content)
-}
-
-/// How plain scalars are read.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Typing {
-    /// As kubectl (go-yaml v2) types them: `yes` is true, `0755` is 493.
-    Kubectl,
-    /// As their text (go-yaml v2 decoding into a string: `012345678901` stays that).
-    Text,
-}
-
-/// An open collection while loading: the node, its anchor, the node count at its start;
-/// for a mapping, the key waiting for its value and whether that key is a merge key
-/// (`<<`).
-struct Open {
-    node: Yaml,
-    anchor: usize,
-    start: usize,
-    key: Option<Yaml>,
-    merge: bool,
-}
-
-/// The documents of `text` as kubectl (client-go's go-yaml v2) reads them: plain scalars
-/// typed as `typing` says ([`resolve_plain`] for kubectl's types), explicit tags (`!!int`, `!!str`, `!!binary`, ...)
-/// applied, merge keys (`<<: *base`) expanded, a key given twice taking its last value.
-/// Loaded in one pass over the parser's events, in memory linear in the text: at most
-/// [`MAX_DEPTH`] levels and [`MAX_NODES`] nodes, aliases counted at the size of what
-/// they expand to (each alias is loaded as a copy, so ten aliases of ten aliases of ...
-/// would take exponential memory, "billion laughs"); the deadline is checked as it goes.
-pub(crate) fn documents(
-    text: &str,
-    deadline: Instant,
-    typing: Typing,
-) -> Result<Vec<Yaml>, Refused> {
-    let not_yaml = |e: &dyn std::fmt::Display| Refused::NotYaml(e.to_string());
-    let mut parser = Parser::new_from_str(text);
-    let mut docs = Vec::new();
-    let mut open: Vec<Open> = Vec::new();
-    // Each anchored node and its expanded size.
-    let mut anchors: std::collections::HashMap<usize, (Yaml, usize)> =
-        std::collections::HashMap::new();
-    let mut nodes: usize = 0;
-    for event_count in 0usize.. {
-        if event_count % 4096 == 4095 && Instant::now() >= deadline {
-            return Err(Refused::Deadline);
-        }
-        let (event, _) = parser.next_token().map_err(|e| not_yaml(&e))?;
-        let mut merge_key = false;
-        let (node, anchor, size) = match event {
-            Event::StreamEnd => return Ok(docs),
-            Event::Scalar(value, style, anchor, tag) => {
-                nodes += 1;
-                merge_key = style == yaml_rust2::scanner::TScalarStyle::Plain
-                    && tag.is_none()
-                    && value == "<<";
-                let node = if typing == Typing::Text && tag.is_none() {
-                    Yaml::String(value)
-                } else {
-                    typed_scalar(value, style, tag)?
-                };
-                (node, anchor, 1)
-            }
-            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
-                nodes += 1;
-                let (node, key) = match event {
-                    Event::SequenceStart(..) => (Yaml::Array(Vec::new()), None),
-                    _ => (Yaml::Hash(Hash::new()), Some(Yaml::BadValue)),
-                };
-                open.push(Open {
-                    node,
-                    anchor,
-                    start: nodes,
-                    key,
-                    merge: false,
-                });
-                if open.len() > MAX_DEPTH {
-                    return Err(Refused::TooDeep);
-                }
-                continue;
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                let o = open.pop().ok_or(Refused::NotYaml("unbalanced".into()))?;
-                (o.node, o.anchor, nodes - o.start + 1)
-            }
-            Event::Alias(id) => {
-                let (node, size) = anchors.get(&id).cloned().unwrap_or((Yaml::BadValue, 1));
-                nodes = nodes.saturating_add(size);
-                (node, 0, size)
-            }
-            _ => continue,
-        };
-        if nodes > MAX_NODES {
-            return Err(Refused::TooManyNodes);
-        }
-        if anchor != 0 {
-            anchors.insert(anchor, (node.clone(), size));
-        }
-        let Some(parent) = open.last_mut() else {
-            docs.push(node);
-            continue;
-        };
-        match (&mut parent.node, &mut parent.key) {
-            (Yaml::Array(items), _) => items.push(node),
-            (Yaml::Hash(h), Some(waiting)) => {
-                if matches!(waiting, Yaml::BadValue) {
-                    *waiting = node;
-                    parent.merge = merge_key;
-                } else {
-                    let k = std::mem::replace(waiting, Yaml::BadValue);
-                    if std::mem::take(&mut parent.merge) {
-                        merge(h, node)?;
-                    } else {
-                        // A key given twice: the last value, as kubectl reads it.
-                        h.insert(k, node);
-                    }
-                }
-            }
-            _ => unreachable!("only collections are open"),
-        }
-    }
-    unreachable!("the loop ends at the stream's end")
-}
-
-/// A merge key's value merged into the mapping `h` as go-yaml v2 does: a mapping's
-/// entries, or those of a list of mappings (earlier ones take precedence), set over
-/// what is there; keys given after the merge key set over them.
-fn merge(h: &mut Hash, value: Yaml) -> Result<(), Refused> {
-    let mappings = match value {
-        Yaml::Hash(m) => vec![m],
-        Yaml::Array(items) => items
-            .into_iter()
-            .rev()
-            .map(|i| match i {
-                Yaml::Hash(m) => Ok(m),
-                _ => Err(Refused::Merge),
-            })
-            .collect::<Result<_, _>>()?,
-        _ => return Err(Refused::Merge),
-    };
-    for m in mappings {
-        for (k, v) in m {
-            h.insert(k, v);
-        }
-    }
-    Ok(())
 }
 
 /// Whether the list `field` has an entry named `name`.
@@ -341,14 +320,15 @@ pub(crate) fn insert(content: &mut Hash, field: &str, entry: Yaml) -> bool {
 /// The text of a merged kubeconfig, checked to read back as exactly `content` (so a
 /// value the writer cannot carry, such as a string it would not quote, is an error, not
 /// a changed kubeconfig): aws-cli's layout, or where that does not cover the content
-/// (or would not read back), yaml-rust2's.
+/// (or would not read back), yaml-rust2's; never larger than a kubeconfig read
+/// ([`MAX_FILE_BYTES`]), which the next run would refuse.
 pub(crate) fn write(content: &Hash, deadline: Instant) -> Result<String, Refused> {
     let y = Yaml::Hash(content.clone());
     let mut why = Refused::NotWrittenBack;
-    for text in [super::pyyaml::dump(&y), Some(emit(&y))]
-        .into_iter()
-        .flatten()
-    {
+    for text in yaml::texts(&y) {
+        if text.len() as u64 > MAX_FILE_BYTES {
+            return Err(Refused::TooLarge(MAX_FILE_BYTES));
+        }
         match parse(&text, deadline) {
             Ok(back) if back == *content => return Ok(text),
             Ok(_) => why = Refused::NotWrittenBack,
@@ -358,50 +338,53 @@ pub(crate) fn write(content: &Hash, deadline: Instant) -> Result<String, Refused
     Err(why)
 }
 
-/// The YAML text of `y` as aws-cli writes it where [`pyyaml`] covers it, else
-/// yaml-rust2's.
-pub(crate) fn dump(y: &Yaml) -> String {
-    super::pyyaml::dump(y).unwrap_or_else(|| emit(y))
-}
-
-/// `y` as JSON (for the kubeconfigs eks-token prints as JSON).
-pub(crate) fn to_json(y: &Yaml) -> serde_json::Value {
-    use serde_json::Value;
-    match y {
-        Yaml::Hash(h) => Value::Object(
-            h.iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Yaml::String(s) => s.clone(),
-                        other => to_json(other).to_string(),
-                    };
-                    (key, to_json(v))
-                })
-                .collect(),
-        ),
-        Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
-        Yaml::String(s) => Value::String(s.clone()),
-        Yaml::Integer(i) => Value::from(*i),
-        Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Real(r) => r.parse::<f64>().map_or(Value::Null, Value::from),
-        _ => Value::Null,
+/// The path the kernel reaches for `p`, whether or not it exists yet: its deepest
+/// existing directory canonical (links and `..` resolved as the kernel resolves them),
+/// then the parts below it as written (nothing exists there, so no link: `..` is the
+/// part before). For a file this program writes and a kubeconfig then names.
+pub fn resolved(p: &Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let abs = std::path::absolute(p).ok()?;
+    let parts: Vec<_> = abs.components().collect();
+    let (mut real, at) = (0..parts.len()).rev().find_map(|n| {
+        let dir: PathBuf = parts[..n].iter().collect();
+        Some((dir.canonicalize().ok()?, n))
+    })?;
+    for part in &parts[at..] {
+        match part {
+            Component::ParentDir => _ = real.pop(),
+            Component::CurDir => {}
+            other => real.push(other),
+        }
     }
+    Some(real)
 }
 
-/// yaml-rust2's YAML text of `y`, without the document marker.
-fn emit(y: &Yaml) -> String {
-    let mut out = String::new();
-    YamlEmitter::new(&mut out)
-        .dump(y)
-        .expect("writing to a String");
-    let body = out.strip_prefix("---\n").unwrap_or(&out);
-    format!("{}\n", body.trim_end_matches('\n'))
+/// `p` made absolute from the current directory, `.` and `..` folded by name as
+/// Python's `os.path.abspath` does (links are not followed).
+pub fn absolute(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let joined = match std::env::current_dir() {
+        Ok(cwd) if p.is_relative() => cwd.join(p),
+        _ => p.to_path_buf(),
+    };
+    let mut out = PathBuf::new();
+    for c in joined.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::scalars::resolve_plain;
     use super::*;
+    use crate::yaml::{documents, dump, key, map, resolve_plain, string, Typing};
 
     fn later() -> Instant {
         Instant::now() + std::time::Duration::from_secs(60)

@@ -5,7 +5,7 @@ use base64::Engine;
 use yaml_rust2::scanner::TScalarStyle;
 use yaml_rust2::Yaml;
 
-use super::yaml::Refused;
+use super::refused::Refused;
 
 /// A scalar as kubectl reads it: plain and untagged as [`resolve_plain`] says; quoted
 /// and untagged a string; with a core tag (`!!str`, `!!int`, `!!float`, `!!bool`,
