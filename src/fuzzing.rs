@@ -139,15 +139,22 @@ pub fn fuzz_cli(data: &[u8]) {
         "argocd-k8s-auth",
     ][which as usize % 4];
     let dialect = args::Dialect::of_program(program);
-    if let Ok(args::Command::Help(topic)) = args::parse(dialect, &argv, &crate::Env::default()) {
-        let _ = topic.text();
-    }
+    let error = match args::parse(dialect, &argv, &crate::Env::default()) {
+        Ok(args::Command::Help(topic)) => {
+            let text = args::dialect::help_text(topic);
+            assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+            return;
+        }
+        Ok(_) => return,
+        Err(e) => e.to_string(),
+    };
     if let Some(first) = argv.first() {
         let _ = args::values::parse_duration(first);
         let _ = args::values::parse_mode(first);
     }
-    // What an error line echoes of the arguments never shows a token.
-    let shown = crate::secret::by_form(&String::from_utf8_lossy(rest));
+    // What an error line echoes of the arguments never shows a token: the line as the
+    // run's log writes it.
+    let shown = crate::log::Log::default().redact(&error);
     let mut at = 0;
     while let Some(i) = shown[at..].find(crate::secret::TOKEN_PREFIX) {
         at += i + crate::secret::TOKEN_PREFIX.len();

@@ -234,7 +234,6 @@ fn access_denied_on_the_second_hop_names_both_roles_and_both_statements() {
         dev,
         "-o",
         "json",
-        "--no-cache",
     ]);
     assert_eq!(r.code, 1, "{}", r.stderr);
     let doc: Value = serde_json::from_str(&r.stdout).unwrap();

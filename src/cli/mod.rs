@@ -6,68 +6,21 @@
 pub(crate) mod args;
 pub(crate) mod commands;
 pub(crate) mod exec_credential;
+pub(crate) mod failure;
 pub(crate) mod kubeconfig;
 pub(crate) mod output;
 mod signals;
 
-use std::fmt;
 use std::io::Write;
 
 use eks_token::{Env, Log};
 
 pub(crate) use args::{ArgError, Command, Dialect, VersionStyle};
-
-/// Why a command failed.
-pub(crate) enum Failure {
-    Args(ArgError),
-    Lib(eks_token::Error),
-}
-
-impl From<ArgError> for Failure {
-    fn from(e: ArgError) -> Self {
-        Failure::Args(e)
-    }
-}
-
-impl From<eks_token::Error> for Failure {
-    fn from(e: eks_token::Error) -> Self {
-        Failure::Lib(e)
-    }
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Failure::Args(e) => e.fmt(f),
-            Failure::Lib(e) => e.fmt(f),
-        }
-    }
-}
-
-impl Failure {
-    fn exit_code(&self) -> u8 {
-        match self {
-            Failure::Args(e) => e.exit_code(),
-            Failure::Lib(_) => 1,
-        }
-    }
-}
+use failure::Failure;
 
 /// A command's outcome: what goes to stdout, and the exit code (`verify` exits 1 with
 /// its report when the token would be rejected).
 type Outcome = Result<(String, u8), Failure>;
-
-/// A step on stderr, formatted only with `-v` (the run's log: one format and one clock
-/// for the library's lines and ours).
-macro_rules! vlog {
-    ($log:expr, $($arg:tt)*) => {{
-        let log: &eks_token::Log = &$log;
-        if log.verbose() {
-            log.step(format_args!($($arg)*));
-        }
-    }};
-}
-pub(crate) use vlog;
 
 /// The aws-cli release the `aws` dialect is run side by side with in the tests.
 const AWS_CLI_RELEASE: &str = "1.45.11";
@@ -114,7 +67,7 @@ fn run(
         _ => {}
     }
     match cmd {
-        Command::Help(topic) => Ok((topic.text(), 0)),
+        Command::Help(topic) => Ok((args::dialect::help_text(topic), 0)),
         Command::Version(style) => Ok((version(style), 0)),
         Command::GetToken(a) => Ok((commands::get_token(a, env, log)?, 0)),
         Command::WriteToken(a, w) => {
@@ -184,19 +137,19 @@ pub(crate) fn main() -> ! {
         }
     }
     let result = match argv {
-        Ok(argv) => args::parse(dialect, &argv, &env)
-            .map_err(|e| {
-                // A write-token command line that does not parse is logged as write-token
-                // logs.
-                if let Some(event) = matches!(dialect, Dialect::EksToken)
-                    .then(|| args::eks_token::log_event(&argv))
-                    .flatten()
-                {
-                    mode.json(event);
-                }
-                Failure::from(e)
-            })
-            .and_then(|cmd| run(cmd, &env, &program, &log, &mode)),
+        Ok(argv) => {
+            let (parsed, event) = args::parse_logged(dialect, &argv, &env);
+            parsed
+                .map_err(|e| {
+                    // A write-token command line that does not parse is logged as
+                    // write-token logs.
+                    if let Some(event) = event {
+                        mode.json(event);
+                    }
+                    Failure::from(e)
+                })
+                .and_then(|cmd| run(cmd, &env, &program, &log, &mode))
+        }
         Err(bad) => Err(Failure::Args(ArgError::Usage(format!(
             "argument {:?} is not valid UTF-8",
             bad.to_string_lossy()

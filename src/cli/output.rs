@@ -133,6 +133,18 @@ pub(crate) fn json_for_terminal(json: &str) -> String {
     out
 }
 
+/// A step on stderr, formatted only with `-v` (the run's log: one format and one clock
+/// for the library's lines and ours).
+macro_rules! vlog {
+    ($log:expr, $($arg:tt)*) => {{
+        let log: &eks_token::Log = &$log;
+        if log.verbose() {
+            log.step(format_args!($($arg)*));
+        }
+    }};
+}
+pub(crate) use vlog;
+
 #[cfg(test)]
 mod tests {
     use super::*;

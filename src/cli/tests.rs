@@ -343,31 +343,39 @@ fn kubeconfig_example_is_read_by_kubectl_and_its_args_parse() {
 }
 
 /// Every command of every dialect: its help names each option it takes, every option
-/// its help names is one it takes, and it fits a screen.
+/// its help names is one it takes, it fits a screen (70 lines of at most 80 columns),
+/// and `COMMAND --help` prints it.
 #[test]
 fn each_commands_help_names_exactly_the_options_it_takes() {
-    use super::args::help;
-    use super::args::lexer::{find_long, Rules};
+    use super::args::dialect::{help_text, specs};
+    use super::args::lexer::{find_long, table};
     for dialect in [
         Dialect::EksToken,
         Dialect::Aws,
         Dialect::Authenticator,
         Dialect::ArgoCd,
     ] {
-        let rules = match dialect {
-            Dialect::EksToken => Rules::Gnu,
-            Dialect::Aws => Rules::Argparse,
-            _ => Rules::Pflag,
-        };
-        for spec in dialect.specs() {
-            let text = HelpTopic {
+        let rules = super::args::dialect::reader(dialect).rules;
+        for spec in specs(dialect) {
+            let text = help_text(HelpTopic {
                 dialect,
                 command: spec.name,
-            }
-            .text();
-            assert_eq!(text, help::render(dialect.program(), spec));
+            });
             let lines = text.lines().count();
             assert!(lines <= 70, "{dialect:?} {}: {lines} lines", spec.name);
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= 80,
+                    "{dialect:?} {}: a line of {} columns: {line:?}",
+                    spec.name,
+                    line.chars().count()
+                );
+            }
+            assert!(
+                text.starts_with(&format!("Usage: {} ", dialect.program())),
+                "{dialect:?} {}: {text}",
+                spec.name
+            );
             for g in spec.groups {
                 for o in g.opts {
                     assert!(
@@ -388,8 +396,12 @@ fn each_commands_help_names_exactly_the_options_it_takes() {
                     continue;
                 }
                 let taken = find_long(rules, spec.groups, name).is_ok_and(|o| o.long == name);
-                // The overview's usage lines name other commands' options.
-                let other_form = spec.name.is_empty() || text.contains(&format!("({name}"));
+                // The overview's usage lines name other commands' options; a command's
+                // about names its mode's flag.
+                let other_form = spec.name.is_empty()
+                    || text.contains(&format!("({name}"))
+                    || find_long(rules, &table(spec), name).is_ok_and(|o| o.long == name)
+                    || spec.mode.is_some();
                 assert!(
                     taken || other_form || ["role"].contains(&name),
                     "{dialect:?} {}: its help names --{name}, which it does not take",
@@ -408,6 +420,55 @@ fn each_commands_help_names_exactly_the_options_it_takes() {
                 "{dialect:?} {args:?}"
             );
         }
+    }
+}
+
+/// A mode's table is the whole of what it takes: `write-token --check` refuses every
+/// option of write-token it does not use (exit 2, naming it), and write-token refuses
+/// the check's own.
+#[test]
+fn a_modes_table_refuses_every_option_it_does_not_take() {
+    for extra in [
+        "--endpoint-url http://x",
+        "--ca-bundle ca.pem",
+        "--role-arn arn:aws:iam::111111111111:role/r",
+        "--timeout 5s",
+        "--refresh",
+        "--no-cache",
+        "-v",
+    ] {
+        let line = format!("write-token --check --out f {extra}");
+        let e = p(&argv(&line)).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{line}: {e}");
+        let name = extra.split(' ').next().unwrap();
+        assert!(
+            e.to_string().contains(&format!(
+                "{name} is an option of write-token, not of write-token --check"
+            )),
+            "{line}: {e}"
+        );
+    }
+    match p(&argv("write-token --out f --check --max-age 10m")).unwrap() {
+        Command::CheckToken(c) => assert_eq!(c.max_age, Some(Duration::from_secs(600))),
+        other => panic!("{other:?}"),
+    }
+    for (line, says) in [
+        (
+            "write-token --cluster-name c --out f --min-validity 1m",
+            "--min-validity goes with --check",
+        ),
+        (
+            "write-token --cluster-name c --out f --max-age 1m",
+            "--max-age goes with --check",
+        ),
+        (
+            "write-token --check --out f --max-age 1m --min-validity 1m",
+            "two probes",
+        ),
+    ] {
+        let e = p(&argv(line)).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{line}: {e}");
+        assert!(e.to_string().contains(says), "{line}: {e}");
     }
 }
 
@@ -460,7 +521,7 @@ fn help_and_version_in_every_dialect() {
 /// cargo test --bins` rewrites them).
 #[test]
 fn the_docs_flag_tables_are_the_parsers() {
-    use super::args::help;
+    use super::args::{dialect::specs, help};
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/commands.md");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut want = text.clone();
@@ -473,7 +534,7 @@ fn the_docs_flag_tables_are_the_parsers() {
         Dialect::Authenticator,
         Dialect::ArgoCd,
     ] {
-        for spec in dialect.specs().iter().filter(|s| !s.name.is_empty()) {
+        for spec in specs(dialect).iter().filter(|s| !s.name.is_empty()) {
             let id = spec.groups.as_ptr() as *const ();
             let marker = format!("<!-- options: {} {} -->\n", dialect.program(), spec.name);
             if seen.contains(&id) {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{Ended, Inputs, Report};
+use super::report::{Ended, Inputs, Report};
 use crate::env::Env;
 use crate::error::Result;
 use crate::issuer::Issuer;

@@ -3,16 +3,15 @@
 
 use std::time::Duration;
 
-use eks_token::Request;
+use eks_token::{Env, Request};
 
+use super::error::{usage, ArgError, Result};
 use super::groups::HELP;
-use super::help::Spec;
-use super::lexer::{self, Rules};
+use super::low::Given;
 use super::options::{group, value, Group, Key};
-use super::{
-    help_or_version, lex_as, usage, Command, Dialect, Format, GetToken, HelpTopic, Print, Result,
-    VersionStyle,
-};
+use super::rules::{Rules, PFLAG};
+use super::spec::{Extra, Spec};
+use super::types::{Command, Dialect, Format, GetToken, Print, VersionStyle};
 
 const D: Dialect = Dialect::ArgoCd;
 
@@ -23,76 +22,67 @@ const AWS_FLAGS: Group = group(&[
     value("profile", None, "NAME", Key::Profile, "the AWS profile"),
 ]);
 
-pub(crate) const OVERVIEW: Spec = Spec {
-    name: "",
-    usage: &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME]"],
-    about: "\
+/// The tool's rules: cobra's pflag.
+pub(crate) const RULES: Rules = PFLAG;
+
+const ABOUT: &str = "\
 This `argocd-k8s-auth` is eks-token standing in for it: `aws` prints one line of
-ExecCredential JSON, and tries a failure again every 5 s within 60 s.",
-    groups: &[&HELP],
-};
+ExecCredential JSON, and tries a failure again every 5 s within 60 s.";
 
+pub(crate) const OVERVIEW: Spec = Spec::new(
+    "",
+    &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME]"],
+    ABOUT,
+    &[&HELP],
+);
+
+/// cobra lets a command without an argument rule take any words: `aws` reads its flags
+/// (an unknown one is the error) and ignores the rest, as the real one does.
 pub(crate) const AWS: Spec = Spec {
-    name: "aws",
-    usage: &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME]"],
-    about: OVERVIEW.about,
-    groups: &[&AWS_FLAGS, &HELP],
+    build: Some(aws),
+    extra: Extra::Any,
+    ..Spec::new(
+        "aws",
+        &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME]"],
+        ABOUT,
+        &[&AWS_FLAGS, &HELP],
+    )
 };
 
-pub(crate) const SPECS: &[&Spec] = &[&OVERVIEW, &AWS];
+pub(crate) const VERSION: Spec = Spec {
+    build: Some(|_: &Given<'_>, _| Ok(Command::Version(VersionStyle::EksToken))),
+    ..Spec::new("version", &["version"], "The version.", &[&HELP])
+};
 
-/// Parses an `argocd-k8s-auth` command line.
-pub(crate) fn parse(args: &[String]) -> Result<Command> {
-    let tables: Vec<_> = SPECS.iter().map(|s| s.groups).collect();
-    let words = lexer::words(Rules::Pflag, args, &tables);
-    let named: Vec<&str> = words
-        .iter()
-        .map(String::as_str)
-        .filter(|w| *w != "help")
-        .collect();
-    // cobra: `help [aws]` is the root's command; after `aws`, a word is its argument.
-    if words.first().is_some_and(|w| w == "help") && named.len() <= 1 {
-        return Ok(Command::Help(HelpTopic {
-            dialect: D,
-            command: if named == ["aws"] { "aws" } else { "" },
-        }));
+/// Every command of the tool, its overview first.
+pub(crate) const SPECS: &[&Spec] = &[&OVERVIEW, &AWS, &VERSION];
+
+/// A command line that names no command of this tool, or one it does not have.
+pub(crate) fn unknown(words: &[String]) -> ArgError {
+    if words.is_empty() {
+        return usage(
+            "no command given; this argocd-k8s-auth is eks-token and has: aws --cluster-name \
+             NAME [--role-arn ARN] [--profile NAME]",
+        );
     }
-    if words.as_slice() == ["version"] {
-        return Ok(Command::Version(VersionStyle::EksToken));
-    }
-    // cobra lets a subcommand without an argument rule take any arguments: `aws` reads
-    // its flags (an unknown one is the error) and ignores the rest, as the real one does.
-    if named.first() != Some(&"aws") {
-        if let Ok(p) = lexer::lex(Rules::Pflag, args, OVERVIEW.groups) {
-            if let Some(c) = help_or_version(D, &p, "", VersionStyle::EksToken) {
-                return Ok(c);
-            }
-        }
-        return Err(if named.is_empty() {
-            usage(
-                "no command given; this argocd-k8s-auth is eks-token and has: aws --cluster-name \
-                 NAME [--role-arn ARN] [--profile NAME]",
-            )
-        } else {
-            usage(format!(
-                "`{}` is not available: this argocd-k8s-auth is eks-token standing in for it, \
-                 and it has only `aws`",
-                named.join(" ")
-            ))
-        });
-    }
-    let p = lex_as(D, Rules::Pflag, &AWS, args)?;
-    if let Some(c) = help_or_version(D, &p, "aws", VersionStyle::EksToken) {
-        return Ok(c);
-    }
-    let cluster_id = p
-        .last(Key::ClusterName)
+    usage(format!(
+        "`{}` is not available: this argocd-k8s-auth is eks-token standing in for it, and it \
+         has only `aws`",
+        words.join(" ")
+    ))
+}
+
+fn aws(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    let cluster_id = low
+        .cluster_name
+        .clone()
         .ok_or_else(|| usage("missing --cluster-name NAME"))?;
     Ok(Command::GetToken(GetToken {
         request: Request {
             cluster_id,
-            role_arns: p.last(Key::RoleArn).into_iter().collect(),
-            profile: p.last(Key::Profile),
+            role_arns: low.role_arns.last().cloned().into_iter().collect(),
+            profile: low.profile.clone(),
             // Argo CD's own retries span a minute.
             timeout: Duration::from_secs(60),
             ..Request::default()

@@ -4,12 +4,14 @@
 
 use eks_token::{Env, Request, Secret};
 
-use super::help::Spec;
-use super::lexer::{self, Parsed, Rules};
+use super::error::{usage, ArgError, Result};
+use super::low::Given;
+use super::low::Low;
 use super::options::{flag, group, value, Group, Key};
-use super::{
-    help_or_version, lex_as, usage, Command, Dialect, Format, GetToken, HelpTopic, Print, Result,
-    VerifyArgs, VersionStyle, DEFAULT_TIMEOUT,
+use super::rules::{Rules, PFLAG};
+use super::spec::{Extra, Spec};
+use super::types::{
+    Command, Dialect, Format, GetToken, Print, VerifyArgs, VersionStyle, DEFAULT_TIMEOUT,
 };
 
 const D: Dialect = Dialect::Authenticator;
@@ -52,158 +54,158 @@ const VERSION_FLAGS: Group = group(&[
     value("output", Some('o'), "json|yaml", Key::Output, "the format [json]"),
 ]);
 
-pub(crate) const OVERVIEW: Spec = Spec {
-    name: "",
-    usage: &[
+/// The tool's rules: cobra's pflag.
+pub(crate) const RULES: Rules = PFLAG;
+
+pub(crate) const OVERVIEW: Spec = Spec::new(
+    "",
+    &[
         "token -i CLUSTER [-r ROLE] [-e EXTERNAL_ID] [-s SESSION] [--token-only]",
         "verify -i CLUSTER -t TOKEN [-o json]",
         "version [-s] [-o json|yaml]",
     ],
-    about: "\
-This `aws-iam-authenticator` is eks-token standing in for it: its client commands,
-flags and output. `aws-iam-authenticator token --help` names each command's flags.",
-    groups: &[&GLOBAL],
-};
+    "\
+This `aws-iam-authenticator` is eks-token standing in for it: its client
+commands, flags and output. `aws-iam-authenticator token --help` names each
+command's flags.",
+    &[&GLOBAL],
+);
 
+/// cobra lets a command without an argument rule take any words (and ignores them).
 pub(crate) const TOKEN: Spec = Spec {
-    name: "token",
-    usage: &["token -i CLUSTER [-r ROLE] [-e EXTERNAL_ID] [-s SESSION] [--token-only] [flags]"],
-    about: "An ExecCredential (or the bare token) for the cluster, as the tool prints it.",
-    groups: &[&TOKEN_FLAGS, &GLOBAL],
+    build: Some(token),
+    extra: Extra::Any,
+    ..Spec::new(
+        "token",
+        &["token -i CLUSTER [-r ROLE] [-e EXTERNAL_ID] [-s SESSION] [--token-only]"],
+        "An ExecCredential (or the bare token) for the cluster, as the tool prints it.",
+        &[&TOKEN_FLAGS, &GLOBAL],
+    )
 };
 
 pub(crate) const VERIFY: Spec = Spec {
-    name: "verify",
-    usage: &["verify -i CLUSTER -t TOKEN [-o json] [flags]"],
-    about: "\
-Checks the token as the server would, replays it to STS, and prints the identity it
-stands for (as the tool prints it; JSON with -o json).",
-    groups: &[&VERIFY_FLAGS, &GLOBAL],
+    build: Some(verify),
+    extra: Extra::Any,
+    ..Spec::new(
+        "verify",
+        &["verify -i CLUSTER -t TOKEN [-o json] [flags]"],
+        "\
+Checks the token as the server would, replays it to STS, and prints the
+identity it stands for (as the tool prints it; JSON with -o json).",
+        &[&VERIFY_FLAGS, &GLOBAL],
+    )
 };
 
 pub(crate) const VERSION: Spec = Spec {
-    name: "version",
-    usage: &["version [-s] [-o json|yaml]"],
-    about: "The version.",
-    groups: &[&VERSION_FLAGS, &GLOBAL],
+    build: Some(|l: &Given<'_>, _| Ok(Command::Version(version(l.low)?))),
+    extra: Extra::Any,
+    ..Spec::new(
+        "version",
+        &["version [-s] [-o json|yaml]"],
+        "The version.",
+        &[&VERSION_FLAGS, &GLOBAL],
+    )
 };
 
+/// Every command of the tool, its overview first.
 pub(crate) const SPECS: &[&Spec] = &[&OVERVIEW, &TOKEN, &VERIFY, &VERSION];
 
-/// Parses an `aws-iam-authenticator` command line.
-pub(crate) fn parse(args: &[String], env: &Env) -> Result<Command> {
-    let tables: Vec<_> = SPECS.iter().map(|s| s.groups).collect();
-    let words = lexer::words(Rules::Pflag, args, &tables);
-    // cobra: `help [COMMAND]` is the root's command; a `help` after a command is one
-    // of its arguments (which `token` ignores, as the real one does).
-    let help = words.first().is_some_and(|w| w == "help");
-    let command = words.get(usize::from(help)).map(String::as_str);
-    let spec = SPECS
-        .iter()
-        .skip(1)
-        .copied()
-        .find(|s| Some(s.name) == command);
-    if help && (spec.is_some() || command.is_none()) {
-        return Ok(Command::Help(HelpTopic {
-            dialect: D,
-            command: spec.map_or("", |s| s.name),
-        }));
+/// A command line that names no command of this tool, or one it does not have.
+pub(crate) fn unknown(words: &[String]) -> ArgError {
+    if words.is_empty() {
+        return usage(
+            "no command given; this aws-iam-authenticator is eks-token and has: token, \
+             verify, version",
+        );
     }
-    let Some(spec) = spec else {
-        if let Ok(p) = lexer::lex(Rules::Pflag, args, OVERVIEW.groups) {
-            if let Some(c) = help_or_version(D, &p, "", version(&p)?) {
-                return Ok(c);
-            }
-        }
-        return Err(match command {
-            None => usage(
-                "no command given; this aws-iam-authenticator is eks-token and has: token, \
-                 verify, version",
-            ),
-            Some(_) => usage(format!(
-                "`{}` is not available: this aws-iam-authenticator is eks-token standing in \
-                 for it, and it has only token, verify and version",
-                words.join(" ")
-            )),
-        });
+    usage(format!(
+        "`{}` is not available: this aws-iam-authenticator is eks-token standing in for it, \
+         and it has only token, verify and version",
+        words.join(" ")
+    ))
+}
+
+/// `--loglevel debug` (or trace): each step on stderr.
+fn verbose(low: &Low) -> bool {
+    low.log_level
+        .as_deref()
+        .is_some_and(|v| v == "debug" || v == "trace")
+}
+
+/// The cluster: `-i`, else `KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID`.
+fn cluster(low: &Low, env: &Env) -> Result<String> {
+    low.cluster_id
+        .clone()
+        .or_else(|| {
+            env.get("KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID")
+                .map(str::to_owned)
+        })
+        .ok_or_else(|| usage("cluster ID not specified (-i, --cluster-id)"))
+}
+
+fn token(l: &Given<'_>, env: &Env) -> Result<Command> {
+    let low = l.low;
+    let forward = low.forward_session_name;
+    if forward && low.session_name.is_some() {
+        return Err(usage(
+            "cannot specify both --forward-session-name and --session-name parameter",
+        ));
+    }
+    // pflag keeps the last of a repeated flag: one role.
+    let role = low
+        .role_arns
+        .last()
+        .cloned()
+        .or_else(|| env.get("DEFAULT_ROLE").map(str::to_owned));
+    let request = Request {
+        cluster_id: cluster(low, env)?,
+        role_arns: role.into_iter().collect(),
+        session_name: low.session_name.clone(),
+        forward_session_name: forward,
+        external_id: low.external_id.clone(),
+        region: low.region.clone(),
+        timeout: DEFAULT_TIMEOUT,
+        ..Request::default()
     };
-    let p = lex_as(D, Rules::Pflag, spec, args)?;
-    if let Some(c) = help_or_version(D, &p, spec.name, version(&p)?) {
-        return Ok(c);
-    }
-    let verbose = p
-        .last(Key::LogLevel)
-        .is_some_and(|v| v == "debug" || v == "trace");
-    let cluster_id = p.last(Key::ClusterId).or_else(|| {
-        env.get("KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID")
-            .map(str::to_owned)
-    });
-    let cluster = || {
-        cluster_id
-            .clone()
-            .ok_or_else(|| usage("cluster ID not specified (-i, --cluster-id)"))
+    let format = if low.token_only {
+        Format::Token
+    } else {
+        Format::Json
     };
-    match spec.name {
-        "token" => {
-            let session_name = p.last(Key::SessionName);
-            let forward = p.has(Key::ForwardSessionName);
-            if forward && session_name.is_some() {
-                return Err(usage(
-                    "cannot specify both --forward-session-name and --session-name parameter",
-                ));
-            }
-            let role = p
-                .last(Key::RoleArn)
-                .or_else(|| env.get("DEFAULT_ROLE").map(str::to_owned));
-            let request = Request {
-                cluster_id: cluster()?,
-                role_arns: role.into_iter().collect(),
-                session_name,
-                forward_session_name: forward,
-                external_id: p.last(Key::ExternalId),
-                region: p.last(Key::Region),
-                timeout: DEFAULT_TIMEOUT,
-                ..Request::default()
-            };
-            let format = if p.has(Key::TokenOnly) {
-                Format::Token
-            } else {
-                Format::Json
-            };
-            Ok(Command::GetToken(GetToken {
-                request,
-                print: Print::plain(D, format),
-                env: Vec::new(),
-                verbose,
-            }))
-        }
-        "verify" => {
-            let token = p
-                .last(Key::Token)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| usage("token not specified (-t, --token)"))?;
-            Ok(Command::Verify(VerifyArgs {
-                token: Some(Secret::new(token)),
-                cluster_id: Some(cluster()?),
-                online: true,
-                timeout: DEFAULT_TIMEOUT,
-                verbose,
-                authenticator: Some(p.last(Key::Output).as_deref() == Some("json")),
-            }))
-        }
-        _ => Ok(Command::Version(version(&p)?)),
-    }
+    Ok(Command::GetToken(GetToken {
+        request,
+        print: Print::plain(D, format),
+        env: Vec::new(),
+        verbose: verbose(low),
+    }))
+}
+
+fn verify(l: &Given<'_>, env: &Env) -> Result<Command> {
+    let low = l.low;
+    let token = low
+        .token
+        .clone()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| usage("token not specified (-t, --token)"))?;
+    Ok(Command::Verify(VerifyArgs {
+        token: Some(Secret::new(token)),
+        cluster_id: Some(cluster(low, env)?),
+        online: true,
+        timeout: DEFAULT_TIMEOUT,
+        verbose: verbose(low),
+        authenticator: Some(low.output.as_deref() == Some("json")),
+    }))
 }
 
 /// How `version` (or `--version`) answers: `-s`, `-o json|yaml`.
-fn version(p: &Parsed) -> Result<VersionStyle> {
-    let yaml = match p.last(Key::Output).as_deref() {
+pub(crate) fn version(low: &Low) -> Result<VersionStyle> {
+    let yaml = match low.output.as_deref() {
         None | Some("json") => false,
         Some("yaml") => true,
         Some(other) => return Err(usage(format!("--output {other:?}: use json or yaml"))),
     };
     Ok(VersionStyle::Authenticator {
-        short: p.has(Key::Short),
+        short: low.short,
         yaml,
     })
 }

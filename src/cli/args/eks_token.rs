@@ -6,25 +6,28 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use eks_token::Secret;
+use eks_token::{Env, Secret};
 
+use super::aws;
+use super::error::{usage, ArgError, Result};
 use super::groups as g;
-use super::help::{self, Spec};
-use super::lexer::{self, Parsed, Rules};
+use super::low::{Given, Low};
 use super::options::{self as o, Key};
-use super::values;
-use super::{
-    aws, help_or_version, lex_as, query, request, usage, verbose, ArgError, CaSource, CheckToken,
-    Command, Dialect, DoctorArgs, Format, GetToken, HelpTopic, KubeconfigArgs, KubeconfigOut,
-    Print, Result, VerifyArgs, VersionStyle, WriteToken, DEFAULT_MIN_VALIDITY, DEFAULT_MODE,
+use super::request::{query, request};
+use super::rules::{Rules, ARGPARSE};
+use super::spec::{Extra, Spec};
+use super::types::{
+    CaSource, CheckToken, Command, Dialect, DoctorArgs, Format, GetToken, KubeconfigArgs,
+    KubeconfigOut, Print, VerifyArgs, VersionStyle, WriteToken, DEFAULT_MIN_VALIDITY, DEFAULT_MODE,
     DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
 };
+use super::values;
 
 const D: Dialect = Dialect::EksToken;
 
-pub(crate) const OVERVIEW: Spec = Spec {
-    name: "",
-    usage: &[
+pub(crate) const OVERVIEW: Spec = Spec::new(
+    "",
+    &[
         "get-token --cluster-name NAME [--role-arn ARN]... [options]",
         "write-token --cluster-name NAME --out PATH [--refresh] [options]",
         "write-token --check --out PATH [--min-validity DURATION]",
@@ -33,29 +36,28 @@ pub(crate) const OVERVIEW: Spec = Spec {
         "eks update-kubeconfig --name NAME [--role-arn ARN] [--kubeconfig FILE]",
         "verify [TOKEN] [--cluster-name NAME] [--online]",
         "doctor --cluster-name NAME [--role-arn ARN]... [--aws-auth FILE] [--kubeconfig FILE]",
-        "eks get-token --cluster-name NAME [--role-arn ARN]   (aws-cli's arguments)",
-        "token -i NAME [-r ARN] [-s SESSION] [--token-only]   (aws-iam-authenticator's)",
-        "aws --cluster-name NAME [--role-arn ARN]             (argocd-k8s-auth's)",
+        "eks get-token --cluster-name NAME [--role-arn ARN]  (aws-cli's)",
+        "token -i NAME [-r ARN] [-s SESSION] [--token-only]  (aws-iam-authenticator's)",
+        "aws --cluster-name NAME [--role-arn ARN]  (argocd-k8s-auth's)",
     ],
-    about: "\
+    "\
 Kubernetes credentials for Amazon EKS, without the AWS CLI. get-token prints an
 ExecCredential for kubectl's exec plugin (or the bare token); write-token keeps a
 token file fresh for an init container or a sidecar; whoami, kubeconfig,
 eks update-kubeconfig and verify help set it up; doctor says why kubectl answers
-Unauthorized.
-`eks-token COMMAND --help` describes each command and names all its options.
+Unauthorized. `eks-token COMMAND --help` describes each command and its options.
 
-Run as `aws`, `aws-iam-authenticator` or `argocd-k8s-auth` (a symlink or a copy), it
-speaks that tool's command line.
+Run as `aws`, `aws-iam-authenticator` or `argocd-k8s-auth` (a symlink or a copy),
+it speaks that tool's command line.
 
 Credentials (first found): AWS_ACCESS_KEY_ID + AWS_SECRET_ACCESS_KEY; the profile
 (keys, role chains, web identity, credential_process, SSO); IRSA
-(AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN); container credentials (ECS, EKS Pod
-Identity); EC2 instance metadata. --role-arn hops are assumed after them.
+(AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN); container credentials (ECS, EKS
+Pod Identity); EC2 instance metadata. --role-arn hops are assumed after them.
 
 Exit codes: 0 success, 1 failure, 2 command line not understood.",
-    groups: &[&g::HELP],
-};
+    &[&g::HELP],
+);
 
 const TOKEN_GROUPS: &[&o::Group] = &[
     &g::CLUSTER,
@@ -68,275 +70,231 @@ const TOKEN_GROUPS: &[&o::Group] = &[
 ];
 
 pub(crate) const GET_TOKEN: Spec = Spec {
-    name: "get-token",
-    usage: &["get-token --cluster-name NAME [--role-arn ARN]... [options]"],
-    about: "\
-Prints a token for the cluster: an ExecCredential for kubectl (the kubeconfig's exec
-plugin, whose apiVersion it answers in), or the bare token with --output token. The
-credentials come from the default chain, then each --role-arn is assumed in turn.",
-    groups: TOKEN_GROUPS,
+    build: Some(get_token),
+    ..Spec::new(
+        "get-token",
+        &["get-token --cluster-name NAME [--role-arn ARN]... [options]"],
+        "\
+Prints a token for the cluster: an ExecCredential for kubectl (the kubeconfig's
+exec plugin, whose apiVersion it answers in), or the bare token with --output
+token. The credentials come from the default chain, then each --role-arn is
+assumed in turn.",
+        TOKEN_GROUPS,
+    )
 };
 
 pub(crate) const TOKEN: Spec = Spec {
-    name: "token",
-    usage: &["token -i NAME [-r ARN] [-s SESSION] [-e ID] [--token-only] [options]"],
-    about: "aws-iam-authenticator's form of get-token (the same options).",
-    groups: TOKEN_GROUPS,
+    build: Some(get_token),
+    ..Spec::new(
+        "token",
+        &["token -i NAME [-r ARN] [-s SESSION] [-e ID] [--token-only] [options]"],
+        "aws-iam-authenticator's form of get-token (the same options).",
+        TOKEN_GROUPS,
+    )
 };
 
 pub(crate) const ARGO: Spec = Spec {
-    name: "aws",
-    usage: &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME] [options]"],
-    about: "\
-argocd-k8s-auth's form of get-token: one line of ExecCredential JSON (v1beta1), and
-failures tried again every 5 s within 60 s, as Argo CD's tool does.",
-    groups: TOKEN_GROUPS,
+    build: Some(argo_token),
+    ..Spec::new(
+        "aws",
+        &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME] [options]"],
+        "\
+argocd-k8s-auth's form of get-token: one line of ExecCredential JSON (v1beta1),
+and failures tried again every 5 s within 60 s, as Argo CD's tool does.",
+        TOKEN_GROUPS,
+    )
 };
 
 pub(crate) const WRITE_TOKEN: Spec = Spec {
-    name: "write-token",
-    usage: &[
-        "write-token --cluster-name NAME --out PATH [--refresh] [options]",
-        "write-token --check --out PATH [--min-validity DURATION]",
+    build: Some(write_token),
+    mode: Some((Key::Check, &CHECK)),
+    ..Spec::new(
+        "write-token",
+        &["write-token --cluster-name NAME --out PATH [--refresh] [options]"],
+        "\
+Writes the token to a file, atomically (a reader never sees a partial file):
+once, for an init container (exit 1 and no file on failure), or with --refresh
+for ever, for a sidecar, rewriting it before it expires; SIGTERM ends it. Each
+event is one JSON line on stderr. For apps that read a token file (a
+kubeconfig's tokenFile) instead of running an exec plugin. --check probes the
+file instead: see write-token --check --help.",
+        &[
+            &g::CLUSTER,
+            &g::CHAIN,
+            &g::WHERE,
+            &g::WRITE,
+            &g::RUN,
+            &g::AWS_GLOBALS,
+            &g::HELP,
+        ],
+    )
+};
+
+const NO_CLUSTER_IN_A_TOKEN: &str = "--check cannot check the cluster name: a token does \
+     not hold it (only its header name is signed); drop --cluster-name";
+
+/// `write-token --check`: the probe, which reads the file alone.
+pub(crate) const CHECK: Spec = Spec {
+    build: Some(check_token),
+    instead: &[
+        ("cluster-name", NO_CLUSTER_IN_A_TOKEN),
+        ("cluster-id", NO_CLUSTER_IN_A_TOKEN),
     ],
-    about: "\
-Writes the token to a file, atomically (a reader never sees a partial file): once, for
-an init container (exit 1 and no file on failure), or with --refresh for ever, for a
-sidecar, rewriting it before it expires; SIGTERM ends it. Each event is one JSON line
-on stderr. For apps that read a token file (a kubeconfig's tokenFile) instead of
-running an exec plugin. --check is the probe of a scratch image (no shell): exit 0 only
-when the file holds an EKS token valid --min-validity more; the cluster it is for is
-not in a token, so no probe can check it.",
-    groups: &[
-        &g::CLUSTER,
-        &g::CHAIN,
-        &g::WHERE,
-        &g::WRITE,
-        &g::RUN,
-        &g::AWS_GLOBALS,
-        &g::HELP,
-    ],
+    ..Spec::new(
+        "write-token --check",
+        &[
+            "write-token --check --out PATH [--min-validity DURATION]",
+            "write-token --check --out PATH --max-age DURATION",
+        ],
+        "\
+The probe of a scratch image (no shell): exit 0 only when the file holds an EKS
+token valid --min-validity more (readiness, startup); with --max-age, only when
+the writer wrote the file that recently (liveness: the sidecar is alive and
+making progress, whatever STS says). The cluster a token is for is not in the
+token, so no probe can check it. One JSON line on stderr either way.",
+        &[&g::CHECK, &g::HELP],
+    )
 };
 
 pub(crate) const WHOAMI: Spec = Spec {
-    name: "whoami",
-    usage: &["whoami [--role-arn ARN]... [-v] [--output json|text] [options]"],
-    about: "\
+    build: Some(whoami),
+    ..Spec::new(
+        "whoami",
+        &["whoami [--role-arn ARN]... [-v] [--output json|text] [options]"],
+        "\
 Who the credentials are after the chain (STS GetCallerIdentity), as
 `aws sts get-caller-identity` prints it; with -v, also who they were after the
 source and after each hop: where cross-account setups go wrong.",
-    groups: &[
-        &g::CHAIN,
-        &g::WHERE,
-        &g::WHOAMI_OUTPUT,
-        &g::RUN,
-        &g::AWS_GLOBALS,
-        &g::HELP,
-    ],
+        &[
+            &g::CHAIN,
+            &g::WHERE,
+            &g::WHOAMI_OUTPUT,
+            &g::RUN,
+            &g::AWS_GLOBALS,
+            &g::HELP,
+        ],
+    )
 };
 
 pub(crate) const KUBECONFIG: Spec = Spec {
-    name: "kubeconfig",
-    usage: &["kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE [--force]] [options]"],
-    about: "\
-EKS DescribeCluster with the chain's credentials, then a kubeconfig (JSON) for the
-cluster whose user runs this program with the same --role-arn, --region and
+    build: Some(kubeconfig),
+    ..Spec::new(
+        "kubeconfig",
+        &["kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE [--force]]"],
+        "\
+EKS DescribeCluster with the chain's credentials, then a kubeconfig (JSON) for
+the cluster whose user runs this program with the same --role-arn, --region and
 --profile arguments.",
-    groups: &[
-        &g::CLUSTER,
-        &g::CHAIN,
-        &g::WHERE,
-        &g::KUBECONFIG,
-        &g::RUN,
-        &g::AWS_GLOBALS,
-        &g::HELP,
-    ],
+        &[
+            &g::CLUSTER,
+            &g::CHAIN,
+            &g::WHERE,
+            &g::KUBECONFIG,
+            &g::RUN,
+            &g::AWS_GLOBALS,
+            &g::HELP,
+        ],
+    )
 };
 
 pub(crate) const VERIFY: Spec = Spec {
-    name: "verify",
-    usage: &["verify [TOKEN] [--cluster-name NAME] [--online] [options]"],
-    about: "\
-Applies the rules EKS applies to a token (size, prefix, encoding, host, query, signed
-headers, expiry) and names each one it breaks; exit 1 when EKS would reject it. The
-token comes from the argument, or from stdin (it then stays out of ps and shell
-history). The cluster name is not in a token (only its header name is signed): only
---online, which replays the token to STS as EKS does, checks it.",
-    groups: &[&g::CLUSTER, &g::VERIFY, &g::HELP],
+    build: Some(verify),
+    extra: Extra::One,
+    ..Spec::new(
+        "verify",
+        &["verify [TOKEN] [--cluster-name NAME] [--online] [options]"],
+        "\
+Applies the rules EKS applies to a token (size, prefix, encoding, host, query,
+signed headers, expiry) and names each one it breaks; exit 1 when EKS would
+reject it. The token comes from the argument, or from stdin (it then stays out
+of ps and shell history). The cluster name is not in a token (only its header
+name is signed): only --online, which replays the token to STS as EKS does,
+checks it.",
+        &[&g::CLUSTER, &g::VERIFY, &g::HELP],
+    )
 };
 
 pub(crate) const DOCTOR: Spec = Spec {
-    name: "doctor",
-    usage: &[
-        "doctor --cluster-name NAME [--role-arn ARN]... [--aws-auth FILE] [--kubeconfig FILE]",
+    build: Some(doctor),
+    instead: &[
+        ("no-cache", DOCTOR_HAS_NO_CACHE),
+        ("cache-dir", DOCTOR_HAS_NO_CACHE),
     ],
-    about: "\
-Walks the path from the credentials to the Kubernetes user and says where it breaks:
-the credential source (and why others were skipped), each role assumed (on AccessDenied,
-the two policy statements that must exist), the token, the identity EKS derives from
-it; with --aws-auth, the username and groups the aws-auth ConfigMap gives it, as
-aws-iam-authenticator maps them; with --kubeconfig, what the cluster itself answers
-(a SelfSubjectReview, as kubectl auth whoami). Exit 0 only when every step passes.",
-    groups: &[
-        &g::CLUSTER,
-        &g::CHAIN,
-        &g::WHERE,
-        &g::DOCTOR,
-        &g::RUN,
-        &g::HELP,
-    ],
+    ..Spec::new(
+        "doctor",
+        &["doctor --cluster-name NAME [--role-arn ARN]... [--aws-auth FILE] [--kubeconfig FILE]"],
+        "\
+Walks the path from the credentials to the Kubernetes user and says where it
+breaks: the credential source (and why others were skipped), each role assumed
+(on AccessDenied, the two policy statements that must exist), the token, the
+identity EKS derives from it; with --aws-auth, the username and groups the
+aws-auth ConfigMap gives it, as aws-iam-authenticator maps them; with
+--kubeconfig, what the cluster itself answers (a SelfSubjectReview, as kubectl
+auth whoami). Exit 0 only when every step passes.",
+        &[
+            &g::CLUSTER,
+            &g::CHAIN,
+            &g::WHERE,
+            &g::DOCTOR,
+            &g::RUN_UNCACHED,
+            &g::HELP,
+        ],
+    )
 };
+
+const DOCTOR_HAS_NO_CACHE: &str = "doctor uses no credential cache (it asks STS as the \
+     trust policies are now): drop --no-cache and --cache-dir";
+
+pub(crate) const VERSION: Spec = Spec {
+    build: Some(|_: &Given<'_>, _| Ok(Command::Version(VersionStyle::EksToken))),
+    ..Spec::new("version", &["version"], "The version.", &[&g::HELP])
+};
+
+/// aws-cli's commands, read by aws-cli's rules under eks-token's name too.
+const fn aws_form(spec: &'static Spec) -> Spec {
+    Spec {
+        rules: Some(ARGPARSE),
+        ..*spec
+    }
+}
+
+pub(crate) const AWS_GET_TOKEN: Spec = aws_form(&aws::GET_TOKEN);
+pub(crate) const AWS_UPDATE_KUBECONFIG: Spec = aws_form(&aws::UPDATE_KUBECONFIG);
+pub(crate) const AWS_WHOAMI: Spec = aws_form(&aws::WHOAMI);
 
 /// Every command of the dialect, its overview first.
 pub(crate) const SPECS: &[&Spec] = &[
     &OVERVIEW,
     &GET_TOKEN,
     &WRITE_TOKEN,
+    &CHECK,
     &WHOAMI,
     &KUBECONFIG,
     &VERIFY,
     &DOCTOR,
-    &aws::GET_TOKEN,
-    &aws::UPDATE_KUBECONFIG,
-    &aws::WHOAMI,
+    &VERSION,
+    &AWS_GET_TOKEN,
+    &AWS_UPDATE_KUBECONFIG,
+    &AWS_WHOAMI,
     &TOKEN,
     &ARGO,
 ];
 
-/// The command words of a command line (options and their values left out).
-fn command_words(args: &[String]) -> Vec<String> {
-    command_words_split(args).0
-}
-
-/// [`command_words`], and how many came before a `--`.
-fn command_words_split(args: &[String]) -> (Vec<String>, usize) {
-    let tables: Vec<_> = SPECS.iter().map(|s| s.groups).collect();
-    lexer::words_split(Rules::Gnu, args, &tables)
-}
-
-/// The log event of a `write-token` command line, found as [`parse`] finds the command
-/// (`check` with `--check`); `None` for other commands. For the error line of a
-/// command line that does not parse.
-pub(crate) fn log_event(args: &[String]) -> Option<&'static str> {
-    let words = command_words(args);
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    (spec_of(&words)?.name == WRITE_TOKEN.name).then(|| {
-        if args.iter().any(|a| a == "--check") {
-            "check"
-        } else {
-            "write-token"
-        }
-    })
-}
-
-/// Parses eks-token's command line.
-pub(crate) fn parse(args: &[String]) -> Result<Command> {
-    let (words, before_dashes) = command_words_split(args);
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    // `help [COMMAND]`, `COMMAND help` (a `help` after `--` is an argument).
-    if words[..before_dashes].contains(&"help") {
-        let rest: Vec<&str> = words.iter().filter(|w| **w != "help").copied().collect();
-        let spec = spec_of(&rest);
-        if spec.is_none() && !rest.is_empty() {
-            return Err(usage(format!(
-                "no help for {:?}: eks-token help lists the commands",
-                rest.join(" ")
-            )));
-        }
-        return Ok(Command::Help(HelpTopic {
-            dialect: D,
-            command: spec.map_or("", |s| s.name),
-        }));
-    }
-    if words == ["version"] {
-        lexer::lex(Rules::Gnu, args, OVERVIEW.groups)?;
-        return Ok(Command::Version(VersionStyle::EksToken));
-    }
-    let Some(spec) = spec_of(&words) else {
-        // Help and --version need no command; without one, an unknown option is the
-        // error (`eks-token --bogus`).
-        match lex_as(D, Rules::Gnu, &OVERVIEW, args) {
-            Ok(p) => {
-                if let Some(c) = help_or_version(D, &p, "", VersionStyle::EksToken) {
-                    return Ok(c);
-                }
-            }
-            Err(e) if words.is_empty() => return Err(e),
-            Err(_) => {}
-        }
-        // `get-token --bogus VALUE`: the command's own reading names the option.
-        // `get-token --cluster-name c extra`: the argument the command does not take.
-        let named = (1..words.len())
-            .rev()
-            .find_map(|n| Some((n, spec_of(&words[..n])?)));
-        if let Some((n, spec)) = named {
-            if words[0] == "eks" || words[0] == "sts" {
-                aws::parse_as(D, spec, args)?;
-            } else {
-                lex_as(D, Rules::Gnu, spec, args)?;
-            }
-            // A token is a bearer credential: named, not shown.
-            let shown = if words[n].starts_with(eks_token::Token::PREFIX) {
-                "(a token)".to_owned()
-            } else {
-                format!("{:?}", words[n])
-            };
-            return Err(usage(format!(
-                "unexpected argument {shown} to {}",
-                spec.name
-            )));
-        }
-        return Err(if words.is_empty() {
-            usage("no command given: use get-token, write-token, whoami, kubeconfig, verify or doctor")
-        } else {
-            usage(format!(
-                "unknown command {:?}: use get-token, eks get-token, token, aws, write-token, \
-                 whoami, kubeconfig, eks update-kubeconfig, verify or doctor",
-                words.join(" ")
-            ))
-        });
-    };
-    // aws-cli's commands take aws-cli's command line, whatever the program's name.
-    if words[0] == "eks" || words[0] == "sts" {
-        return aws::parse_as(D, spec, args);
-    }
-    let p = lex_as(D, Rules::Gnu, spec, args)?;
-    if let Some(c) = help_or_version(D, &p, spec.name, VersionStyle::EksToken) {
-        return Ok(c);
-    }
-    match spec.name {
-        "get-token" | "token" => get_token(&p, D),
-        "aws" => get_token(&p, Dialect::ArgoCd),
-        "write-token" => write_token(&p),
-        "whoami" => whoami(&p),
-        "kubeconfig" => kubeconfig(&p),
-        "verify" => verify(&p),
-        "doctor" => doctor(&p),
-        other => unreachable!("a command without a parser: {other}"),
-    }
-}
-
-/// The command the words name.
-fn spec_of(words: &[&str]) -> Option<&'static Spec> {
-    match words {
-        // `verify TOKEN`: the token is a word too.
-        ["verify", _] => Some(&VERIFY),
-        w => help::named(SPECS, w),
-    }
-}
+/// The rules of eks-token's own commands.
+pub(crate) const RULES: Rules = super::rules::GNU;
 
 /// How to print the answer of a token command.
-fn token_print(p: &Parsed, dialect: Dialect) -> Result<Print> {
-    if p.has(Key::TokenOnly) && p.given(Key::Output) {
+fn token_print(low: &Low, dialect: Dialect) -> Result<Print> {
+    if low.token_only && low.given(Key::Output) {
         return Err(usage(
             "--token-only and --output contradict each other: give one",
         ));
     }
-    let format = if p.has(Key::TokenOnly) {
+    let format = if low.token_only {
         Format::Token
     } else {
         values::parse_output(
-            p.last(Key::Output).as_deref(),
+            low.output.as_deref(),
             &[
                 ("json", Format::Json),
                 ("token", Format::Token),
@@ -347,62 +305,58 @@ fn token_print(p: &Parsed, dialect: Dialect) -> Result<Print> {
     Ok(Print {
         dialect,
         format,
-        query: query(p)?,
+        query: query(low)?,
         format_from_config: false,
     })
 }
 
-fn get_token(p: &Parsed, dialect: Dialect) -> Result<Command> {
-    // Argo CD's own retries span a minute.
-    let timeout = if dialect == Dialect::ArgoCd {
-        Duration::from_secs(60)
-    } else {
-        DEFAULT_TIMEOUT
-    };
-    let (request, env) = request(p, true, timeout)?;
+fn get_token(l: &Given<'_>, _: &Env) -> Result<Command> {
+    token_command(l.low, D, DEFAULT_TIMEOUT)
+}
+
+/// Argo CD's form: its own retries span a minute.
+fn argo_token(l: &Given<'_>, _: &Env) -> Result<Command> {
+    token_command(l.low, Dialect::ArgoCd, Duration::from_secs(60))
+}
+
+fn token_command(low: &Low, dialect: Dialect, timeout: Duration) -> Result<Command> {
+    let (request, env) = request(low, true, timeout)?;
     Ok(Command::GetToken(GetToken {
         request,
-        print: token_print(p, dialect)?,
+        print: token_print(low, dialect)?,
         env,
-        verbose: verbose(p),
+        verbose: low.verbose(),
     }))
 }
 
-fn write_token(p: &Parsed) -> Result<Command> {
-    if p.has(Key::Check) {
-        return check_token(p);
-    }
-    if p.given(Key::MinValidity) {
-        return Err(usage("--min-validity goes with --check"));
-    }
-    let (request, env) = request(p, true, DEFAULT_TIMEOUT)?;
+fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    let (request, env) = request(low, true, DEFAULT_TIMEOUT)?;
     let format = values::parse_output(
-        p.last(Key::Output).as_deref(),
+        low.output.as_deref(),
         &[("token", Format::Token), ("json", Format::Json)],
     )?;
-    let out = p
-        .last(Key::Out)
+    let out = low
+        .out
+        .as_deref()
         .ok_or_else(|| usage("write-token needs --out PATH"))?;
-    let out = values::file_path("--out", &out)?;
-    let mode = match p.last(Key::Mode) {
+    let out = values::file_path("--out", out)?;
+    let mode = match &low.mode {
         None => DEFAULT_MODE,
-        Some(v) => values::parse_mode(&v)?,
+        Some(v) => values::parse_mode(v)?,
     };
-    let refresh_interval = match p.last(Key::RefreshInterval) {
+    let refresh_interval = match &low.refresh_interval {
         None => DEFAULT_REFRESH_INTERVAL,
-        Some(_) if !p.has(Key::Refresh) => {
+        Some(_) if !low.refresh => {
             return Err(usage(
                 "--refresh-interval goes with --refresh (without it, write-token writes once)",
             ))
         }
-        Some(v) => values::parse_interval(&v)?,
+        Some(v) => values::parse_interval(v)?,
     };
-    let kubeconfig = match p.last(Key::KubeconfigOut) {
+    let kubeconfig = match &low.kubeconfig_out {
         None => {
-            if [Key::Server, Key::CaFile, Key::CaData]
-                .iter()
-                .any(|k| p.given(*k))
-            {
+            if low.server.is_some() || low.ca_file.is_some() || low.ca_data.is_some() {
                 return Err(usage(
                     "--server, --ca-file and --ca-data go with --kubeconfig-out",
                 ));
@@ -415,12 +369,13 @@ fn write_token(p: &Parsed) -> Result<Command> {
                     "--kubeconfig-out needs --output token (a kubeconfig's tokenFile holds the bare token)",
                 ));
             }
-            let server = p
-                .last(Key::Server)
+            let server = low
+                .server
+                .clone()
                 .ok_or_else(|| usage("--kubeconfig-out needs --server URL"))?;
-            let ca = match (p.last(Key::CaFile), p.last(Key::CaData)) {
+            let ca = match (&low.ca_file, &low.ca_data) {
                 (Some(f), None) => CaSource::File(PathBuf::from(f)),
-                (None, Some(d)) => CaSource::Data(d),
+                (None, Some(d)) => CaSource::Data(d.clone()),
                 (None, None) => {
                     return Err(usage(
                         "--kubeconfig-out needs --ca-file PEM or --ca-data BASE64",
@@ -430,159 +385,134 @@ fn write_token(p: &Parsed) -> Result<Command> {
                     return Err(usage("give either --ca-file or --ca-data, not both"))
                 }
             };
-            let path = values::file_path("--kubeconfig-out", &path)?;
-            if same_file(&path, &out) {
-                return Err(usage(
-                    "--kubeconfig-out and --out name one file: the kubeconfig reads the \
-                     token from --out, so give it a path of its own",
-                ));
-            }
+            let path = values::file_path("--kubeconfig-out", path)?;
             Some(KubeconfigOut { path, server, ca })
         }
     };
-    let print = Print::plain(D, format);
     Ok(Command::WriteToken(
         GetToken {
             request,
-            print,
+            print: Print::plain(D, format),
             env,
-            verbose: verbose(p),
+            verbose: low.verbose(),
         },
         WriteToken {
             out,
             mode,
-            refresh: p.has(Key::Refresh),
+            refresh: low.refresh,
             refresh_interval,
             kubeconfig,
         },
     ))
 }
 
-/// Whether two paths name one file: one file on disk, or (not there yet) one name in one
-/// directory, each directory resolved as far as it exists (links and `..` included, as
-/// the kernel resolves them).
-fn same_file(a: &std::path::Path, b: &std::path::Path) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
-        return (x.dev(), x.ino()) == (y.dev(), y.ino());
-    }
-    use eks_token::kubeconfig::resolved;
-    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
-}
-
-/// `write-token --check --out FILE [--min-validity D]`: only the file is read, so the
-/// options that say how to make a token are refused rather than ignored.
-fn check_token(p: &Parsed) -> Result<Command> {
-    let out = p
-        .last(Key::Out)
+/// `write-token --check --out FILE [--min-validity D | --max-age D]`: only the file is
+/// read (its table refuses the options that say how to make a token).
+fn check_token(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    let out = low
+        .out
+        .as_deref()
         .ok_or_else(|| usage("write-token --check needs --out FILE (the token file to check)"))?;
-    if p.given(Key::ClusterName) || p.given(Key::ClusterId) {
-        return Err(usage(
-            "--check cannot check the cluster name: a token does not hold it (only its \
-             header name is signed); drop --cluster-name",
-        ));
-    }
-    let writing = [
-        Key::Refresh,
-        Key::RefreshInterval,
-        Key::KubeconfigOut,
-        Key::Server,
-        Key::CaFile,
-        Key::CaData,
-        Key::Mode,
-        Key::Output,
-        Key::RoleArn,
-        Key::SessionName,
-        Key::ForwardSessionName,
-        Key::ExternalId,
-        Key::DurationSeconds,
-        Key::Region,
-        Key::Profile,
-        Key::CacheDir,
-        Key::NoCache,
-    ];
-    if writing.iter().any(|k| p.given(*k)) {
-        return Err(usage(
-            "--check only reads --out: it takes --min-validity, not the options that make a token",
-        ));
-    }
-    let min_validity = match p.last(Key::MinValidity) {
-        None => DEFAULT_MIN_VALIDITY,
-        Some(v) => values::parse_duration(&v).ok_or_else(|| {
-            usage(format!(
-                "--min-validity {v:?} is not a duration (e.g. 2m, 90s)"
-            ))
-        })?,
+    let duration = |v: &str, name: &str| {
+        values::parse_duration(v)
+            .ok_or_else(|| usage(format!("{name} {v:?} is not a duration (e.g. 2m, 90s)")))
     };
-    if min_validity.is_zero() || min_validity > std::time::Duration::from_secs(15 * 60) {
+    let min_validity = match &low.min_validity {
+        None => DEFAULT_MIN_VALIDITY,
+        Some(v) => duration(v, "--min-validity")?,
+    };
+    if min_validity.is_zero() || min_validity > Duration::from_secs(15 * 60) {
         return Err(ArgError::Invalid(
             "--min-validity must be more than zero and at most 15m: EKS accepts a token \
              for 15 minutes after it is signed"
                 .into(),
         ));
     }
+    let max_age = match &low.max_age {
+        None => None,
+        Some(_) if low.min_validity.is_some() => {
+            return Err(usage(
+                "--max-age and --min-validity are two probes: give one (liveness: --max-age; \
+                 readiness: --min-validity)",
+            ))
+        }
+        Some(v) => {
+            let d = duration(v, "--max-age")?;
+            if d.is_zero() || d > values::MAX_DURATION {
+                return Err(ArgError::Invalid(
+                    "--max-age must be more than zero and at most 24h".into(),
+                ));
+            }
+            Some(d)
+        }
+    };
     Ok(Command::CheckToken(CheckToken {
-        out: values::file_path("--out", &out)?,
+        out: values::file_path("--out", out)?,
         min_validity,
+        max_age,
     }))
 }
 
-fn whoami(p: &Parsed) -> Result<Command> {
-    let (request, mut env) = request(p, false, DEFAULT_TIMEOUT)?;
+fn whoami(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    let (request, mut env) = request(low, false, DEFAULT_TIMEOUT)?;
     let format = values::parse_output(
-        p.last(Key::Output).as_deref(),
+        low.output.as_deref(),
         &[("json", Format::Json), ("text", Format::Text)],
     )?;
-    if let Some(u) = p.last(Key::EndpointUrl) {
-        env.push(("AWS_ENDPOINT_URL_STS", u));
+    if let Some(u) = &low.endpoint_url {
+        env.push(("AWS_ENDPOINT_URL_STS", u.clone()));
     }
     Ok(Command::WhoAmI(GetToken {
         request,
         print: Print {
             dialect: D,
             format,
-            query: query(p)?,
+            query: query(low)?,
             format_from_config: false,
         },
         env,
-        verbose: verbose(p),
+        verbose: low.verbose(),
     }))
 }
 
-fn kubeconfig(p: &Parsed) -> Result<Command> {
-    let (request, mut env) = request(p, true, DEFAULT_TIMEOUT)?;
-    if let Some(u) = p.last(Key::EndpointUrl) {
-        env.push(("AWS_ENDPOINT_URL_EKS", u));
+fn kubeconfig(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    let (request, mut env) = request(low, true, DEFAULT_TIMEOUT)?;
+    if let Some(u) = &low.endpoint_url {
+        env.push(("AWS_ENDPOINT_URL_EKS", u.clone()));
     }
     Ok(Command::Kubeconfig(
         GetToken {
             request,
             print: Print::plain(D, Format::Json),
             env,
-            verbose: verbose(p),
+            verbose: low.verbose(),
         },
         KubeconfigArgs {
-            alias: p.last(Key::Alias),
-            out: match p.last(Key::Out) {
-                Some(o) => Some(values::file_path("--out", &o)?),
+            alias: low.alias.clone(),
+            out: match &low.out {
+                Some(o) => Some(values::file_path("--out", o)?),
                 None => None,
             },
-            force: p.has(Key::Force),
-            command: p.last(Key::Command),
+            force: low.force,
+            command: low.command.clone(),
         },
     ))
 }
 
-fn doctor(p: &Parsed) -> Result<Command> {
-    let (request, env) = request(p, true, DEFAULT_TIMEOUT)?;
+fn doctor(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    let (request, env) = request(low, true, DEFAULT_TIMEOUT)?;
     let format = values::parse_output(
-        p.last(Key::Output).as_deref(),
+        low.output.as_deref(),
         &[("text", Format::Text), ("json", Format::Json)],
     )?;
-    if p.given(Key::Context) && !p.given(Key::Kubeconfig) {
+    if low.context.is_some() && low.kubeconfig.is_none() {
         return Err(usage("--context goes with --kubeconfig"));
     }
-    if p.last(Key::Kubeconfig).as_deref() == Some("-") {
+    if low.kubeconfig.as_deref() == Some("-") {
         return Err(usage(
             "--kubeconfig takes a file (stdin is for --aws-auth -)",
         ));
@@ -592,28 +522,25 @@ fn doctor(p: &Parsed) -> Result<Command> {
             request,
             print: Print::plain(D, format),
             env,
-            verbose: verbose(p),
+            verbose: low.verbose(),
         },
         DoctorArgs {
-            aws_auth: p.last(Key::AwsAuth).map(PathBuf::from),
-            kubeconfig: p.last(Key::Kubeconfig).map(PathBuf::from),
-            context: p.last(Key::Context),
+            aws_auth: low.aws_auth.as_ref().map(PathBuf::from),
+            kubeconfig: low.kubeconfig.as_ref().map(PathBuf::from),
+            context: low.context.clone(),
         },
     ))
 }
 
-fn verify(p: &Parsed) -> Result<Command> {
-    let (request, _) = request(p, false, DEFAULT_TIMEOUT)?;
-    let token = match p.words.as_slice() {
-        [_, token] => Some(Secret::new(token.as_str())),
-        _ => None,
-    };
+fn verify(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    let (request, _) = request(low, false, DEFAULT_TIMEOUT)?;
     Ok(Command::Verify(VerifyArgs {
-        token,
+        token: l.extra.first().map(|t| Secret::new(t.as_str())),
         cluster_id: (!request.cluster_id.is_empty()).then(|| request.cluster_id.clone()),
-        online: p.has(Key::Online),
+        online: low.online,
         timeout: request.timeout,
-        verbose: verbose(p),
+        verbose: low.verbose(),
         authenticator: None,
     }))
 }

@@ -36,6 +36,13 @@ pub(crate) const RUN: Group = group(&[
     flag("debug", None, Key::Debug, "the same as --verbose"),
 ]);
 
+/// A run that uses no credential cache (doctor: the trust policies as they are now).
+pub(crate) const RUN_UNCACHED: Group = group(&[
+    value("timeout", None, "DURATION", Key::Timeout, "deadline of the whole run: 30, 30s, 1m30s, up to 24h [30s]"),
+    flag("verbose", Some('v'), Key::Verbose, "each step and its duration on stderr (never a secret)"),
+    flag("debug", None, Key::Debug, "the same as --verbose"),
+]);
+
 /// aws-cli's global options, accepted wherever eks-token answers for aws-cli.
 pub(crate) const AWS_GLOBALS: Group = Group {
     title: "aws-cli's global options (see docs/commands.md for what each does here)",
@@ -68,12 +75,18 @@ pub(crate) const WRITE: Group = group(&[
     value("mode", None, "OCTAL", Key::Mode, "the file's mode [0600]; 0640 for a group; none for others"),
     flag("refresh", None, Key::Refresh, "keep it fresh, rewriting it before the token expires (sidecar)"),
     value("refresh-interval", None, "DURATION", Key::RefreshInterval, "how often to rewrite it: 100ms to 24h [5m]"),
-    flag("check", None, Key::Check, "a probe: exit 0 only if --out holds an EKS token valid --min-validity more"),
-    value("min-validity", None, "DURATION", Key::MinValidity, "with --check [2m] (a token does not name its cluster: not checked)"),
+    flag("check", None, Key::Check, "a probe of the file instead (see write-token --check --help)"),
     value("kubeconfig-out", None, "PATH", Key::KubeconfigOut, "also write a kubeconfig whose user reads tokenFile: <--out>"),
     value("server", None, "URL", Key::Server, "its API server URL (with --kubeconfig-out)"),
     value("ca-file", None, "PEM", Key::CaFile, "its cluster CA, a PEM file (with --kubeconfig-out)"),
     value("ca-data", None, "BASE64", Key::CaData, "its cluster CA, as a kubeconfig's certificate-authority-data"),
+]);
+
+pub(crate) const CHECK: Group = group(&[
+    flag("check", None, Key::Check, "check the file, write nothing"),
+    value("out", None, "PATH", Key::Out, "the token file to check"),
+    value("min-validity", None, "DURATION", Key::MinValidity, "the token must stay valid this much longer [2m]"),
+    value("max-age", None, "DURATION", Key::MaxAge, "instead: only that the file was written this recently (a liveness probe; the token is not judged)"),
 ]);
 
 pub(crate) const WHOAMI_OUTPUT: Group = group(&[

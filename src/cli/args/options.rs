@@ -31,6 +31,7 @@ pub(crate) enum Key {
     RefreshInterval,
     Check,
     MinValidity,
+    MaxAge,
     KubeconfigOut,
     Server,
     CaFile,

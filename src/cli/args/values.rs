@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use super::{usage, ArgError, Format, Result};
+use super::error::{usage, ArgError, Result};
+use super::types::Format;
 
 /// A file (to write, or for --check to read), as `flag` names it: a path whose last part is a file name (not
 /// empty, `-`, a trailing `/`, `.` or `..`: [`eks_token::files::names_a_file`]).

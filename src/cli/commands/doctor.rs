@@ -13,8 +13,8 @@ use eks_token::kubeconfig::ContextView;
 use eks_token::{files, Env, Log, Runtime, Stop};
 
 use crate::cli::args::{self, Command, Dialect, DoctorArgs, Format, GetToken};
+use crate::cli::failure::Failure;
 use crate::cli::output::{json_for_terminal, terminal};
-use crate::cli::Failure;
 
 /// The most read of `--aws-auth`.
 const MAX_FILE: u64 = 4 << 20;

@@ -4,7 +4,9 @@ use eks_token::{Env, Log, Retry, Token};
 
 use super::{aws_json, configured_format, queried};
 use crate::cli::args::{Dialect, Format, GetToken};
-use crate::cli::{exec_credential, vlog, Failure};
+use crate::cli::exec_credential;
+use crate::cli::failure::Failure;
+use crate::cli::output::vlog;
 
 /// `get-token`: an ExecCredential for kubectl, or the bare token, as the dialect it was
 /// asked in prints it.

@@ -4,8 +4,8 @@ use eks_token::kubeconfig::{self, Auth, Cluster, Context, Exec, User};
 use eks_token::{files, Env, Error, Log};
 
 use crate::cli::args::{GetToken, KubeconfigArgs};
+use crate::cli::failure::Failure;
 use crate::cli::kubeconfig::{token_args, Chain, Program};
-use crate::cli::Failure;
 
 /// `kubeconfig`: DescribeCluster with the chain's credentials, then a kubeconfig (JSON)
 /// whose user runs this binary with the same chain.

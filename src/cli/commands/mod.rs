@@ -20,7 +20,7 @@ use std::io::Read;
 use eks_token::{Env, Error, Issuer, Log, MfaPrompt, Request, Runtime, Stop};
 
 use super::args::{Format, Print};
-use super::Failure;
+use super::failure::Failure;
 
 /// The issuer of a command, in this process: the run's log; a stop that SIGINT and
 /// SIGTERM trigger when getting credentials runs a program (which then ends with the

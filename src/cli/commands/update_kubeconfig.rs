@@ -11,9 +11,10 @@ use eks_token::kubeconfig::{self, Auth, Cluster, Context, Exec, File, Lock, User
 use eks_token::{Env, Error, Log};
 
 use crate::cli::args::{Dialect, GetToken, UpdateKubeconfig};
+use crate::cli::failure::Failure;
 use crate::cli::kubeconfig::{token_args, Chain, Program};
 use crate::cli::output::terminal;
-use crate::cli::{signals, Failure};
+use crate::cli::signals;
 
 /// `eks update-kubeconfig`: what goes to stdout.
 pub(crate) fn update(

@@ -3,8 +3,10 @@
 use eks_token::{verify, Env, Error, Log};
 use time::OffsetDateTime;
 
+use crate::cli::args::ArgError;
 use crate::cli::args::VerifyArgs;
-use crate::cli::{vlog, ArgError, Failure};
+use crate::cli::failure::Failure;
+use crate::cli::output::vlog;
 use eks_token::mapping::Identity;
 
 /// The most `verify` reads from stdin (a token is at most 4 KiB).

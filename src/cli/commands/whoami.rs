@@ -4,8 +4,9 @@ use eks_token::{Env, Error, Log};
 
 use super::{aws_json, configured_format, queried};
 use crate::cli::args::{Dialect, Format, GetToken};
+use crate::cli::failure::Failure;
 use crate::cli::output::terminal;
-use crate::cli::{vlog, Failure};
+use crate::cli::output::vlog;
 
 /// `whoami`: GetCallerIdentity with the chain's credentials (after each level with
 /// `-v`), printed as `aws sts get-caller-identity` does; under eks-token,

@@ -16,8 +16,10 @@ use time::OffsetDateTime;
 use eks_token::files::WriteOptions;
 use eks_token::{files, verify, Env, Error, Log, Token};
 
+use crate::cli::args::ArgError;
 use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigOut, WriteToken};
 use crate::cli::exec_credential;
+use crate::cli::failure::Failure;
 use crate::cli::output::json_event;
 use eks_token::kubeconfig::{self, absolute, resolved, Auth, Cluster, Context, User};
 
@@ -37,7 +39,27 @@ const MAX_CA_FILE: u64 = 4 << 20;
 const MAX_TOKEN_FILE: u64 = 64 << 10;
 
 /// Runs `write-token`.
-pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
+pub(crate) fn run(
+    args: GetToken,
+    w: &WriteToken,
+    env: &Env,
+    log: &Log,
+) -> std::result::Result<(), Failure> {
+    // One file for both is a command line that cannot work.
+    if let Some(k) = &w.kubeconfig {
+        if same_file(&k.path, &w.out) {
+            return Err(Failure::Args(ArgError::Usage(
+                "--kubeconfig-out and --out name one file: the kubeconfig reads the token \
+                 from --out, so give it a path of its own"
+                    .into(),
+            )));
+        }
+    }
+    Ok(write(args, w, env, log)?)
+}
+
+/// Writes the token file (and kubeconfig): once, or for ever with `--refresh`.
+fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
     let env = &args.effective_env(env);
     let api_version = match args.print.format {
         Format::Json | Format::Text => {
@@ -139,6 +161,17 @@ pub(crate) fn run(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Resul
     }
 }
 
+/// Whether two paths name one file: one file on disk, or (not there yet) one name in one
+/// directory, each directory resolved as far as it exists (links and `..` included, as
+/// the kernel resolves them).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
+        return (x.dev(), x.ino()) == (y.dev(), y.ino());
+    }
+    matches!((resolved(a), resolved(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// When to write next: after `interval`, but at least [`EXPIRY_SLACK`] before the token
 /// expires (and not sooner than a second from now).
 pub(crate) fn next_refresh(
@@ -224,10 +257,13 @@ fn log_error(
 pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
     let now = OffsetDateTime::now_utc();
     let what = || format!("cannot read the token file {}", c.out.display());
-    let bytes = files::read_file(&c.out, MAX_TOKEN_FILE).map_err(|e| Error::Io {
+    let (bytes, meta) = files::read_file_meta(&c.out, MAX_TOKEN_FILE).map_err(|e| Error::Io {
         what: what(),
         source: e,
     })?;
+    if let Some(max_age) = c.max_age {
+        return check_age(c, &meta, max_age, log);
+    }
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::InvalidInput(format!("{}: the token file is not text", what())))?;
     let (token, expires) = token_in_file(text.trim()).ok_or_else(|| {
@@ -286,6 +322,50 @@ pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
         }),
     );
     Ok(())
+}
+
+/// `--max-age`: whether the file was written within `max_age` (by its modification
+/// time): the writer is alive and making progress, whatever STS says of the token.
+fn check_age(c: &CheckToken, meta: &std::fs::Metadata, max_age: Duration, log: &Log) -> Result<()> {
+    let written: OffsetDateTime =
+        meta.modified()
+            .map(OffsetDateTime::from)
+            .map_err(|e| Error::Io {
+                what: format!("cannot read when {} was written", c.out.display()),
+                source: e,
+            })?;
+    let age = OffsetDateTime::now_utc() - written;
+    let max = time::Duration::try_from(max_age).unwrap_or(time::Duration::MAX);
+    if age > max {
+        return Err(Error::InvalidInput(format!(
+            "{} was last written {} ago, more than --max-age {}: the writer is not \
+             rewriting it (its log says why)",
+            c.out.display(),
+            human(age.whole_seconds()),
+            human(max.whole_seconds())
+        )));
+    }
+    json_event(
+        log,
+        &json!({
+            "time": Token::rfc3339(OffsetDateTime::now_utc()),
+            "event": "check",
+            "outcome": "ok",
+            "file": c.out.display().to_string(),
+            "written": Token::rfc3339(written),
+        }),
+    );
+    Ok(())
+}
+
+/// `90` seconds as `1m30s`.
+fn human(secs: i64) -> String {
+    let secs = secs.max(0);
+    match (secs / 3600, secs % 3600 / 60, secs % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, s) => format!("{m}m{s:02}s"),
+        (h, m, s) => format!("{h}h{m:02}m{s:02}s"),
+    }
 }
 
 /// The token in a token file (bare, or an ExecCredential's `status.token`), and the
