@@ -73,19 +73,16 @@ static:
 	@file $(STATIC_BIN)
 	@ls -l $(STATIC_BIN)
 
-# Every test against the debug build, the static binary's own tests (ignored in a
-# plain cargo test: they need the binary), then the integration tests again against
-# the static binary: everything that goes through the network, files, processes and
-# the names it answers to. The byte-for-byte comparisons with aws-cli (dropin::aws_cli)
-# run once: they test the source, not the build, and are mostly aws-cli's start-up.
-# The integration tests mostly wait (on servers, deadlines, child processes), so they
-# run four at a time on two cores.
-TEST_THREADS ?= 4
+# The unit tests, then every integration test once, against the static binary (the
+# program users run): everything that goes through the network, files, processes and
+# the names it answers to; then the static binary's own tests (ignored in a plain
+# cargo test: they need the binary). The integration tests mostly wait (on servers,
+# deadlines, child processes), so they run eight at a time on two cores.
+TEST_THREADS ?= 8
 test: deps static
-	$(CARGO) test --no-fail-fast -- --test-threads $(TEST_THREADS)
+	$(CARGO) test --no-fail-fast --lib --bins
+	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test integration -- --test-threads $(TEST_THREADS)
 	EKS_TOKEN_STATIC_BIN=$(STATIC_BIN) $(CARGO) test --no-fail-fast --test integration -- --ignored static_binary::x86_64
-	EKS_TOKEN_BIN=$(abspath $(STATIC_BIN)) $(CARGO) test --no-fail-fast --test integration -- --test-threads $(TEST_THREADS) \
-	  get_token:: failures:: kubectl:: dropin::personalities:: dropin::update_kubeconfig:: outside::
 
 # The aarch64 static binary: its size and linkage, then the integration tests under
 # qemu-aarch64-static (EKS_TOKEN_BIN names a wrapper).

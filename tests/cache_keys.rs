@@ -446,7 +446,11 @@ fn another_mfa_serial_misses() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Typed once the prompt is on the terminal.
+    let screen = collect_stdout(&mut child);
+    wait_until("the MFA prompt", std::time::Duration::from_secs(10), || {
+        String::from_utf8_lossy(&screen.lock().unwrap()).contains("Enter MFA code")
+    });
     child
         .stdin
         .as_mut()
@@ -457,7 +461,7 @@ fn another_mfa_serial_misses() {
     assert!(
         out.status.success(),
         "{}",
-        String::from_utf8_lossy(&out.stdout)
+        String::from_utf8_lossy(&screen.lock().unwrap())
     );
     assert_eq!(sts.of("AssumeRole").len(), 1);
     // Without a terminal: the same serial is a hit, another serial needs a code.

@@ -526,7 +526,11 @@ fn mfa_code_is_read_from_the_terminal() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(500));
+    // Typed once the prompt is on the terminal.
+    let screen = collect_stdout(&mut child);
+    wait_until("the MFA prompt", std::time::Duration::from_secs(10), || {
+        String::from_utf8_lossy(&screen.lock().unwrap()).contains("Enter MFA code")
+    });
     use std::io::Write;
     child
         .stdin
@@ -535,7 +539,7 @@ fn mfa_code_is_read_from_the_terminal() {
         .write_all(b"123456\n")
         .unwrap();
     let out = child.wait_with_output().unwrap();
-    let screen = String::from_utf8_lossy(&out.stdout);
+    let screen = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
     assert!(out.status.success(), "{screen}");
     assert!(
         screen.contains("Enter MFA code for arn:aws:iam::111111111111:mfa/alice"),

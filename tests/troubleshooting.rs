@@ -400,16 +400,20 @@ fn every_write_token_log_line_is_json() {
             "2",
         ],
     );
+    let log = sidecar.home.join("sidecar.log");
     c.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = c.spawn().unwrap();
-    std::thread::sleep(Duration::from_secs(4));
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut child = c.spawn().unwrap();
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until("a failed refresh", Duration::from_secs(20), || {
+        json_lines(&read()).iter().any(|l| l["outcome"] == "error")
+    });
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();
-    let done = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&done.stderr);
+    child.wait().unwrap();
+    let stderr = read();
     let lines = json_lines(&stderr);
     assert!(lines.iter().any(|l| l["outcome"] == "error"), "{stderr}");
     assert_eq!(lines.last().unwrap()["event"], "stop", "{stderr}");

@@ -26,14 +26,6 @@ fn spawn(env: &TestEnv, args: &[&str], stderr: &Path) -> Child {
         .unwrap()
 }
 
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn signal(pid: u32, sig: &str) {
     let ok = Command::new("kill")
         .args([&format!("-{sig}"), &pid.to_string()])
@@ -318,7 +310,11 @@ fn sts_outage_keeps_the_old_file_and_recovers() {
         server.requests().len() >= 3
     });
     server.set(vec![], Reply::xml(503, "<html>down</html>"));
-    std::thread::sleep(Duration::from_millis(300));
+    // Once a refresh has been refused, the file is what the last good one wrote.
+    let switched = server.requests().len();
+    wait_until("a refused refresh", Duration::from_secs(10), || {
+        server.requests().len() > switched
+    });
     let during = std::fs::read_to_string(&out).unwrap();
     let failed_before = server.requests().len();
     wait_until("failed refreshes", Duration::from_secs(15), || {
@@ -425,7 +421,7 @@ fn sigterm_ends_the_sidecar_as_pid_1() {
         ],
         &log,
     );
-    std::thread::sleep(Duration::from_millis(300));
+    wait_until("the token file", Duration::from_secs(10), || out.exists());
     signal(child.id(), "INT");
     let (code, took) = wait_exit(&mut child, Duration::from_secs(5));
     assert_eq!(code, Some(0));
@@ -625,7 +621,11 @@ fn a_restarted_pid_1_removes_its_killed_predecessors_temporary_file() {
         std::fs::read_to_string(format!("/proc/{}/task/{}/children", child.id(), child.id()))
             .unwrap();
     let pid: u32 = children.split_whitespace().next().unwrap().parse().unwrap();
-    std::thread::sleep(Duration::from_millis(250));
+    // Killed while it goes on rewriting: once the file has been replaced again.
+    let first = std::fs::metadata(&out).unwrap().modified().unwrap();
+    wait_until("a rewrite", Duration::from_secs(10), || {
+        std::fs::metadata(&out).is_ok_and(|m| m.modified().unwrap() != first)
+    });
     signal(pid, "KILL");
     child.wait().unwrap();
     // Whether or not the kill fell inside a write, leave what a write cut short leaves:

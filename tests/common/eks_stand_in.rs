@@ -4,11 +4,10 @@
 //! (tests/support/eks_api_client.py); a kubeconfig whose user is a static token.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 
 use serde_json::{json, Value};
 
-use super::{run_killed_after, start_tls_server, support, TempDir, TestEnv, Verifier, RUN_LIMIT};
+use super::{start_tls_server, support, TempDir, TestEnv, Verifier};
 
 /// The options of a stand-in: `Verifier::builder(cluster, sts_url)`, then
 /// `.control_plane(json)`, `.aws_auth(path)`, `.clock_offset(secs)`, `.start()`.
@@ -254,11 +253,9 @@ impl ApiCaller {
 /// "code", "message"}`.
 pub fn eks_api(v: &Verifier, caller: &ApiCaller, calls: &Value) -> Value {
     let mut env = TestEnv::new();
-    let script = support("eks_api_client.py").display().to_string();
     let ca = v.ca.display().to_string();
     let sts = super::moto().url.clone();
-    let mut args = vec![
-        script.as_str(),
+    let mut argv = vec![
         "--endpoint",
         &v.url,
         "--ca",
@@ -271,23 +268,28 @@ pub fn eks_api(v: &Verifier, caller: &ApiCaller, calls: &Value) -> Value {
         &caller.session_name,
     ];
     if let Some(role) = &caller.role_arn {
-        args.extend(["--role-arn", role]);
+        argv.extend(["--role-arn", role]);
     }
     if let Some((akid, secret)) = &caller.keys {
         env.static_creds(akid, secret);
     }
     if caller.tamper_secret {
-        args.push("--tamper-secret");
+        argv.push("--tamper-secret");
     }
     if caller.drop_token {
-        args.push("--drop-token");
+        argv.push("--drop-token");
     }
-    let input = env.home.join("calls.json");
-    std::fs::write(&input, serde_json::to_vec(calls).unwrap()).unwrap();
-    let mut c = env.command(Path::new("python3"), &args);
-    c.stdin(Stdio::from(std::fs::File::open(&input).unwrap()));
-    let r = run_killed_after(c, RUN_LIMIT);
-    assert_eq!(r.code, 0, "eks_api_client.py failed: {}", r.stderr);
-    serde_json::from_str(&r.stdout)
-        .unwrap_or_else(|_| panic!("not JSON: {} / {}", r.stdout, r.stderr))
+    let vars: serde_json::Map<String, Value> = env
+        .vars()
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let request = json!({"argv": argv, "env": vars, "calls": calls});
+    let answer = super::python::serve("eks_api_client.py", &["--serve"], &request)
+        .expect("eks_api_client.py answered");
+    assert!(
+        answer.get("error").is_none(),
+        "eks_api_client.py failed: {answer}"
+    );
+    answer
 }

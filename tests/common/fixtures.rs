@@ -126,15 +126,48 @@ pub fn run_as(env: &TestEnv, program: &Path, args: &[&str]) -> Run {
     run_killed_after(c, RUN_LIMIT)
 }
 
-/// Runs the real aws-cli (the first `aws` of the tests' own PATH).
+/// Runs the real aws-cli in `env` (its main, in a process that has already imported it:
+/// `tests/support/aws_cli_server.py`, one of a pool, so that a test run pays aws-cli's
+/// start-up a few times, not once a call).
+///
+/// `EKS_TOKEN_AWS_CLI=process` runs each call as an `aws` process of its own instead (the
+/// check that the in-process runs see what a process sees).
 pub fn aws_cli(env: &TestEnv, args: &[&str]) -> Run {
-    let path = std::env::var("PATH").unwrap_or_default();
-    let real = path
-        .split(':')
-        .map(|d| Path::new(d).join("aws"))
-        .find(|p| p.is_file())
-        .expect("aws-cli on PATH (make deps installs it)");
-    run_as(env, &real, args)
+    if std::env::var("EKS_TOKEN_AWS_CLI").as_deref() == Ok("process") {
+        let path = std::env::var("PATH").unwrap_or_default();
+        let real = path
+            .split(':')
+            .map(|d| Path::new(d).join("aws"))
+            .find(|p| p.is_file())
+            .expect("aws-cli on PATH (make deps installs it)");
+        return run_as(env, &real, args);
+    }
+    let started = std::time::Instant::now();
+    let vars: serde_json::Map<String, Value> = env
+        .vars()
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    let request = serde_json::json!({
+        "args": args,
+        "env": vars,
+        "cwd": env.home.path(),
+    });
+    let run = match super::python::serve("aws_cli_server.py", &[], &request) {
+        Some(a) => Run {
+            code: a["code"].as_i64().unwrap_or(-1) as i32,
+            stdout: a["stdout"].as_str().unwrap_or("").to_owned(),
+            stderr: a["stderr"].as_str().unwrap_or("").to_owned(),
+            elapsed: started.elapsed(),
+        },
+        None => Run {
+            code: -1,
+            stdout: String::new(),
+            stderr: format!("[test harness: aws-cli gave no answer within {RUN_LIMIT:?}]"),
+            elapsed: started.elapsed(),
+        },
+    };
+    run
 }
 
 /// aws-cli's exec arguments for a kubeconfig user: `--region R eks get-token

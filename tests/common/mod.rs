@@ -5,6 +5,7 @@
 pub mod eks_stand_in;
 pub mod fault;
 pub mod fixtures;
+pub mod python;
 pub mod recorder;
 pub mod replay;
 pub mod scenario;
@@ -187,6 +188,37 @@ impl TestEnv {
     }
 }
 
+/// Waits until `ready()` holds (polled every 10 ms), or fails the test naming `what`
+/// after `timeout`: the one way a test waits for a condition (never a bare sleep).
+pub fn wait_until(what: &str, timeout: Duration, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The output of `child`'s stdout so far, read by a thread as it comes (for waiting on
+/// what a program prints before answering it).
+pub fn collect_stdout(child: &mut Child) -> std::sync::Arc<Mutex<Vec<u8>>> {
+    let out = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().expect("stdout piped");
+    let sink = out.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    out
+}
+
 /// No run of the binary in a test takes this long: a run that would hang (a
 /// regression) is killed and fails its test instead of holding CI.
 pub const RUN_LIMIT: Duration = Duration::from_secs(120);
@@ -354,36 +386,58 @@ pub fn verify_trusting(
     static_keys: &[(&str, &str)],
     ca: Option<&Path>,
 ) -> Value {
-    let dir = TempDir::new("verify");
-    let keys = dir.join("keys.json");
-    let map: serde_json::Map<String, Value> = static_keys
+    let keys: serde_json::Map<String, Value> = static_keys
         .iter()
         .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
         .collect();
-    std::fs::write(&keys, serde_json::to_vec(&map).unwrap()).unwrap();
-    let mut c = Command::new("python3");
-    c.arg(support("eks_verifier.py"))
-        .args(["check", "--cluster", cluster, "--static-keys"])
-        .arg(&keys);
-    match sts_url {
-        Some(u) => {
-            c.args(["--sts-url", u]);
+    checker().check(&serde_json::json!({
+        "token": token,
+        "cluster": cluster,
+        "sts_url": sts_url,
+        "no_identity": sts_url.is_none(),
+        "static_keys": keys,
+        "ca": ca.map(|c| c.display().to_string()),
+    }))
+}
+
+/// One verifier process for the whole test run (`eks_verifier.py check-server`): a
+/// check costs no Python start-up (botocore's import alone is most of a second of CPU).
+pub struct Checker {
+    io: Mutex<(ChildStdin, BufReader<std::process::ChildStdout>)>,
+    _child: Mutex<Child>,
+}
+
+pub fn checker() -> &'static Checker {
+    static CHECKER: OnceLock<Checker> = OnceLock::new();
+    CHECKER.get_or_init(|| {
+        // It ends when its stdin closes: with this process.
+        let mut child = Command::new("python3")
+            .arg(support("eks_verifier.py"))
+            .arg("check-server")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Checker {
+            io: Mutex::new((stdin, stdout)),
+            _child: Mutex::new(child),
         }
-        None => {
-            c.arg("--no-identity");
-        }
-    }
-    if let Some(ca) = ca {
-        c.env("SSL_CERT_FILE", ca);
-    }
-    let out = c.arg(token).output().unwrap();
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
-        panic!(
-            "verifier output: {} {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
     })
+}
+
+impl Checker {
+    fn check(&self, request: &Value) -> Value {
+        let mut io = self.io.lock().unwrap_or_else(|e| e.into_inner());
+        writeln!(io.0, "{request}").expect("the checker reads");
+        io.0.flush().unwrap();
+        let mut line = String::new();
+        io.1.read_line(&mut line).expect("the checker answers");
+        serde_json::from_str(&line)
+            .unwrap_or_else(|_| panic!("verifier output: {line:?} for {request}"))
+    }
 }
 
 /// Asserts a verdict is a pass, printing the rules that failed otherwise.

@@ -443,31 +443,38 @@ fn the_default_output_comes_from_aws_default_output_or_the_profile_as_in_aws_cli
         (Some("json"), None, &["--output", "text"]),
         (Some("text"), None, &["--query", "Arn"]),
     ];
-    for (profile_output, var, extra) in cases {
-        let mut env = TestEnv::new();
-        let config = profile_output.map_or(String::new(), |o| format!("[default]\noutput = {o}\n"));
-        write_aws_files(&mut env, &config, "");
-        env.static_creds("AKIAOUTPUT0000000001", "output/secret")
-            .set("AWS_ENDPOINT_URL_STS", &m.url);
-        if let Some(v) = var {
-            env.set("AWS_DEFAULT_OUTPUT", v);
+    // The cases at once: each waits on two programs, not on the others.
+    std::thread::scope(|scope| {
+        for (profile_output, var, extra) in cases {
+            let (sts, token, m) = (&sts, &token, &m);
+            scope.spawn(move || {
+                let mut env = TestEnv::new();
+                let config =
+                    profile_output.map_or(String::new(), |o| format!("[default]\noutput = {o}\n"));
+                write_aws_files(&mut env, &config, "");
+                env.static_creds("AKIAOUTPUT0000000001", "output/secret")
+                    .set("AWS_ENDPOINT_URL_STS", &m.url);
+                if let Some(v) = var {
+                    env.set("AWS_DEFAULT_OUTPUT", v);
+                }
+                let aws = as_program(&mut env, "aws");
+                let what = format!("{profile_output:?} {var:?} {extra:?}");
+                // get-caller-identity: byte for byte what aws-cli prints.
+                let args = [&sts[..], extra].concat();
+                let ours = run_as(&env, &aws, &args);
+                let theirs = aws_cli(&env, &args);
+                assert_eq!(ours.code, 0, "{what}: {}", ours.stderr);
+                assert_eq!(theirs.code, 0, "{what}: {}", theirs.stderr);
+                assert_eq!(ours.stdout, theirs.stdout, "{what}");
+                // get-token: the same layout (the tokens differ by their signing time).
+                let args = [&token[..], extra].concat();
+                let ours = run_as(&env, &aws, &args);
+                let theirs = aws_cli(&env, &args);
+                assert_eq!(ours.code, 0, "{what}: {}", ours.stderr);
+                assert_eq!(layout(&ours.stdout), layout(&theirs.stdout), "{what}");
+            });
         }
-        let aws = as_program(&mut env, "aws");
-        let what = format!("{profile_output:?} {var:?} {extra:?}");
-        // get-caller-identity: byte for byte what aws-cli prints.
-        let args = [&sts[..], extra].concat();
-        let ours = run_as(&env, &aws, &args);
-        let theirs = aws_cli(&env, &args);
-        assert_eq!(ours.code, 0, "{what}: {}", ours.stderr);
-        assert_eq!(theirs.code, 0, "{what}: {}", theirs.stderr);
-        assert_eq!(ours.stdout, theirs.stdout, "{what}");
-        // get-token: the same layout (the tokens differ by their signing time).
-        let args = [&token[..], extra].concat();
-        let ours = run_as(&env, &aws, &args);
-        let theirs = aws_cli(&env, &args);
-        assert_eq!(ours.code, 0, "{what}: {}", ours.stderr);
-        assert_eq!(layout(&ours.stdout), layout(&theirs.stdout), "{what}");
-    }
+    });
     // Formats eks-token does not print, and unknown names: both tools refuse, nothing on
     // stdout; eks-token before any request.
     for (profile_output, var) in [(None, Some("table")), (Some("foo"), None)] {

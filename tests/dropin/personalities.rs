@@ -312,32 +312,40 @@ fn as_argocd_k8s_auth_and_argos_form_under_any_name() {
 #[test]
 fn argos_form_tries_again_every_5_s_as_argocd_k8s_auth_does() {
     let m = moto();
-    // The pod starts before its IRSA token file is mounted: the file appears 2 s later.
+    // The pod starts before its IRSA token file is mounted: the file appears after the
+    // first attempt failed (Argo's form under eks-token's name, whose -v says so).
     let mut env = irsa_env("argo-retry");
     let token_file = env.home.join("web-identity-token");
     std::fs::remove_file(&token_file).unwrap();
     let argocd = as_program(&mut env, "argocd-k8s-auth");
-    let child = env
+    let log = env.home.join("argo.log");
+    let mut child = env
         .command(
-            &argocd,
-            &["aws", "--cluster-name", "dev", "--role-arn", DEV_ROLE],
+            &bin(),
+            &["aws", "--cluster-name", "dev", "--role-arn", DEV_ROLE, "-v"],
         )
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
     let started = std::time::Instant::now();
-    std::thread::sleep(std::time::Duration::from_secs(2));
+    wait_until(
+        "a failed first attempt",
+        std::time::Duration::from_secs(20),
+        || std::fs::read_to_string(&log).is_ok_and(|l| l.contains("trying again in 5 s")),
+    );
     std::fs::write(&token_file, "eyJhbGciOiJSUzI1NiJ9.argo-retry.c2ln").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut stdout = Vec::new();
+    std::io::Read::read_to_end(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    let status = child.wait().unwrap();
     let elapsed = started.elapsed();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let stderr = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(
         elapsed >= std::time::Duration::from_secs(4),
         "the first attempt failed, the second came 5 s later: {elapsed:?}"
     );
-    let ec: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ec: Value = serde_json::from_slice(&stdout).unwrap();
     assert_verifies_as_dev_role(ec["status"]["token"].as_str().unwrap(), "dev", &m.url);
 
     // A failure that persists ends within the timeout, with the last error.

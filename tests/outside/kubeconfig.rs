@@ -441,11 +441,7 @@ fn a_huge_kubeconfig_is_refused_within_the_deadline_and_a_stop_releases_the_lock
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !lock.exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "no lock taken");
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_until("the lock", Duration::from_secs(20), || lock.exists());
     let st = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -116,14 +116,9 @@ fn a_quit_signal_leaves_no_core_file_with_secrets() {
     // Signalled once the shell has become `sleep` (a fixed pause was too short for a
     // loaded machine, and the shell outlived the signal).
     let comm = format!("/proc/{}/comm", sleeper.id());
-    let started = Instant::now();
-    while std::fs::read_to_string(&comm).map_or(true, |c| c.trim() != "sleep") {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "sleep never ran"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until("sleep to run", Duration::from_secs(10), || {
+        std::fs::read_to_string(&comm).is_ok_and(|c| c.trim() == "sleep")
+    });
     let st = sigquit(&mut sleeper);
     assert!(st.core_dumped(), "control: no core dump ({st:?})");
     assert!(
@@ -154,11 +149,9 @@ fn a_quit_signal_leaves_no_core_file_with_secrets() {
             "20",
         ],
     );
-    let started = Instant::now();
-    while sts.requests().is_empty() {
-        assert!(started.elapsed() < Duration::from_secs(10), "no STS call");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("an STS call", Duration::from_secs(10), || {
+        !sts.requests().is_empty()
+    });
     let st = sigquit(&mut child);
     assert_eq!(st.signal(), Some(3), "{st:?}");
     assert!(!st.core_dumped(), "{st:?}");
@@ -185,14 +178,7 @@ fn a_quit_signal_leaves_no_core_file_with_secrets() {
             out.to_str().unwrap(),
         ],
     );
-    let started = Instant::now();
-    while !out.exists() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "no token written"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_until("a token written", Duration::from_secs(10), || out.exists());
     let st = sigquit(&mut child);
     assert_eq!(st.signal(), Some(3), "{st:?}");
     assert!(!st.core_dumped(), "{st:?}");

@@ -40,21 +40,27 @@ def plain(value):
     return value
 
 
-def main():
+def parser():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--endpoint", required=True)
-    p.add_argument("--ca", required=True)
+    p.add_argument("--endpoint")
+    p.add_argument("--ca")
     p.add_argument("--sts-url")
     p.add_argument("--role-arn")
     p.add_argument("--session-name", default="eks-api-client")
     p.add_argument("--region", default="us-east-1")
     p.add_argument("--tamper-secret", action="store_true")
     p.add_argument("--drop-token", action="store_true")
-    args = p.parse_args()
-    calls = json.load(sys.stdin)
+    p.add_argument("--serve", action="store_true",
+                   help="answer requests, a JSON line each on stdin ({argv, env, calls})")
+    return p
 
-    session = botocore.session.get_session()
+
+def run(args, calls):
+    """The calls, as `args` says: what main prints."""
+    if not args.endpoint or not args.ca:
+        raise SystemExit("--endpoint and --ca are needed")
+    session = botocore.session.Session()
     no_retry = Config(retries={"total_max_attempts": 1})
     caller = None
     if args.role_arn:
@@ -92,8 +98,28 @@ def main():
             results.append({"status": e.response["ResponseMetadata"]["HTTPStatusCode"],
                             "code": e.response["Error"]["Code"],
                             "message": e.response["Error"]["Message"]})
-    json.dump({"caller": caller, "access_key_id": akid, "results": results}, sys.stdout)
-    print()
+    return {"caller": caller, "access_key_id": akid, "results": results}
+
+
+def main():
+    args = parser().parse_args()
+    if not args.serve:
+        json.dump(run(args, json.load(sys.stdin)), sys.stdout)
+        print()
+        return
+    # One process for a test run: botocore is imported once.
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        os.environ.clear()
+        os.environ.update(req["env"])
+        try:
+            answer = run(parser().parse_args(req["argv"]), req["calls"])
+        except Exception as e:  # noqa: BLE001
+            answer = {"error": f"{type(e).__name__}: {e}"}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":
