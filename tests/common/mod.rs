@@ -90,6 +90,26 @@ pub fn closed_port() -> u16 {
     free_port()
 }
 
+/// Waits until `f` holds, checking every 20 ms; fails the test naming `what` after
+/// `timeout`. (Tests wait on conditions, never on a fixed pause.)
+pub fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Sends `sig` (`TERM`, `INT`, `STOP`...) to `pid`.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
+}
+
 /// The result of one run of the binary.
 #[derive(Debug)]
 pub struct Run {
