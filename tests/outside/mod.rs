@@ -14,6 +14,7 @@ use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
 use serde_json::{json, Value};
 
+mod aliases;
 mod blocking;
 mod kubeconfig;
 mod processes;
