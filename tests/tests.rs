@@ -25,6 +25,7 @@ mod kubectl;
 mod links;
 mod outside;
 mod release;
+mod retries;
 mod secret_hygiene;
 mod sigv4_vectors;
 mod sources;
