@@ -16,6 +16,7 @@ use serde_json::{json, Value};
 
 mod aliases;
 mod blocking;
+mod helper_group;
 mod kubeconfig;
 mod processes;
 mod write_targets;
