@@ -18,6 +18,7 @@ mod aliases;
 mod blocking;
 mod helper_group;
 mod kubeconfig;
+mod lock_race;
 mod processes;
 mod write_targets;
 
