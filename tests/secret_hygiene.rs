@@ -543,3 +543,58 @@ fn a_bearer_token_the_cluster_reflects_is_never_shown() {
         }
     }
 }
+
+/// The proxy's password is never shown, whether its URL parses or not: six forms of
+/// `HTTPS_PROXY` (a port out of range, no scheme, a password holding `/`, `?` or `#`,
+/// a proxy that refuses), each with `-v`.
+#[test]
+fn a_proxys_password_is_never_shown() {
+    let closed = closed_port();
+    for proxy in [
+        "http://proxyuser:S3cretPw@127.0.0.1:99999".to_owned(),
+        "proxyuser:S3cretPw@127.0.0.1:99999".to_owned(),
+        format!("http://proxyuser:S3c/retPw@127.0.0.1:{closed}"),
+        format!("http://proxyuser:S3c?retPw@127.0.0.1:{closed}"),
+        format!("http://proxyuser:S3c#retPw@127.0.0.1:{closed}"),
+        format!("http://proxyuser:S3cretPw@127.0.0.1:{closed}"),
+    ] {
+        let mut env = TestEnv::new();
+        // Every request through the proxy (all of it on loopback).
+        env.static_creds("AKIAPROXYPASSWORD001", "proxy/secret")
+            .set("HTTPS_PROXY", &proxy)
+            .set("HTTP_PROXY", &proxy)
+            .unset("NO_PROXY")
+            .set("AWS_MAX_ATTEMPTS", "1")
+            .set(
+                "AWS_ENDPOINT_URL_STS",
+                format!("https://127.0.0.1:{}", closed_port()),
+            )
+            .set("AWS_REGION", "us-east-1");
+        let out = env.home.join("token");
+        let common = [
+            "--cluster-name",
+            "dev",
+            "--role-arn",
+            DEV_ROLE,
+            "--timeout",
+            "3",
+            "-v",
+        ];
+        for mut args in [
+            vec!["get-token"],
+            vec!["write-token", "--out", out.to_str().unwrap()],
+        ] {
+            args.extend(common);
+            let r = env.run(&args);
+            assert_failed(&r, 1, &["proxy/secret"]);
+            for part in ["S3c", "retPw", "proxyuser"] {
+                assert!(
+                    !r.stderr.contains(part),
+                    "HTTPS_PROXY={proxy}, {}: {part:?} shown: {}",
+                    args[0],
+                    r.stderr
+                );
+            }
+        }
+    }
+}
