@@ -31,6 +31,7 @@ mod sigv4_vectors;
 mod sources;
 mod standalone;
 mod static_binary;
+mod terminal;
 mod tools;
 mod troubleshooting;
 mod write_token;
