@@ -313,7 +313,7 @@ fn cold_and_warm_tokens_are_signed_on_the_servers_clock() {
             let verdict = eks.verdicts().pop().unwrap();
             assert!(
                 user.is_ok() && verdict["ok"] == true,
-                "STS {ahead} s ahead, {run} run: EKS refused the token: {verdict}"
+                "STS {ahead:+} s off our clock, {run} run: EKS refused the token: {verdict}"
             );
         }
         // The skew is the cached session's, and the warm run says it adopted it.
