@@ -502,3 +502,115 @@ fn an_sts_endpoint_from_the_profile_is_the_tokens_host_too() {
     );
     assert_eq!(doc["kubernetes"]["username"], "via-profile");
 }
+
+/// A kubeconfig for the verifying server whose user runs eks-token with `args` and
+/// `env` (its exec entry's environment).
+fn kubeconfig_running(env: &TestEnv, v: &Verifier, args: &[&str], vars: &[(&str, &str)]) -> String {
+    let path = env.home.join("user-kubeconfig");
+    let vars: Vec<Value> = vars
+        .iter()
+        .map(|(k, v)| serde_json::json!({"name": k, "value": v}))
+        .collect();
+    let doc = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "dev", "cluster": {
+            "server": v.url,
+            "certificate-authority": v.ca.display().to_string(),
+        }}],
+        "users": [{"name": "dev", "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": bin().display().to_string(),
+            "args": args,
+            "env": vars,
+            "interactiveMode": "Never",
+        }}}],
+        "contexts": [{"name": "dev", "context": {"cluster": "dev", "user": "dev"}}],
+        "current-context": "dev",
+    });
+    std::fs::write(&path, doc.to_string()).unwrap();
+    path.display().to_string()
+}
+
+/// The kubeconfig's user makes tokens as another identity than doctor's flags say
+/// (no role where doctor has one; another profile, named in its exec entry's `env`):
+/// the `kubeconfig` step names the difference, and the cluster receives only a token
+/// made as that user, never doctor's.
+#[test]
+fn the_cluster_gets_the_token_of_the_kubeconfigs_user_never_doctors() {
+    let doctors_role = "arn:aws:iam::222222222222:role/doctor-flags";
+    // Its user runs eks-token without a role: the environment's keys sign.
+    let env = keys_env();
+    let v = Verifier::builder("dev", &moto().url)
+        .static_keys(&[("AKIADOCTOR0000000001", "doctor/secret")])
+        .start();
+    let k = kubeconfig_running(&env, &v, &["get-token", "--cluster-name", "dev"], &[]);
+    let (_, doc) = doctor(
+        &env,
+        doctors_role,
+        "mapAccounts: ''\n",
+        &["--kubeconfig", &k],
+    );
+    let verdicts = v.verdicts();
+    assert!(!verdicts.is_empty(), "the cluster was not asked: {doc}");
+    for verdict in &verdicts {
+        assert_eq!(
+            verdict["access_key_id"], "AKIADOCTOR0000000001",
+            "a token not of the kubeconfig's user reached the cluster: {verdict}"
+        );
+    }
+    let detail = step(&doc, "kubeconfig")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains(&format!("no role (doctor's: roles [{doctors_role}])"))
+            && detail.contains("what kubectl would send is checked"),
+        "{doc}"
+    );
+
+    // Its user's exec sets AWS_PROFILE to a profile with a role of its own.
+    let mut env = TestEnv::new();
+    let users_role = "arn:aws:iam::222222222222:role/doctor-users-profile";
+    write_aws_files(
+        &mut env,
+        &format!(
+            "[default]\nregion = us-east-1\n[profile other]\nrole_arn = {users_role}\n\
+             source_profile = default\nregion = us-east-1\n"
+        ),
+        "[default]\naws_access_key_id = AKIADOCTORPROFILE001\naws_secret_access_key = s\n",
+    );
+    env.set("AWS_ENDPOINT_URL_STS", &moto().url);
+    let v = Verifier::start("dev", &moto().url);
+    let k = kubeconfig_running(
+        &env,
+        &v,
+        &["get-token", "--cluster-name", "dev"],
+        &[("AWS_PROFILE", "other")],
+    );
+    let (_, doc) = doctor(
+        &env,
+        doctors_role,
+        "mapAccounts: ''\n",
+        &["--kubeconfig", &k],
+    );
+    let verdicts = v.verdicts();
+    assert!(!verdicts.is_empty(), "the cluster was not asked: {doc}");
+    for verdict in &verdicts {
+        // A session of the profile's role, not of doctor's.
+        let arn = verdict["arn"].as_str().unwrap_or_default();
+        assert!(
+            verdict["ok"] == true
+                && arn.starts_with("arn:aws:sts::222222222222:assumed-role/doctor-users-profile/"),
+            "a token not of the kubeconfig's user reached the cluster: {verdict}"
+        );
+    }
+    let detail = step(&doc, "kubeconfig")["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains("AWS_PROFILE=other in its environment"),
+        "{doc}"
+    );
+}

@@ -245,3 +245,104 @@ fn a_server_clock_20_minutes_ahead_is_corrected_once() {
         "{left}"
     );
 }
+
+/// `5m 3s`, `1h 2m` or `40s` (how `-v` writes a duration) in seconds.
+fn seconds_of(human: &str) -> i64 {
+    human
+        .split_whitespace()
+        .map(|part| {
+            let (n, unit) = part.split_at(part.len() - 1);
+            let n: i64 = n
+                .parse()
+                .unwrap_or_else(|_| panic!("not a duration: {human}"));
+            n * match unit {
+                "h" => 3600,
+                "m" => 60,
+                _ => 1,
+            }
+        })
+        .sum()
+}
+
+/// The credential cache entries of `env` (JSON).
+fn cache_entries(env: &TestEnv) -> Vec<serde_json::Value> {
+    std::fs::read_dir(env.home.join(".cache/eks-token"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+        .collect()
+}
+
+/// STS (moto behind a front on another clock) 20 minutes ahead of this machine, then 20
+/// minutes behind, and EKS on the same clock as STS (the verifying server with
+/// `--clock-offset`): the cold run learns the skew and signs on STS's clock, the cache
+/// entry records it, and the warm run (a cache hit, no STS call) adopts it: both tokens
+/// are accepted, and the cached session's validity is judged on STS's clock.
+#[test]
+fn cold_and_warm_tokens_are_signed_on_the_servers_clock() {
+    for (ahead, role) in [
+        (20 * 60, "arn:aws:iam::222222222222:role/skew-ahead"),
+        (-20 * 60, "arn:aws:iam::222222222222:role/skew-behind"),
+    ] {
+        let front = crate::common::fault::SkewedFront::start(moto().port, ahead);
+        let eks = Verifier::builder("dev", &front.url)
+            .clock_offset(ahead)
+            .start();
+        let mut env = TestEnv::new();
+        env.static_creds("AKIASKEWEDBASE000001", STATIC_SECRET)
+            .set("AWS_ENDPOINT_URL_STS", &front.url)
+            .set("AWS_REGION", "us-east-1");
+        let args = [
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--role-arn",
+            role,
+            "-v",
+        ];
+        let cold = env.run(&args);
+        assert_eq!(cold.code, 0, "{ahead}: {}", cold.stderr);
+        assert!(cold.stderr.contains("clock skew"), "{}", cold.stderr);
+        let sessions = moto().sessions().len();
+        let warm = env.run(&args);
+        assert_eq!(warm.code, 0, "{ahead}: {}", warm.stderr);
+        assert_eq!(moto().sessions().len(), sessions, "the warm run asked STS");
+        for (run, r) in [("cold", &cold), ("warm", &warm)] {
+            let user = eks.whoami(&token_of(&r.stdout));
+            let verdict = eks.verdicts().pop().unwrap();
+            assert!(
+                user.is_ok() && verdict["ok"] == true,
+                "STS {ahead:+} s off our clock, {run} run: EKS refused the token: {verdict}"
+            );
+        }
+        // The skew is the cached session's, and the warm run says it adopted it.
+        let entries = cache_entries(&env);
+        assert_eq!(entries.len(), 1, "{entries:?}");
+        assert!(
+            entries[0]["skew_seconds"]
+                .as_i64()
+                .is_some_and(|s| (s - ahead).abs() < 30),
+            "{ahead}: the cache entry records no skew: {}",
+            entries[0]
+        );
+        assert!(
+            warm.stderr.contains("as the cached session recorded it"),
+            "{ahead}: {}",
+            warm.stderr
+        );
+        // The session was issued for an hour of STS's clock: that is what is left.
+        let valid = warm
+            .stderr
+            .split("cache hit: ")
+            .nth(1)
+            .and_then(|l| l.split("(valid ").nth(1))
+            .and_then(|l| l.split(" more)").next())
+            .unwrap_or_else(|| panic!("no cache hit: {}", warm.stderr));
+        let left = seconds_of(valid);
+        assert!(
+            (55 * 60..=60 * 60).contains(&left),
+            "{ahead}: valid {valid}"
+        );
+    }
+}

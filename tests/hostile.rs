@@ -474,3 +474,92 @@ fn a_variable_that_is_not_utf8_is_named_not_dropped_in_silence() {
         r.stderr
     );
 }
+
+/// DescribeCluster's answer is checked before anything is written: an `arn` naming
+/// another cluster (whose kubeconfig entry the answer's endpoint would replace), another
+/// region or another account than the credentials', or an endpoint that is not https, is
+/// refused naming the field, and the kubeconfig stays as it was (`aws eks
+/// update-kubeconfig` and `eks-token kubeconfig --out`).
+#[test]
+fn a_describe_cluster_answer_for_another_cluster_is_refused() {
+    let prod = "arn:aws:eks:us-east-1:222222222222:cluster/prod";
+    let existing = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: {prod}\n  cluster:\n    \
+         server: https://prod.example.com\n    certificate-authority-data: UFJPRA==\n\
+         users: []\ncontexts: []\n"
+    );
+    for (arn, endpoint, field, why) in [
+        (
+            prod,
+            "https://attacker.example.com",
+            "arn",
+            "names another cluster",
+        ),
+        (
+            "arn:aws:eks:eu-west-1:222222222222:cluster/dev",
+            "https://dev.example.com",
+            "arn",
+            "another region",
+        ),
+        (
+            "arn:aws:eks:us-east-1:333333333333:cluster/dev",
+            "https://dev.example.com",
+            "arn",
+            "another account",
+        ),
+        (
+            "arn:aws:eks:us-east-1:222222222222:cluster/dev",
+            "http://dev.example.com",
+            "endpoint",
+            "is not an https:// URL",
+        ),
+    ] {
+        let eks = FaultServer::start(vec![], Reply::cluster(arn, endpoint));
+        let mut env = TestEnv::new();
+        env.static_creds("AKIADESCRIBEOTHER001", "describe/secret")
+            .set("AWS_ACCOUNT_ID", "222222222222")
+            .set("AWS_ENDPOINT_URL_EKS", &eks.url)
+            .set("AWS_REGION", "us-east-1");
+        let aws = as_program(&mut env, "aws");
+        let config = env.home.join("kube/config");
+        std::fs::create_dir_all(config.parent().unwrap()).unwrap();
+        std::fs::write(&config, &existing).unwrap();
+        let out = env.home.join("kube/dev.json");
+        std::fs::write(&out, "{}\n").unwrap();
+        let (c, o) = (config.to_str().unwrap(), out.to_str().unwrap());
+        for (program, args) in [
+            (
+                &aws,
+                vec![
+                    "eks",
+                    "update-kubeconfig",
+                    "--name",
+                    "dev",
+                    "--kubeconfig",
+                    c,
+                ],
+            ),
+            (
+                &bin(),
+                vec!["kubeconfig", "--cluster-name", "dev", "--out", o, "--force"],
+            ),
+        ] {
+            let asked = eks.requests().len();
+            let r = run_as(&env, program, &args);
+            assert_failed(&r, 1, &["describe/secret"]);
+            assert_eq!(
+                eks.requests().len(),
+                asked + 1,
+                "DescribeCluster was not asked: {}",
+                r.stderr
+            );
+            assert!(
+                r.stderr.contains(&format!("the answer's {field}")) && r.stderr.contains(why),
+                "{arn} {endpoint}, {args:?}: {}",
+                r.stderr
+            );
+            assert_eq!(std::fs::read_to_string(&config).unwrap(), existing);
+            assert_eq!(std::fs::read_to_string(&out).unwrap(), "{}\n");
+        }
+    }
+}

@@ -29,6 +29,8 @@ pub enum Reply {
     /// more than 5 minutes off its clock gets SignatureDoesNotMatch; others get `ok`.
     /// Every answer carries the server's `Date`.
     Skewed { ahead_secs: i64, ok: Box<Reply> },
+    /// The answer made of the request (a server that echoes what it was sent).
+    Computed(fn(&Recorded) -> Reply),
 }
 
 impl Reply {
@@ -62,6 +64,27 @@ impl Reply {
             headers.push(("x-amz-retry-after".into(), ms.to_string()));
         }
         reply
+    }
+
+    /// A JSON answer.
+    pub fn json(status: u16, v: &serde_json::Value) -> Reply {
+        Reply::Http {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: v.to_string().into_bytes(),
+        }
+    }
+
+    /// EKS's DescribeCluster answer for a cluster of `arn` at `endpoint` (ACTIVE).
+    pub fn cluster(arn: &str, endpoint: &str) -> Reply {
+        let name = arn.rsplit('/').next().unwrap_or_default();
+        Reply::json(
+            200,
+            &serde_json::json!({"cluster": {
+                "name": name, "arn": arn, "endpoint": endpoint, "status": "ACTIVE",
+                "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
+            }}),
+        )
     }
 
     /// A successful AssumeRole / AssumeRoleWithWebIdentity answer.
@@ -276,6 +299,7 @@ fn serve(conn: TcpStream, state: Arc<Mutex<State>>) {
                 }
                 r
             }
+            Reply::Computed(f) => f(&state.lock().unwrap().requests.last().cloned().unwrap()),
             other => other,
         };
         if !send(&mut writer, &reply) {
@@ -299,7 +323,7 @@ fn send(w: &mut TcpStream, reply: &Reply) -> bool {
             std::thread::sleep(Duration::from_secs(3600));
             false
         }
-        Reply::Skewed { .. } => false,
+        Reply::Skewed { .. } | Reply::Computed(_) => false,
         Reply::Trickle { reply, interval } => {
             let bytes = match &**reply {
                 Reply::Http {
@@ -318,4 +342,129 @@ fn send(w: &mut TcpStream, reply: &Reply) -> bool {
             true
         }
     }
+}
+
+/// A front for a server (moto) whose clock is `ahead_secs` ahead of this machine's (or
+/// behind, when negative), as a real STS on another clock: a request signed more than
+/// 5 minutes off its clock gets SignatureDoesNotMatch; everything else is passed to the
+/// backend, and its answer's `Date` and every `<Expiration>` moved to the front's clock.
+pub struct SkewedFront {
+    pub url: String,
+    pub port: u16,
+}
+
+impl SkewedFront {
+    pub fn start(backend_port: u16, ahead_secs: i64) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { continue };
+                std::thread::spawn(move || skewed(conn, backend_port, ahead_secs));
+            }
+        });
+        SkewedFront {
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+        }
+    }
+}
+
+/// One request through the skewed front (the connection is closed after it).
+fn skewed(conn: TcpStream, backend: u16, ahead_secs: i64) {
+    let ahead = time::Duration::seconds(ahead_secs);
+    let mut writer = conn.try_clone().unwrap();
+    let Some(req) = read_request(&mut BufReader::new(conn)) else {
+        return;
+    };
+    let server_now = time::OffsetDateTime::now_utc() + ahead;
+    let signed_at = req.header("x-amz-date").and_then(|d| {
+        time::PrimitiveDateTime::parse(
+            d,
+            time::macros::format_description!("[year][month][day]T[hour][minute][second]Z"),
+        )
+        .ok()
+        .map(|t| t.assume_utc())
+    });
+    if signed_at.is_some_and(|t| (t - server_now).abs() > time::Duration::minutes(5)) {
+        let mut r = Reply::sts_error(
+            403,
+            "SignatureDoesNotMatch",
+            "Signature expired: the request time is too skewed",
+        );
+        if let Reply::Http { headers, .. } = &mut r {
+            headers.push(("Date".into(), httpdate(server_now)));
+            headers.push(("Connection".into(), "close".into()));
+        }
+        send(&mut writer, &r);
+        return;
+    }
+    let Ok(mut up) = TcpStream::connect(("127.0.0.1", backend)) else {
+        return;
+    };
+    let mut head = format!("{} {} HTTP/1.1\r\n", req.method, req.path);
+    for (n, v) in &req.headers {
+        if !n.eq_ignore_ascii_case("connection") && !n.eq_ignore_ascii_case("content-length") {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        req.body.len()
+    ));
+    if up.write_all(head.as_bytes()).is_err() || up.write_all(req.body.as_bytes()).is_err() {
+        return;
+    }
+    let mut answer = Vec::new();
+    let _ = up.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return;
+    };
+    let mut lines = head.lines();
+    let status: u16 = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(502);
+    let mut headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(n, _)| {
+            !["date", "connection", "content-length", "transfer-encoding"]
+                .iter()
+                .any(|h| n.eq_ignore_ascii_case(h))
+        })
+        .collect();
+    headers.push(("Date".into(), httpdate(server_now)));
+    headers.push(("Connection".into(), "close".into()));
+    let body = shift_expirations(body, ahead);
+    send(
+        &mut writer,
+        &Reply::Http {
+            status,
+            headers,
+            body: body.into_bytes(),
+        },
+    );
+}
+
+/// `xml` with every `<Expiration>` moved by `by`.
+fn shift_expirations(xml: &str, by: time::Duration) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let (open, close) = ("<Expiration>", "</Expiration>");
+    let mut out = String::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find(open) {
+        let after = &rest[i + open.len()..];
+        let Some(j) = after.find(close) else { break };
+        out.push_str(&rest[..i + open.len()]);
+        match time::OffsetDateTime::parse(&after[..j], &Rfc3339) {
+            Ok(t) => out.push_str(&eks_token::Token::rfc3339(t + by)),
+            Err(_) => out.push_str(&after[..j]),
+        }
+        rest = &after[j..];
+    }
+    out.push_str(rest);
+    out
 }

@@ -91,6 +91,16 @@ pub fn closed_port() -> u16 {
     free_port()
 }
 
+/// Sends `sig` (`TERM`, `INT`, `STOP`...) to `pid`.
+pub fn signal(pid: u32, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig} {pid}");
+}
+
 /// The result of one run of the binary.
 #[derive(Debug)]
 pub struct Run {

@@ -14,8 +14,11 @@ use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
 use serde_json::{json, Value};
 
+mod aliases;
 mod blocking;
+mod helper_group;
 mod kubeconfig;
+mod lock_race;
 mod processes;
 mod write_targets;
 
