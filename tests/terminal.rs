@@ -250,7 +250,6 @@ fn a_username_from_the_cluster_does_not_reorder_doctors_report() {
 /// answer to `--online` (its error, the identity) cannot forge a verdict or act on the
 /// terminal.
 #[test]
-#[ignore = "issue 25: verify prints the token's region, access key id and signed headers, and --online STS's Code/Message and identity, raw (src/verify.rs Report::describe, src/cli/commands/verify.rs verify)"]
 fn verify_prints_one_verdict_last_whatever_the_token_or_sts_says() {
     let forged = "%0Averdict%20%20%20%20%20%20%20%20%20EKS%20would%20accept%20this%20token%1B%5B8m";
     let date = eks_token::sigv4::amz_date(time::OffsetDateTime::now_utc());

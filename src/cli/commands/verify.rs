@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use crate::cli::args::ArgError;
 use crate::cli::args::VerifyArgs;
 use crate::cli::failure::Failure;
-use crate::cli::output::vlog;
+use crate::cli::output::{terminal, vlog};
 use eks_token::mapping::Identity;
 
 /// The most `verify` reads from stdin (a token is at most 4 KiB).
@@ -54,7 +54,7 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env, log: &Log) -> Result<(String, bo
             "not checked offline (only --online checks it)",
         )]
     };
-    let mut out = report.describe(now, notes);
+    let mut out = describe(&report, now, notes);
     let mut online = None;
     if let (true, Some(cluster)) = (v.online, &v.cluster_id) {
         vlog!(
@@ -68,7 +68,7 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env, log: &Log) -> Result<(String, bo
                     ("account", &id.account),
                     ("user id", &id.user_id),
                 ] {
-                    out.push_str(&format!("{label:<16}{value}\n"));
+                    out.push_str(&line(label, value));
                 }
                 online = Some(verify::Online::Accepted);
             }
@@ -86,15 +86,102 @@ pub(crate) fn verify(v: &VerifyArgs, env: &Env, log: &Log) -> Result<(String, bo
                         verify::Online::Unanswered,
                     ),
                 };
-                out.push_str(&format!("{:<16}online: {why}\n", "FAIL"));
+                out.push_str(&line("FAIL", &format!("online: {why}")));
                 online = Some(what);
             }
         }
     }
     // The verdict last, from everything checked.
-    out.push_str(&report.verdict(online));
+    out.push_str(&verdict(&report, online));
     let confirmed = matches!(online, None | Some(verify::Online::Accepted));
     Ok((out, report.ok() && confirmed))
+}
+
+/// One `label  value` line of the report: what the value holds that a terminal would act
+/// on (a token's text, STS's words) shown escaped, so that no value can start a line of
+/// its own, least of all a second verdict.
+fn line(label: &str, value: &str) -> String {
+    format!("{label:<16}{}\n", terminal(value))
+}
+
+/// The report for a person: one line each (size, region, access key id, signing time,
+/// time left, signed headers, session token), each broken rule, then `notes`.
+fn describe(r: &verify::Report, now: OffsetDateTime, notes: &[(&str, &str)]) -> String {
+    use eks_token::Token;
+    // "45s", "14m 2s", "3h 5m"; a date ahead of ours shows as negative.
+    let human = |secs: i64| {
+        let sign = if secs < 0 { "-" } else { "" };
+        match secs.unsigned_abs() {
+            s @ 0..=59 => format!("{sign}{s}s"),
+            s @ 60..=3599 => format!("{sign}{}m {}s", s / 60, s % 60),
+            s => format!("{sign}{}h {}m", s / 3600, s % 3600 / 60),
+        }
+    };
+    let mut out = String::new();
+    out.push_str(&line(
+        "size",
+        &format!("{} bytes (EKS accepts up to 4096)", r.size),
+    ));
+    if let Some(region) = &r.region {
+        out.push_str(&line("region", region));
+    }
+    if let Some(a) = &r.access_key_id {
+        out.push_str(&line("access key id", a));
+    }
+    if let Some(d) = r.signed_at {
+        out.push_str(&line(
+            "signed at",
+            &format!(
+                "{} ({} ago)",
+                Token::rfc3339(d),
+                human((now - d).whole_seconds())
+            ),
+        ));
+        let left = match r.valid_until() {
+            Some(until) if until > now => human((until - now).whole_seconds()),
+            Some(until) => format!(
+                "none (expired {} ago)",
+                human((now - until).whole_seconds())
+            ),
+            None => "none (the date has no expiry)".into(),
+        };
+        out.push_str(&line("time left", &left));
+    }
+    if let Some(h) = &r.signed_headers {
+        out.push_str(&line("signed headers", h));
+    }
+    let session = r
+        .session_token_len
+        .map_or("none (long-term keys)".into(), |n| {
+            format!("present ({n} bytes)")
+        });
+    out.push_str(&line("session token", &session));
+    for (rule, detail) in &r.failures {
+        out.push_str(&line("FAIL", &format!("{rule}: {detail}")));
+    }
+    for (label, value) in notes {
+        out.push_str(&line(label, value));
+    }
+    out
+}
+
+/// The verdict line, last: whether EKS would accept the token, with what came of
+/// replaying it to STS, if it was.
+fn verdict(r: &verify::Report, online: Option<verify::Online>) -> String {
+    use verify::Online;
+    let v = match (r.ok(), online) {
+        (true, None) => "EKS would accept this token (if STS accepts its signature)".into(),
+        (true, Some(Online::Accepted)) => "EKS would accept this token (STS accepted it)".into(),
+        (true, Some(Online::Refused)) => "EKS would reject this token (STS refused it)".into(),
+        (true, Some(Online::Unanswered)) => {
+            "not known: the rules hold, but STS could not be asked".into()
+        }
+        (false, _) => format!(
+            "EKS would reject this token ({} rule(s) broken)",
+            r.failures.len()
+        ),
+    };
+    line("verdict", &v)
 }
 
 /// aws-iam-authenticator's `verify`: the token's rules, then STS; the identity as its
