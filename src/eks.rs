@@ -242,6 +242,9 @@ fn check_arn(
     if *arn_region != region {
         return Err(format!("is in another region than {region}, the one asked"));
     }
+    if arn_account.len() != 12 || !arn_account.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("has no 12-digit account id".into());
+    }
     if let Some(account) = account {
         if *arn_account != account {
             return Err(format!(
@@ -300,6 +303,31 @@ mod tests {
                 None,
             ),
             ("not an arn", "dev", "us-east-1", None),
+            // The account field, when the credentials' account is not known.
+            (
+                "arn:aws:eks:us-east-1::cluster/dev",
+                "dev",
+                "us-east-1",
+                None,
+            ),
+            (
+                "arn:aws:eks:us-east-1:*:cluster/dev",
+                "dev",
+                "us-east-1",
+                None,
+            ),
+            (
+                "arn:aws:eks:us-east-1:22222222222x:cluster/dev",
+                "dev",
+                "us-east-1",
+                None,
+            ),
+            (
+                "arn:aws:eks:us-east-1:2222222222222:cluster/dev",
+                "dev",
+                "us-east-1",
+                None,
+            ),
         ] {
             assert!(check_arn(arn, name, region, account).is_err(), "{arn}");
         }

@@ -249,12 +249,10 @@ fn later_file_runs(
         .collect()
 }
 
-/// kubectl refuses a `KUBECONFIG` list with a file it cannot read; the acceptance of
-/// issue 25 asks the same of `eks update-kubeconfig` (exit 1 naming the file). Today the
-/// refused later file is skipped without a word and the entry goes to the first file
-/// (`update` in src/cli/commands/update_kubeconfig.rs: `File::load(p, ..).is_ok_and(..)`).
+/// kubectl refuses a `KUBECONFIG` list with a file it cannot read; so does
+/// `eks update-kubeconfig` (exit 1 naming the file), where it once skipped the refused
+/// later file in silence and wrote the entry to the first.
 #[test]
-#[ignore = "issue 25: a refused later KUBECONFIG file is skipped in silence (src/cli/commands/update_kubeconfig.rs, update)"]
 fn an_alias_bomb_in_a_later_kubeconfig_file_is_an_error_naming_it() {
     let (mut env, aws, _untouched) = bomb_env();
     for (what, run, later, text) in later_file_runs(&mut env, &aws) {

@@ -34,6 +34,13 @@ pub(crate) fn update(
     if !u.dry_run {
         first.check_writable()?;
     }
+    // Every other file of KUBECONFIG is read now too: one kubectl would refuse (a bomb,
+    // not YAML, unreadable) is an error naming it, as kubectl's would be, not a file
+    // skipped in silence while the entry goes elsewhere.
+    let others = paths[1..]
+        .iter()
+        .map(|p| File::load(p, false, deadline))
+        .collect::<Result<Vec<_>, _>>()?;
     let command = program.exec_command(&env)?;
     let mut issuer = super::issuer(&args.request, &env, log, None)?;
     let cluster = issuer.describe_cluster(&u.name)?;
@@ -49,11 +56,8 @@ pub(crate) fn update(
     // Another file of KUBECONFIG that already has this cluster is updated instead.
     let mut path = paths[0].clone();
     if !first.has_cluster(&cluster.arn) {
-        for p in &paths[1..] {
-            if File::load(p, false, deadline).is_ok_and(|k| k.has_cluster(&cluster.arn)) {
-                path = p.clone();
-                break;
-            }
+        if let Some(k) = others.iter().find(|k| k.has_cluster(&cluster.arn)) {
+            path = k.path().to_path_buf();
         }
     }
     let cluster_entry = Cluster {
