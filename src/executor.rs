@@ -118,7 +118,11 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
 /// secret key, so that only the holder of the secret finds the entry.
 fn signer_identity(creds: &Credentials) -> String {
     let d = digest::digest(&digest::SHA256, creds.secret_access_key.expose().as_bytes());
-    format!("{} secret-sha256:{}", creds.access_key_id, hex::encode(d))
+    format!(
+        "{} secret-sha256:{}",
+        creds.access_key_id,
+        crate::url::hex(d.as_ref())
+    )
 }
 
 /// The longest one signed call is allowed to take when deciding whether credentials

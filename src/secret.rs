@@ -73,35 +73,42 @@ pub(crate) struct Redactor {
 }
 
 impl Redactor {
-    /// From now on, `value` is hidden in every form.
+    /// From now on, `value` is hidden in every form. Kept as it is: its forms are made
+    /// only when a line is printed (most runs print none).
     pub(crate) fn hide(&self, value: &str) {
         let value = value.trim();
         if value.len() < MIN_HIDDEN {
             return;
         }
-        let mut forms = vec![value.to_owned()];
-        let mut encoded = String::new();
-        crate::url::uri_encode(value, false, &mut encoded);
-        forms.push(encoded);
-        if let Some(body) = value.strip_prefix(TOKEN_PREFIX) {
-            forms.push(body.to_owned());
-        }
         let mut values = self.values.borrow_mut();
-        for form in forms {
-            if form.len() >= MIN_HIDDEN && !values.iter().any(|v| v.expose() == form) {
-                values.push(Secret::new(form));
-            }
+        if !values.iter().any(|v| v.expose() == value) {
+            values.push(Secret::new(value));
         }
-        // The longest first: a form inside another is not left half shown.
-        values.sort_by_key(|v| std::cmp::Reverse(v.expose().len()));
     }
 
     /// `text` with what must not be shown replaced by `***`.
     pub(crate) fn redact(&self, text: &str) -> String {
         let mut out = by_form(text);
-        for v in self.values.borrow().iter() {
-            if out.contains(v.expose()) {
-                out = out.replace(v.expose(), "***");
+        let values = self.values.borrow();
+        if values.is_empty() {
+            return out;
+        }
+        let mut forms: Vec<Secret> = Vec::with_capacity(values.len() * 3);
+        for v in values.iter() {
+            let value = v.expose();
+            let mut encoded = String::new();
+            crate::url::uri_encode(value, false, &mut encoded);
+            forms.push(Secret::new(encoded));
+            if let Some(body) = value.strip_prefix(TOKEN_PREFIX) {
+                forms.push(Secret::new(body));
+            }
+            forms.push(v.clone());
+        }
+        // The longest first: a form inside another is not left half shown.
+        forms.sort_by_key(|f| std::cmp::Reverse(f.expose().len()));
+        for f in forms.iter().filter(|f| f.expose().len() >= MIN_HIDDEN) {
+            if out.contains(f.expose()) {
+                out = out.replace(f.expose(), "***");
             }
         }
         out

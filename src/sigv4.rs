@@ -130,7 +130,7 @@ pub fn sign_headers(
     }
     let payload_hash = match find_header(req.headers, "x-amz-content-sha256") {
         Some(v) => v.to_owned(),
-        None => hex::encode(digest::digest(&digest::SHA256, req.body)),
+        None => payload_sha256(req.body),
     };
     if settings.content_sha256_header && find_header(req.headers, "x-amz-content-sha256").is_none()
     {
@@ -204,7 +204,7 @@ pub fn presign(
     if let (Some(token), false) = (&token, settings.session_token_after_signing) {
         query.push(("X-Amz-Security-Token".into(), token.clone()));
     }
-    let payload_hash = hex::encode(digest::digest(&digest::SHA256, req.body));
+    let payload_hash = payload_sha256(req.body);
     let canonical_request = canonical_request(
         req.method,
         &canonical_uri(req.path, settings.normalize_path),
@@ -229,7 +229,7 @@ fn finish(
 ) -> Signature {
     let string_to_sign = string_to_sign(amz_date, &credential_scope(scope), &canonical_request);
     let key = signing_key(creds.secret_access_key.expose(), scope);
-    let signature = hex::encode(hmac::sign(&key, string_to_sign.as_bytes()));
+    let signature = crate::url::hex(hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
     Signature {
         canonical_request,
         string_to_sign,
@@ -239,7 +239,16 @@ fn finish(
 
 /// `YYYYMMDDTHHMMSSZ`, the form of `X-Amz-Date`: RFC 3339's without its separators.
 pub fn amz_date(t: OffsetDateTime) -> String {
-    crate::timefmt::format_rfc3339(t).replace(['-', ':'], "")
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// `date/region/service/aws4_request`.
@@ -266,12 +275,19 @@ pub fn canonical_request(
     )
 }
 
+/// The hex SHA-256 of a payload; the empty one's, which every token's request has, known.
+fn payload_sha256(body: &[u8]) -> String {
+    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    if body.is_empty() {
+        return EMPTY.to_owned();
+    }
+    crate::url::hex(digest::digest(&digest::SHA256, body).as_ref())
+}
+
 /// The string to sign for a canonical request.
 pub fn string_to_sign(amz_date: &str, credential_scope: &str, canonical_request: &str) -> String {
-    let hash = hex::encode(digest::digest(
-        &digest::SHA256,
-        canonical_request.as_bytes(),
-    ));
+    let hash =
+        crate::url::hex(digest::digest(&digest::SHA256, canonical_request.as_bytes()).as_ref());
     format!("{ALGORITHM}\n{amz_date}\n{credential_scope}\n{hash}")
 }
 
@@ -443,6 +459,22 @@ fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_empty_payloads_hash_is_sha256_of_nothing() {
+        let computed = crate::url::hex(digest::digest(&digest::SHA256, b"").as_ref());
+        assert_eq!(payload_sha256(b""), computed);
+        assert_eq!(
+            payload_sha256(b"Action=GetCallerIdentity&Version=2011-06-15"),
+            crate::url::hex(
+                digest::digest(
+                    &digest::SHA256,
+                    b"Action=GetCallerIdentity&Version=2011-06-15"
+                )
+                .as_ref()
+            )
+        );
+    }
 
     #[test]
     fn dot_segments_follow_botocore() {

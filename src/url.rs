@@ -271,9 +271,19 @@ impl fmt::Display for Url {
     }
 }
 
+/// `bytes` as lowercase hex (digests, signatures).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = Vec::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        buf.extend_from_slice(&[DIGITS[(b >> 4) as usize], DIGITS[(b & 15) as usize]]);
+    }
+    ascii(buf)
+}
+
 /// URI-encodes every byte but the unreserved `A-Za-z0-9-_.~` (and `/` when `keep_slash`).
 pub(crate) fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
     let keep = |b: u8| {
         b.is_ascii_alphanumeric()
             || matches!(b, b'-' | b'_' | b'.' | b'~')
@@ -288,13 +298,17 @@ pub(crate) fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
         // character boundary.
         let len = rest[run..].chars().next().map_or(1, char::len_utf8);
         for &c in &rest.as_bytes()[run..run + len] {
-            out.push('%');
-            out.push(HEX[(c >> 4) as usize] as char);
-            out.push(HEX[(c & 15) as usize] as char);
+            let escaped = [b'%', DIGITS[(c >> 4) as usize], DIGITS[(c & 15) as usize]];
+            out.push_str(std::str::from_utf8(&escaped).unwrap_or_default());
         }
         rest = &rest[run + len..];
     }
     out.push_str(rest);
+}
+
+/// Bytes that are ASCII by construction, as text.
+fn ascii(bytes: Vec<u8>) -> String {
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// The addresses of the EKS Pod Identity and ECS agents.
@@ -330,6 +344,12 @@ pub(crate) fn redacted(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(hex(&[]), "");
+        assert_eq!(hex(&[0, 0x0f, 0xa0, 0xff]), "000fa0ff");
+    }
 
     #[test]
     fn parts() {

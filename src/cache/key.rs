@@ -44,7 +44,7 @@ pub(crate) fn key(k: &Key<'_>) -> String {
     } else {
         "resolved"
     });
-    hex::encode(digest::digest(&digest::SHA256, &buf))
+    crate::url::hex(digest::digest(&digest::SHA256, &buf).as_ref())
 }
 
 #[cfg(test)]

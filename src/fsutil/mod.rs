@@ -96,9 +96,8 @@ fn refused_link(e: Errno) -> io::Error {
 /// Opens a file that comes from outside for reading, without ever blocking or opening
 /// anything but a regular file: the path is opened with `O_PATH` (which runs no
 /// driver's open and cannot wait for a FIFO's writer), `fstat` says what it is, and
-/// only a regular file is opened for reading, through the same inode
-/// (`/proc/self/fd/N`; where /proc is missing, opened again non-blocking and checked to
-/// be the same file). With [`Links::Refuse`] a symbolic link is not followed.
+/// only a regular file is opened for reading, opened again non-blocking and checked to
+/// be the same file. With [`Links::Refuse`] a symbolic link is not followed.
 pub(crate) fn open_regular(path: &Path, links: Links) -> io::Result<(File, Metadata)> {
     open_regular_at(rustix::fs::CWD, path, links)
 }
@@ -132,8 +131,11 @@ const READ: OFlags = OFlags::RDONLY
     .union(OFlags::NONBLOCK);
 
 /// Opens for reading the file an `O_PATH` descriptor stands for, if it is a regular
-/// file: through `/proc/self/fd/N`, the same inode; where /proc is missing, `again`
-/// opens it anew (non-blocking) and it must be the same file.
+/// file: `again` opens it anew (non-blocking), and it must be the same file (device and
+/// inode), or it was replaced in between. Opening through `/proc/self/fd/N` would name
+/// the inode itself, but costs a fresh process more than the rest of the open (procfs
+/// makes its inodes on first use); a file swapped in the window is still refused, and
+/// non-blocking, no FIFO can make the open wait.
 fn reopen(
     handle: File,
     again: impl FnOnce() -> Result<std::os::fd::OwnedFd, Errno>,
@@ -142,20 +144,13 @@ fn reopen(
     if !meta.is_file() {
         return Err(not_regular(meta.mode()));
     }
-    let proc_path = format!("/proc/self/fd/{}", handle.as_raw_fd());
-    let file = match rustix::fs::open(proc_path.as_str(), READ, Mode::empty()) {
-        Ok(fd) => File::from(fd),
-        Err(Errno::NOENT) => {
-            let file = File::from(again().map_err(refused_link)?);
-            let now = file.metadata()?;
-            if (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
-                return Err(io::Error::other("it was replaced while it was opened"));
-            }
-            file
-        }
-        Err(e) => return Err(e.into()),
-    };
-    Ok((file, meta))
+    drop(handle);
+    let file = File::from(again().map_err(refused_link)?);
+    let now = file.metadata()?;
+    if (now.dev(), now.ino()) != (meta.dev(), meta.ino()) {
+        return Err(io::Error::other("it was replaced while it was opened"));
+    }
+    Ok((file, now))
 }
 
 /// The contents of the regular file at `path` (links followed), in as few system calls
@@ -336,5 +331,5 @@ fn random_suffix() -> String {
     use ring::rand::SecureRandom;
     let mut b = [0u8; 6];
     let _ = ring::rand::SystemRandom::new().fill(&mut b);
-    hex::encode(b)
+    crate::url::hex(&b)
 }

@@ -56,7 +56,7 @@ impl Source for SsoProfile {
         ctx.session.log().hide_secret(&token);
         let caller = format!(
             "sso access token sha256:{}",
-            hex::encode(digest::digest(&digest::SHA256, token.expose().as_bytes()))
+            crate::url::hex(digest::digest(&digest::SHA256, token.expose().as_bytes()).as_ref())
         );
         let key = cache::key(&Key {
             call: "GetRoleCredentials",
@@ -109,10 +109,8 @@ pub(crate) fn cache_file(env: &Env, p: &SsoProfile) -> Result<std::path::PathBuf
         )
     })?;
     let key = p.session_name.as_deref().unwrap_or(&p.start_url);
-    let hash = hex::encode(digest::digest(
-        &digest::SHA1_FOR_LEGACY_USE_ONLY,
-        key.as_bytes(),
-    ));
+    let hash =
+        crate::url::hex(digest::digest(&digest::SHA1_FOR_LEGACY_USE_ONLY, key.as_bytes()).as_ref());
     Ok(std::path::Path::new(home).join(format!(".aws/sso/cache/{hash}.json")))
 }
 

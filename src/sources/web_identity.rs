@@ -139,7 +139,7 @@ pub(crate) fn identity(token: &Secret) -> String {
         .filter(serde_json::Value::is_object);
     let Some(c) = claims else {
         let d = digest::digest(&digest::SHA256, token.expose().as_bytes());
-        return format!("token sha256:{}", hex::encode(d));
+        return format!("token sha256:{}", crate::url::hex(d.as_ref()));
     };
     // Each claim as JSON, so that no value can imitate the separators.
     let claim = |k: &str| c.get(k).map_or("null".into(), |v| v.to_string());
