@@ -7,6 +7,8 @@
 //! `#[ignore]`d in a plain `cargo test` (they need `dist/`): `make release-test` builds
 //! the release and runs them with `EKS_TOKEN_DIST` naming it.
 
+pub mod version;
+
 use std::collections::BTreeSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -24,6 +26,11 @@ fn dist() -> PathBuf {
         .expect("EKS_TOKEN_DIST names dist/ (make release-test sets it)");
     assert!(d.is_dir(), "{} is not a directory", d.display());
     d
+}
+
+/// The repository's top directory.
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 fn version() -> &'static str {
@@ -296,10 +303,19 @@ fn the_image_is_one_index_for_two_architectures_and_runs_as_65532() {
     };
     let r = chroot("aws", &["--version"], &[]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    let short = &version::head()[..7];
     assert!(
-        r.stdout.starts_with("aws-cli/") && r.stdout.contains("eks-token/"),
+        r.stdout.starts_with("aws-cli/")
+            && r.stdout
+                .contains(&format!("eks-token/{} ({short}; ", version())),
         "{}",
         r.stdout
+    );
+    let r = chroot("eks-token", &["--version"], &[]);
+    assert_eq!(
+        r.stdout,
+        version::line(),
+        "the image's binary names the commit"
     );
     let m = moto();
     let r = chroot(
