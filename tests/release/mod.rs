@@ -1,12 +1,17 @@
-//! The release in `dist/` (`make release`), checked as a user and a scanner would see it:
-//! each binary carries its dependency list (`.dep-v0`) and fits the budget; the SBOM
-//! names every crate of the binary with Cargo.lock's version; the OCI archive is one
-//! image index for amd64 and arm64 that skopeo reads, whose amd64 root filesystem runs
-//! `aws --version` and a whole `get-token` against moto in a chroot as user 65532.
+//! The release in `dist/` (`make release`), checked as a user, a scanner and a security
+//! review would see it: each binary carries its dependency list (`.dep-v0`), fits the
+//! budget and names its commit; the SBOM (`sbom`), the provenance (`provenance`), the
+//! signature (`signing`), the image (`image`), the pinned toolchain (`toolchain`), and
+//! the version with the CHANGELOG (`version`).
 //!
-//! `#[ignore]`d in a plain `cargo test` (they need `dist/`): `make release-test` builds
-//! the release and runs them with `EKS_TOKEN_DIST` naming it.
+//! The tests on `dist/` are `#[ignore]`d in a plain `cargo test`: `make release-test`
+//! builds the release and runs them with `EKS_TOKEN_DIST` naming it.
 
+mod image;
+mod provenance;
+mod sbom;
+mod signing;
+mod toolchain;
 pub mod version;
 
 use std::collections::BTreeSet;
@@ -20,6 +25,7 @@ use crate::common::*;
 
 const MAX_BYTES: u64 = 2 * 1024 * 1024;
 
+/// The release directory (`EKS_TOKEN_DIST`).
 fn dist() -> PathBuf {
     let d = std::env::var_os("EKS_TOKEN_DIST")
         .map(PathBuf::from)
@@ -28,15 +34,11 @@ fn dist() -> PathBuf {
     d
 }
 
-/// The repository's top directory.
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
+/// A file of the release, `V` in its name standing for the version.
 fn file(name: &str) -> PathBuf {
     let p = dist().join(name.replace("V", version()));
     assert!(p.is_file(), "{} is missing", p.display());
@@ -70,17 +72,20 @@ fn elf_section(bin: &Path, name: &str) -> Option<Vec<u8>> {
     })
 }
 
-/// The crates compiled into a binary, from its `.dep-v0` section (cargo-auditable's
-/// zlib-compressed JSON), build-time-only crates left out: `(name, version)`.
-fn audit_data(bin: &Path) -> BTreeSet<(String, String)> {
+/// The packages of a binary's `.dep-v0` section (cargo-auditable's zlib-compressed JSON).
+fn audit_packages(bin: &Path) -> Vec<Value> {
     let compressed =
         elf_section(bin, ".dep-v0").unwrap_or_else(|| panic!("no .dep-v0 in {}", bin.display()));
     let mut json = String::new();
     flate_decompress(&compressed, &mut json);
     let v: Value = serde_json::from_str(&json).unwrap();
-    v["packages"]
-        .as_array()
-        .unwrap()
+    v["packages"].as_array().unwrap().clone()
+}
+
+/// The crates compiled into a binary, from its `.dep-v0` section, build-time-only crates
+/// left out: `(name, version)`.
+fn audit_data(bin: &Path) -> BTreeSet<(String, String)> {
+    audit_packages(bin)
         .iter()
         .filter(|p| p["kind"] != "build")
         .map(|p| {
@@ -90,6 +95,60 @@ fn audit_data(bin: &Path) -> BTreeSet<(String, String)> {
             )
         })
         .collect()
+}
+
+/// python3 running `script` with `args`: (success, stdout, stderr).
+fn python(script: &str, args: &[&str]) -> (bool, String, String) {
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .expect("python3");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A JSON file of the release.
+fn json_file(name: &str) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(file(name)).unwrap()).unwrap()
+}
+
+/// The version dpkg has installed of `PACKAGE` (amd64 or all) or `PACKAGE:ARCH`.
+fn dpkg_version(spec: &str) -> String {
+    let (package, arch) = spec.split_once(':').unwrap_or((spec, ""));
+    let out = Command::new("dpkg-query")
+        .args(["-W", "-f", "${Architecture} ${Version}\n", package])
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .find(|(a, _)| {
+            if arch.is_empty() {
+                ["amd64", "all"].contains(a)
+            } else {
+                *a == arch
+            }
+        })
+        .unwrap_or_else(|| panic!("{spec} is not installed"))
+        .1
+        .to_owned()
+}
+
+/// The hex SHA-256 of a file, by sha256sum (as a user checks it).
+fn sha256_of(path: &Path) -> String {
+    let out = Command::new("sha256sum").arg(path).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
 }
 
 /// zlib's inflate, by python3 (the tests add no crate for it).
@@ -109,10 +168,19 @@ fn flate_decompress(data: &[u8], out: &mut String) {
     assert!(child.wait().unwrap().success());
 }
 
+/// The repository's top directory.
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
 /// `(name, version)` of every package in Cargo.lock.
 fn cargo_lock() -> BTreeSet<(String, String)> {
-    let lock =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.lock")).unwrap();
+    lock_file(&root().join("Cargo.lock"))
+}
+
+/// `(name, version)` of every package of a Cargo.lock file.
+fn lock_file(path: &Path) -> BTreeSet<(String, String)> {
+    let lock = std::fs::read_to_string(path).unwrap();
     let mut out = BTreeSet::new();
     let mut name = None;
     for line in lock.lines() {
@@ -166,172 +234,8 @@ fn the_binaries_list_their_crates_and_fit_the_budget() {
     }
 }
 
-#[test]
-#[ignore = "needs dist/: make release-test builds the release and runs these"]
-fn the_sbom_names_every_crate_of_the_binary_with_its_locked_version() {
-    let bom: Value =
-        serde_json::from_str(&std::fs::read_to_string(file("eks-token-V.cdx.json")).unwrap())
-            .unwrap();
-    assert_eq!(bom["bomFormat"], "CycloneDX");
-    let mut components = BTreeSet::new();
-    let mut stack: Vec<&Value> = bom["components"].as_array().unwrap().iter().collect();
-    while let Some(c) = stack.pop() {
-        components.insert((
-            c["name"].as_str().unwrap().to_owned(),
-            c["version"].as_str().unwrap_or("").to_owned(),
-        ));
-        if let Some(sub) = c["components"].as_array() {
-            stack.extend(sub);
-        }
-        if c["licenses"].as_array().is_none_or(|l| l.is_empty()) && c["type"] == "library" {
-            panic!("no licence for {c}");
-        }
-    }
-    let lock = cargo_lock();
-    for c in &components {
-        assert!(lock.contains(c), "{c:?} is not in Cargo.lock");
-    }
-    // Every crate compiled into the binary (cargo-auditable's list) is in the SBOM.
-    for (name, v) in audit_data(&file("eks-token-V-linux-amd64")) {
-        if name == "eks-token" {
-            continue;
-        }
-        assert!(
-            components.contains(&(name.clone(), v.clone())),
-            "{name} {v} is in the binary but not in the SBOM"
-        );
-    }
-}
-
-fn skopeo(args: &[&str]) -> Value {
-    require_tool("skopeo", "it reads the OCI image archive");
-    let out = Command::new("skopeo").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "skopeo {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
-#[test]
-#[ignore = "needs dist/: make release-test builds the release and runs these"]
-fn the_image_is_one_index_for_two_architectures_and_runs_as_65532() {
-    let archive = file("eks-token-V-oci.tar");
-    let reference = format!("oci-archive:{}", archive.display());
-    let index = skopeo(&["inspect", "--raw", &reference]);
-    assert_eq!(
-        index["mediaType"],
-        "application/vnd.oci.image.index.v1+json"
-    );
-    let platforms: BTreeSet<String> = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["platform"]["architecture"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(platforms, BTreeSet::from(["amd64".into(), "arm64".into()]));
-    for arch in ["amd64", "arm64"] {
-        let config = skopeo(&[
-            "--override-arch",
-            arch,
-            "--override-os",
-            "linux",
-            "inspect",
-            "--config",
-            &reference,
-        ]);
-        assert_eq!(config["architecture"], arch);
-        assert_eq!(config["config"]["User"], "65532");
-        assert_eq!(
-            config["config"]["Entrypoint"],
-            serde_json::json!(["/usr/local/bin/eks-token"])
-        );
-    }
-    // The amd64 root filesystem, unpacked, run in a chroot as 65532.
-    require_root("chroot");
-    let t = TempDir::new("oci-root");
-    let layout = t.join("layout");
-    let copied = Command::new("skopeo")
-        .args(["--override-arch", "amd64", "--override-os", "linux", "copy"])
-        .arg(&reference)
-        .arg(format!("oci:{}:amd64", layout.display()))
-        .output()
-        .unwrap();
-    assert!(
-        copied.status.success(),
-        "{}",
-        String::from_utf8_lossy(&copied.stderr)
-    );
-    let bundle = t.join("bundle");
-    let unpacked = Command::new("umoci")
-        .args(["raw", "unpack", "--rootless", "--image"])
-        .arg(format!("{}:amd64", layout.display()))
-        .arg(&bundle)
-        .output()
-        .unwrap();
-    assert!(
-        unpacked.status.success(),
-        "{}",
-        String::from_utf8_lossy(&unpacked.stderr)
-    );
-    let root = bundle;
-    for name in [
-        "eks-token",
-        "aws",
-        "aws-iam-authenticator",
-        "argocd-k8s-auth",
-    ] {
-        assert!(root.join("usr/local/bin").join(name).exists(), "{name}");
-    }
-    assert!(!root.join("bin/sh").exists(), "no shell");
-    std::fs::create_dir_all(root.join("etc")).unwrap();
-    std::fs::copy("/etc/hosts", root.join("etc/hosts")).unwrap();
-    let chroot = |program: &str, args: &[&str], env: &[(&str, &str)]| {
-        let mut c = Command::new("/usr/sbin/chroot");
-        c.arg("--userspec=65532:65532")
-            .arg(&root)
-            .arg(program)
-            .args(args)
-            .env_clear()
-            .env("PATH", "/usr/local/bin")
-            .env("AWS_EC2_METADATA_DISABLED", "true");
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        run_killed_after(c, std::time::Duration::from_secs(60))
-    };
-    let r = chroot("aws", &["--version"], &[]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let short = &version::head()[..7];
-    assert!(
-        r.stdout.starts_with("aws-cli/")
-            && r.stdout
-                .contains(&format!("eks-token/{} ({short}; ", version())),
-        "{}",
-        r.stdout
-    );
-    let r = chroot("eks-token", &["--version"], &[]);
-    assert_eq!(
-        r.stdout,
-        version::line(),
-        "the image's binary names the commit"
-    );
-    let m = moto();
-    let r = chroot(
-        "/usr/local/bin/eks-token",
-        &["get-token", "--cluster-name", "dev", "--role-arn", DEV_ROLE],
-        &[
-            ("AWS_ACCESS_KEY_ID", "AKIAIMAGETEST0000001"),
-            ("AWS_SECRET_ACCESS_KEY", "image/secret"),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ENDPOINT_URL_STS", &m.url),
-        ],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert_verifies_as_dev_role(&token_of(&r.stdout), "dev", &m.url);
-}
-
+/// SHA256SUMS lists every file of the release but itself and its signature (`make
+/// sign` adds that after), the provenance included, and each checksum holds.
 #[test]
 #[ignore = "needs dist/: make release-test builds the release and runs these"]
 fn the_checksums_cover_every_file() {
@@ -344,10 +248,14 @@ fn the_checksums_cover_every_file() {
     let mut files: Vec<String> = std::fs::read_dir(dist())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "SHA256SUMS")
+        .filter(|n| n != "SHA256SUMS" && n != "SHA256SUMS.minisig")
         .collect();
     files.sort();
     assert_eq!(listed, files);
+    assert!(
+        listed.contains(&format!("eks-token-{}.intoto.jsonl", version()).as_str()),
+        "{listed:?}"
+    );
     let check = Command::new("sha256sum")
         .args(["--check", "--quiet", "SHA256SUMS"])
         .current_dir(dist())
