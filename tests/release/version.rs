@@ -1,6 +1,7 @@
 //! `--version` names the commit (`eks-token 0.3.0 (abc1234)`): build.rs takes it from
 //! git, from a crate tarball's `.cargo_vcs_info.json`, or knows none; cargo runs it again
 //! on a new commit and not on an edit; every binary of a release names the same one.
+//! And the version moves with the CHANGELOG: Cargo.toml's is the newest released heading.
 
 use std::path::Path;
 use std::process::Command;
@@ -229,4 +230,72 @@ fn cargo_reruns_the_build_script_on_a_new_commit_only() {
     git(&dir, &["commit", "--quiet", "-am", "b"]);
     let second = git(&dir, &["rev-parse", "HEAD"]);
     assert_eq!(build(), (true, format!("{}!\n", &second[..7])), "a commit");
+}
+
+/// Cargo.toml's version against CHANGELOG.md: `## [Unreleased]` first (work merged since
+/// the release), then the newest release `## [X.Y.Z] - YYYY-MM-DD` whose version is
+/// Cargo.toml's; releases newest first, each dated, dates never going up.
+fn check_changelog(changelog: &str, version: &str) -> Result<(), String> {
+    let headings: Vec<&str> = changelog
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .collect();
+    if headings.first() != Some(&"[Unreleased]") {
+        return Err(format!(
+            "the first heading is not [Unreleased]: {headings:?}"
+        ));
+    }
+    let mut releases = Vec::new();
+    for h in &headings[1..] {
+        let (v, date) = h
+            .strip_prefix('[')
+            .and_then(|h| h.split_once("] - "))
+            .ok_or_else(|| format!("not `## [X.Y.Z] - YYYY-MM-DD`: {h}"))?;
+        let parts: Vec<u64> = v.split('.').filter_map(|p| p.parse().ok()).collect();
+        let date_ok = date.len() == 10
+            && date.bytes().enumerate().all(|(i, b)| {
+                if i == 4 || i == 7 {
+                    b == b'-'
+                } else {
+                    b.is_ascii_digit()
+                }
+            });
+        if parts.len() != 3 || !date_ok {
+            return Err(format!("not `## [X.Y.Z] - YYYY-MM-DD`: {h}"));
+        }
+        releases.push((parts, date, v));
+    }
+    let newest = releases.first().ok_or("no released version")?;
+    if newest.2 != version {
+        return Err(format!(
+            "Cargo.toml says {version}, the newest release of the CHANGELOG is {}",
+            newest.2
+        ));
+    }
+    for w in releases.windows(2) {
+        if w[0].0 <= w[1].0 || w[0].1 < w[1].1 {
+            return Err(format!("{} is listed above {}", w[1].2, w[0].2));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn the_version_is_the_changelogs_newest_release() {
+    let changelog = std::fs::read_to_string(root().join("CHANGELOG.md")).unwrap();
+    let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+    let v = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("version = "))
+        .unwrap()
+        .trim_matches('"');
+    assert_eq!(v, version());
+    check_changelog(&changelog, v).unwrap();
+    // The check can fail: a version the CHANGELOG has not released, a release above
+    // [Unreleased], two releases out of order.
+    assert!(check_changelog(&changelog, "9.9.9").is_err());
+    let moved = changelog.replacen("## [Unreleased]", "## [Unreleased-x]", 1);
+    assert!(check_changelog(&moved, v).is_err());
+    let misordered = "## [Unreleased]\n## [0.1.0] - 2026-01-01\n## [0.2.0] - 2026-02-01\n";
+    assert!(check_changelog(misordered, "0.1.0").is_err());
 }
