@@ -161,9 +161,14 @@ def std_components(unit_graphs, rustc_release, source_pkg, distro):
 
 
 def native_components(toolchain, distro):
-    """musl and libunwind: one component each per Debian source version linked."""
+    """musl, libunwind and GCC's runtime files: one component each per Debian version
+    linked."""
     out = []
     for name, specs, licence, description, cpe in [
+        ("libgcc", ["libgcc-12-dev", "libgcc-12-dev-arm64-cross"],
+         "GPL-3.0-or-later WITH GCC-exception-3.1",
+         "GCC's runtime files, linked by musl-gcc's specs: crtbeginS.o, crtendS.o and what"
+         " libgcc.a resolves", None),
         ("musl", ["musl-dev", "musl-dev:arm64"], "MIT",
          "the C library, linked statically (Debian's musl-dev: libc.a and the start files)",
          "cpe:2.3:a:musl-libc:musl:{}:*:*:*:*:*:*:*"),
@@ -245,9 +250,10 @@ def main():
     refs = {c["name"]: c["bom-ref"] for c in std + native}
     std_deps.setdefault(refs["std"], []).append(refs["musl"])
     std_deps.setdefault(refs["unwind"], []).append(refs["libunwind"])
+    linked_by_gcc = {c["bom-ref"] for c in native if c["name"] == "libgcc"}
     for d in bom["dependencies"]:
         if d["ref"] == own:
-            d["dependsOn"] = sorted(set(d.get("dependsOn", [])) | {refs["std"]})
+            d["dependsOn"] = sorted(set(d.get("dependsOn", [])) | {refs["std"]} | linked_by_gcc)
     for c in std + native:
         entry = {"ref": c["bom-ref"]}
         if std_deps.get(c["bom-ref"]):

@@ -167,9 +167,10 @@ fn build_only_crates_are_excluded_as_dep_v0_says() {
     }
 }
 
-/// Rust's standard library (built from Debian's rust-web-src with -Z build-std), musl and
-/// LLVM's libunwind are in every binary and are components, at the versions installed
-/// on the machine that built the release; std depends on musl, unwind on libunwind.
+/// Rust's standard library (built from Debian's rust-web-src with -Z build-std), musl,
+/// LLVM's libunwind and GCC's runtime files are in every binary and are components, at
+/// the versions installed on the machine that built the release; std depends on musl,
+/// unwind on libunwind.
 #[test]
 #[ignore = "needs dist/: make release-test builds the release and runs these"]
 fn what_is_linked_and_not_a_crate_is_a_component() {
@@ -224,7 +225,13 @@ fn what_is_linked_and_not_a_crate_is_a_component() {
             "{libunwind}"
         );
     }
+    // GCC's start and end files (musl-gcc's specs link them), for each architecture.
     let own = bom["metadata"]["component"]["bom-ref"].as_str().unwrap();
+    for package in ["libgcc-12-dev", "libgcc-12-dev-arm64-cross"] {
+        let libgcc = named(&format!("debian#libgcc@{}", dpkg_version(package)));
+        assert!(libgcc.to_string().contains(package), "{libgcc}");
+        assert!(depends_on(&bom, own).contains(str_of(&libgcc, "bom-ref")));
+    }
     let std_ref = format!("rust-std#std@{rustc}");
     assert!(depends_on(&bom, own).contains(&std_ref));
     assert!(depends_on(&bom, &std_ref).contains(str_of(&musl, "bom-ref")));
