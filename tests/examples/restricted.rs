@@ -4,8 +4,8 @@
 //! Pod Security Standards list them (baseline, then restricted), and keeps this
 //! project's own rules: a read-only root filesystem, memory requests and limits on every
 //! container, a size limit on every `emptyDir`, images by digest, and a sidecar whose
-//! liveness does not depend on STS (`write-token --check --max-age`, above the refresh
-//! interval and the retry backoff) while startup and readiness check the token.
+//! liveness probe is not a token check (`write-token --check --max-age`, above the
+//! refresh interval and the retry backoff) while startup and readiness check the token.
 
 use std::time::Duration;
 
@@ -247,7 +247,7 @@ fn security_context(who: &str, sc: &Yaml, bad: &mut impl FnMut(String)) {
 }
 
 /// `write-token --check` probes: liveness only by the file's age (`--max-age`, never the
-/// token's validity: an STS outage must not restart the sidecar), comfortably above what
+/// token's validity, which STS decides: restarting the sidecar cannot help), above what
 /// the sidecar can take between two writes (the refresh interval, the longest retry
 /// backoff of 60 s and its run's deadline); startup or readiness check the token.
 fn sidecar_probes(name: &str, c: &Yaml, bad: &mut impl FnMut(String)) {
