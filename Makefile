@@ -10,15 +10,16 @@ PIP_PACKAGES := 'moto[server]==5.2.1' botocore==1.43.11 awscli==1.45.11
 
 FUZZ_TIME    ?= 20
 
-.PHONY: help build host-release release release-test reproducible static test test-arm64 unit lint demo bench fuzz deps clean
+.PHONY: help build host-release release release-test reproducible sign static test test-arm64 unit lint demo bench fuzz deps clean
 
 help:
 	@echo "make demo    build, then run the whole IRSA -> cross-account chain against a local STS and kubectl"
 	@echo "make test    install test dependencies, build, run every test (what CI runs)"
 	@echo "make build   debug build;  make host-release: optimised build for this machine"
 	@echo "make static  static musl binary ($(STATIC_BIN)); ARCH=aarch64 for arm64"
-	@echo "make release the release in dist/: both static binaries, SBOM, OCI image archive, SHA256SUMS"
-	@echo "make release-test  the release's tests (dependency lists, SBOM, the image in a chroot)"
+	@echo "make release the release in dist/: both static binaries, SBOM, OCI image archive, provenance, SHA256SUMS"
+	@echo "make sign MINISIGN_KEY=FILE  sign dist/SHA256SUMS (dist/SHA256SUMS.minisig)"
+	@echo "make release-test  the release's tests (dependency lists, SBOM, provenance, signature, the image in a chroot)"
 	@echo "make reproducible  build the release again in another clone and compare, byte for byte"
 	@echo "make lint    cargo fmt --check and clippy -D warnings"
 	@echo "make bench   eks-token vs aws eks get-token: wall time ratio, peak memory, size"
@@ -32,27 +33,42 @@ host-release:
 	$(CARGO) build --release
 
 # The release in dist/: both static binaries (with their dependency lists), the SBOM,
-# the OCI image archive, SHA256SUMS; reproducible (see .ci/release.sh).
+# the OCI image archive, the SLSA provenance, SHA256SUMS; built with the toolchain
+# pinned in .ci/toolchain.env, reproducible (see .ci/release.sh and docs/release.md).
 release:
 	.ci/release.sh
 
-# The release's own tests: the binaries' .dep-v0 and size, the SBOM against Cargo.lock,
-# the image (skopeo reads it; its amd64 root runs in a chroot as user 65532).
+# Signs dist/SHA256SUMS with minisign (the secret key stays outside the repository):
+# dist/SHA256SUMS.minisig. DIST names another release directory.
+DIST ?= dist
+sign:
+	@test -n "$(MINISIGN_KEY)" || { echo "usage: make sign MINISIGN_KEY=FILE (a minisign secret key)"; exit 2; }
+	.ci/sign.sh "$(MINISIGN_KEY)" "$(DIST)"
+
+# The release's own tests: the binaries' .dep-v0, size and --version, the SBOM against
+# Cargo.lock, .dep-v0 and the CycloneDX 1.5 schema, the provenance (in-toto, SLSA v1),
+# the toolchain check, make sign with a throwaway key, the image (skopeo reads its
+# labels; its amd64 root runs in a chroot as user 65532).
 release-test: deps release
 	EKS_TOKEN_DIST=$(abspath dist) $(CARGO) test --no-fail-fast --test integration -- --ignored release::
 
 # Reproducible: a clone of this commit in another directory builds the same dist/,
-# byte for byte.
+# byte for byte. The clone is named eks-token (what `git clone` names it), or
+# other-name when this checkout is itself named eks-token: a release built in a
+# directory of either name is compared with one built in the other.
+REPRO := target/repro/$(if $(filter eks-token,$(notdir $(CURDIR))),other-name,eks-token)
 reproducible: release
-	rm -rf target/repro && git clone --quiet --no-local . target/repro/eks-token-elsewhere
-	git -C target/repro/eks-token-elsewhere checkout --quiet $$(git rev-parse HEAD)
-	target/repro/eks-token-elsewhere/.ci/release.sh
-	diff -r dist target/repro/eks-token-elsewhere/dist && echo "reproducible: dist/ is the same, byte for byte"
+	rm -rf target/repro && git clone --quiet --no-local . $(REPRO)
+	git -C $(REPRO) checkout --quiet $$(git rev-parse HEAD)
+	$(REPRO)/.ci/release.sh
+	diff -r dist $(REPRO)/dist && echo "reproducible: dist/ built in $(notdir $(CURDIR))/ and in $(REPRO)/ is the same, byte for byte"
 
 # Test dependencies: moto's server (the STS the tests talk to), botocore (the
 # independent signer), aws-cli (the peer for bench and byte-for-byte checks), kubectl,
 # GNU time (peak memory), strace (system calls of a warm run), script (a terminal for
-# MFA), skopeo and umoci (the OCI image), kubernetes-validate (the example manifests).
+# MFA), skopeo and umoci (the OCI image), kubernetes-validate (the example manifests),
+# minisign (make sign), cyclonedx-python-lib and in-toto-attestation (they validate the
+# SBOM and the provenance).
 deps:
 	@$(PYTHON) -c "import moto, botocore, flask" 2>/dev/null && command -v moto_server >/dev/null \
 	  || $(PYTHON) -m pip install --quiet $(PIP_PACKAGES)
@@ -65,6 +81,9 @@ deps:
 	@command -v skopeo >/dev/null && command -v umoci >/dev/null \
 	  || { apt-get update -qq && apt-get install -y -qq skopeo umoci; }
 	@command -v kubernetes-validate >/dev/null || $(PYTHON) -m pip install --quiet kubernetes-validate==1.37.0
+	@command -v minisign >/dev/null || { apt-get update -qq && apt-get install -y -qq minisign; }
+	@$(PYTHON) -c "import cyclonedx.validation.json, jsonschema, in_toto_attestation" 2>/dev/null \
+	  || $(PYTHON) -m pip install --quiet 'cyclonedx-python-lib[json-validation]==11.12.0' in-toto-attestation==0.9.3
 
 # Static musl build: the rustup target where installed, else std built from Debian's
 # Rust source (installs the Debian packages it needs); see .ci/build-static.sh.

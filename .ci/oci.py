@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the release's OCI image archive without a container daemon, reproducibly.
 
-  oci.py --version V --amd64 BIN --arm64 BIN --out FILE.tar
+  oci.py --version V --revision SHA --source URL --amd64 BIN --arm64 BIN --out FILE.tar
 
 The image: FROM scratch, the static binary at /usr/local/bin/eks-token with the names
 aws, aws-iam-authenticator and argocd-k8s-auth beside it (links: the program name picks
@@ -10,6 +10,10 @@ the dialect), user 65532 (no shell, no passwd file: a numeric user), entrypoint
 the layout's index.json (org.opencontainers.image.ref.name), so that
 `skopeo copy --all oci-archive:FILE docker://REGISTRY/eks-token:V` publishes both
 (without --all, skopeo copies the host's platform only).
+
+Labels (and the manifests' annotations): org.opencontainers.image.title, .version,
+.licenses, .source (the repository), .revision (the commit), .created
+(SOURCE_DATE_EPOCH).
 
 Every timestamp is SOURCE_DATE_EPOCH (the commit's time), every owner root, entries in
 a fixed order: the same binaries give the same archive, byte for byte.
@@ -78,7 +82,19 @@ def canonical(obj):
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
-def image(layout, binary, arch, variant, version, created):
+def labels(a, created):
+    """The image's labels, as the OCI image spec's annotations name them."""
+    return {
+        "org.opencontainers.image.title": "eks-token",
+        "org.opencontainers.image.version": a.version,
+        "org.opencontainers.image.licenses": "Apache-2.0",
+        "org.opencontainers.image.source": a.source,
+        "org.opencontainers.image.revision": a.revision,
+        "org.opencontainers.image.created": created,
+    }
+
+
+def image(layout, binary, arch, variant, labels, created):
     with open(binary, "rb") as f:
         exe = f.read()
     layer = tar_bytes(
@@ -95,11 +111,7 @@ def image(layout, binary, arch, variant, version, created):
             "User": USER,
             "Entrypoint": [ENTRYPOINT],
             "Env": ["PATH=/usr/local/bin"],
-            "Labels": {
-                "org.opencontainers.image.title": "eks-token",
-                "org.opencontainers.image.version": version,
-                "org.opencontainers.image.licenses": "Apache-2.0",
-            },
+            "Labels": labels,
         },
         "rootfs": {"type": "layers",
                    "diff_ids": ["sha256:" + hashlib.sha256(layer).hexdigest()]},
@@ -113,8 +125,7 @@ def image(layout, binary, arch, variant, version, created):
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": layout.add("application/vnd.oci.image.config.v1+json", canonical(config)),
         "layers": [layout.add("application/vnd.oci.image.layer.v1.tar+gzip", gzipped(layer))],
-        "annotations": {"org.opencontainers.image.created": created,
-                        "org.opencontainers.image.version": version},
+        "annotations": labels,
     }
     platform = {"architecture": arch, "os": "linux"}
     if variant:
@@ -127,6 +138,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--version", required=True)
+    p.add_argument("--revision", required=True, help="the commit (40 hex digits)")
+    p.add_argument("--source", required=True, help="the repository's URL")
     p.add_argument("--amd64", required=True)
     p.add_argument("--arm64", required=True)
     p.add_argument("--out", required=True)
@@ -134,8 +147,8 @@ def main():
     created = datetime.datetime.fromtimestamp(epoch(), datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
     layout = Layout()
-    manifests = [image(layout, a.amd64, "amd64", None, a.version, created),
-                 image(layout, a.arm64, "arm64", "v8", a.version, created)]
+    manifests = [image(layout, a.amd64, "amd64", None, labels(a, created), created),
+                 image(layout, a.arm64, "arm64", "v8", labels(a, created), created)]
     index = layout.add("application/vnd.oci.image.index.v1+json", canonical({
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.index.v1+json",

@@ -138,7 +138,8 @@ fn run_from_scratch(read_only: bool) {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(
         r.stdout,
-        format!("eks-token {}\n", env!("CARGO_PKG_VERSION"))
+        crate::release::version::line(),
+        "names the commit"
     );
 
     // Environment credentials: no network needed.

@@ -25,16 +25,21 @@ type Outcome = Result<(String, u8), Failure>;
 /// The aws-cli release the `aws` dialect is run side by side with in the tests.
 const AWS_CLI_RELEASE: &str = "1.45.11";
 
+/// `--version`: the release and, when known, the commit it was built from (build.rs:
+/// 7 hex digits, or empty), as `eks-token 0.3.0 (abc1234)`.
 fn version(style: VersionStyle) -> String {
     let v = env!("CARGO_PKG_VERSION");
+    let commit = env!("EKS_TOKEN_COMMIT");
     match style {
-        VersionStyle::EksToken => format!("eks-token {v}\n"),
+        VersionStyle::EksToken if commit.is_empty() => format!("eks-token {v}\n"),
+        VersionStyle::EksToken => format!("eks-token {v} ({commit})\n"),
         // Tools gate on `aws-cli/X.Y.Z` (eksctl writes `aws eks get-token` into
         // kubeconfigs only from 1.16.156): name the release this dialect is tested
         // against, then what answers.
         VersionStyle::Aws => format!(
-            "aws-cli/{AWS_CLI_RELEASE} eks-token/{v} (standing in for aws-cli: eks get-token, \
-             eks update-kubeconfig, sts get-caller-identity)\n"
+            "aws-cli/{AWS_CLI_RELEASE} eks-token/{v} ({commit}{}standing in for aws-cli: \
+             eks get-token, eks update-kubeconfig, sts get-caller-identity)\n",
+            if commit.is_empty() { "" } else { "; " }
         ),
         VersionStyle::Authenticator { short: true, .. } => format!("{v}\n"),
         VersionStyle::Authenticator { yaml: true, .. } => format!("Version: {v}\n"),

@@ -1,8 +1,11 @@
 //! The manifests in `examples/` are valid Kubernetes objects: each passes
 //! `kubernetes-validate --strict` (the API's OpenAPI schemas, unknown fields refused),
 //! and each kustomization builds with `kubectl kustomize` into objects that pass too.
-//! (The command lines in them parse: the binary's unit tests; the kubeconfig is read by
-//! kubectl there as well.)
+//! Every pod spec in them is ready for a namespace enforcing Pod Security "restricted"
+//! (`restricted`). (The command lines in them parse: the binary's unit tests; the
+//! kubeconfig is read by kubectl there as well.)
+
+mod restricted;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -26,6 +29,38 @@ fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The kustomization directories under `examples/`.
+fn kustomizations() -> Vec<PathBuf> {
+    yaml_files(&examples())
+        .into_iter()
+        .filter(|f| f.file_name().is_some_and(|n| n == "kustomization.yaml"))
+        .filter(|f| {
+            std::fs::read_to_string(f)
+                .unwrap()
+                .contains("kind: Kustomization")
+        })
+        .map(|f| f.parent().unwrap().to_path_buf())
+        .collect()
+}
+
+/// What `kubectl kustomize DIR` builds.
+fn kustomize(dir: &Path) -> String {
+    let home = TempDir::new("kustomize-home");
+    let built = Command::new("kubectl")
+        .env("HOME", home.path())
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .expect("kubectl (make deps installs it)");
+    assert!(
+        built.status.success(),
+        "kubectl kustomize {}: {}",
+        dir.display(),
+        String::from_utf8_lossy(&built.stderr)
+    );
+    String::from_utf8(built.stdout).unwrap()
 }
 
 fn validate(files: &[PathBuf]) -> (bool, String) {
@@ -74,23 +109,11 @@ fn every_example_manifest_is_valid() {
     let (ok, out) = validate(&manifests);
     assert!(ok, "{out}");
     for dir in kustomizations {
-        let home = TempDir::new("kustomize-home");
-        let built = Command::new("kubectl")
-            .env("HOME", home.path())
-            .arg("kustomize")
-            .arg(&dir)
-            .output()
-            .expect("kubectl (make deps installs it)");
-        assert!(
-            built.status.success(),
-            "kubectl kustomize {}: {}",
-            dir.display(),
-            String::from_utf8_lossy(&built.stderr)
-        );
+        let built = kustomize(&dir);
         let t = TempDir::new("kustomized");
         let file = t.join("built.yaml");
-        std::fs::write(&file, &built.stdout).unwrap();
-        let text = String::from_utf8_lossy(&built.stdout);
+        std::fs::write(&file, &built).unwrap();
+        let text = &built;
         assert!(
             text.contains("kind: Deployment") && text.contains("write-token"),
             "{text}"
