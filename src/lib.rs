@@ -102,7 +102,7 @@ pub use token::Token;
 /// written atomically and crash-safe, with exact permissions, in directories created 0700.
 pub mod files {
     pub use crate::fsutil::{
-        check_target, locate, names_a_file, read_file, read_file_meta, remove_stale_temps,
+        check_target, locate, names_a_file, read_file, read_file_meta, remove_stale_temps, touch,
         write_atomic, write_atomic_with, Dir, Links, WriteOptions,
     };
 }

@@ -307,6 +307,7 @@ fn sts_outage_keeps_the_old_file_and_recovers() {
         server.requests().len() > switched
     });
     let during = std::fs::read_to_string(&out).unwrap();
+    let written = std::fs::metadata(&out).unwrap().modified().unwrap();
     let failed_before = server.requests().len();
     wait_until("failed refreshes", Duration::from_secs(15), || {
         log_lines(&log)
@@ -315,8 +316,19 @@ fn sts_outage_keeps_the_old_file_and_recovers() {
             .count()
             >= 2
     });
-    // The file is untouched and its token still valid.
+    // The file's token is untouched and still valid; its modification time says the
+    // loop runs, so a liveness probe on its age passes through the outage.
     assert_eq!(std::fs::read_to_string(&out).unwrap(), during);
+    assert!(std::fs::metadata(&out).unwrap().modified().unwrap() > written);
+    let probe = env.run(&[
+        "write-token",
+        "--check",
+        "--out",
+        out.to_str().unwrap(),
+        "--max-age",
+        "5s",
+    ]);
+    assert_eq!(probe.code, 0, "{}", probe.stderr);
     let v = verify(
         &during,
         "dev",

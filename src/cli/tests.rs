@@ -261,7 +261,7 @@ fn kustomize_component_commands_parse() {
             other => panic!("{argv:?}: {other:?}"),
         }
     }
-    assert_eq!((writes, checks), (2, 2));
+    assert_eq!((writes, checks), (2, 3));
 }
 
 #[test]
@@ -303,7 +303,7 @@ fn pod_manifest_commands_parse() {
             other => panic!("{argv:?}: {other:?}"),
         }
     }
-    assert_eq!(probes, 2, "the startup and liveness probes");
+    assert_eq!(probes, 3, "the startup, readiness and liveness probes");
 }
 
 #[test]

@@ -316,6 +316,31 @@ pub fn write_atomic_with(path: &Path, data: &[u8], opts: WriteOptions) -> io::Re
     Dir::create(&parent_dir(path), opts.dir_mode)?.write_atomic(name, data, opts)
 }
 
+/// Marks the regular file at `path` as current (its modification time now) without
+/// changing a byte: the sidecar does so after a refresh that failed, so that a liveness
+/// probe on the file's age (`write-token --check --max-age`) tells a loop that runs from
+/// one that hangs, whether or not STS answers. A link is not followed; anything but a
+/// regular file is left alone (an error).
+pub fn touch(path: &Path) -> io::Result<()> {
+    use rustix::fs::{AtFlags, Timespec, Timestamps, UTIME_NOW, UTIME_OMIT};
+    let meta = std::fs::symlink_metadata(path)?;
+    if !meta.is_file() {
+        return Err(not_regular(meta.mode()));
+    }
+    let times = Timestamps {
+        last_access: Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_OMIT,
+        },
+        last_modification: Timespec {
+            tv_sec: 0,
+            tv_nsec: UTIME_NOW,
+        },
+    };
+    rustix::fs::utimensat(rustix::fs::CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW)?;
+    Ok(())
+}
+
 /// Removes the temporary files that writers of `path` killed mid-write left behind
 /// (`.NAME.eks-token-tmp.PID.RANDOM`, regular files of ours whose writer is gone),
 /// examining at most 64 of them and none after

@@ -154,6 +154,9 @@ fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
                 failures += 1;
                 let wait = retry_delay(failures, w.refresh_interval);
                 log_error(log, &w.out, &e, started, wait, valid_until);
+                // The loop runs: a liveness probe on the file's age sees it (the token
+                // in it is unchanged, and readiness judges that).
+                let _ = files::touch(&w.out);
                 wait
             }
         };
