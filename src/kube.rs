@@ -12,7 +12,7 @@ use crate::url::{self, Scheme};
 
 /// The user a cluster assigned to a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KubeUser {
+pub(crate) struct KubeUser {
     /// The Kubernetes username (what RBAC bindings name).
     pub username: String,
     /// The uid the authenticator gave (aws-iam-authenticator: `aws-iam-authenticator:ACCOUNT:USERID`).
@@ -23,7 +23,7 @@ pub struct KubeUser {
 
 /// The cluster's answer to a SelfSubjectReview.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Review {
+pub(crate) enum Review {
     /// Authenticated as this user.
     User(KubeUser),
     /// Refused: the HTTP status (401: the token was not accepted or not mapped to a
@@ -43,7 +43,7 @@ const PATH: &str = "/apis/authentication.k8s.io/v1/selfsubjectreviews";
 /// `server` (an `https://` URL), trusting `ca_pem` (the cluster's CA; `None`: the
 /// bundled roots), within `timeout`. Proxies as for any request (`HTTPS_PROXY`,
 /// `NO_PROXY`).
-pub fn self_subject_review(
+pub(crate) fn self_subject_review(
     env: &Env,
     server: &str,
     ca_pem: Option<&[u8]>,

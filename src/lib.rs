@@ -63,7 +63,7 @@ mod yaml;
 // Top: the request, the issuer and what it makes; the walk of doctor.
 pub mod doctor;
 mod issuer;
-pub mod kube;
+mod kube;
 mod request;
 mod token;
 pub mod verify;
@@ -100,6 +100,9 @@ pub use token::Token;
 
 /// Files that hold tokens, credentials or configuration: read whole with a size cap,
 /// written atomically and crash-safe, with exact permissions, in directories created 0700.
+/// For eks-token's own command line (the binary is another crate): not part of the API,
+/// and free to change in any release.
+#[doc(hidden)]
 pub mod files {
     pub use crate::fsutil::{
         check_target, locate, names_a_file, read_file, read_file_meta, remove_stale_temps, touch,
