@@ -133,13 +133,17 @@ pub(crate) struct GetToken {
 }
 
 impl GetToken {
-    /// The process environment with what the global options set.
-    pub(crate) fn effective_env(&self, env: &Env) -> Env {
+    /// The process environment with what the global options set (borrowed as it is
+    /// when they set nothing, as on most runs).
+    pub(crate) fn effective_env<'e>(&self, env: &'e Env) -> std::borrow::Cow<'e, Env> {
+        if self.env.is_empty() {
+            return std::borrow::Cow::Borrowed(env);
+        }
         let mut env = env.clone();
         for (k, v) in &self.env {
             env.set(k, v);
         }
-        env
+        std::borrow::Cow::Owned(env)
     }
 }
 
