@@ -16,7 +16,7 @@ use crate::log::vlog;
 use crate::plan::{Hop, Plan, SessionName, DEFAULT_DURATION_SECONDS};
 use crate::secret::Secret;
 use crate::session::Session;
-use crate::sources::Context;
+use crate::sources::{Context, Prepared};
 use crate::sts::{self, AssumeRoleParams, CallerIdentity};
 use crate::{timefmt, validate};
 
@@ -27,6 +27,9 @@ pub(crate) struct Level {
     /// The role these credentials are a session of, when the plan knows it (a web
     /// identity role, a hop): what a trust policy must name.
     pub(crate) role_arn: Option<String>,
+    /// The cache key they are kept under, when they are kept: who they are to the
+    /// level above (its key's caller), known before they are.
+    key: Option<String>,
 }
 
 /// What a run of a plan keeps between its tokens: the credentials at each level (the
@@ -35,18 +38,59 @@ pub(crate) struct Level {
 pub(crate) struct State {
     pub(crate) levels: Vec<Level>,
     forwarded: Option<String>,
+    /// The top level, found in the cache by its key alone while `levels` is empty: a
+    /// warm run reads one entry, not one per level. The levels below are read only when
+    /// something needs them ([`Reach::Every`]) or the top nears expiry.
+    top: Option<Level>,
+}
+
+impl State {
+    /// The level whose credentials sign.
+    pub(crate) fn top(&self) -> Option<&Level> {
+        self.top.as_ref().or(self.levels.last())
+    }
+}
+
+/// What a run of the plan must leave in [`State`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// The credentials at the top, however they are found.
+    Top,
+    /// Every level's credentials (who each level is: `whoami --each-level`, doctor).
+    Every,
 }
 
 /// The credentials at the top of `plan`, renewing only the levels that are near expiry
 /// (a sidecar does not call STS for every token): the base, then each hop with the
 /// credentials below it.
-pub(crate) fn run(ctx: &Context<'_>, plan: &Plan, state: &mut State) -> Result<Credentials> {
+pub(crate) fn run(
+    ctx: &Context<'_>,
+    plan: &Plan,
+    state: &mut State,
+    reach: Reach,
+) -> Result<Credentials> {
     let now = ctx.session.clock().now();
     let fresh = |l: &Level| l.creds.expiration.is_none_or(|e| e - now > REFRESH_MARGIN);
+    match state.top.take() {
+        Some(top) if reach == Reach::Top && fresh(&top) => {
+            let creds = top.creds.clone();
+            state.top = Some(top);
+            return Ok(creds);
+        }
+        _ => {}
+    }
     let keep = state.levels.iter().take_while(|l| fresh(l)).count();
     state.levels.truncate(keep);
     if state.levels.is_empty() {
-        state.levels.push(base(ctx, plan)?);
+        let prepared = plan.base.prepare(ctx)?;
+        if reach == Reach::Top {
+            if let Some(top) = cached_top(ctx, plan, prepared.key.as_deref()) {
+                let creds = top.creds.clone();
+                state.top = Some(top);
+                return Ok(creds);
+            }
+        }
+        state.levels.push(base(ctx, plan, prepared)?);
     }
     while state.levels.len() <= plan.hops.len() {
         let i = state.levels.len() - 1;
@@ -63,22 +107,51 @@ pub(crate) fn run(ctx: &Context<'_>, plan: &Plan, state: &mut State) -> Result<C
                 }
             },
         };
-        let creds = hop(ctx, h, &session_name, signer)?;
-        let label = format!("{} ({})", h.origin, h.role_arn);
+        let key = hop_key(ctx, h, &session_name, signer)?;
+        let creds = hop(ctx, h, &session_name, signer, &key)?;
         state.levels.push(Level {
             creds,
-            label,
+            label: hop_label(h),
             role_arn: Some(h.role_arn.clone()),
+            key: Some(key),
         });
     }
     Ok(state.levels[state.levels.len() - 1].creds.clone())
 }
 
+fn hop_label(h: &Hop) -> String {
+    format!("{} ({})", h.origin, h.role_arn)
+}
+
+/// The top level of `plan` from the cache, found by key alone when the base is kept
+/// under `base_key` and every hop's session name is known without asking STS (each
+/// hop's key names the key of the level below as its caller); `None` to walk the levels.
+fn cached_top(ctx: &Context<'_>, plan: &Plan, base_key: Option<&str>) -> Option<Level> {
+    let cache = ctx.cache.get()?;
+    let last = plan.hops.last()?;
+    let mut key = base_key?.to_owned();
+    for h in &plan.hops {
+        let SessionName::Named(name) = &h.session_name else {
+            return None;
+        };
+        key = session_key(ctx, h, name, &format!("cached session {key}")).ok()?;
+    }
+    let label = hop_label(last);
+    let creds = cache.peek(ctx.session, &key, format_args!("{label}"))?;
+    ctx.session.log().hide_credentials(&creds);
+    Some(Level {
+        creds,
+        label,
+        role_arn: Some(last.role_arn.clone()),
+        key: Some(key),
+    })
+}
+
 /// The credentials of the plan's base: its source, through the cache when the source
 /// names a key.
-pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
+fn base(ctx: &Context<'_>, plan: &Plan, prepared: Prepared) -> Result<Level> {
     let source = &plan.base;
-    let prepared = source.prepare(ctx)?;
+    let key = prepared.key.clone();
     let label = source.label();
     let (creds, label) = match prepared.key.clone() {
         Some(key) => {
@@ -111,6 +184,7 @@ pub(crate) fn base(ctx: &Context<'_>, plan: &Plan) -> Result<Level> {
         creds,
         label,
         role_arn: source.role_arn().map(str::to_owned),
+        key,
     })
 }
 
@@ -173,19 +247,27 @@ pub(crate) fn check_can_sign(s: &Session, signer: &Level, call: &str) -> Result<
     ))
 }
 
-/// Assumes `hop` with the credentials of `signer`, the level below, through the cache.
-fn hop(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> Result<Credentials> {
-    let signer_creds = &signer.creds;
-    crate::validate::config_role_arn(&hop.role_arn)?;
+/// The cache key of `hop` assumed by `signer`: who asks is the key `signer` is kept
+/// under, when it is kept (so the top of a chain is found without reading the levels
+/// below), else its access key id and a digest of its secret.
+fn hop_key(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> Result<String> {
+    let caller = match &signer.key {
+        Some(k) => format!("cached session {k}"),
+        None => signer_identity(&signer.creds),
+    };
+    session_key(ctx, hop, session_name, &caller)
+}
+
+/// The cache key of `hop` asked by `caller`.
+fn session_key(ctx: &Context<'_>, hop: &Hop, session_name: &str, caller: &str) -> Result<String> {
     let endpoint = ctx.session.sts_endpoint()?;
     let duration = hop
         .duration_seconds
         .unwrap_or(DEFAULT_DURATION_SECONDS)
         .to_string();
-    let caller = signer_identity(signer_creds);
-    let key = cache::key(&Key {
+    Ok(cache::key(&Key {
         call: "AssumeRole",
-        caller: &caller,
+        caller,
         session: &[
             ("role_arn", &hop.role_arn),
             ("session_name", session_name),
@@ -194,9 +276,21 @@ fn hop(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> Resu
             ("mfa_serial", hop.mfa_serial.as_deref().unwrap_or("")),
         ],
         endpoint,
-    });
+    }))
+}
+
+/// Assumes `hop` with the credentials of `signer`, the level below, through the cache
+/// (under `key`).
+fn hop(
+    ctx: &Context<'_>,
+    hop: &Hop,
+    session_name: &str,
+    signer: &Level,
+    key: &str,
+) -> Result<Credentials> {
+    crate::validate::config_role_arn(&hop.role_arn)?;
     let what = format_args!("{} role {}", hop.origin, hop.role_arn);
-    cached(ctx, &key, what, || assume(ctx, hop, session_name, signer))
+    cached(ctx, key, what, || assume(ctx, hop, session_name, signer))
 }
 
 fn assume(ctx: &Context<'_>, hop: &Hop, session_name: &str, signer: &Level) -> Result<Credentials> {

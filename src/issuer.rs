@@ -12,7 +12,7 @@ use crate::eks::{self, Cluster};
 use crate::endpoint::{self, Service};
 use crate::env::Env;
 use crate::error::{Error, Result};
-use crate::executor::{self, Level};
+use crate::executor::{self, Level, Reach};
 use crate::log::{vlog, Log};
 use crate::plan::{self, Plan};
 use crate::request::Request;
@@ -171,6 +171,12 @@ impl<'e> Issuer<'e> {
     /// The credentials that sign tokens, within a fresh deadline (the first operation:
     /// within the one `new` started).
     pub fn credentials(&mut self) -> Result<Credentials> {
+        self.reach(Reach::Top)
+    }
+
+    /// The credentials of the plan's levels, as far as `reach` asks, within a fresh
+    /// deadline (the first operation: within the one `new` started).
+    fn reach(&mut self, reach: Reach) -> Result<Credentials> {
         if !std::mem::replace(&mut self.first_deadline, false) {
             self.session
                 .http()
@@ -178,7 +184,7 @@ impl<'e> Issuer<'e> {
         }
         // The state is taken out while the context borrows the rest.
         let mut state = std::mem::take(&mut self.state);
-        let creds = executor::run(&self.context(), &self.plan, &mut state);
+        let creds = executor::run(&self.context(), &self.plan, &mut state, reach);
         self.state = state;
         creds
     }
@@ -230,11 +236,12 @@ impl<'e> Issuer<'e> {
     /// with `each_level`, also who they were after the source and after each hop,
     /// labelled (where cross-account setups go wrong).
     pub fn identities(&mut self, each_level: bool) -> Result<Vec<(String, CallerIdentity)>> {
-        self.credentials()?;
         let levels: Vec<&Level> = if each_level {
+            self.reach(Reach::Every)?;
             self.state.levels.iter().collect()
         } else {
-            self.state.levels.last().into_iter().collect()
+            self.reach(Reach::Top)?;
+            self.state.top().into_iter().collect()
         };
         let mut out = Vec::new();
         for (i, level) in levels.into_iter().enumerate() {
@@ -257,7 +264,7 @@ impl<'e> Issuer<'e> {
             plan::Chosen::DefaultChain(skipped) => ("the default chain".into(), skipped.clone()),
             plan::Chosen::Profile(p) => (format!("profile {p}"), Vec::new()),
         };
-        let failure = self.credentials().err().map(|error| {
+        let failure = self.reach(Reach::Every).err().map(|error| {
             let reached = self.state.levels.len();
             match reached.checked_sub(1).and_then(|i| self.plan.hops.get(i)) {
                 Some(hop) => ChainFailure {
@@ -310,7 +317,7 @@ impl<'e> Issuer<'e> {
             ep.reason
         );
         let creds = self.credentials()?;
-        if let Some(top) = self.state.levels.last() {
+        if let Some(top) = self.state.top() {
             executor::check_can_sign(&self.session, top, "DescribeCluster")?;
         }
         eks::describe_cluster(&self.session, &ep, &creds, name)

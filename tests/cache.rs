@@ -67,7 +67,8 @@ fn warm_cache_makes_no_sts_call_and_its_token_verifies() {
         (1, 1),
         "no STS call on a warm cache"
     );
-    assert_eq!(r2.stderr.matches("cache hit").count(), 2, "{}", r2.stderr);
+    // One entry read: the hop's, found by its key alone (it names the base's key).
+    assert_eq!(r2.stderr.matches("cache hit").count(), 1, "{}", r2.stderr);
     assert!(!r2.stderr.contains("AssumeRole"), "{}", r2.stderr);
     // Signed with the cached session's secret, which botocore finds at moto.
     let v = verify(&token_of(&r2.stdout), "dev", Some(&m.url), &[]);
@@ -104,6 +105,32 @@ fn warm_cache_makes_no_sts_call_and_its_token_verifies() {
         let text = std::fs::read_to_string(f).unwrap();
         assert!(!text.contains(&web_identity_token("warm-irsa")));
     }
+}
+
+/// A warm run reads the top entry alone; what needs every level (`whoami -v`: who each
+/// one is) reads the levels below from the cache too, without assuming anything.
+#[test]
+fn every_level_is_read_from_the_cache_when_asked_for() {
+    let (env, irsa, dev) = chain_env("levels");
+    let args = ["get-token", "--cluster-name", "dev", "--role-arn", &dev];
+    assert_eq!(env.run(&args).code, 0);
+    let before = (sessions_of(&irsa), sessions_of(&dev));
+    let r = env.run(&["whoami", "--role-arn", &dev, "-v"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((sessions_of(&irsa), sessions_of(&dev)), before);
+    assert_eq!(r.stderr.matches("cache hit").count(), 2, "{}", r.stderr);
+    // Who each level is, on stderr; the top on stdout.
+    let irsa_name = irsa.rsplit('/').next().unwrap();
+    assert!(
+        r.stderr.contains(&format!("assumed-role/{irsa_name}/")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stdout.contains("assumed-role/levels-dev/"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -211,9 +238,16 @@ fn corrupt_entries_are_replaced() {
     .unwrap();
     assert!(run().contains("not ours"));
     assert_eq!(sessions(), (irsa_0, dev_0 + 2));
-    // A corrupt base: both are assumed again, since the hop's key names the base's new
-    // credentials.
+    // A corrupt base under a good hop: the hop's entry is found by its key alone (it
+    // names the base's key, not the base's credentials), so neither is read again or
+    // assumed, and the base is left until it is needed.
     std::fs::write(&base, "not json").unwrap();
+    let warm = run();
+    assert_eq!(warm.matches("cache hit").count(), 1, "{warm}");
+    assert_eq!(sessions(), (irsa_0, dev_0 + 2));
+    // Needed once the hop's entry is gone: the base is assumed again and replaced, then
+    // the hop.
+    std::fs::remove_file(&hop).unwrap();
     assert!(run().contains("corrupt"));
     assert_eq!(sessions(), (irsa_0 + 1, dev_0 + 3));
     for f in entries(&env) {

@@ -324,6 +324,19 @@ impl Cache {
         }
     }
 
+    /// The entry's credentials if it is ours, intact and valid long enough; nothing
+    /// waited for, nothing written, nothing said of an entry that is not used (the walk
+    /// that follows reads it again, and says).
+    pub(crate) fn peek(
+        &self,
+        s: &Session,
+        key: &str,
+        what: fmt::Arguments<'_>,
+    ) -> Option<Credentials> {
+        self.dir()?;
+        self.read(s, key, what, false)
+    }
+
     /// The cached credentials for `key`, or `fill()`'s, which are then cached. Holds the
     /// entry's lock while filling so that concurrent runs wait for one STS call.
     /// Waits for another process's lock at most a quarter of what `remaining` (the run's
