@@ -297,6 +297,19 @@ impl<'e> Issuer<'e> {
     /// EKS DescribeCluster of `name` with the signing credentials, within a fresh
     /// deadline. Needs a configured region.
     pub fn describe_cluster(&mut self, name: &str) -> Result<Cluster> {
+        self.eks("DescribeCluster", |s, ep, creds| {
+            eks::describe_cluster(s, ep, creds, name)
+        })
+    }
+
+    /// A call of the EKS API (`operation`, for messages) with the signing credentials,
+    /// within a fresh deadline: `call` gets the session, the region's EKS endpoint and
+    /// the credentials. Needs a configured region.
+    pub(crate) fn eks<T>(
+        &mut self,
+        operation: &str,
+        call: impl FnOnce(&Session, &endpoint::Endpoint, &Credentials) -> Result<T>,
+    ) -> Result<T> {
         let region = self.session.settings().region.clone().ok_or_else(|| {
             Error::InvalidInput(
                 "EKS has no global endpoint: give a region (--region or AWS_REGION)".into(),
@@ -311,8 +324,20 @@ impl<'e> Issuer<'e> {
         );
         let creds = self.credentials()?;
         if let Some(top) = self.state.levels.last() {
-            executor::check_can_sign(&self.session, top, "DescribeCluster")?;
+            executor::check_can_sign(&self.session, top, operation)?;
         }
-        eks::describe_cluster(&self.session, &ep, &creds, name)
+        call(&self.session, &ep, &creds)
+    }
+
+    /// Whether tokens are signed with keys used as they are (no role, no STS call in the
+    /// chain): nothing then tells get-token the servers' clock, so it signs on this
+    /// machine's.
+    pub(crate) fn keys_as_they_are(&self) -> bool {
+        self.plan.hops.is_empty() && self.plan.base.typed_keys().is_some()
+    }
+
+    /// Now on the servers' clock (this machine's, corrected by the skew learnt).
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        self.session.clock().now()
     }
 }

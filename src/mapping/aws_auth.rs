@@ -171,14 +171,36 @@ fn key_list(
                 ))
             }
             Err(e) => {
+                let cause = match not_an_item(&text) {
+                    Some(why) => why,
+                    None if text.contains("{{") => {
+                        "an unquoted {{...}} template is the usual cause: quote it".into()
+                    }
+                    None => String::new(),
+                };
                 problems.push(format!(
-                "{name} is not valid YAML ({e}): all of it is ignored (an unquoted {{{{...}}}} \
-                 template is the usual cause: quote it)"
-            ));
+                    "{name} is not valid YAML ({e}): all of it is ignored; {cause}"
+                ));
                 None
             }
         },
     )
+}
+
+/// The first line of `text` that starts with a dash meant as a list item but without
+/// the space YAML needs after it (`-system:masters`), as a cause in words.
+fn not_an_item(text: &str) -> Option<String> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let rest = line.trim_start().strip_prefix('-')?;
+        (!rest.is_empty() && !rest.starts_with(['-', ' ', '\t'])).then(|| {
+            format!(
+                "line {} of it, {:?}, is not a list item (a dash needs a space after it): \
+                 write \"- {rest}\"",
+                i + 1,
+                line.trim()
+            )
+        })
+    })
 }
 
 /// Whether a value holds what JSON cannot carry: a float that is not finite (`.nan`,
@@ -249,6 +271,12 @@ fn entry(
                     .map(|g| g.as_str().unwrap_or_default().to_owned())
                     .collect();
             }
+            ("groups", Yaml::String(g)) if not_an_item(g).is_some() => problems.push(format!(
+                "{}: groups is {g:?}, not a list (a dash needs a space after it: write \
+                 \"- {}\" on its own line): left empty",
+                at(),
+                &g[1..]
+            )),
             ("groups", _) => wrong(problems, "a list of strings"),
             ("sso", Yaml::Hash(_)) if arn_field == "rolearn" => e.sso = true,
             _ => {}
@@ -276,6 +304,8 @@ pub(crate) enum Unmapped {
     NeedsEc2,
     /// A template needs EC2 and the session is not an instance's (the server refuses).
     NotAnInstance,
+    /// An access entry of a node type with no documented username (EC2, HYPERPOD_LINUX).
+    NoUsername,
 }
 
 /// The user `id` maps to: the first role whose `rolearn` is the canonical ARN (ignoring
@@ -297,6 +327,7 @@ pub(crate) fn map(auth: &AwsAuth, id: &Identity) -> Result<User, Unmapped> {
                 username: id.canonical_arn.clone(),
                 groups: Vec::new(),
                 from: "mapAccounts",
+                policies: Vec::new(),
             })
         }
         (None, None) => return Err(Unmapped::NoMatch(near_misses(auth, id))),
@@ -310,11 +341,12 @@ pub(crate) fn map(auth: &AwsAuth, id: &Identity) -> Result<User, Unmapped> {
             .map(|g| render(g))
             .collect::<Result<_, _>>()?,
         from: by,
+        policies: Vec::new(),
     })
 }
 
 /// A username or group template rendered as `renderTemplate` does, in its order.
-fn render(template: &str, id: &Identity) -> Result<String, Unmapped> {
+pub(super) fn render(template: &str, id: &Identity) -> Result<String, Unmapped> {
     if template.contains("{{EC2PrivateDNSName}}") {
         // The server looks the instance up by the session name: `i-` and 8 or 17 word
         // characters, or it refuses.
@@ -399,7 +431,7 @@ mod tests {
                     let auth = parse(case["aws_auth"].as_str().unwrap(), deadline)
                         .unwrap_or_else(|e| panic!("{name}: {e}"));
                     map(&auth, &id).map_err(|u| match u {
-                        Unmapped::NoMatch(_) => "not mapped",
+                        Unmapped::NoMatch(_) | Unmapped::NoUsername => "not mapped",
                         Unmapped::NeedsEc2 | Unmapped::NotAnInstance => "ec2",
                     })
                 });
