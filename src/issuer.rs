@@ -297,19 +297,14 @@ impl<'e> Issuer<'e> {
     /// EKS DescribeCluster of `name` with the signing credentials, within a fresh
     /// deadline. Needs a configured region.
     pub fn describe_cluster(&mut self, name: &str) -> Result<Cluster> {
-        self.eks("DescribeCluster", |s, ep, creds| {
-            eks::describe_cluster(s, ep, creds, name)
-        })
+        let (ep, creds) = self.eks("DescribeCluster")?;
+        eks::describe_cluster(&self.session, &ep, &creds, name)
     }
 
-    /// A call of the EKS API (`operation`, for messages) with the signing credentials,
-    /// within a fresh deadline: `call` gets the session, the region's EKS endpoint and
-    /// the credentials. Needs a configured region.
-    pub(crate) fn eks<T>(
-        &mut self,
-        operation: &str,
-        call: impl FnOnce(&Session, &endpoint::Endpoint, &Credentials) -> Result<T>,
-    ) -> Result<T> {
+    /// What calls of the EKS API (`operation`, for messages) need, within a fresh
+    /// deadline: the region's EKS endpoint and the signing credentials (with time left
+    /// to sign). Needs a configured region. The calls take [`Issuer::session`].
+    pub(crate) fn eks(&mut self, operation: &str) -> Result<(endpoint::Endpoint, Credentials)> {
         let region = self.session.settings().region.clone().ok_or_else(|| {
             Error::InvalidInput(
                 "EKS has no global endpoint: give a region (--region or AWS_REGION)".into(),
@@ -326,7 +321,13 @@ impl<'e> Issuer<'e> {
         if let Some(top) = self.state.levels.last() {
             executor::check_can_sign(&self.session, top, operation)?;
         }
-        call(&self.session, &ep, &creds)
+        Ok((ep, creds))
+    }
+
+    /// The run's session (its HTTP client, clock, log), for calls made with
+    /// [`Issuer::eks`].
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
     }
 
     /// Whether tokens are signed with keys used as they are (no role, no STS call in the

@@ -4,7 +4,7 @@
 //! `access-entry`). What cannot be read is said, naming the IAM action missing, and the
 //! walk goes on without it.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::report::Report;
 use crate::eks::{self, Cluster};
@@ -91,31 +91,32 @@ pub(super) fn read(issuer: &mut Issuer<'_>, name: &str, id: &Identity, r: &mut R
 /// else the role's entry with a path among ListAccessEntries'), its policies, the user.
 fn entry(issuer: &mut Issuer<'_>, name: &str, mode: &str, id: &Identity, r: &mut Report) -> Lookup {
     let canonical = id.canonical_arn.as_str();
-    let found = issuer
-        .eks("DescribeAccessEntry", |s, ep, c| {
-            eks::describe_access_entry(s, ep, c, name, canonical)
-        })
-        .and_then(|e| match e {
-            Some(e) => Ok(Some(e)),
-            // A role's entry names the role's ARN with its path, which STS leaves out of
-            // a session's ARN (SSO's roles have one).
-            None if canonical.contains(":role/") => {
-                let listed = issuer.eks("ListAccessEntries", |s, ep, c| {
-                    eks::list(s, ep, c, name, None)
-                })?;
-                match listed
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .find(|p| access_entry::names(p, canonical))
-                {
-                    Some(p) => issuer.eks("DescribeAccessEntry", |s, ep, c| {
-                        eks::describe_access_entry(s, ep, c, name, p)
-                    }),
-                    None => Ok(None),
-                }
+    let region = issuer.region();
+    let (ep, creds) = match issuer.eks("DescribeAccessEntry") {
+        Ok(x) => x,
+        Err(e) => {
+            unread(r, "access-entry", &e, id, region, name);
+            return Lookup::Unknown;
+        }
+    };
+    let s = issuer.session();
+    let describe = |p: &str| eks::describe_access_entry(s, &ep, &creds, name, p);
+    let found = describe(canonical).and_then(|e| match e {
+        // A role's entry names the role's ARN with its path, which STS leaves out of a
+        // session's ARN (SSO's roles have one).
+        None if canonical.contains(":role/") => {
+            let listed = eks::list(s, &ep, &creds, name, None)?;
+            match listed
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|p| access_entry::names(p, canonical))
+            {
+                Some(p) => describe(p),
+                None => Ok(None),
             }
-            None => Ok(None),
-        });
+        }
+        e => Ok(e),
+    });
     let entry = match found {
         Ok(Some(e)) => e,
         Ok(None) if mode == "API" => {
@@ -144,7 +145,7 @@ fn entry(issuer: &mut Issuer<'_>, name: &str, mode: &str, id: &Identity, r: &mut
             return Lookup::Absent;
         }
         Err(e) => {
-            unread(r, "access-entry", &e, id, issuer.region(), name);
+            unread(r, "access-entry", &e, id, region, name);
             return Lookup::Unknown;
         }
     };
@@ -167,9 +168,7 @@ fn entry(issuer: &mut Issuer<'_>, name: &str, mode: &str, id: &Identity, r: &mut
         );
         return Lookup::Unusable;
     }
-    let policies = issuer.eks("ListAssociatedAccessPolicies", |s, ep, c| {
-        eks::list(s, ep, c, name, Some(&principal))
-    });
+    let policies = eks::list(s, &ep, &creds, name, Some(&principal));
     let mut fix = None;
     let listed = match &policies {
         Ok(p) if p.is_empty() => "no access policy".to_owned(),
@@ -178,7 +177,7 @@ fn entry(issuer: &mut Issuer<'_>, name: &str, mode: &str, id: &Identity, r: &mut
             p.iter().map(policy_in_words).collect::<Vec<_>>().join(", ")
         ),
         Err(e) => {
-            fix = Some(denied_fix(e, id, issuer.region(), name).unwrap_or_else(|| e.to_string()));
+            fix = Some(denied_fix(e, id, region.clone(), name).unwrap_or_else(|| e.to_string()));
             "its access policies not read".to_owned()
         }
     };
@@ -251,14 +250,12 @@ fn denied_fix(e: &Error, id: &Identity, region: Option<String>, cluster: &str) -
         _ => "cluster",
     };
     let wild = if resource == "cluster" { "" } else { "/*" };
-    let statement = json!({
-        "Effect": "Allow",
-        "Action": format!("eks:{}", se.operation),
-        "Resource": format!("arn:{partition}:eks:{region}:{}:{resource}/{cluster}{wild}", id.account),
-    });
+    // ARNs and action names need no JSON escaping.
     Some(format!(
-        "eks:{} is not allowed to {}: a policy of it needs\n  {statement}\ndoctor goes on \
+        "eks:{0} is not allowed to {1}: a policy of it needs\n  \
+         {{\"Effect\":\"Allow\",\"Action\":\"eks:{0}\",\"Resource\":\
+         \"arn:{partition}:eks:{region}:{2}:{resource}/{cluster}{wild}\"}}\ndoctor goes on \
          without what it would have read",
-        se.operation, id.canonical_arn
+        se.operation, id.canonical_arn, id.account
     ))
 }

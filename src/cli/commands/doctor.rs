@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use eks_token::doctor::{self, ExecRequest, Inputs, Report};
 use eks_token::kubeconfig::ContextView;
@@ -86,7 +86,7 @@ fn render(report: &Report, format: Format, log: &Log) -> String {
                     v
                 }).collect::<Vec<_>>(),
             });
-            doc["authenticationMode"] = json!(report.authentication_mode);
+            doc["authenticationMode"] = report.authentication_mode.clone().into();
             if let Some(u) = &report.user {
                 let from = match u.from {
                     "mapRoles" | "mapUsers" => "aws-auth",
@@ -95,7 +95,7 @@ fn render(report: &Report, format: Format, log: &Log) -> String {
                     other => other,
                 };
                 doc["kubernetes"] = json!({"username": u.username, "groups": u.groups,
-                    "from": from, "policies": u.policies});
+                    "from": from, "policies": Value::Array(u.policies.clone())});
             }
             format!("{}\n", json_for_terminal(&doc.to_string()))
         }
