@@ -568,6 +568,19 @@ fn a_skewed_clock_fails_only_keys_that_sign_on_it() {
     let s = step(&doc, "clock");
     assert_eq!(s["ok"], true, "{doc}");
     assert!(text(s, "detail").contains("get-token learns it"), "{s}");
+    // Two minutes behind: a skew the SDKs (and get-token) leave as it is, role or not.
+    let front = SkewedFront::start(moto().port, 120);
+    env.set("AWS_ENDPOINT_URL_STS", &front.url);
+    let (code, doc) = doctor(
+        &env,
+        &["--aws-auth", &aws_auth, "--role-arn", &role("doctor-clock")],
+    );
+    assert_eq!(code, 1, "{doc}");
+    let s = step(&doc, "clock");
+    assert!(
+        s["ok"] == false && text(s, "detail").contains("corrects only a skew beyond 4 minutes"),
+        "{s}"
+    );
 }
 
 /// The seed's aws-auth: `-system:masters` at the indentation of `groups:` (not YAML), and
@@ -660,6 +673,20 @@ fn the_seeds_kubeconfig_gets_its_api_version_and_its_role_read() {
                 "for cluster dev as [{DEV_ROLE}], the same request"
             )),
         "{s}"
+    );
+    // The same dash without its space in the kubeconfig's YAML: named at its line.
+    let yaml = format!(
+        "apiVersion: v1\nclusters:\n- name: dev\n  cluster:\n    server: {}\n\
+         users:\n- name: dev\n  user:\n    exec:\n      command: aws\n      args:\n      \
+         -eks\n      - get-token\n",
+        v.url
+    );
+    let k = write(&env, "kubeconfig", &yaml);
+    let (_, out) = doctor(&env, &["--role-arn", DEV_ROLE, "--kubeconfig", &k]);
+    assert!(
+        text(step(&out, "kubeconfig"), "detail")
+            .contains("line 12 of it, \"-eks\", is not a list item"),
+        "{out}"
     );
     // A program not on PATH.
     let gone = fixed.replace("\"command\":\"aws\"", "\"command\":\"no-such-eks-tool\"");

@@ -18,6 +18,7 @@ use crate::kubeconfig::Config;
 use crate::mapping::aws_auth::{self, Unmapped};
 use crate::mapping::{Identity, User};
 use crate::runtime::Runtime;
+use crate::session::SKEW_THRESHOLD;
 use crate::token::Token;
 
 use access::Lookup;
@@ -240,12 +241,13 @@ fn walk(inputs: &Inputs<'_>, env: &Env, runtime: Runtime, r: &mut Report) -> Res
     }
 }
 
-/// A skew of the servers' clock beyond this fails the clock step when nothing in the
-/// chain lets get-token learn it.
+/// How far from AWS's time a token may be signed: a token from EKS's future is refused,
+/// and one signed further back dies before kubectl stops using it (14 of 15 minutes).
 const CLOCK_SLACK: time::Duration = time::Duration::minutes(1);
 
-/// The clock step, when a server told this run its time: tokens made with keys used as
-/// they are (no STS call) are signed on this machine's clock, which EKS judges on its.
+/// The clock step, when a server told this run its time: get-token signs on AWS's time
+/// only when its chain asks STS, which tells it, and the skew is one the SDKs correct
+/// (beyond 4 minutes); otherwise on this machine's clock, which EKS judges on its own.
 fn clock_step(issuer: &Issuer<'_>, r: &mut Report) {
     let Some(skew) = issuer.clock_skew().filter(|s| s.abs() > CLOCK_SLACK) else {
         return;
@@ -259,22 +261,26 @@ fn clock_step(issuer: &Issuer<'_>, r: &mut Report) {
             "ahead of"
         }
     );
-    if issuer.keys_as_they_are() {
-        let _ = r.fail::<()>(
-            "clock",
-            format!(
-                "{detail}: get-token signs with these keys on this clock (its chain asks no \
-                 server the time), and EKS refuses a token dated in its future or more than \
-                 15 minutes in its past"
-            ),
-            Some("set this machine's clock right (NTP: timedatectl set-ntp true)".into()),
-        );
+    let why = if issuer.keys_as_they_are() {
+        "get-token signs with these keys on this clock (its chain asks no server the time)"
+    } else if skew.abs() <= SKEW_THRESHOLD {
+        "get-token corrects only a skew beyond 4 minutes, as the AWS SDKs do, so it signs on \
+         this clock"
     } else {
         r.pass(
             "clock",
             format!("{detail}: get-token learns it from STS and signs on AWS's time"),
         );
-    }
+        return;
+    };
+    let _ = r.fail::<()>(
+        "clock",
+        format!(
+            "{detail}: {why}, and EKS refuses a token dated in its future or more than 15 \
+             minutes in its past"
+        ),
+        Some("set this machine's clock right (NTP: timedatectl set-ntp true)".into()),
+    );
 }
 
 /// Step 3: a token, checked against the EKS server's rules; the token and the access

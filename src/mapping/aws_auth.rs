@@ -8,7 +8,7 @@ use std::time::Instant;
 use yaml_rust2::Yaml;
 
 use super::{Identity, User};
-use crate::yaml::{documents, Refused, Typing};
+use crate::yaml::{documents, not_a_list_item, Refused, Typing};
 
 /// One entry of `mapRoles` or `mapUsers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +171,7 @@ fn key_list(
                 ))
             }
             Err(e) => {
-                let cause = match not_an_item(&text) {
+                let cause = match not_a_list_item(&text) {
                     Some(why) => why,
                     None if text.contains("{{") => {
                         "an unquoted {{...}} template is the usual cause: quote it".into()
@@ -185,22 +185,6 @@ fn key_list(
             }
         },
     )
-}
-
-/// The first line of `text` that starts with a dash meant as a list item but without
-/// the space YAML needs after it (`-system:masters`), as a cause in words.
-fn not_an_item(text: &str) -> Option<String> {
-    text.lines().enumerate().find_map(|(i, line)| {
-        let rest = line.trim_start().strip_prefix('-')?;
-        (!rest.is_empty() && !rest.starts_with(['-', ' ', '\t'])).then(|| {
-            format!(
-                "line {} of it, {:?}, is not a list item (a dash needs a space after it): \
-                 write \"- {rest}\"",
-                i + 1,
-                line.trim()
-            )
-        })
-    })
 }
 
 /// Whether a value holds what JSON cannot carry: a float that is not finite (`.nan`,
@@ -271,7 +255,7 @@ fn entry(
                     .map(|g| g.as_str().unwrap_or_default().to_owned())
                     .collect();
             }
-            ("groups", Yaml::String(g)) if not_an_item(g).is_some() => problems.push(format!(
+            ("groups", Yaml::String(g)) if not_a_list_item(g).is_some() => problems.push(format!(
                 "{}: groups is {g:?}, not a list (a dash needs a space after it: write \
                  \"- {}\" on its own line): left empty",
                 at(),
