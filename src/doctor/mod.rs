@@ -15,7 +15,7 @@ use crate::env::Env;
 use crate::issuer::Issuer;
 use crate::kube::Review;
 use crate::kubeconfig::Config;
-use crate::mapping::aws_auth::{self, Unmapped};
+use crate::mapping::aws_auth::{self, AwsAuth, Unmapped};
 use crate::mapping::{Identity, User};
 use crate::runtime::Runtime;
 use crate::session::SKEW_THRESHOLD;
@@ -128,6 +128,21 @@ fn walk(inputs: &Inputs<'_>, env: &Env, runtime: Runtime, r: &mut Report) -> Res
         ),
     );
     r.identity = Some(identity.clone());
+    // What was given is read before EKS is asked: a file doctor cannot read ends the
+    // walk here, no request made for it.
+    let auth = match &inputs.aws_auth {
+        Some((origin, text)) => Some(read_aws_auth(origin, text, &deadline, r)?),
+        None => None,
+    };
+    let view = match &inputs.kubeconfig {
+        Some(path) => match Config::read(path, deadline.0)
+            .and_then(|c| c.context(inputs.context.as_deref()))
+        {
+            Ok(v) => Some(v),
+            Err(e) => return r.fail("kubeconfig", e.to_string(), None),
+        },
+        None => None,
+    };
     // 5: the cluster's access configuration, then aws-auth as EKS's precedence has it:
     // CONFIG_MAP reads aws-auth alone, API access entries alone, API_AND_CONFIG_MAP the
     // principal's entry, else aws-auth.
@@ -153,8 +168,8 @@ fn walk(inputs: &Inputs<'_>, env: &Env, runtime: Runtime, r: &mut Report) -> Res
             "assuming the cluster reads aws-auth (its authentication mode is not known)",
         )),
     };
-    let predicted = match (reads_aws_auth, &inputs.aws_auth) {
-        (Some(note), Some((origin, text))) => predict(origin, text, &identity, note, &deadline, r),
+    let predicted = match (reads_aws_auth, &auth) {
+        (Some(note), Some(auth)) => predict(auth, &identity, note, r),
         (None, Some(_)) => {
             let why = if mode == "API" {
                 "the cluster's authentication mode is API: EKS does not read it"
@@ -168,14 +183,9 @@ fn walk(inputs: &Inputs<'_>, env: &Env, runtime: Runtime, r: &mut Report) -> Res
     };
     r.user = predicted.clone();
     // 6: the cluster's own answer, to the token its kubeconfig's user would make.
-    let Some(path) = &inputs.kubeconfig else {
+    let Some(view) = view else {
         return Ok(());
     };
-    let view =
-        match Config::read(path, deadline.0).and_then(|c| c.context(inputs.context.as_deref())) {
-            Ok(v) => v,
-            Err(e) => return r.fail("kubeconfig", e.to_string(), None),
-        };
     let sent = cluster::users_token(
         inputs,
         env,
@@ -314,41 +324,37 @@ fn token_step(
     Ok((token, access_key_id))
 }
 
-/// Step `aws-auth`: the ConfigMap's user for `id`, as aws-iam-authenticator maps it;
-/// `note` says what was assumed of the cluster's mode.
-fn predict(
+/// The aws-auth ConfigMap given, read before EKS is asked: one doctor cannot read ends
+/// the walk (step `aws-auth`).
+fn read_aws_auth(
     origin: &str,
     text: &Result<String, String>,
-    id: &Identity,
-    note: Option<&str>,
     deadline: &Deadline,
     r: &mut Report,
-) -> Option<User> {
+) -> Result<AwsAuth, Ended> {
     let text = match text {
         Ok(t) => t,
-        Err(e) => {
-            let _ = r.fail::<()>("aws-auth", e.clone(), None);
-            return None;
-        }
+        Err(e) => return r.fail("aws-auth", e.clone(), None),
     };
-    let auth = match aws_auth::parse(text, deadline.0) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = r.fail::<()>(
-                "aws-auth",
-                format!("{origin} cannot be read as the aws-auth ConfigMap: {e}"),
-                None,
-            );
-            return None;
-        }
-    };
+    aws_auth::parse(text, deadline.0).or_else(|e| {
+        r.fail(
+            "aws-auth",
+            format!("{origin} cannot be read as the aws-auth ConfigMap: {e}"),
+            None,
+        )
+    })
+}
+
+/// Step `aws-auth`: the ConfigMap's user for `id`, as aws-iam-authenticator maps it;
+/// `note` says what was assumed of the cluster's mode.
+fn predict(auth: &AwsAuth, id: &Identity, note: Option<&str>, r: &mut Report) -> Option<User> {
     let notes = (!auth.problems.is_empty()).then(|| {
         format!(
             "aws-iam-authenticator would skip: {}",
             auth.problems.join("; ")
         )
     });
-    match aws_auth::map(&auth, id) {
+    match aws_auth::map(auth, id) {
         Ok(u) => {
             let mut detail = format!(
                 "{} maps {} to username {}, groups [{}]",
