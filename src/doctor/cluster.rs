@@ -81,11 +81,8 @@ pub(super) fn users_token(
             );
         }
         let theirs = STANDARD.decode(c.ca_data.trim()).unwrap_or_default();
-        if view
-            .ca_pem
-            .as_ref()
-            .is_some_and(|ca| !same_pem(ca, &theirs))
-        {
+        let differs = view.ca_pem.as_ref().is_some_and(|ca| !holds(ca, &theirs));
+        if differs && !theirs.is_empty() {
             return r.fail(
                 "kubeconfig",
                 format!(
@@ -217,20 +214,22 @@ pub(super) fn users_token(
     }
 }
 
-/// Where kubectl finds `command`: itself when it names a path, else the first
-/// executable file of that name in `path` (a `PATH` value).
+/// Where kubectl finds `command`: itself when it names a path (an absolute one must be
+/// an executable file), else the first executable file of that name in `path` (a
+/// `PATH` value).
 fn locate(command: &str, path: &str) -> Option<String> {
     use std::os::unix::fs::PermissionsExt;
+    let runnable = |f: &str| {
+        std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
     if command.contains('/') {
         // A relative path is the kubeconfig's directory's: not checked here.
-        return Some(command.to_owned());
+        return (!command.starts_with('/') || runnable(command)).then(|| command.to_owned());
     }
     path.split(':')
         .filter(|d| !d.is_empty())
         .map(|d| format!("{}/{command}", d.trim_end_matches('/')))
-        .find(|f| {
-            std::fs::metadata(f).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
+        .find(|f| runnable(f))
 }
 
 /// Whether two server URLs name the same server (case, a default port and a final `/`
@@ -245,15 +244,17 @@ fn same_server(a: &str, b: &str) -> bool {
     matches!((norm(a), norm(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Whether two PEM texts are the same (line breaks and spaces aside).
-fn same_pem(a: &[u8], b: &[u8]) -> bool {
+/// Whether the PEM text `bundle` holds the certificate(s) of `pem` (line breaks and
+/// spaces aside): a kubeconfig's CA may be a bundle with the cluster's CA in it.
+fn holds(bundle: &[u8], pem: &[u8]) -> bool {
     let strip = |x: &[u8]| -> Vec<u8> {
         x.iter()
             .copied()
             .filter(|c| !c.is_ascii_whitespace())
             .collect()
     };
-    strip(a) == strip(b)
+    let (bundle, pem) = (strip(bundle), strip(pem));
+    !pem.is_empty() && bundle.windows(pem.len()).any(|w| w == pem)
 }
 
 /// How the kubeconfig user's request differs from doctor's, in words (empty: the same).
@@ -390,5 +391,39 @@ pub(super) fn refused(
             format!("the cluster answered HTTP {other}{said}"),
             "not an answer of the Kubernetes API: is the kubeconfig's server the cluster's?".into(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_and_a_ca_are_compared_as_kubectl_would_use_them() {
+        let eks = "https://ABC.gr7.us-east-1.eks.amazonaws.com";
+        for same in [
+            eks,
+            "https://abc.gr7.us-east-1.eks.amazonaws.com/",
+            "https://abc.gr7.us-east-1.eks.amazonaws.com:443",
+        ] {
+            assert!(same_server(same, eks), "{same}");
+        }
+        for other in [
+            "https://def.gr7.us-east-1.eks.amazonaws.com",
+            "https://abc.gr7.us-east-1.eks.amazonaws.com:8443",
+            "http://abc.gr7.us-east-1.eks.amazonaws.com",
+        ] {
+            assert!(!same_server(other, eks), "{other}");
+        }
+        let ca = b"-----BEGIN CERTIFICATE-----\nMIIB\nAQAB\n-----END CERTIFICATE-----\n";
+        let bundle = b"-----BEGIN CERTIFICATE-----\nOTHER\n-----END CERTIFICATE-----\n\
+                       -----BEGIN CERTIFICATE-----\r\nMIIBAQAB\r\n-----END CERTIFICATE-----\r\n";
+        assert!(holds(bundle, ca) && holds(ca, ca));
+        assert!(!holds(
+            b"-----BEGIN CERTIFICATE-----\nOTHER\n-----END CERTIFICATE-----",
+            ca
+        ));
+        assert!(locate("sh", "/nonexistent:/bin").is_some());
+        assert!(locate("/nonexistent/eks-token", "/bin").is_none());
     }
 }
