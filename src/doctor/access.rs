@@ -154,65 +154,53 @@ fn entry(issuer: &mut Issuer<'_>, name: &str, mode: &str, id: &Identity, r: &mut
         .unwrap_or(canonical)
         .to_owned();
     let kind = entry_type(&entry);
-    if kind != "STANDARD" {
+    // A node's entry (or username) maps only the node's own sessions.
+    let policies = eks::list(s, &ep, &creds, name, Some(&principal));
+    let user = access_entry::user(&entry, id, policies.as_deref().unwrap_or_default());
+    let Some(u) = user.ok().filter(|_| kind == "STANDARD") else {
         let _ = r.fail::<()>(
             "access-entry",
             format!(
-                "the access entry {principal} is of type {kind}: for nodes, not for people or \
-                 tools (EKS maps no one else with it, and aws-auth is not tried)"
+                "the access entry {principal} ({kind}) is a node's: it maps no person or tool \
+                 (EKS answers 401 Unauthorized, and aws-auth is not tried)"
             ),
             Some(format!(
-                "map another role with a STANDARD entry, or delete this one and create a \
-                 STANDARD entry for {principal}"
+                "give {canonical} a STANDARD entry, or use another role"
             )),
         );
         return Lookup::Unusable;
-    }
-    let policies = eks::list(s, &ep, &creds, name, Some(&principal));
+    };
     let mut fix = None;
     let listed = match &policies {
-        Ok(p) if p.is_empty() => "no access policy".to_owned(),
-        Ok(p) => format!(
-            "policies {}",
-            p.iter().map(policy_in_words).collect::<Vec<_>>().join(", ")
-        ),
-        Err(e) => {
-            fix = Some(denied_fix(e, id, region.clone(), name).unwrap_or_else(|| e.to_string()));
-            "its access policies not read".to_owned()
-        }
-    };
-    match access_entry::user(&entry, id, policies.as_deref().unwrap_or_default()) {
-        Ok(u) => {
-            if u.groups.is_empty() && policies.as_ref().is_ok_and(Vec::is_empty) {
+        Ok(p) if p.is_empty() => {
+            if u.groups.is_empty() {
                 fix = Some(format!(
                     "the entry grants nothing by itself: associate an access policy (aws eks \
                      associate-access-policy --cluster-name {name} --principal-arn {principal} \
                      ...), or bind RBAC to its username or groups"
                 ));
             }
-            r.caveat(
-                "access-entry",
-                format!(
-                    "access entry {principal} maps {canonical} to username {}, groups [{}]; {listed}",
-                    u.username,
-                    u.groups.join(", ")
-                ),
-                fix,
-            );
-            Lookup::Mapped(u)
+            "no access policy".to_owned()
         }
-        Err(_) => {
-            let _ = r.fail::<()>(
-                "access-entry",
-                format!(
-                    "the access entry {principal} has a username that needs EC2 (a node's): \
-                     EKS answers 401 Unauthorized"
-                ),
-                None,
-            );
-            Lookup::Unusable
+        Ok(p) => format!(
+            "policies {}",
+            p.iter().map(policy_in_words).collect::<Vec<_>>().join(", ")
+        ),
+        Err(e) => {
+            fix = Some(denied_fix(e, id, region, name).unwrap_or_else(|| e.to_string()));
+            "its access policies not read".to_owned()
         }
-    }
+    };
+    r.caveat(
+        "access-entry",
+        format!(
+            "access entry {principal} maps {canonical} to username {}, groups [{}]; {listed}",
+            u.username,
+            u.groups.join(", ")
+        ),
+        fix,
+    );
+    Lookup::Mapped(u)
 }
 
 /// A read that failed, as step `name`: AccessDenied names the action missing and the

@@ -232,16 +232,14 @@ fn locate(command: &str, path: &str) -> Option<String> {
         .find(|f| runnable(f))
 }
 
-/// Whether two server URLs name the same server (case, a default port and a final `/`
+/// Whether two server URLs name the same server (case, the port 443 and a final `/`
 /// aside).
 fn same_server(a: &str, b: &str) -> bool {
     let norm = |s: &str| {
-        crate::url::parse(s).map(|mut u| {
-            u.path = u.path.trim_end_matches('/').to_owned();
-            u
-        })
+        let s = s.trim_end_matches('/').to_ascii_lowercase();
+        s.strip_suffix(":443").map(str::to_owned).unwrap_or(s)
     };
-    matches!((norm(a), norm(b)), (Ok(x), Ok(y)) if x == y)
+    norm(a) == norm(b)
 }
 
 /// Whether the PEM text `bundle` holds the certificate(s) of `pem` (line breaks and
@@ -318,20 +316,17 @@ pub(super) fn failed(e: &Error, eks: Option<&Cluster>, name: &str) -> Option<Str
     else {
         return None;
     };
-    Some(match eks {
-        Some(c) => format!(
-            "the server's certificate is not signed by the context's certificate authority: \
-             write cluster {name}'s CA as its certificate-authority-data:\n\
-             certificate-authority-data: {}",
-            c.ca_data
-        ),
+    let ca = match eks {
+        Some(c) => format!(":\ncertificate-authority-data: {}", c.ca_data),
         None => format!(
-            "the server's certificate is not signed by the context's certificate authority: \
-             write the cluster's CA as its certificate-authority-data (aws eks \
-             describe-cluster --name {name} --query cluster.certificateAuthority.data \
+            " (aws eks describe-cluster --name {name} --query cluster.certificateAuthority.data \
              --output text)"
         ),
-    })
+    };
+    Some(format!(
+        "the server's certificate is not signed by the context's certificate authority: \
+         write the cluster's CA as its certificate-authority-data{ca}"
+    ))
 }
 
 /// What a refused SelfSubjectReview means; `predicted`: the user a mapping gave.

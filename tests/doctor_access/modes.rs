@@ -250,7 +250,7 @@ fn api_and_config_map_the_entry_wins_else_aws_auth_and_config_map_reads_aws_auth
     assert_eq!(code, 1, "{out}");
     let s = step(&out, "access-entry");
     assert!(
-        s["ok"] == false && text(s, "detail").contains("is of type EC2_LINUX: for nodes"),
+        s["ok"] == false && text(s, "detail").contains("(EC2_LINUX) is a node's"),
         "{s}"
     );
     // CONFIG_MAP: access entries are not read at all; aws-auth decides.

@@ -58,9 +58,8 @@ fn exec_request(view: &ContextView) -> Option<Result<ExecRequest, String>> {
     let ours = dialect != Dialect::EksToken || name.starts_with("eks-token");
     let g = match args::parse(dialect, &exec.args, &Env::default()) {
         Ok(Command::GetToken(g)) => g,
-        _ if !ours => return None,
-        Ok(_) => return Some(Err("they ask for no token".into())),
-        Err(e) => return Some(Err(e.to_string())),
+        Err(e) if ours => return Some(Err(e.to_string())),
+        _ => return None,
     };
     let mut env: Vec<(String, String)> = exec.env.clone();
     env.extend(g.env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
