@@ -2,7 +2,9 @@
 # The seed scenario, end to end and on loopback only:
 #   pod's web identity token --AssumeRoleWithWebIdentity--> role in 111111111111
 #   --AssumeRole--> arn:aws:iam::222222222222:role/testrole --presign--> EKS token
-#   --> kubectl, against a local API server that verifies the token as EKS does.
+#   --> kubectl, against a local API server that verifies the token as EKS does and maps
+#   it by the cluster's EKS access entries (authentication mode API); then
+#   `eks-token doctor` reads those entries through the server's EKS API.
 # moto's server plays STS. Run it with `make demo`.
 set -euo pipefail
 
@@ -45,8 +47,19 @@ else:
 PY
 echo "STS at $sts"
 
-say "Starting the verifying API server (cluster 'dev')"
+say "Starting the verifying API server (cluster 'dev', authentication mode API)"
+# The cluster as EKS holds it: one access entry, for the dev role, with a username
+# template, a group and an access policy scoped to the dev-* namespaces.
+cat >"$work/control-plane.json" <<'JSON'
+{"name": "dev", "arn": "arn:aws:eks:us-east-1:222222222222:cluster/dev",
+ "authenticationMode": "API",
+ "accessEntries": [{"principalArn": "arn:aws:iam::222222222222:role/testrole",
+   "username": "testrole:{{SessionName}}", "kubernetesGroups": ["developers"],
+   "accessPolicies": [{"policyArn": "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy",
+                       "accessScope": {"type": "namespace", "namespaces": ["dev-*"]}}]}]}
+JSON
 python3 "$here/tests/support/eks_verifier.py" serve --cluster dev --sts-url "$sts" \
+    --control-plane "$work/control-plane.json" \
     --cert-dir "$work/certs" --log "$work/verdicts.jsonl" >"$work/verifier.out" &
 pids+=($!)
 for _ in $(seq 100); do grep -q ready "$work/verifier.out" 2>/dev/null && break; sleep 0.1; done
@@ -109,5 +122,17 @@ if kubectl --kubeconfig "$work/kubeconfig-prod" version >/dev/null 2>"$work/prod
     echo "FAIL: a token for cluster prod was accepted by cluster dev" >&2; exit 1
 fi
 grep -m1 -o 'Unauthorized\|provide credentials' "$work/prod.err" || true
+
+say "eks-token doctor: the path step by step, the access entry read through EKS's API"
+# The stand-in serves EKS's API too (DescribeCluster, the access entries), over its TLS.
+eks_api=(env AWS_ENDPOINT_URL_EKS="https://127.0.0.1:$api_port" AWS_CA_BUNDLE="$ca")
+"${eks_api[@]}" "$bin" doctor --cluster-name dev \
+    --role-arn arn:aws:iam::222222222222:role/testrole --kubeconfig "$work/kubeconfig"
+
+say "doctor for a role the cluster has no access entry for (exit 1, and what to do)"
+if "${eks_api[@]}" "$bin" doctor --cluster-name dev \
+    --role-arn arn:aws:iam::222222222222:role/no-entry; then
+    echo "FAIL: doctor passed a role without an access entry" >&2; exit 1
+fi
 
 say "OK: IRSA -> AssumeRoleWithWebIdentity -> AssumeRole(222222222222) -> token verified as $arn"

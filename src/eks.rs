@@ -34,26 +34,24 @@ pub struct Cluster {
     pub authentication_mode: Option<String>,
 }
 
-/// One signed `GET` of the EKS API at `path_and_query`, its JSON answer (the error answer
-/// decoded as a [`ServiceError`] of `operation` about `subject`).
+/// One signed `GET` of the EKS API at `path` (as sent: its labels percent-encoded) with
+/// `query` (not yet encoded), its JSON answer (the error answer decoded as a
+/// [`ServiceError`] of `operation` about `subject`).
 fn get(
     s: &Session,
     ep: &Endpoint,
     creds: &Credentials,
     operation: &'static str,
     subject: &str,
-    path_and_query: &str,
+    path: &str,
+    query: &[(String, String)],
 ) -> Result<Value> {
-    let (path, query) = match path_and_query.split_once('?') {
-        Some((p, q)) => (p, Some(q)),
-        None => (path_and_query, None),
+    let path_and_query = if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", sigv4::encode_query(query))
     };
-    let query: Vec<(String, String)> = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+    let path_and_query = path_and_query.as_str();
     let what = format!("{operation} {subject}");
     let log = s.log();
     s.retrying(s.retry().max_attempts, &what, |attempt| {
@@ -62,7 +60,7 @@ fn get(
                 method: "GET",
                 host: &ep.host(),
                 path: &ep.path(path),
-                query: &query,
+                query,
                 headers: &[],
                 body: b"",
             },
@@ -154,7 +152,18 @@ pub(crate) fn describe_cluster(
     name: &str,
 ) -> Result<Cluster> {
     let path = format!("/clusters/{}", encode_segment(name));
-    let json = get(s, ep, creds, "DescribeCluster", name, &path)?;
+    let json = get(s, ep, creds, "DescribeCluster", name, &path, &[]).map_err(|e| match e {
+        // EKS is regional: the usual cause is another region than the cluster's.
+        Error::Service(mut se) if se.code == NOT_FOUND => {
+            se.hint = Some(format!(
+                "no cluster {name} in {}, the region asked: give the cluster's region \
+                 (--region or AWS_REGION)",
+                ep.signing_region
+            ));
+            Error::Service(se)
+        }
+        e => e,
+    })?;
     let c = &json["cluster"];
     let get = |k: &str| {
         c.get(k)
@@ -219,6 +228,87 @@ pub(crate) fn describe_cluster(
             .as_str()
             .map(str::to_owned),
     })
+}
+
+/// The error code of an absent cluster or access entry.
+const NOT_FOUND: &str = "ResourceNotFoundException";
+
+/// The most pages of a List call read (100 items each by default).
+const MAX_PAGES: usize = 100;
+
+/// `/clusters/NAME/access-entries`, and `/PRINCIPAL` for one entry (percent-encoded).
+fn entries_path(cluster: &str, principal: Option<&str>) -> String {
+    let mut path = format!("/clusters/{}/access-entries", encode_segment(cluster));
+    if let Some(p) = principal {
+        path.push('/');
+        path.push_str(&encode_segment(p));
+    }
+    path
+}
+
+/// DescribeAccessEntry of `principal` (an IAM role or user ARN, path and all) on
+/// `cluster`: its `accessEntry`, or `None` when the cluster has none for it.
+pub(crate) fn describe_access_entry(
+    s: &Session,
+    ep: &Endpoint,
+    creds: &Credentials,
+    cluster: &str,
+    principal: &str,
+) -> Result<Option<Value>> {
+    let path = entries_path(cluster, Some(principal));
+    match get(s, ep, creds, "DescribeAccessEntry", principal, &path, &[]) {
+        Ok(mut v) => Ok(Some(v["accessEntry"].take())),
+        Err(Error::Service(se)) if se.code == NOT_FOUND => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Every page of a List call on `cluster`: ListAccessEntries (the principals' ARNs), or
+/// with `principal`, ListAssociatedAccessPolicies of its entry (the policies).
+pub(crate) fn list(
+    s: &Session,
+    ep: &Endpoint,
+    creds: &Credentials,
+    cluster: &str,
+    principal: Option<&str>,
+) -> Result<Vec<Value>> {
+    let (operation, key, path) = match principal {
+        None => (
+            "ListAccessEntries",
+            "accessEntries",
+            entries_path(cluster, None),
+        ),
+        Some(p) => (
+            "ListAssociatedAccessPolicies",
+            "associatedAccessPolicies",
+            entries_path(cluster, Some(p)) + "/access-policies",
+        ),
+    };
+    let mut items = Vec::new();
+    let mut query = Vec::new();
+    for _ in 0..MAX_PAGES {
+        let mut page = get(
+            s,
+            ep,
+            creds,
+            operation,
+            principal.unwrap_or(cluster),
+            &path,
+            &query,
+        )?;
+        if let Value::Array(a) = page[key].take() {
+            items.extend(a);
+        }
+        match page["nextToken"].as_str() {
+            Some(t) if !t.is_empty() => query = vec![("nextToken".into(), t.to_owned())],
+            _ => return Ok(items),
+        }
+    }
+    Err(bad_answer(
+        operation,
+        cluster,
+        format!("more than {MAX_PAGES} pages"),
+    ))
 }
 
 /// Whether `arn` is `arn:PARTITION:eks:REGION:ACCOUNT:cluster/NAME` for `name` in

@@ -280,10 +280,10 @@ impl Client {
             )),
             E::HostNotFound => Failure::Connection("host not found (DNS)".into()),
             E::ConnectionFailed => Failure::Connection("connection failed".into()),
-            E::Rustls(e) => Failure::Tls(tls_failure(&e.to_string())),
+            E::Rustls(e) => Failure::Tls(self.tls_failure(&e.to_string())),
             // rustls reports a failed handshake (bad certificate) as invalid data.
             E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-                Failure::Tls(tls_failure(&io.to_string()))
+                Failure::Tls(self.tls_failure(&io.to_string()))
             }
             E::Io(io) => {
                 if self.remaining().is_zero() {
@@ -300,10 +300,17 @@ impl Client {
     }
 }
 
-fn tls_failure(detail: &str) -> String {
-    format!(
-        "TLS failed: {detail} (for an endpoint with a private CA, set AWS_CA_BUNDLE to its PEM file)"
-    )
+impl Client {
+    /// A TLS failure in words: with a CA given for the server (a cluster's), that CA is
+    /// the one to look at, not AWS_CA_BUNDLE.
+    fn tls_failure(&self, detail: &str) -> String {
+        if self.ca_pem.is_some() {
+            return format!("TLS failed: {detail} (with the CA given for this server)");
+        }
+        format!(
+            "TLS failed: {detail} (for an endpoint with a private CA, set AWS_CA_BUNDLE to its PEM file)"
+        )
+    }
 }
 
 fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {

@@ -304,6 +304,14 @@ impl<'e> Issuer<'e> {
     /// EKS DescribeCluster of `name` with the signing credentials, within a fresh
     /// deadline. Needs a configured region.
     pub fn describe_cluster(&mut self, name: &str) -> Result<Cluster> {
+        let (ep, creds) = self.eks("DescribeCluster")?;
+        eks::describe_cluster(&self.session, &ep, &creds, name)
+    }
+
+    /// What calls of the EKS API (`operation`, for messages) need, within a fresh
+    /// deadline: the region's EKS endpoint and the signing credentials (with time left
+    /// to sign). Needs a configured region. The calls take [`Issuer::session`].
+    pub(crate) fn eks(&mut self, operation: &str) -> Result<(endpoint::Endpoint, Credentials)> {
         let region = self.session.settings().region.clone().ok_or_else(|| {
             Error::InvalidInput(
                 "EKS has no global endpoint: give a region (--region or AWS_REGION)".into(),
@@ -318,8 +326,26 @@ impl<'e> Issuer<'e> {
         );
         let creds = self.credentials()?;
         if let Some(top) = self.state.top() {
-            executor::check_can_sign(&self.session, top, "DescribeCluster")?;
+            executor::check_can_sign(&self.session, top, operation)?;
         }
-        eks::describe_cluster(&self.session, &ep, &creds, name)
+        Ok((ep, creds))
+    }
+
+    /// The run's session (its HTTP client, clock, log), for calls made with
+    /// [`Issuer::eks`].
+    pub(crate) fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Whether tokens are signed with keys used as they are (no role, no STS call in the
+    /// chain): nothing then tells get-token the servers' clock, so it signs on this
+    /// machine's.
+    pub(crate) fn keys_as_they_are(&self) -> bool {
+        self.plan.hops.is_empty() && self.plan.base.typed_keys().is_some()
+    }
+
+    /// Now on the servers' clock (this machine's, corrected by the skew learnt).
+    pub(crate) fn now(&self) -> time::OffsetDateTime {
+        self.session.clock().now()
     }
 }

@@ -9,11 +9,14 @@ use crate::common::fault::{FaultServer, Reply};
 use crate::common::*;
 
 /// Environment keys against moto; the roles assumed with them are in 222222222222.
+/// EKS's API is not reachable here (tests/doctor_access.rs has the EKS stand-in): one
+/// attempt, so its step does not wait on retries.
 fn keys_env() -> TestEnv {
     let mut env = TestEnv::new();
     env.static_creds("AKIADOCTOR0000000001", "doctor/secret")
         .set("AWS_ENDPOINT_URL_STS", &moto().url)
-        .set("AWS_REGION", "us-east-1");
+        .set("AWS_REGION", "us-east-1")
+        .set("AWS_MAX_ATTEMPTS", "1");
     env
 }
 
@@ -86,8 +89,21 @@ data:
         .collect();
     assert_eq!(
         names,
-        ["credentials", "role", "token", "identity", "aws-auth"]
+        [
+            "credentials",
+            "role",
+            "token",
+            "identity",
+            "eks",
+            "aws-auth"
+        ]
     );
+    // EKS's API is not reachable: said, and aws-auth assumed to decide.
+    assert_eq!(step(&doc, "eks")["ok"], true, "{doc}");
+    assert!(step(&doc, "aws-auth")["detail"]
+        .as_str()
+        .unwrap()
+        .ends_with("; assuming the cluster reads aws-auth (its authentication mode is not known)"));
     let user = &doc["kubernetes"];
     assert_eq!(
         user["username"], "dev:alice-example.com:alice@example.com",
@@ -490,7 +506,12 @@ fn an_sts_endpoint_from_the_profile_is_the_tokens_host_too() {
     let role = "arn:aws:iam::222222222222:role/doctor-profile-endpoint";
     let config = format!("mapRoles: |\n  - rolearn: {role}\n    username: via-profile\n");
     let (code, doc) = doctor(&env, role, &config, &[]);
-    assert_eq!(code, 0, "{doc}");
+    // The profile's endpoint is EKS's too: moto's, which has no cluster dev.
+    assert_eq!(code, 1, "{doc}");
+    assert!(step(&doc, "eks")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("no cluster dev in us-east-1, the region asked"));
     let token = step(&doc, "token");
     assert_eq!(token["ok"], true, "{doc}");
     assert!(

@@ -14,6 +14,7 @@ mod cache;
 mod cache_keys;
 mod credential_chain_scenarios;
 mod doctor;
+mod doctor_access;
 mod dropin;
 mod eks_api;
 mod examples;

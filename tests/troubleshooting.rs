@@ -124,6 +124,25 @@ fn a_proxy_that_refuses_or_cannot_reach_sts_is_named() {
         "{}",
         r.stderr
     );
+    // Credentials already in the proxy URL: the proxy refused those (not "write them
+    // into the proxy URL"), in get-token's line and in doctor's step.
+    env.set(
+        "HTTPS_PROXY",
+        format!("http://alice:pa55@127.0.0.1:{proxy}"),
+    );
+    let r = env.run(&["get-token", "--cluster-name", "dev", "--no-cache"]);
+    assert_failed(&r, 1, &["pa55"]);
+    let refused = format!(
+        "the proxy http://127.0.0.1:{proxy} (HTTPS_PROXY) refused the credentials in its URL \
+         (407 Proxy Authentication Required): check the user and password written there"
+    );
+    assert!(r.stderr.contains(&refused), "{}", r.stderr);
+    let r = env.run(&["doctor", "--cluster-name", "dev", "-o", "json"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let detail = doc["steps"][0]["detail"].as_str().unwrap();
+    assert!(detail.contains(&refused), "{doc}");
+    assert!(!r.stdout.contains("pa55") && !r.stdout.contains("write them into"));
 }
 
 /// A proxy that answers every CONNECT with 502 Bad Gateway (the fault no real proxy

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::diagnose::{ChainFailure, LevelReport};
+use crate::diagnose::{ChainFailure, ChainReport};
 use crate::error::Error;
 use crate::mapping::{canonicalize, Identity};
 
@@ -15,14 +15,10 @@ enum Caller {
     RoleWithoutPath(String),
 }
 
-/// The step's detail and fix for the chain's failure: `f`, below which `last` is the
-/// level reached.
-pub(super) fn chain_failure(
-    f: &ChainFailure,
-    last: Option<&LevelReport>,
-) -> (String, Option<String>) {
+/// The step's detail and fix for the chain's failure `f`, after the levels of `chain`.
+pub(super) fn chain_failure(f: &ChainFailure, chain: &ChainReport) -> (String, Option<String>) {
     // Who called: the role the plan knows, else what GetCallerIdentity says.
-    let caller = match (&f.caller_role_arn, last) {
+    let caller = match (&f.caller_role_arn, chain.levels.last()) {
         (Some(role), _) => Some(Caller::Role(role.clone())),
         (None, Some(level)) => level
             .identity
@@ -44,14 +40,30 @@ pub(super) fn chain_failure(
         }
         other => other.to_string(),
     };
-    (format!("{}: {error}", f.step), cause(f, caller.as_ref()))
+    // EKS Pod Identity's sessions carry transitive session tags: the next role must
+    // allow sts:TagSession too (STS names that action when it is what is missing).
+    let tags = chain
+        .levels
+        .first()
+        .is_some_and(|l| l.label.starts_with("container credentials"));
+    (
+        format!("{}: {error}", f.step),
+        cause(f, caller.as_ref(), tags),
+    )
 }
 
-/// What an STS error on the way means, and what to do.
-fn cause(f: &ChainFailure, caller: Option<&Caller>) -> Option<String> {
+/// The action an AccessDenied names (`... is not authorized to perform: sts:X on ...`).
+fn denied_action(message: &str) -> Option<&str> {
+    message.split("perform: ").nth(1)?.split_whitespace().next()
+}
+
+/// What an STS error on the way means, and what to do; `tags`: the caller's session
+/// carries session tags (EKS Pod Identity).
+fn cause(f: &ChainFailure, caller: Option<&Caller>, tags: bool) -> Option<String> {
     let Error::Service(se) = &f.error else {
         return None;
     };
+    let tags = tags || denied_action(&se.message) == Some("sts:TagSession");
     if se.code.starts_with("AccessDenied") && se.operation == "AssumeRoleWithWebIdentity" {
         return Some(format!(
             "the trust policy of {} must allow sts:AssumeRoleWithWebIdentity to the \
@@ -77,21 +89,35 @@ fn cause(f: &ChainFailure, caller: Option<&Caller>) -> Option<String> {
             ),
             None => ("<the caller's ARN: eks-token whoami>".into(), String::new()),
         };
+        let (action, why) = if tags {
+            (
+                json!(["sts:AssumeRole", "sts:TagSession"]),
+                "\nthe caller's session carries session tags (EKS Pod Identity marks its \
+                 tags transitive), so the trust policy must allow sts:TagSession too",
+            )
+        } else {
+            (json!("sts:AssumeRole"), "")
+        };
         let trust = json!({
             "Effect": "Allow",
             "Principal": {"AWS": principal},
-            "Action": "sts:AssumeRole",
+            "Action": action,
         });
         let permission = json!({
             "Effect": "Allow",
             "Action": "sts:AssumeRole",
             "Resource": role,
         });
+        let neither = if tags {
+            ""
+        } else {
+            " (AccessDenied names neither)"
+        };
         return Some(format!(
-            "both of these statements must exist (AccessDenied names neither):\n\
+            "both of these statements must exist{neither}:\n\
              in the trust policy of {role}:\n  {trust}\n\
              in a policy of {principal}:\n  {permission}\n\
-             the trust policy names the role's ARN, not its assumed-role session ARN{note}"
+             the trust policy names the role's ARN, not its assumed-role session ARN{note}{why}"
         ));
     }
     let why = match se.code.as_str() {

@@ -21,8 +21,9 @@ pub struct Inputs<'a> {
     pub context: Option<String>,
     /// How the caller reads a kubeconfig user's exec entry: the request (and the
     /// environment variables it sets) that the program it runs would make tokens with,
-    /// when it is one the caller speaks for (eks-token, or a tool it stands in for).
-    pub exec_request: &'a dyn Fn(&ContextView) -> Option<ExecRequest>,
+    /// or why its arguments do not parse, when it is one the caller speaks for
+    /// (eks-token, or a tool it stands in for); `None` for another program.
+    pub exec_request: &'a dyn Fn(&ContextView) -> Option<Result<ExecRequest, String>>,
 }
 
 /// What a kubeconfig user's program would ask for.
@@ -37,13 +38,14 @@ pub struct ExecRequest {
 /// One step: its name, whether it passed, what was found, and what to do when not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
-    /// `credentials`, `role`, `token`, `identity`, `aws-auth`, `kubeconfig`, `cluster`.
+    /// `credentials`, `role`, `token`, `clock`, `identity`, `eks`, `access-entry`,
+    /// `aws-auth`, `kubeconfig`, `cluster`, `mapping`.
     pub name: &'static str,
-    /// Whether it passed.
+    /// Whether it passed (a step that could not look, and says so in `fix`, passes).
     pub ok: bool,
     /// What was found.
     pub detail: String,
-    /// What to do, when it failed (or passed with a caveat).
+    /// What to do, when it failed (or passed with a caveat: what it could not check).
     pub fix: Option<String>,
 }
 
@@ -56,6 +58,12 @@ pub struct Report {
     pub identity: Option<Identity>,
     /// The Kubernetes user: the cluster's answer, else the mapping's prediction.
     pub user: Option<User>,
+    /// The cluster's `accessConfig.authenticationMode` (`CONFIG_MAP`,
+    /// `API_AND_CONFIG_MAP`, `API`), when DescribeCluster told it.
+    pub authentication_mode: Option<String>,
+    /// Whether a step showed the identity mapped to a user (an access entry, aws-auth,
+    /// or the cluster's own answer).
+    pub mapped: bool,
 }
 
 impl Report {
@@ -65,11 +73,16 @@ impl Report {
     }
 
     pub(super) fn pass(&mut self, name: &'static str, detail: String) {
+        self.caveat(name, detail, None);
+    }
+
+    /// Records a step that passed, with what it could not check (`fix`), if anything.
+    pub(super) fn caveat(&mut self, name: &'static str, detail: String, fix: Option<String>) {
         self.steps.push(Step {
             name,
             ok: true,
             detail,
-            fix: None,
+            fix,
         });
     }
 

@@ -86,8 +86,14 @@ impl Config {
     /// anchors its relative file names.
     pub fn from_text(path: &Path, text: &str, deadline: Instant) -> Result<Config> {
         let content = parse(text, deadline).map_err(|why| {
+            let cause = match why {
+                yaml::Refused::NotYaml(_) => yaml::not_a_list_item(text)
+                    .map(|c| format!("; {c}"))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            };
             Error::InvalidInput(format!(
-                "the kubeconfig {} cannot be read: {why}",
+                "the kubeconfig {} cannot be read: {why}{cause}",
                 path.display()
             ))
         })?;

@@ -8,7 +8,7 @@ use std::time::Instant;
 use yaml_rust2::Yaml;
 
 use super::{Identity, User};
-use crate::yaml::{documents, Refused, Typing};
+use crate::yaml::{documents, not_a_list_item, Refused, Typing};
 
 /// One entry of `mapRoles` or `mapUsers`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,10 +171,16 @@ fn key_list(
                 ))
             }
             Err(e) => {
+                let cause = match not_a_list_item(&text) {
+                    Some(why) => why,
+                    None if text.contains("{{") => {
+                        "an unquoted {{...}} template is the usual cause: quote it".into()
+                    }
+                    None => String::new(),
+                };
                 problems.push(format!(
-                "{name} is not valid YAML ({e}): all of it is ignored (an unquoted {{{{...}}}} \
-                 template is the usual cause: quote it)"
-            ));
+                    "{name} is not valid YAML ({e}): all of it is ignored; {cause}"
+                ));
                 None
             }
         },
@@ -249,6 +255,12 @@ fn entry(
                     .map(|g| g.as_str().unwrap_or_default().to_owned())
                     .collect();
             }
+            ("groups", Yaml::String(g)) if not_a_list_item(g).is_some() => problems.push(format!(
+                "{}: groups is {g:?}, not a list (a dash needs a space after it: write \
+                 \"- {}\" on its own line): left empty",
+                at(),
+                &g[1..]
+            )),
             ("groups", _) => wrong(problems, "a list of strings"),
             ("sso", Yaml::Hash(_)) if arn_field == "rolearn" => e.sso = true,
             _ => {}
@@ -276,6 +288,8 @@ pub(crate) enum Unmapped {
     NeedsEc2,
     /// A template needs EC2 and the session is not an instance's (the server refuses).
     NotAnInstance,
+    /// An access entry of a node type with no documented username (EC2, HYPERPOD_LINUX).
+    NoUsername,
 }
 
 /// The user `id` maps to: the first role whose `rolearn` is the canonical ARN (ignoring
@@ -297,6 +311,7 @@ pub(crate) fn map(auth: &AwsAuth, id: &Identity) -> Result<User, Unmapped> {
                 username: id.canonical_arn.clone(),
                 groups: Vec::new(),
                 from: "mapAccounts",
+                policies: Vec::new(),
             })
         }
         (None, None) => return Err(Unmapped::NoMatch(near_misses(auth, id))),
@@ -310,11 +325,12 @@ pub(crate) fn map(auth: &AwsAuth, id: &Identity) -> Result<User, Unmapped> {
             .map(|g| render(g))
             .collect::<Result<_, _>>()?,
         from: by,
+        policies: Vec::new(),
     })
 }
 
 /// A username or group template rendered as `renderTemplate` does, in its order.
-fn render(template: &str, id: &Identity) -> Result<String, Unmapped> {
+pub(super) fn render(template: &str, id: &Identity) -> Result<String, Unmapped> {
     if template.contains("{{EC2PrivateDNSName}}") {
         // The server looks the instance up by the session name: `i-` and 8 or 17 word
         // characters, or it refuses.
@@ -399,7 +415,7 @@ mod tests {
                     let auth = parse(case["aws_auth"].as_str().unwrap(), deadline)
                         .unwrap_or_else(|e| panic!("{name}: {e}"));
                     map(&auth, &id).map_err(|u| match u {
-                        Unmapped::NoMatch(_) => "not mapped",
+                        Unmapped::NoMatch(_) | Unmapped::NoUsername => "not mapped",
                         Unmapped::NeedsEc2 | Unmapped::NotAnInstance => "ec2",
                     })
                 });

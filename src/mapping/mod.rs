@@ -3,6 +3,7 @@
 //! `pkg/token`, `pkg/arn`), and the mappings that name users: the `aws-auth` ConfigMap
 //! (`aws_auth`) and EKS access entries.
 
+pub(crate) mod access_entry;
 pub(crate) mod aws_auth;
 
 /// The partitions aws-iam-authenticator recognises in an ARN (its own list, which the
@@ -111,4 +112,7 @@ pub struct User {
     /// What mapped it: `mapRoles`, `mapUsers` or `mapAccounts` (aws-auth), `access
     /// entry`, or `the cluster` (its own answer).
     pub from: &'static str,
+    /// An access entry's associated access policies, each `{"policyArn", "accessScope":
+    /// {"type", "namespaces"}}` (empty for aws-auth).
+    pub policies: Vec<serde_json::Value>,
 }

@@ -252,9 +252,38 @@ fn emit(y: &Yaml) -> String {
     format!("{}\n", body.trim_end_matches('\n'))
 }
 
+/// The likely cause of a YAML error in `text`: its first line that starts with a dash
+/// meant as a list item, without the space YAML needs after it (`-system:masters`).
+pub(crate) fn not_a_list_item(text: &str) -> Option<String> {
+    text.lines().enumerate().find_map(|(i, line)| {
+        let rest = line.trim_start().strip_prefix('-')?;
+        (!rest.is_empty() && !rest.starts_with(['-', ' ', '\t'])).then(|| {
+            format!(
+                "line {} of it, {:?}, is not a list item (a dash needs a space after it): \
+                 write \"- {rest}\"",
+                i + 1,
+                line.trim()
+            )
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dash_without_its_space_is_named_at_its_line() {
+        let text = "---\n- rolearn: r\n  groups:\n  -system:masters\n";
+        assert_eq!(
+            not_a_list_item(text).unwrap(),
+            "line 4 of it, \"-system:masters\", is not a list item (a dash needs a space \
+             after it): write \"- system:masters\""
+        );
+        for fine in ["- a\n-\n---\n", "a: -1x\n", "  - x\n"] {
+            assert_eq!(not_a_list_item(fine), None, "{fine:?}");
+        }
+    }
 
     fn later() -> Instant {
         Instant::now() + std::time::Duration::from_secs(60)

@@ -227,10 +227,11 @@ pub(crate) const DOCTOR: Spec = Spec {
 Walks the path from the credentials to the Kubernetes user and says where it
 breaks: the credential source (and why others were skipped), each role assumed
 (on AccessDenied, the two policy statements that must exist), the token, the
-identity EKS derives from it; with --aws-auth, the username and groups the
-aws-auth ConfigMap gives it, as aws-iam-authenticator maps them; with
---kubeconfig, what the cluster itself answers (a SelfSubjectReview, as kubectl
-auth whoami). Exit 0 only when every step passes.",
+identity EKS derives from it, the cluster's authentication mode and access
+entry (EKS's API, in --region); with --aws-auth, the username and groups the
+aws-auth ConfigMap gives it; with --kubeconfig, its exec entry and what the
+cluster itself answers (a SelfSubjectReview, as kubectl auth whoami). Exit 0
+only when no step fails and one shows the identity mapped.",
         &[
             &g::CLUSTER,
             &g::CHAIN,

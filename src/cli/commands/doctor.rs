@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{json, Value};
 
 use eks_token::doctor::{self, ExecRequest, Inputs, Report};
 use eks_token::kubeconfig::ContextView;
@@ -49,20 +49,24 @@ pub(crate) fn doctor(
 }
 
 /// How kubectl's exec entry reads: its program's dialect (the name it is run by), its
-/// arguments through this program's own parser, its `env`.
-fn exec_request(view: &ContextView) -> Option<ExecRequest> {
+/// arguments through this program's own parser, its `env`; `None` for a program this
+/// one does not speak for.
+fn exec_request(view: &ContextView) -> Option<Result<ExecRequest, String>> {
     let exec = view.exec.as_ref()?;
     let name = exec.command.rsplit('/').next().unwrap_or(&exec.command);
-    let cmd = args::parse(Dialect::of_program(name), &exec.args, &Env::default()).ok()?;
-    let Command::GetToken(g) = cmd else {
-        return None;
+    let dialect = Dialect::of_program(name);
+    let ours = dialect != Dialect::EksToken || name.starts_with("eks-token");
+    let g = match args::parse(dialect, &exec.args, &Env::default()) {
+        Ok(Command::GetToken(g)) => g,
+        Err(e) if ours => return Some(Err(e.to_string())),
+        _ => return None,
     };
     let mut env: Vec<(String, String)> = exec.env.clone();
     env.extend(g.env.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
-    Some(ExecRequest {
+    Some(Ok(ExecRequest {
         request: g.request,
         env,
-    })
+    }))
 }
 
 /// The report for a person (one step a line, its fix indented below) or as JSON.
@@ -81,23 +85,36 @@ fn render(report: &Report, format: Format, log: &Log) -> String {
                     v
                 }).collect::<Vec<_>>(),
             });
+            doc["authenticationMode"] = report.authentication_mode.clone().into();
             if let Some(u) = &report.user {
-                doc["kubernetes"] = json!({"username": u.username, "groups": u.groups});
+                let from = match u.from {
+                    "mapRoles" | "mapUsers" => "aws-auth",
+                    "access entry" => "access-entry",
+                    "the cluster" => "cluster",
+                    other => other,
+                };
+                doc["kubernetes"] = json!({"username": u.username, "groups": u.groups,
+                    "from": from, "policies": Value::Array(u.policies.clone())});
             }
             format!("{}\n", json_for_terminal(&doc.to_string()))
         }
         _ => {
             let mut out = String::new();
             for s in &report.steps {
-                let mark = if s.ok { "✓" } else { "✗" };
+                // A step that passed but could not check everything: `!`.
+                let mark = match (s.ok, &s.fix) {
+                    (false, _) => "✗",
+                    (true, Some(_)) => "!",
+                    (true, None) => "✓",
+                };
                 out.push_str(&format!(
-                    "{mark} {:<12}{}\n",
+                    "{mark} {:<13}{}\n",
                     s.name,
                     terminal(&shown(&s.detail))
                 ));
                 if let Some(f) = &s.fix {
                     for line in shown(f).lines() {
-                        out.push_str(&format!("  {:<12}{}\n", "", terminal(line)));
+                        out.push_str(&format!("  {:<13}{}\n", "", terminal(line)));
                     }
                 }
             }
