@@ -267,7 +267,11 @@ mod tests {
         assert_eq!(r.tokens.borrow().len(), RECENT_TOKENS);
         let body = |i: usize| token(i)[TOKEN_PREFIX.len()..].to_owned();
         assert_eq!(r.redact(&body(999)), "***");
-        assert_eq!(r.redact(&body(0)), body(0), "an old token's body is dropped");
+        assert_eq!(
+            r.redact(&body(0)),
+            body(0),
+            "an old token's body is dropped"
+        );
         // Its form still hides any token whole.
         assert_eq!(r.redact(&token(0)), "k8s-aws-v1.***");
     }
