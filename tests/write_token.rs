@@ -17,7 +17,7 @@ fn mode_of(p: &Path) -> u32 {
 }
 
 /// Starts `eks-token args` in the background with stderr captured to a file.
-fn spawn(env: &TestEnv, args: &[&str], stderr: &Path) -> Child {
+pub(crate) fn spawn(env: &TestEnv, args: &[&str], stderr: &Path) -> Child {
     env.command(&bin(), args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -27,7 +27,7 @@ fn spawn(env: &TestEnv, args: &[&str], stderr: &Path) -> Child {
 }
 
 /// Waits for the child's exit; returns its code and how long it took.
-fn wait_exit(child: &mut Child, timeout: Duration) -> (Option<i32>, Duration) {
+pub(crate) fn wait_exit(child: &mut Child, timeout: Duration) -> (Option<i32>, Duration) {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -41,7 +41,7 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> (Option<i32>, Duration) {
     }
 }
 
-fn log_lines(stderr: &Path) -> Vec<Value> {
+pub(crate) fn log_lines(stderr: &Path) -> Vec<Value> {
     std::fs::read_to_string(stderr)
         .unwrap_or_default()
         .lines()

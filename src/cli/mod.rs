@@ -57,6 +57,7 @@ fn run(
     let verbose = match &cmd {
         Command::GetToken(a)
         | Command::WriteToken(a, _)
+        | Command::WriteFleet(a, _)
         | Command::WhoAmI(a)
         | Command::Kubeconfig(a, _)
         | Command::UpdateKubeconfig(a, _)
@@ -67,7 +68,7 @@ fn run(
     log.set_verbose(verbose);
     // write-token's log: every line on stderr one JSON object.
     match cmd {
-        Command::WriteToken(..) => mode.json("write-token"),
+        Command::WriteToken(..) | Command::WriteFleet(..) => mode.json("write-token"),
         Command::CheckToken(_) => mode.json("check"),
         _ => {}
     }
@@ -77,6 +78,10 @@ fn run(
         Command::GetToken(a) => Ok((commands::get_token(a, env, log)?, 0)),
         Command::WriteToken(a, w) => {
             commands::write_token::run(a, &w, env, log)?;
+            Ok((String::new(), 0))
+        }
+        Command::WriteFleet(a, w) => {
+            commands::fleet::write(a, &w, env, log)?;
             Ok((String::new(), 0))
         }
         Command::CheckToken(c) => {

@@ -255,7 +255,7 @@ fn kustomize_component_commands_parse() {
                 writes += 1;
             }
             Ok(Command::CheckToken(c)) => {
-                assert_eq!(c.out, Path::new("/var/run/eks/token"));
+                assert_eq!(c.files, Checked::File("/var/run/eks/token".into()));
                 checks += 1;
             }
             other => panic!("{argv:?}: {other:?}"),
@@ -297,7 +297,7 @@ fn pod_manifest_commands_parse() {
         );
         match parse(Dialect::EksToken, &argv[1..], &Env::default()) {
             Ok(Command::CheckToken(c)) => {
-                assert_eq!(c.out, Path::new("/var/run/eks/token"));
+                assert_eq!(c.files, Checked::File("/var/run/eks/token".into()));
                 probes += 1;
             }
             other => panic!("{argv:?}: {other:?}"),

@@ -9,6 +9,7 @@ use super::error::{usage, ArgError, Result};
 use super::groups::HELP;
 use super::low::Given;
 use super::options::{group, value, Group, Key};
+use super::request::with_cluster_info;
 use super::rules::{Rules, PFLAG};
 use super::spec::{Extra, Spec};
 use super::types::{Command, Dialect, Format, GetToken, Print, VersionStyle};
@@ -72,8 +73,8 @@ pub(crate) fn unknown(words: &[String]) -> ArgError {
     ))
 }
 
-fn aws(l: &Given<'_>, _: &Env) -> Result<Command> {
-    let low = l.low;
+fn aws(l: &Given<'_>, env: &Env) -> Result<Command> {
+    let (low, roles) = &with_cluster_info(l.low, env)?;
     let cluster_id = low
         .cluster_name
         .clone()
@@ -81,7 +82,13 @@ fn aws(l: &Given<'_>, _: &Env) -> Result<Command> {
     Ok(Command::GetToken(GetToken {
         request: Request {
             cluster_id,
-            role_arns: low.role_arns.last().cloned().into_iter().collect(),
+            role_arns: match low.role_arns.last() {
+                Some(r) => vec![r.clone()],
+                None => roles.clone(),
+            },
+            region: low.region.clone(),
+            session_name: low.session_name.clone(),
+            external_id: low.external_id.clone(),
             profile: low.profile.clone(),
             // Argo CD's own retries span a minute.
             timeout: Duration::from_secs(60),

@@ -13,13 +13,13 @@ use super::error::{usage, ArgError, Result};
 use super::groups as g;
 use super::low::{Given, Low};
 use super::options::{self as o, Key};
-use super::request::{query, request};
+use super::request::{query, request, with_cluster_info};
 use super::rules::{Rules, ARGPARSE};
 use super::spec::{Extra, Spec};
 use super::types::{
-    CaSource, CheckToken, Command, Dialect, DoctorArgs, Format, GetToken, KubeconfigArgs,
-    KubeconfigOut, Print, VerifyArgs, VersionStyle, WriteToken, DEFAULT_MIN_VALIDITY, DEFAULT_MODE,
-    DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
+    CaSource, CheckToken, Checked, Command, Dialect, DoctorArgs, Format, GetToken, KubeconfigArgs,
+    KubeconfigOut, Print, VerifyArgs, VersionStyle, WriteFleet, WriteToken, DEFAULT_MIN_VALIDITY,
+    DEFAULT_MODE, DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
 };
 use super::values;
 
@@ -31,8 +31,10 @@ pub(crate) const OVERVIEW: Spec = Spec::new(
         "get-token --cluster-name NAME [--role-arn ARN]... [options]",
         "write-token --cluster-name NAME --out PATH [--refresh] [options]",
         "write-token --check --out PATH [--min-validity DURATION]",
+        "write-token --clusters FILE [--refresh] [options]  (every cluster of FILE)",
         "whoami [--role-arn ARN]... [-v] [--output json|text]",
         "kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE]",
+        "kubeconfig --clusters FILE [--token-files | --shared-user] [--out FILE]",
         "eks update-kubeconfig --name NAME [--role-arn ARN] [--kubeconfig FILE]",
         "verify [TOKEN] [--cluster-name NAME] [--online]",
         "doctor --cluster-name NAME [--role-arn ARN]... [--aws-auth FILE] [--kubeconfig FILE]",
@@ -110,14 +112,23 @@ pub(crate) const WRITE_TOKEN: Spec = Spec {
     mode: Some((Key::Check, &CHECK)),
     ..Spec::new(
         "write-token",
-        &["write-token --cluster-name NAME --out PATH [--refresh] [options]"],
+        &[
+            "write-token --cluster-name NAME --out PATH [--refresh] [options]",
+            "write-token --clusters FILE [--refresh] [options]",
+        ],
         "\
 Writes the token to a file, atomically (a reader never sees a partial file):
 once, for an init container (exit 1 and no file on failure), or with --refresh
 for ever, for a sidecar, rewriting it before it expires; SIGTERM ends it. Each
 event is one JSON line on stderr. For apps that read a token file (a
 kubeconfig's tokenFile) instead of running an exec plugin. --check probes the
-file instead: see write-token --check --help.",
+file instead: see write-token --check --help.
+
+With --clusters, every cluster of the file (YAML or JSON: `clusters:`, each
+entry's name, out, and optional roleArn, region, kubeconfigOut, server, caData,
+sessionName, externalId, durationSeconds; the options here give what an entry
+leaves out): the base credentials are obtained once for all, one cluster's
+failure stops no other.",
         &[
             &g::CLUSTER,
             &g::CHAIN,
@@ -145,13 +156,15 @@ pub(crate) const CHECK: Spec = Spec {
         &[
             "write-token --check --out PATH [--min-validity DURATION]",
             "write-token --check --out PATH --max-age DURATION",
+            "write-token --check --clusters FILE [--min-validity DURATION]",
         ],
         "\
 The probe of a scratch image (no shell): exit 0 only when the file holds an EKS
 token valid --min-validity more (readiness, startup); with --max-age, only when
 the writer wrote the file that recently (liveness: the sidecar is alive and
 making progress, whatever STS says). The cluster a token is for is not in the
-token, so no probe can check it. One JSON line on stderr either way.",
+token, so no probe can check it. One JSON line on stderr either way; with
+--clusters, one a file, and exit 0 only when every file passes.",
         &[&g::CHECK, &g::HELP],
     )
 };
@@ -180,11 +193,18 @@ pub(crate) const KUBECONFIG: Spec = Spec {
     build: Some(kubeconfig),
     ..Spec::new(
         "kubeconfig",
-        &["kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE [--force]]"],
+        &[
+            "kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE [--force]]",
+            "kubeconfig --clusters FILE [--token-files | --shared-user] [--out FILE]",
+        ],
         "\
 EKS DescribeCluster with the chain's credentials, then a kubeconfig (JSON) for
 the cluster whose user runs this program with the same --role-arn, --region and
---profile arguments.",
+--profile arguments. With --clusters, a cluster, user and context for each
+entry of the clusters file (a context named by the entry's name; its server and
+caData as given, else DescribeCluster); --token-files makes users that read
+each entry's out file, --shared-user one exec user for all, which kubectl hands
+each cluster's name, region and roles (provideClusterInfo).",
         &[
             &g::CLUSTER,
             &g::CHAIN,
@@ -310,17 +330,21 @@ fn token_print(low: &Low, dialect: Dialect) -> Result<Print> {
     })
 }
 
-fn get_token(l: &Given<'_>, _: &Env) -> Result<Command> {
-    token_command(l.low, D, DEFAULT_TIMEOUT)
+fn get_token(l: &Given<'_>, env: &Env) -> Result<Command> {
+    token_command(l.low, env, D, DEFAULT_TIMEOUT)
 }
 
 /// Argo CD's form: its own retries span a minute.
-fn argo_token(l: &Given<'_>, _: &Env) -> Result<Command> {
-    token_command(l.low, Dialect::ArgoCd, Duration::from_secs(60))
+fn argo_token(l: &Given<'_>, env: &Env) -> Result<Command> {
+    token_command(l.low, env, Dialect::ArgoCd, Duration::from_secs(60))
 }
 
-fn token_command(low: &Low, dialect: Dialect, timeout: Duration) -> Result<Command> {
-    let (request, env) = request(low, true, timeout)?;
+fn token_command(low: &Low, env: &Env, dialect: Dialect, timeout: Duration) -> Result<Command> {
+    let (low, roles) = &with_cluster_info(low, env)?;
+    let (mut request, env) = request(low, true, timeout)?;
+    if !roles.is_empty() {
+        request.role_arns = roles.clone();
+    }
     Ok(Command::GetToken(GetToken {
         request,
         print: token_print(low, dialect)?,
@@ -329,18 +353,8 @@ fn token_command(low: &Low, dialect: Dialect, timeout: Duration) -> Result<Comma
     }))
 }
 
-fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
-    let low = l.low;
-    let (request, env) = request(low, true, DEFAULT_TIMEOUT)?;
-    let format = values::parse_output(
-        low.output.as_deref(),
-        &[("token", Format::Token), ("json", Format::Json)],
-    )?;
-    let out = low
-        .out
-        .as_deref()
-        .ok_or_else(|| usage("write-token needs --out PATH"))?;
-    let out = values::file_path("--out", out)?;
+/// `write-token`'s `--mode` and `--refresh-interval`.
+fn mode_and_interval(low: &Low) -> Result<(u32, Duration)> {
     let mode = match &low.mode {
         None => DEFAULT_MODE,
         Some(v) => values::parse_mode(v)?,
@@ -354,6 +368,29 @@ fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
         }
         Some(v) => values::parse_interval(v)?,
     };
+    Ok((mode, refresh_interval))
+}
+
+fn write_format(low: &Low) -> Result<Format> {
+    values::parse_output(
+        low.output.as_deref(),
+        &[("token", Format::Token), ("json", Format::Json)],
+    )
+}
+
+fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    if let Some(file) = &low.clusters {
+        return write_fleet(low, file);
+    }
+    let (request, env) = request(low, true, DEFAULT_TIMEOUT)?;
+    let format = write_format(low)?;
+    let out = low
+        .out
+        .as_deref()
+        .ok_or_else(|| usage("write-token needs --out PATH (or --clusters FILE)"))?;
+    let out = values::file_path("--out", out)?;
+    let (mode, refresh_interval) = mode_and_interval(low)?;
     let kubeconfig = match &low.kubeconfig_out {
         None => {
             if low.server.is_some() || low.ca_file.is_some() || low.ca_data.is_some() {
@@ -406,14 +443,68 @@ fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
     ))
 }
 
-/// `write-token --check --out FILE [--min-validity D | --max-age D]`: only the file is
-/// read (its table refuses the options that say how to make a token).
+/// `write-token --clusters FILE`: what the file says of each cluster is not given on the
+/// command line, which gives the rest (roles, region, ... for the entries without).
+fn write_fleet(low: &Low, file: &str) -> Result<Command> {
+    let per_cluster = [
+        (low.out.is_some(), "--out", "out"),
+        (
+            low.cluster_name.is_some() || low.cluster_id.is_some(),
+            "--cluster-name",
+            "name",
+        ),
+        (
+            low.kubeconfig_out.is_some(),
+            "--kubeconfig-out",
+            "kubeconfigOut",
+        ),
+        (low.server.is_some(), "--server", "server"),
+        (
+            low.ca_file.is_some() || low.ca_data.is_some(),
+            "--ca-data",
+            "caData",
+        ),
+    ];
+    if let Some((_, flag, key)) = per_cluster.iter().find(|(given, ..)| *given) {
+        return Err(usage(format!(
+            "{flag} is each cluster's own with --clusters: write it in the clusters file              (`{key}:` of each entry)"
+        )));
+    }
+    let (request, env) = request(low, false, DEFAULT_TIMEOUT)?;
+    let (mode, refresh_interval) = mode_and_interval(low)?;
+    Ok(Command::WriteFleet(
+        GetToken {
+            request,
+            print: Print::plain(D, write_format(low)?),
+            env,
+            verbose: low.verbose(),
+        },
+        WriteFleet {
+            clusters: values::file_path("--clusters", file)?,
+            mode,
+            refresh: low.refresh,
+            refresh_interval,
+        },
+    ))
+}
+
+/// `write-token --check --out FILE [--min-validity D | --max-age D]` (or `--clusters
+/// FILE`: each cluster's file): only the files are read (its table refuses the options
+/// that say how to make a token).
 fn check_token(l: &Given<'_>, _: &Env) -> Result<Command> {
     let low = l.low;
-    let out = low
-        .out
-        .as_deref()
-        .ok_or_else(|| usage("write-token --check needs --out FILE (the token file to check)"))?;
+    let files = match (&low.out, &low.clusters) {
+        (Some(out), None) => Checked::File(values::file_path("--out", out)?),
+        (None, Some(file)) => Checked::Clusters(values::file_path("--clusters", file)?),
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "--out and --clusters both name what to check: give one",
+            ))
+        }
+        (None, None) => return Err(usage(
+            "write-token --check needs --out FILE (the token file to check), or --clusters FILE",
+        )),
+    };
     let duration = |v: &str, name: &str| {
         values::parse_duration(v)
             .ok_or_else(|| usage(format!("{name} {v:?} is not a duration (e.g. 2m, 90s)")))
@@ -448,7 +539,7 @@ fn check_token(l: &Given<'_>, _: &Env) -> Result<Command> {
         }
     };
     Ok(Command::CheckToken(CheckToken {
-        out: values::file_path("--out", out)?,
+        files,
         min_validity,
         max_age,
     }))
@@ -479,7 +570,26 @@ fn whoami(l: &Given<'_>, _: &Env) -> Result<Command> {
 
 fn kubeconfig(l: &Given<'_>, _: &Env) -> Result<Command> {
     let low = l.low;
-    let (request, mut env) = request(low, true, DEFAULT_TIMEOUT)?;
+    let fleet = low.clusters.is_some();
+    if !fleet && (low.token_files || low.shared_user) {
+        return Err(usage("--token-files and --shared-user go with --clusters"));
+    }
+    if low.token_files && low.shared_user {
+        return Err(usage(
+            "--token-files and --shared-user are two kinds of users: give one",
+        ));
+    }
+    if fleet && (low.cluster_name.is_some() || low.cluster_id.is_some()) {
+        return Err(usage(
+            "--cluster-name is each cluster's own with --clusters: the clusters file names them",
+        ));
+    }
+    if fleet && low.alias.is_some() {
+        return Err(usage(
+            "with --clusters, each context is named by its entry's name: drop --alias",
+        ));
+    }
+    let (request, mut env) = request(low, !fleet, DEFAULT_TIMEOUT)?;
     if let Some(u) = &low.endpoint_url {
         env.push(("AWS_ENDPOINT_URL_EKS", u.clone()));
     }
@@ -498,6 +608,12 @@ fn kubeconfig(l: &Given<'_>, _: &Env) -> Result<Command> {
             },
             force: low.force,
             command: low.command.clone(),
+            clusters: match &low.clusters {
+                Some(c) => Some(values::file_path("--clusters", c)?),
+                None => None,
+            },
+            token_files: low.token_files,
+            shared_user: low.shared_user,
         },
     ))
 }

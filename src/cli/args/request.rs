@@ -5,11 +5,43 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use eks_token::Request;
+use eks_token::{Env, Request};
 
-use super::error::{usage, Result};
+use super::error::{usage, ArgError, Result};
 use super::low::Low;
 use super::values;
+use crate::cli::exec_credential::ClusterConfig;
+
+/// `low` with what kubectl's `provideClusterInfo` tells (the cluster's config in
+/// `KUBERNETES_EXEC_INFO`) where the command line says nothing: the cluster, region,
+/// session name, external id, duration; and the config's roles, for the command to use
+/// when the command line names none (a chain, where a dialect keeps one `--role-arn`).
+pub(crate) fn with_cluster_info(low: &Low, env: &Env) -> Result<(Low, Vec<String>)> {
+    let mut low = low.clone();
+    let config = ClusterConfig::of(env.get("KUBERNETES_EXEC_INFO")).map_err(ArgError::Invalid)?;
+    let Some(c) = config else {
+        return Ok((low, Vec::new()));
+    };
+    if low.cluster_name.is_none() && low.cluster_id.is_none() {
+        low.cluster_name = c.cluster;
+    }
+    for (slot, value) in [
+        (&mut low.region, c.region),
+        (&mut low.session_name, c.session_name),
+        (&mut low.external_id, c.external_id),
+        (&mut low.duration_seconds, c.duration_seconds),
+    ] {
+        if slot.is_none() {
+            *slot = value;
+        }
+    }
+    let roles = if low.role_arns.is_empty() {
+        c.role_arns
+    } else {
+        Vec::new()
+    };
+    Ok((low, roles))
+}
 
 /// What `low` asks of the library; `need_cluster`: whether the command needs a cluster.
 /// The deadline: `--timeout`, else aws-cli's `--cli-read-timeout`, else

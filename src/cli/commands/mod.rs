@@ -2,6 +2,7 @@
 //! a script, as the dialect it was asked in prints it.
 
 mod doctor;
+pub(crate) mod fleet;
 mod get_token;
 mod kubeconfig;
 pub(crate) mod update_kubeconfig;
@@ -53,7 +54,7 @@ pub(crate) fn issuer<'e>(
 }
 
 /// Asks for an MFA code on the terminal (`/dev/tty`, not stdin: kubectl owns that).
-fn mfa_prompt(interactive: Option<bool>) -> MfaPrompt {
+pub(crate) fn mfa_prompt(interactive: Option<bool>) -> MfaPrompt {
     Box::new(move |serial: &str| {
         use std::io::{BufRead, BufReader, Write};
         let no_terminal = || {

@@ -17,7 +17,9 @@ use eks_token::files::WriteOptions;
 use eks_token::{files, verify, Env, Error, Log, Token};
 
 use crate::cli::args::ArgError;
-use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigOut, WriteToken};
+use crate::cli::args::{
+    CaSource, CheckToken, Checked, Format, GetToken, KubeconfigOut, WriteToken,
+};
 use crate::cli::exec_credential;
 use crate::cli::failure::Failure;
 use crate::cli::output::json_event;
@@ -119,7 +121,7 @@ fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
         if let (Some(k), Some(body)) = (&w.kubeconfig, &kubeconfig) {
             write_kubeconfig(k, body, w.mode)?;
         }
-        log_ok(log, &w.out, &token, started, None);
+        log_ok(log, None, &w.out, &token, started, None);
         return Ok(());
     }
 
@@ -147,13 +149,13 @@ fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
                     token.expiration,
                     OffsetDateTime::now_utc(),
                 );
-                log_ok(log, &w.out, &token, started, Some(wait));
+                log_ok(log, None, &w.out, &token, started, Some(wait));
                 wait
             }
             Err(e) => {
                 failures += 1;
                 let wait = retry_delay(failures, w.refresh_interval);
-                log_error(log, &w.out, &e, started, wait, valid_until);
+                log_error(log, None, &w.out, &e, started, Some(wait), valid_until);
                 // The loop runs: a liveness probe on the file's age sees it (the token
                 // in it is unchanged, and readiness judges that).
                 let _ = files::touch(&w.out);
@@ -167,7 +169,7 @@ fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
 /// Whether two paths name one file: one file on disk, or (not there yet) one name in one
 /// directory, each directory resolved as far as it exists (links and `..` included, as
 /// the kernel resolves them).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
         return (x.dev(), x.ino()) == (y.dev(), y.ino());
@@ -194,7 +196,7 @@ pub(crate) fn retry_delay(failures: u32, interval: Duration) -> Duration {
     exp.min(MAX_RETRY_DELAY).min(interval)
 }
 
-fn stop_on_signals() -> Result<()> {
+pub(crate) fn stop_on_signals() -> Result<()> {
     crate::cli::signals::on_stop(|sig| {
         // The stop line holds nothing secret: it is written as it is.
         let line = json!({"time": now_rfc3339(), "event": "stop", "signal": sig});
@@ -215,7 +217,14 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-fn log_ok(log: &Log, out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
+pub(crate) fn log_ok(
+    log: &Log,
+    cluster: Option<&str>,
+    out: &Path,
+    token: &Token,
+    started: Instant,
+    next: Option<Duration>,
+) {
     let mut entry = json!({
         "time": now_rfc3339(),
         "event": "write-token",
@@ -227,15 +236,17 @@ fn log_ok(log: &Log, out: &Path, token: &Token, started: Instant, next: Option<D
     if let Some(next) = next {
         entry["next_refresh"] = json!(Token::rfc3339(OffsetDateTime::now_utc() + next));
     }
+    named(&mut entry, cluster);
     json_event(log, &entry);
 }
 
-fn log_error(
+pub(crate) fn log_error(
     log: &Log,
+    cluster: Option<&str>,
     out: &Path,
     e: &Error,
     started: Instant,
-    retry: Duration,
+    retry: Option<Duration>,
     valid_until: Option<OffsetDateTime>,
 ) {
     let mut entry = json!({
@@ -245,11 +256,14 @@ fn log_error(
         "file": out.display().to_string(),
         "error": e.to_string(),
         "duration_ms": ms(started),
-        "retry_at": Token::rfc3339(OffsetDateTime::now_utc() + retry),
     });
+    if let Some(retry) = retry {
+        entry["retry_at"] = json!(Token::rfc3339(OffsetDateTime::now_utc() + retry));
+    }
     if let Some(v) = valid_until {
         entry["file_valid_until"] = json!(Token::rfc3339(v));
     }
+    named(&mut entry, cluster);
     json_event(log, &entry);
 }
 
@@ -258,28 +272,42 @@ fn log_error(
 /// ExecCredential, also its `expirationTimestamp`). One JSON line either way; exit 1
 /// when not.
 pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
+    match &c.files {
+        Checked::File(out) => check_file(out, c, env, log, None),
+        Checked::Clusters(file) => super::fleet::check(file, c, env, log),
+    }
+}
+
+/// [`check`] of one file, `cluster`'s when it is a clusters file's (its line says so).
+pub(crate) fn check_file(
+    out: &Path,
+    c: &CheckToken,
+    env: &Env,
+    log: &Log,
+    cluster: Option<&str>,
+) -> Result<()> {
     let now = OffsetDateTime::now_utc();
-    let what = || format!("cannot read the token file {}", c.out.display());
-    let (bytes, meta) = files::read_file_meta(&c.out, MAX_TOKEN_FILE).map_err(|e| Error::Io {
+    let what = || format!("cannot read the token file {}", out.display());
+    let (bytes, meta) = files::read_file_meta(out, MAX_TOKEN_FILE).map_err(|e| Error::Io {
         what: what(),
         source: e,
     })?;
     if let Some(max_age) = c.max_age {
-        return check_age(c, &meta, max_age, log);
+        return check_age(out, &meta, max_age, log, cluster);
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::InvalidInput(format!("{}: the token file is not text", what())))?;
     let (token, expires) = token_in_file(text.trim()).ok_or_else(|| {
         Error::InvalidInput(format!(
             "{} holds neither a token nor an ExecCredential with one",
-            c.out.display()
+            out.display()
         ))
     })?;
     let report = verify::check_in(env, &token, now)?;
     if let Some((rule, detail)) = report.failures.first() {
         return Err(Error::InvalidInput(format!(
             "{} holds a token EKS would refuse: {rule}: {detail}",
-            c.out.display()
+            out.display()
         )));
     }
     // A token signed in the future (a clock far ahead) is refused by STS until then.
@@ -290,16 +318,13 @@ pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
         return Err(Error::InvalidInput(format!(
             "the token in {} is signed in the future: is this machine's clock, or the \
              writer's, wrong?",
-            c.out.display()
+            out.display()
         )));
     }
     let until = match (report.valid_until(), expires) {
         (Some(a), Some(b)) => a.min(b),
         (a, b) => a.or(b).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "{}: the token has no signing time",
-                c.out.display()
-            ))
+            Error::InvalidInput(format!("{}: the token has no signing time", out.display()))
         })?,
     };
     let left = until - now;
@@ -308,33 +333,38 @@ pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
         return Err(Error::InvalidInput(format!(
             "the token in {} is valid until {} ({} s more), less than --min-validity {} s: \
              is the sidecar writing it? (its log says why not)",
-            c.out.display(),
+            out.display(),
             Token::rfc3339(until),
             left.whole_seconds().max(0),
             wanted.whole_seconds()
         )));
     }
-    json_event(
-        log,
-        &json!({
-            "time": Token::rfc3339(now),
-            "event": "check",
-            "outcome": "ok",
-            "file": c.out.display().to_string(),
-            "token_valid_until": Token::rfc3339(until),
-        }),
-    );
+    let mut line = json!({
+        "time": Token::rfc3339(now),
+        "event": "check",
+        "outcome": "ok",
+        "file": out.display().to_string(),
+        "token_valid_until": Token::rfc3339(until),
+    });
+    named(&mut line, cluster);
+    json_event(log, &line);
     Ok(())
 }
 
 /// `--max-age`: whether the file was written within `max_age` (by its modification
 /// time): the writer is alive and making progress, whatever STS says of the token.
-fn check_age(c: &CheckToken, meta: &std::fs::Metadata, max_age: Duration, log: &Log) -> Result<()> {
+fn check_age(
+    out: &Path,
+    meta: &std::fs::Metadata,
+    max_age: Duration,
+    log: &Log,
+    cluster: Option<&str>,
+) -> Result<()> {
     let written: OffsetDateTime =
         meta.modified()
             .map(OffsetDateTime::from)
             .map_err(|e| Error::Io {
-                what: format!("cannot read when {} was written", c.out.display()),
+                what: format!("cannot read when {} was written", out.display()),
                 source: e,
             })?;
     let age = OffsetDateTime::now_utc() - written;
@@ -343,22 +373,28 @@ fn check_age(c: &CheckToken, meta: &std::fs::Metadata, max_age: Duration, log: &
         return Err(Error::InvalidInput(format!(
             "{} was last written {} ago, more than --max-age {}: the writer is not \
              rewriting it (its log says why)",
-            c.out.display(),
+            out.display(),
             human(age.whole_seconds()),
             human(max.whole_seconds())
         )));
     }
-    json_event(
-        log,
-        &json!({
-            "time": Token::rfc3339(OffsetDateTime::now_utc()),
-            "event": "check",
-            "outcome": "ok",
-            "file": c.out.display().to_string(),
-            "written": Token::rfc3339(written),
-        }),
-    );
+    let mut line = json!({
+        "time": Token::rfc3339(OffsetDateTime::now_utc()),
+        "event": "check",
+        "outcome": "ok",
+        "file": out.display().to_string(),
+        "written": Token::rfc3339(written),
+    });
+    named(&mut line, cluster);
+    json_event(log, &line);
     Ok(())
+}
+
+/// A log line of a clusters file's cluster names it.
+pub(crate) fn named(line: &mut serde_json::Value, cluster: Option<&str>) {
+    if let Some(name) = cluster {
+        line["cluster"] = json!(name);
+    }
 }
 
 /// `90` seconds as `1m30s`.
@@ -387,7 +423,7 @@ fn token_in_file(text: &str) -> Option<(String, Option<OffsetDateTime>)> {
 
 /// A kubeconfig whose user reads the token file, for apps that take a kubeconfig but
 /// cannot run an exec plugin. client-go rereads `tokenFile` periodically.
-fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<String> {
+pub(crate) fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<String> {
     if !k.server.starts_with("https://") {
         return Err(Error::InvalidInput(format!(
             "--server {:?} must be an https:// URL: kubectl sends no token over plain http",
@@ -446,7 +482,7 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
 /// How the files are written: `mode` exactly, in new directories that let the group in
 /// when `mode` does (0640 makes 0750 directories: the group the mode is for can reach
 /// the file).
-fn write_options(mode: u32) -> WriteOptions {
+pub(crate) fn write_options(mode: u32) -> WriteOptions {
     let group = if mode & 0o060 != 0 { 0o050 } else { 0 };
     WriteOptions {
         dir_mode: 0o700 | group,
@@ -454,7 +490,7 @@ fn write_options(mode: u32) -> WriteOptions {
     }
 }
 
-fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
+pub(crate) fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
     let _writing = crate::cli::signals::writing();
     files::write_atomic_with(&k.path, body.as_bytes(), write_options(mode)).map_err(|e| Error::Io {
         what: format!("cannot write the kubeconfig {}", k.path.display()),

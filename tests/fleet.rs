@@ -1,0 +1,636 @@
+//! A fleet from one process: `write-token --clusters`, `kubeconfig --clusters` and
+//! provideClusterInfo against moto's STS (behind a front of the tests' own, which counts
+//! every call and can deny a role) and three verifying API servers, dev, qa and prod,
+//! each its own cluster name and account; real kubectl reaches each.
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use base64::Engine;
+use serde_json::Value;
+
+use crate::common::fault::{FaultServer, Reply};
+use crate::common::recorder::StsRecorder;
+use crate::common::*;
+use crate::write_token::{log_lines, spawn, wait_exit};
+
+/// The three clusters and their accounts.
+const CLUSTERS: [(&str, &str); 3] = [
+    ("dev", "222222222222"),
+    ("qa", "333333333333"),
+    ("prod", "444444444444"),
+];
+
+/// The STS front and a verifying API server per cluster, shared by this module's tests
+/// (each test its own roles, so the calls it counts are its own).
+struct Stand {
+    sts: StsRecorder,
+    servers: Vec<Verifier>,
+}
+
+fn stand() -> &'static Stand {
+    static STAND: OnceLock<Stand> = OnceLock::new();
+    STAND.get_or_init(|| {
+        let sts = StsRecorder::start(moto().port);
+        let servers = CLUSTERS
+            .iter()
+            .map(|(name, _)| Verifier::start(name, &sts.url))
+            .collect();
+        Stand { sts, servers }
+    })
+}
+
+/// The role of cluster `i` in test `tag`: in the cluster's own account.
+fn role(tag: &str, i: usize) -> String {
+    let (name, account) = CLUSTERS[i];
+    format!("arn:aws:iam::{account}:role/{tag}-{name}")
+}
+
+/// The IRSA base of test `tag`, STS reached through the counting front.
+fn env(tag: &str) -> TestEnv {
+    let mut env = irsa_env(tag);
+    env.set("AWS_ENDPOINT_URL_STS", &stand().sts.url);
+    env
+}
+
+fn irsa_role(tag: &str) -> String {
+    format!("arn:aws:iam::111111111111:role/{tag}")
+}
+
+fn ca_data(v: &Verifier) -> String {
+    base64::engine::general_purpose::STANDARD.encode(std::fs::read(&v.ca).unwrap())
+}
+
+/// Each cluster's out file in `dir`.
+fn out(dir: &Path, i: usize) -> PathBuf {
+    dir.join(format!("eks/{}/token", CLUSTERS[i].0))
+}
+
+/// A clusters file for test `tag` in `dir`: every cluster with its role, token file,
+/// a tokenFile kubeconfig and its server and CA as given; `extra[i]` added to entry i.
+fn clusters_file(tag: &str, dir: &Path, extra: [&str; 3]) -> PathBuf {
+    let mut text = String::from("clusters:\n");
+    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
+        let v = &stand().servers[i];
+        text.push_str(&format!(
+            "- name: {name}\n  roleArn: {}\n  out: {}\n  kubeconfigOut: {}\n  server: {}\n  caData: {}\n{}",
+            role(tag, i),
+            out(dir, i).display(),
+            dir.join(format!("eks/{name}/kubeconfig")).display(),
+            v.url,
+            ca_data(v),
+            extra[i]
+        ));
+    }
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("clusters.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// Who server `i` says the bearer of the kubeconfig's context is (`/eks-identity`), or
+/// kubectl's error.
+fn identity(env: &TestEnv, kubeconfig: &Path, context: Option<&str>) -> Result<Value, String> {
+    let mut args = vec!["get", "--raw", "/eks-identity"];
+    if let Some(c) = context {
+        args.extend(["--context", c]);
+    }
+    let (code, out, err) = kubectl(env, kubeconfig, &args);
+    if code != 0 {
+        return Err(err);
+    }
+    Ok(serde_json::from_str(&out).unwrap())
+}
+
+/// Asserts `who` is a session of cluster `i`'s role in test `tag`.
+fn assert_is_role(who: &Value, tag: &str, i: usize) {
+    let (_, account) = CLUSTERS[i];
+    let want = format!(
+        "arn:aws:sts::{account}:assumed-role/{tag}-{}/",
+        CLUSTERS[i].0
+    );
+    assert!(
+        who["arn"].as_str().unwrap_or("").starts_with(&want),
+        "{who} is not {want}"
+    );
+}
+
+/// Calls of `action` into `role` so far.
+fn calls(action: &str, role: &str) -> usize {
+    stand()
+        .sts
+        .of(action)
+        .iter()
+        .filter(|c| c.role_arn.as_deref() == Some(role))
+        .count()
+}
+
+/// Acceptance 1: one writer, three clusters in three accounts, one IRSA base: each file
+/// is accepted by its own server as its own role and refused by the others, rewritten
+/// every interval; 1 + 3 STS calls over the whole run (no cache: the base is shared in
+/// memory); SIGTERM ends it with 0.
+#[test]
+fn one_writer_keeps_three_clusters_fresh_on_one_base() {
+    let tag = "fleet-one-base";
+    let env = env(tag);
+    let dir = env.home.join("run");
+    let file = clusters_file(tag, &dir, ["", "", ""]);
+    let log = env.home.join("fleet.log");
+    let mut child = spawn(
+        &env,
+        &[
+            "write-token",
+            "--clusters",
+            file.to_str().unwrap(),
+            "--refresh",
+            "--refresh-interval",
+            "300ms",
+            "--no-cache",
+        ],
+        &log,
+    );
+    // Every file rewritten three times (each a new token: a new X-Amz-Date).
+    let mut seen: Vec<Vec<String>> = vec![Vec::new(); 3];
+    wait_until("3 tokens in each file", Duration::from_secs(20), || {
+        for (i, s) in seen.iter_mut().enumerate() {
+            if let Ok(t) = std::fs::read_to_string(out(&dir, i)) {
+                if s.last() != Some(&t) {
+                    s.push(t);
+                }
+            }
+        }
+        seen.iter().all(|s| s.len() >= 3)
+    });
+    for i in 0..3 {
+        let name = CLUSTERS[i].0;
+        let kubeconfig = dir.join(format!("eks/{name}/kubeconfig"));
+        // kubectl through the file's kubeconfig (tokenFile): its own server, its role.
+        let who = identity(&env, &kubeconfig, None).unwrap();
+        assert_is_role(&who, tag, i);
+        assert_eq!(who["cluster"], name);
+        let (code, version, err) = kubectl(&env, &kubeconfig, &["get", "--raw", "/version"]);
+        assert_eq!(code, 0, "{err}");
+        assert!(version.contains("gitVersion"), "{version}");
+        // The same token at the two other servers: refused (signed for another name).
+        let token = std::fs::read_to_string(out(&dir, i)).unwrap();
+        for (j, other) in stand().servers.iter().enumerate().filter(|(j, _)| *j != i) {
+            let refused = other.whoami(&token);
+            assert!(
+                refused.as_ref().is_err_and(|e| e.contains("Unauthorized")),
+                "{name}'s token at {}: {refused:?}",
+                CLUSTERS[j].0
+            );
+        }
+    }
+    signal(child.id(), "TERM");
+    let (code, took) = wait_exit(&mut child, Duration::from_secs(5));
+    assert_eq!(code, Some(0));
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    // Exactly 1 + 3 calls over the whole run: the base once, each cluster's hop once.
+    assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
+    for i in 0..3 {
+        assert_eq!(calls("AssumeRole", &role(tag, i)), 1, "{}", CLUSTERS[i].0);
+    }
+    let lines = log_lines(&log);
+    for (name, _) in CLUSTERS {
+        let ok = lines
+            .iter()
+            .filter(|l| l["cluster"] == name && l["outcome"] == "ok")
+            .count();
+        assert!(ok >= 3, "{name}: {ok} writes logged");
+    }
+    assert!(lines.iter().all(|l| l["outcome"] != "error"), "{lines:?}");
+    assert_eq!(lines.last().unwrap()["event"], "stop");
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains(&web_identity_token(tag)));
+    assert!(seen.iter().flatten().all(|t| !text.contains(t.as_str())));
+}
+
+/// Acceptance 1, its last clause: qa's hop denied (qa re-assumes on every refresh: its
+/// sessions last 900 s, inside the 15-minute renewal margin) leaves dev and prod fresh;
+/// qa's file keeps its last good token (still valid: `--check --clusters` passes) and
+/// its error is a JSON line naming qa; allowed again, qa is written again.
+#[test]
+fn one_clusters_failing_hop_leaves_the_others_fresh() {
+    let tag = "fleet-one-fails";
+    let env = env(tag);
+    let dir = env.home.join("run");
+    let file = clusters_file(tag, &dir, ["", "  durationSeconds: 900\n", ""]);
+    let log = env.home.join("fleet.log");
+    let mut child = spawn(
+        &env,
+        &[
+            "write-token",
+            "--clusters",
+            file.to_str().unwrap(),
+            "--refresh",
+            "--refresh-interval",
+            "300ms",
+        ],
+        &log,
+    );
+    let read = |i: usize| std::fs::read_to_string(out(&dir, i)).ok();
+    wait_until("the three files", Duration::from_secs(20), || {
+        (0..3).all(|i| read(i).is_some())
+    });
+    let qa = role(tag, 1);
+    stand().sts.deny(&qa);
+    let denied_at = calls("AssumeRole", &qa);
+    let errors = |lines: &[Value]| {
+        lines
+            .iter()
+            .filter(|l| l["outcome"] == "error")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    wait_until("qa's refusal logged", Duration::from_secs(10), || {
+        !errors(&log_lines(&log)).is_empty()
+    });
+    let kept = read(1).unwrap();
+    let before = [read(0).unwrap(), read(2).unwrap()];
+    wait_until("dev and prod rewritten", Duration::from_secs(10), || {
+        read(0).unwrap() != before[0] && read(2).unwrap() != before[1]
+    });
+    wait_until("qa refused again", Duration::from_secs(10), || {
+        errors(&log_lines(&log)).len() >= 2
+    });
+    assert_eq!(
+        read(1).unwrap(),
+        kept,
+        "qa's file keeps its last good token"
+    );
+    assert!(calls("AssumeRole", &qa) > denied_at);
+    let probe = env.run(&[
+        "write-token",
+        "--check",
+        "--clusters",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(probe.code, 0, "{}", probe.stderr);
+    for e in errors(&log_lines(&log)) {
+        assert_eq!(e["cluster"], "qa", "{e}");
+        assert!(e["error"].as_str().unwrap().contains("AccessDenied"), "{e}");
+        assert!(
+            e["retry_at"].is_string() && e["file_valid_until"].is_string(),
+            "{e}"
+        );
+    }
+    // dev and prod are still who they were.
+    for i in [0, 2] {
+        let name = CLUSTERS[i].0;
+        let who = identity(&env, &dir.join(format!("eks/{name}/kubeconfig")), None).unwrap();
+        assert_is_role(&who, tag, i);
+    }
+    stand().sts.allow(&qa);
+    wait_until("qa written again", Duration::from_secs(10), || {
+        read(1).unwrap() != kept
+    });
+    let who = identity(&env, &dir.join("eks/qa/kubeconfig"), None).unwrap();
+    assert_is_role(&who, tag, 1);
+    signal(child.id(), "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)).0, Some(0));
+    // The base was taken once for all (the cache holds it too, and the hops).
+    assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
+    assert_eq!(calls("AssumeRole", &role(tag, 0)), 1);
+    assert_eq!(calls("AssumeRole", &role(tag, 2)), 1);
+}
+
+/// Acceptance 2: `kubeconfig --clusters` gives a context per cluster, whose exec user
+/// gets each cluster's token as its own role; with `--token-files`, users that read the
+/// files `write-token --clusters` wrote.
+#[test]
+fn a_kubeconfig_with_a_context_per_cluster() {
+    let tag = "fleet-kubeconfig";
+    let env = env(tag);
+    let dir = env.home.join("run");
+    let file = clusters_file(tag, &dir, ["", "", ""]);
+    let f = file.to_str().unwrap();
+    let exec = env.home.join("exec.kubeconfig");
+    let r = env.run(&[
+        "kubeconfig",
+        "--clusters",
+        f,
+        "--out",
+        exec.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    let view = kubectl_view(&exec);
+    let mut contexts = names(&view, "contexts");
+    contexts.sort();
+    assert_eq!(contexts, ["dev", "prod", "qa"]);
+    assert_eq!(view["current-context"], "dev");
+    // Written before any token: the init container's run, then the token files.
+    let w = env.run(&["write-token", "--clusters", f]);
+    assert_eq!(w.code, 0, "{}", w.stderr);
+    let files = env.home.join("files.kubeconfig");
+    let r = env.run(&[
+        "kubeconfig",
+        "--clusters",
+        f,
+        "--token-files",
+        "--out",
+        files.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let view = kubectl_view(&files);
+    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
+        let user = named(&view["users"], name);
+        assert_eq!(
+            user["user"]["tokenFile"],
+            out(&dir, i).display().to_string()
+        );
+        for kubeconfig in [&exec, &files] {
+            let who = identity(&env, kubeconfig, Some(name)).unwrap();
+            assert_is_role(&who, tag, i);
+            let (code, version, err) = kubectl(
+                &env,
+                kubeconfig,
+                &["--context", name, "get", "--raw", "/version"],
+            );
+            assert_eq!(code, 0, "{err}");
+            assert!(version.contains("gitVersion"));
+        }
+    }
+}
+
+/// Acceptance 3: two clusters carrying the exec extension and one user with
+/// `provideClusterInfo: true` (eks-token's get-token, aws-cli's and
+/// aws-iam-authenticator's forms): kubectl reaches each cluster as its own role through
+/// that one user; `kubeconfig --clusters --shared-user` writes such a kubeconfig.
+#[test]
+fn one_user_serves_every_cluster_through_provide_cluster_info() {
+    let tag = "fleet-shared-user";
+    let mut env = env(tag);
+    let aws = as_program(&mut env, "aws");
+    let authenticator = as_program(&mut env, "aws-iam-authenticator");
+    let s = stand();
+    let cluster = |i: usize| {
+        let v = &s.servers[i];
+        serde_json::json!({"name": CLUSTERS[i].0, "cluster": {
+            "server": v.url, "certificate-authority": v.ca.display().to_string(),
+            "extensions": [{"name": "client.authentication.k8s.io/exec", "extension": {
+                "clusterName": CLUSTERS[i].0, "region": "us-east-1",
+                "roleArn": [role(tag, i)], "sessionName": "fleet-user"}}]}})
+    };
+    let user = |name: &str, command: &Path, args: &[&str]| {
+        serde_json::json!({"name": name, "user": {"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": command.display().to_string(), "args": args,
+            "provideClusterInfo": true, "interactiveMode": "Never"}}})
+    };
+    let users = [
+        ("eks-token", user("eks-token", &bin(), &["get-token"])),
+        ("aws", user("aws", &aws, &["eks", "get-token"])),
+        (
+            "authenticator",
+            user("authenticator", &authenticator, &["token"]),
+        ),
+    ];
+    let mut contexts = Vec::new();
+    for (name, _) in CLUSTERS.iter().take(2) {
+        for (u, _) in &users {
+            contexts.push(serde_json::json!({"name": format!("{name}-{u}"),
+                "context": {"cluster": name, "user": u}}));
+        }
+    }
+    let doc = serde_json::json!({"apiVersion": "v1", "kind": "Config",
+        "clusters": [cluster(0), cluster(1)],
+        "users": users.iter().map(|(_, u)| u.clone()).collect::<Vec<_>>(),
+        "contexts": contexts, "current-context": "dev-eks-token"});
+    let written = env.home.join("shared.kubeconfig");
+    std::fs::write(&written, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
+    for i in 0..2 {
+        for (u, _) in &users {
+            let context = format!("{}-{u}", CLUSTERS[i].0);
+            let who = identity(&env, &written, Some(&context)).unwrap();
+            assert_is_role(&who, tag, i);
+            assert!(
+                who["arn"].as_str().unwrap().ends_with("/fleet-user"),
+                "{who}"
+            );
+        }
+    }
+    // The same, written by kubeconfig --clusters --shared-user.
+    let dir = env.home.join("run");
+    let file = clusters_file(tag, &dir, ["", "  region: us-east-1\n", ""]);
+    let made = env.home.join("made.kubeconfig");
+    let r = env.run(&[
+        "kubeconfig",
+        "--clusters",
+        file.to_str().unwrap(),
+        "--shared-user",
+        "--out",
+        made.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let view = kubectl_view(&made);
+    assert_eq!(names(&view, "users"), ["eks-token"]);
+    let exec = &view["users"][0]["user"]["exec"];
+    assert_eq!(exec["provideClusterInfo"], true);
+    assert_eq!(exec["args"], serde_json::json!(["get-token"]));
+    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
+        let ext = &named(&view["clusters"], name)["cluster"]["extensions"][0];
+        assert_eq!(ext["name"], "client.authentication.k8s.io/exec");
+        assert_eq!(ext["extension"]["clusterName"], *name);
+        let who = identity(&env, &made, Some(name)).unwrap();
+        assert_is_role(&who, tag, i);
+    }
+}
+
+/// Acceptance 4: a file that is not a list of clusters, an unknown key, a duplicate name
+/// or out path, an entry without out: refused before any request (an STS stand-in hears
+/// nothing), the entry named, nothing on stdout, no file written.
+#[test]
+fn bad_clusters_files_are_refused_before_any_request() {
+    let sts = FaultServer::start(vec![], Reply::sts_error(500, "Unexpected", "no request"));
+    let mut env = irsa_env("fleet-bad");
+    env.set("AWS_ENDPOINT_URL_STS", &sts.url);
+    let dir = env.home.join("run");
+    let entry =
+        |name: &str, out: &str| format!("- {{name: {name}, out: {}}}\n", dir.join(out).display());
+    let ok = entry("dev", "dev/token");
+    for (text, named) in [
+        ("- name: dev\n".to_owned(), "not a list of clusters"),
+        (
+            "clusters: {dev: {}}\n".to_owned(),
+            "`clusters` is not a list",
+        ),
+        (
+            format!("clusters:\n{ok}- {{name: qa, out: x, region: us-east-1, rolearn: y}}\n"),
+            "entry 2 (qa): unknown key",
+        ),
+        (
+            format!("clusters:\n{ok}{}", entry("dev", "other")),
+            "entry 2 (dev): the name",
+        ),
+        (
+            format!("clusters:\n{ok}{}", entry("qa", "dev/token")),
+            "entry 2 (qa): ",
+        ),
+        (
+            format!("clusters:\n{ok}- {{name: qa}}\n"),
+            "cluster qa has no `out`",
+        ),
+    ] {
+        let file = env.home.join("clusters.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let f = file.to_str().unwrap();
+        for args in [
+            vec!["write-token", "--clusters", f],
+            vec!["write-token", "--clusters", f, "--refresh"],
+            vec!["kubeconfig", "--clusters", f, "--token-files"],
+        ] {
+            let r = env.run(&args);
+            assert_failed(&r, 1, &[]);
+            assert!(r.stderr.contains(named), "{args:?} {text:?}: {}", r.stderr);
+            assert!(r.stderr.contains("clusters.yaml"), "{}", r.stderr);
+        }
+        if !named.contains("no `out`") {
+            let r = env.run(&["write-token", "--check", "--clusters", f]);
+            assert_failed(&r, 1, &[]);
+            assert!(r.stderr.contains(named), "{}", r.stderr);
+        }
+    }
+    assert!(sts.requests().is_empty(), "{:?}", sts.requests());
+    assert!(!dir.exists());
+    // Options that are each cluster's own are usage errors with --clusters.
+    let file = env.home.join("clusters.yaml");
+    std::fs::write(&file, format!("clusters:\n{ok}")).unwrap();
+    let f = file.to_str().unwrap();
+    for (args, named) in [
+        (
+            vec!["write-token", "--clusters", f, "--out", "/tmp/x"],
+            "--out",
+        ),
+        (
+            vec!["write-token", "--clusters", f, "--cluster-name", "x"],
+            "--cluster-name",
+        ),
+        (
+            vec!["kubeconfig", "--clusters", f, "--alias", "x"],
+            "--alias",
+        ),
+        (
+            vec![
+                "kubeconfig",
+                "--clusters",
+                f,
+                "--token-files",
+                "--shared-user",
+            ],
+            "give one",
+        ),
+        (
+            vec!["kubeconfig", "--cluster-name", "x", "--shared-user"],
+            "go with --clusters",
+        ),
+    ] {
+        let r = env.run(&args);
+        assert_failed(&r, 2, &[]);
+        assert!(r.stderr.contains(named), "{args:?}: {}", r.stderr);
+    }
+    assert!(sts.requests().is_empty());
+}
+
+/// `kubeconfig --clusters` asks EKS (DescribeCluster, with that cluster's own chain) for
+/// the server and CA an entry leaves out; a cluster EKS does not know fails the command
+/// naming it, and nothing is written.
+#[test]
+fn kubeconfig_clusters_asks_eks_for_what_an_entry_leaves_out() {
+    let tag = "fleet-describe";
+    create_cluster("fleet-described", DEV_ROLE);
+    let mut env = irsa_env(tag);
+    env.set("AWS_ENDPOINT_URL_EKS", &moto().url);
+    let v = &stand().servers[0];
+    let file = env.home.join("clusters.yaml");
+    let given = format!(
+        "- {{name: dev, roleArn: '{DEV_ROLE}', server: '{}', caData: {}}}\n",
+        v.url,
+        ca_data(v)
+    );
+    std::fs::write(
+        &file,
+        format!("clusters:\n{given}- {{name: fleet-described, roleArn: '{DEV_ROLE}'}}\n"),
+    )
+    .unwrap();
+    let r = env.run(&["kubeconfig", "--clusters", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let view: Value = serde_json::from_str(&r.stdout).unwrap();
+    let described = named(&view["clusters"], "fleet-described");
+    let server = described["cluster"]["server"].as_str().unwrap();
+    assert!(
+        server.starts_with("https://") && !server.contains("127.0.0.1"),
+        "{server}"
+    );
+    assert_eq!(named(&view["clusters"], "dev")["cluster"]["server"], v.url);
+    std::fs::write(
+        &file,
+        format!("clusters:\n{given}- {{name: fleet-unknown, roleArn: '{DEV_ROLE}'}}\n"),
+    )
+    .unwrap();
+    let out = env.home.join("k");
+    let r = env.run(&[
+        "kubeconfig",
+        "--clusters",
+        file.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_failed(&r, 1, &[]);
+    assert!(
+        r.stderr.contains("cluster fleet-unknown: DescribeCluster"),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.exists());
+}
+
+/// A base that fails (the IRSA token refused) is asked once a round, not once a
+/// cluster: each cluster's failure is logged naming it, and the init run exits 1
+/// naming them all.
+#[test]
+fn a_failing_base_is_asked_once_for_all_clusters() {
+    let sts = FaultServer::start(
+        vec![],
+        Reply::sts_error(400, "InvalidIdentityToken", "Token audience is wrong"),
+    );
+    let mut env = irsa_env("fleet-base-fails");
+    env.set("AWS_ENDPOINT_URL_STS", &sts.url);
+    let dir = env.home.join("run");
+    let file = env.home.join("clusters.yaml");
+    let mut text = String::from("clusters:\n");
+    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
+        text.push_str(&format!(
+            "- {{name: {name}, roleArn: '{}', out: {}}}\n",
+            role("fleet-base-fails", i),
+            out(&dir, i).display()
+        ));
+    }
+    std::fs::write(&file, text).unwrap();
+    let r = env.run(&["write-token", "--clusters", file.to_str().unwrap()]);
+    assert_failed(&r, 1, &[&web_identity_token("fleet-base-fails")]);
+    assert_eq!(sts.requests().len(), 1, "{:?}", sts.requests());
+    let lines: Vec<Value> = r
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (name, _) in CLUSTERS {
+        let line = lines.iter().find(|l| l["cluster"] == name).unwrap();
+        assert!(
+            line["error"]
+                .as_str()
+                .unwrap()
+                .contains("InvalidIdentityToken"),
+            "{line}"
+        );
+    }
+    let last = lines.last().unwrap()["error"].as_str().unwrap();
+    assert!(
+        last.contains("3 of 3 clusters got no token: dev, prod, qa"),
+        "{last}"
+    );
+    assert!(!dir.exists());
+}
