@@ -162,13 +162,12 @@ fn one_writer_keeps_three_clusters_fresh_on_one_base() {
         }
         seen.iter().all(|s| s.len() >= 3)
     });
-    for i in 0..3 {
-        let name = CLUSTERS[i].0;
+    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
         let kubeconfig = dir.join(format!("eks/{name}/kubeconfig"));
         // kubectl through the file's kubeconfig (tokenFile): its own server, its role.
         let who = identity(&env, &kubeconfig, None).unwrap();
         assert_is_role(&who, tag, i);
-        assert_eq!(who["cluster"], name);
+        assert_eq!(who["cluster"], *name);
         let (code, version, err) = kubectl(&env, &kubeconfig, &["get", "--raw", "/version"]);
         assert_eq!(code, 0, "{err}");
         assert!(version.contains("gitVersion"), "{version}");
@@ -189,8 +188,8 @@ fn one_writer_keeps_three_clusters_fresh_on_one_base() {
     assert!(took < Duration::from_secs(1), "{took:?}");
     // Exactly 1 + 3 calls over the whole run: the base once, each cluster's hop once.
     assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
-    for i in 0..3 {
-        assert_eq!(calls("AssumeRole", &role(tag, i)), 1, "{}", CLUSTERS[i].0);
+    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
+        assert_eq!(calls("AssumeRole", &role(tag, i)), 1, "{name}");
     }
     let lines = log_lines(&log);
     for (name, _) in CLUSTERS {
@@ -401,9 +400,9 @@ fn one_user_serves_every_cluster_through_provide_cluster_info() {
         "contexts": contexts, "current-context": "dev-eks-token"});
     let written = env.home.join("shared.kubeconfig");
     std::fs::write(&written, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
-    for i in 0..2 {
+    for (i, (name, _)) in CLUSTERS.iter().enumerate().take(2) {
         for (u, _) in &users {
-            let context = format!("{}-{u}", CLUSTERS[i].0);
+            let context = format!("{name}-{u}");
             let who = identity(&env, &written, Some(&context)).unwrap();
             assert_is_role(&who, tag, i);
             assert!(
