@@ -222,4 +222,46 @@ mod tests {
             r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{},"status":{"expirationTimestamp":"2023-11-14T22:13:20Z","token":"k8s-aws-v1.abc"}}"#
         );
     }
+
+    #[test]
+    fn a_clusters_config_reads_back_as_written() {
+        let request = Request {
+            cluster_id: "qa".into(),
+            role_arns: vec![
+                "arn:aws:iam::111111111111:role/hub".into(),
+                "arn:aws:iam::333333333333:role/qa".into(),
+            ],
+            session_name: Some("ci".into()),
+            duration_seconds: Some(900),
+            ..Request::default()
+        };
+        let config = ClusterConfig::json(&request, "eu-west-1");
+        let info = json!({"spec": {"cluster": {"config": config}}}).to_string();
+        let back = ClusterConfig::of(Some(&info)).unwrap().unwrap();
+        assert_eq!(
+            back,
+            ClusterConfig {
+                cluster: Some("qa".into()),
+                region: Some("eu-west-1".into()),
+                role_arns: request.role_arns.clone(),
+                session_name: Some("ci".into()),
+                external_id: None,
+                duration_seconds: Some("900".into()),
+            }
+        );
+        // One role is written as a string, none not at all.
+        let one = Request {
+            role_arns: vec!["arn:aws:iam::333333333333:role/qa".into()],
+            ..request.clone()
+        };
+        assert!(ClusterConfig::json(&one, "r")["roleArn"].is_string());
+        let none = Request {
+            role_arns: Vec::new(),
+            ..request
+        };
+        assert!(ClusterConfig::json(&none, "r").get("roleArn").is_none());
+        // Without provideClusterInfo there is no config.
+        assert_eq!(ClusterConfig::of(Some(r#"{"spec":{}}"#)), Ok(None));
+        assert_eq!(ClusterConfig::of(Some("not json")), Ok(None));
+    }
 }

@@ -9,7 +9,7 @@ use super::error::{usage, ArgError, Result};
 use super::groups::HELP;
 use super::low::Given;
 use super::options::{group, value, Group, Key};
-use super::request::with_cluster_info;
+use super::request::{duration_seconds, with_cluster_info};
 use super::rules::{Rules, PFLAG};
 use super::spec::{Extra, Spec};
 use super::types::{Command, Dialect, Format, GetToken, Print, VersionStyle};
@@ -89,6 +89,7 @@ fn aws(l: &Given<'_>, env: &Env) -> Result<Command> {
             region: low.region.clone(),
             session_name: low.session_name.clone(),
             external_id: low.external_id.clone(),
+            duration_seconds: duration_seconds(low)?,
             profile: low.profile.clone(),
             // Argo CD's own retries span a minute.
             timeout: Duration::from_secs(60),

@@ -8,7 +8,7 @@ use super::error::{usage, ArgError, Result};
 use super::low::Given;
 use super::low::Low;
 use super::options::{flag, group, value, Group, Key};
-use super::request::with_cluster_info;
+use super::request::{duration_seconds, with_cluster_info};
 use super::rules::{Rules, PFLAG};
 use super::spec::{Extra, Spec};
 use super::types::{
@@ -173,6 +173,7 @@ fn token(l: &Given<'_>, env: &Env) -> Result<Command> {
         forward_session_name: forward,
         external_id: low.external_id.clone(),
         region: low.region.clone(),
+        duration_seconds: duration_seconds(low)?,
         timeout: DEFAULT_TIMEOUT,
         ..Request::default()
     };

@@ -105,11 +105,7 @@ pub(crate) fn request(
         session_name: low.session_name.clone(),
         forward_session_name: low.forward_session_name,
         external_id: low.external_id.clone(),
-        duration_seconds: low
-            .duration_seconds
-            .as_deref()
-            .map(values::parse_duration_seconds)
-            .transpose()?,
+        duration_seconds: duration_seconds(low)?,
         region: low.region.clone(),
         profile: low.profile.clone(),
         cache_dir: low.cache_dir.as_ref().map(PathBuf::from),
@@ -118,6 +114,14 @@ pub(crate) fn request(
         connect_timeout,
     };
     Ok((request, env))
+}
+
+/// `--duration-seconds` (or provideClusterInfo's `durationSeconds`).
+pub(crate) fn duration_seconds(low: &Low) -> Result<Option<u32>> {
+    low.duration_seconds
+        .as_deref()
+        .map(values::parse_duration_seconds)
+        .transpose()
 }
 
 /// The `--query` of a command line.
