@@ -182,6 +182,21 @@ fn one_writer_keeps_three_clusters_fresh_on_one_base() {
             );
         }
     }
+    // The three kubeconfigs merged (KUBECONFIG=dev:qa:prod): a context each, each its
+    // own user and token file.
+    let merged =
+        std::env::join_paths(CLUSTERS.map(|(name, _)| dir.join(format!("eks/{name}/kubeconfig"))))
+            .unwrap();
+    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
+        let mut c = env.command(
+            Path::new("kubectl"),
+            &["--context", name, "get", "--raw", "/eks-identity"],
+        );
+        c.env("KUBECONFIG", &merged);
+        let r = run_killed_after(c, RUN_LIMIT);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_is_role(&serde_json::from_str(&r.stdout).unwrap(), tag, i);
+    }
     signal(child.id(), "TERM");
     let (code, took) = wait_exit(&mut child, Duration::from_secs(5));
     assert_eq!(code, Some(0));

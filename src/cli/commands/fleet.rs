@@ -245,7 +245,7 @@ fn render(path: &Path, server: &str, ca: &str, name: &str, out: &Path) -> Result
         server: server.to_owned(),
         ca: CaSource::Data(ca.to_owned()),
     };
-    render_kubeconfig(&k, name, out)
+    render_kubeconfig(&k, name, name, out)
 }
 
 fn write_file(path: &Path, body: &str, mode: u32, what: &str) -> Result<()> {

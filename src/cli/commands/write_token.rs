@@ -90,7 +90,7 @@ fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
     let kubeconfig = w
         .kubeconfig
         .as_ref()
-        .map(|k| render_kubeconfig(k, &args.request.cluster_id, &w.out))
+        .map(|k| render_kubeconfig(k, &args.request.cluster_id, "eks-token", &w.out))
         .transpose()?;
     let request = args.request;
     let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
@@ -422,8 +422,15 @@ fn token_in_file(text: &str) -> Option<(String, Option<OffsetDateTime>)> {
 }
 
 /// A kubeconfig whose user reads the token file, for apps that take a kubeconfig but
-/// cannot run an exec plugin. client-go rereads `tokenFile` periodically.
-pub(crate) fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<String> {
+/// cannot run an exec plugin. client-go rereads `tokenFile` periodically. The user is
+/// named `user` (a clusters file's kubeconfigs, merged in KUBECONFIG, each need their
+/// own).
+pub(crate) fn render_kubeconfig(
+    k: &KubeconfigOut,
+    cluster: &str,
+    user: &str,
+    out: &Path,
+) -> Result<String> {
     if !k.server.starts_with("https://") {
         return Err(Error::InvalidInput(format!(
             "--server {:?} must be an https:// URL: kubectl sends no token over plain http",
@@ -461,7 +468,7 @@ pub(crate) fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) ->
     // The file as the kernel reaches it (`lnk/../t` through a link is not `./t`).
     let token_file = resolved(out).unwrap_or_else(|| absolute(out));
     let user = User {
-        name: "eks-token".into(),
+        name: user.into(),
         auth: Auth::TokenFile(token_file),
     };
     let context = Context {
