@@ -451,6 +451,11 @@ fn one_user_serves_every_cluster_through_provide_cluster_info() {
         let who = identity(&env, &made, Some(name)).unwrap();
         assert_is_role(&who, tag, i);
     }
+    // Nine plugin runs, one cache: the IRSA session made once; each role once per
+    // session name (fleet-user above, the default here).
+    assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
+    let assumed: Vec<usize> = (0..3).map(|i| calls("AssumeRole", &role(tag, i))).collect();
+    assert_eq!(assumed, [2, 2, 1]);
 }
 
 /// Acceptance 4: a file that is not a list of clusters, an unknown key, a duplicate name
