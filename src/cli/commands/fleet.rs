@@ -4,7 +4,6 @@
 //! reads the file, writes the files and prints.
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
 
 use serde_json::json;
 use time::OffsetDateTime;
@@ -14,11 +13,11 @@ use eks_token::kubeconfig::{self, absolute, resolved, Auth, Cluster, Context, Ex
 use eks_token::{files, Env, Error, Log, Request, Runtime, Stop, Token};
 
 use super::write_token::{
-    check_file, log_error, log_ok, named, next_refresh, render_kubeconfig, retry_delay, same_file,
-    stop_on_signals, write_options,
+    api_version, check_file, check_target, keep, named, of, render_kubeconfig, same_file,
+    stop_on_signals, Files, Writing,
 };
 use crate::cli::args::WriteFleet;
-use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigArgs, KubeconfigOut};
+use crate::cli::args::{CaSource, CheckToken, GetToken, KubeconfigArgs, KubeconfigOut};
 use crate::cli::exec_credential::{self, ClusterConfig};
 use crate::cli::failure::Failure;
 use crate::cli::kubeconfig::{token_args, Chain, Program};
@@ -38,7 +37,7 @@ fn load(path: &Path) -> Result<Vec<Entry>> {
 }
 
 /// An error of cluster `name`'s, named so.
-fn of(name: &str, e: Error) -> Error {
+fn of_cluster(name: &str, e: Error) -> Error {
     Error::InvalidInput(format!("cluster {name}: {e}"))
 }
 
@@ -59,12 +58,18 @@ fn outs<'a>(entries: &'a [Entry], path: &Path) -> Result<Vec<&'a PathBuf>> {
 }
 
 /// The fleet of `requests`, in this process: the run's log, MFA codes asked on the
-/// terminal, a stop that SIGINT and SIGTERM trigger when the base runs a program.
-fn fleet<'e>(requests: &[Request], env: &'e Env, log: &Log) -> Result<Fleet<'e>> {
+/// terminal (unless kubectl said there is none: `interactive`), a stop that SIGINT and
+/// SIGTERM trigger when the base runs a program (which then ends with the run).
+pub(crate) fn fleet<'e>(
+    requests: &[Request],
+    env: &'e Env,
+    log: &Log,
+    interactive: Option<bool>,
+) -> Result<Fleet<'e>> {
     let runtime = Runtime {
         log: log.clone(),
         stop: Stop::default(),
-        mfa_prompt: Some(super::mfa_prompt(None)),
+        mfa_prompt: Some(super::mfa_prompt(interactive)),
     };
     let fleet = Fleet::with(requests, env, runtime)?;
     if fleet.runs_a_program() {
@@ -79,40 +84,54 @@ fn fleet<'e>(requests: &[Request], env: &'e Env, log: &Log) -> Result<Fleet<'e>>
 }
 
 /// `write-token --clusters FILE`: every cluster's token file (and kubeconfig), once or
-/// for ever with `--refresh`, on one schedule. A cluster that fails is logged (naming
-/// it), its file left as it was, and tried again on the usual backoff; the others go on.
+/// for ever with `--refresh`, on one schedule ([`keep`]). Every file is checked before
+/// the first request: where it goes, and that no two entries write one file (through a
+/// link, or named two ways).
 pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Result<()> {
     let env = &args.effective_env(env);
     let entries = load(&w.clusters)?;
     let outs = outs(&entries, &w.clusters)?;
-    let api_version = match args.print.format {
-        Format::Token => None,
-        _ => Some(exec_credential::V1),
-    };
-    // Every file is checked before the first request: where it goes, and that no two
-    // entries write one file (through a link, or named two ways).
+    let api_version = api_version(args.print.format, env, log);
     let mut targets: Vec<(&Path, &str)> = Vec::new();
+    let mut files = Vec::with_capacity(entries.len());
     for (e, out) in entries.iter().zip(&outs) {
+        let name = Some(e.name.as_str());
+        check_target(name, out, "token file")?;
         targets.push((out, &e.name));
-        if let Some(k) = &e.kubeconfig_out {
-            if api_version.is_some() {
-                return Err(of(
-                    &e.name,
-                    Error::InvalidInput(
-                        "kubeconfigOut needs --output token (a kubeconfig's tokenFile holds \
-                         the bare token)"
-                            .into(),
-                    ),
-                ));
+        let kubeconfig = match &e.kubeconfig_out {
+            None => None,
+            Some(_) if api_version.is_some() => {
+                return Err(Error::InvalidInput(format!(
+                    "{}kubeconfigOut needs --output token (a kubeconfig's tokenFile holds \
+                     the bare token)",
+                    of(name)
+                )))
             }
-            targets.push((k, &e.name));
-        }
+            Some(path) => {
+                check_target(name, path, "kubeconfig")?;
+                targets.push((path, &e.name));
+                // Made now with the server and CA given, else once DescribeCluster tells.
+                let body = match (&e.server, &e.ca_data) {
+                    (Some(server), Some(ca)) => {
+                        let k = KubeconfigOut {
+                            path: path.clone(),
+                            server: server.clone(),
+                            ca: CaSource::Data(ca.clone()),
+                        };
+                        Some(render_kubeconfig(&k, &e.name, &e.name, out)?)
+                    }
+                    _ => None,
+                };
+                Some((path.clone(), body))
+            }
+        };
+        files.push(Files {
+            name: Some(e.name.clone()),
+            out: (*out).clone(),
+            kubeconfig,
+        });
     }
     for (i, (path, name)) in targets.iter().enumerate() {
-        files::check_target(path, files::Links::Refuse).map_err(|e| Error::Io {
-            what: format!("cluster {name}: cannot write {}", path.display()),
-            source: e,
-        })?;
         if let Some((_, other)) = targets[..i].iter().find(|(p, _)| same_file(p, path)) {
             return Err(Error::InvalidInput(format!(
                 "cluster {name}: {} is a file of cluster {other} too",
@@ -120,140 +139,19 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
             )));
         }
     }
-    // Kubeconfigs of entries with server and caData are made now; the others once
-    // DescribeCluster answers.
-    let mut kubeconfigs: Vec<Option<(PathBuf, Option<String>)>> = Vec::new();
-    for (e, out) in entries.iter().zip(&outs) {
-        kubeconfigs.push(match (&e.kubeconfig_out, &e.server, &e.ca_data) {
-            (None, ..) => None,
-            (Some(path), Some(server), Some(ca)) => {
-                let body = render(path, server, ca, &e.name, out).map_err(|x| of(&e.name, x))?;
-                Some((path.clone(), Some(body)))
-            }
-            (Some(path), ..) => Some((path.clone(), None)),
-        });
-    }
     if w.refresh {
         stop_on_signals()?;
     }
     let requests: Vec<Request> = entries.iter().map(|e| e.request(&args.request)).collect();
-    let mut fleet = fleet(&requests, env, log)?;
-    let sweep_until = Instant::now() + args.request.timeout / 4;
-    for out in &outs {
-        files::remove_stale_temps(out, Some(sweep_until));
-    }
-    let n = entries.len();
-    let mut due = vec![Instant::now(); n];
-    let mut failures = vec![0u32; n];
-    let mut valid_until: Vec<Option<OffsetDateTime>> = vec![None; n];
-    loop {
-        let round = Instant::now();
-        let mut failed: Vec<(usize, Error)> = Vec::new();
-        let mut ready = Vec::new();
-        for i in (0..n).filter(|&i| due[i] <= round) {
-            if let Some((path, body @ None)) = &mut kubeconfigs[i] {
-                let (e, out) = (&entries[i], outs[i]);
-                match fleet
-                    .describe_cluster(i)
-                    .and_then(|c| render(path, &c.endpoint, &c.ca_data, &e.name, out))
-                {
-                    Ok(b) => *body = Some(b),
-                    Err(x) => {
-                        failed.push((i, x));
-                        continue;
-                    }
-                }
-            }
-            ready.push(i);
-        }
-        let tokens = fleet.issue(&ready);
-        for (&i, token) in ready.iter().zip(tokens) {
-            let out = outs[i];
-            let written = token.and_then(|t| {
-                let body = match api_version {
-                    Some(v) => exec_credential::render(v, &t),
-                    None => t.value.clone(),
-                };
-                write_file(out, &body, w.mode, "token file")?;
-                // The kubeconfig is written once, after its token file.
-                if let Some((path, body)) = kubeconfigs[i].take() {
-                    let body = body.unwrap_or_default();
-                    if let Err(e) = write_file(&path, &body, w.mode, "kubeconfig") {
-                        kubeconfigs[i] = Some((path, Some(body)));
-                        return Err(e);
-                    }
-                }
-                Ok(t)
-            });
-            match written {
-                Ok(t) => {
-                    failures[i] = 0;
-                    valid_until[i] = Some(t.expiration);
-                    let wait =
-                        next_refresh(w.refresh_interval, t.expiration, OffsetDateTime::now_utc());
-                    due[i] = round + wait;
-                    let next = w.refresh.then_some(wait);
-                    log_ok(log, Some(&entries[i].name), out, &t, round, next);
-                }
-                Err(e) => failed.push((i, e)),
-            }
-        }
-        for (i, e) in &failed {
-            let i = *i;
-            failures[i] += 1;
-            let wait = retry_delay(failures[i], w.refresh_interval);
-            due[i] = round + wait;
-            let retry = w.refresh.then_some(wait);
-            log_error(
-                log,
-                Some(&entries[i].name),
-                outs[i],
-                e,
-                round,
-                retry,
-                valid_until[i],
-            );
-            if w.refresh {
-                // The loop runs: a liveness probe on the file's age sees it.
-                let _ = files::touch(outs[i]);
-            }
-        }
-        if !w.refresh {
-            if failed.is_empty() {
-                return Ok(());
-            }
-            let mut names: Vec<&str> = failed
-                .iter()
-                .map(|(i, _)| entries[*i].name.as_str())
-                .collect();
-            names.sort_unstable();
-            return Err(Error::InvalidInput(format!(
-                "{} of {n} clusters got no token: {} (each one's error is logged above)",
-                names.len(),
-                names.join(", ")
-            )));
-        }
-        let next = due.iter().min().copied().unwrap_or(round);
-        std::thread::sleep(next.saturating_duration_since(Instant::now()));
-    }
-}
-
-/// The tokenFile kubeconfig of cluster `name` (written at `path`, reading `out`).
-fn render(path: &Path, server: &str, ca: &str, name: &str, out: &Path) -> Result<String> {
-    let k = KubeconfigOut {
-        path: path.to_owned(),
-        server: server.to_owned(),
-        ca: CaSource::Data(ca.to_owned()),
+    let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
+    let mut fleet = fleet(&requests, env, log, interactive)?;
+    let how = Writing {
+        api_version,
+        mode: w.mode,
+        refresh: w.refresh,
+        interval: w.refresh_interval,
     };
-    render_kubeconfig(&k, name, name, out)
-}
-
-fn write_file(path: &Path, body: &str, mode: u32, what: &str) -> Result<()> {
-    let _writing = crate::cli::signals::writing();
-    files::write_atomic_with(path, body.as_bytes(), write_options(mode)).map_err(|e| Error::Io {
-        what: format!("cannot write the {what} {}", path.display()),
-        source: e,
-    })
+    keep(&mut fleet, &mut files, &how, args.request.timeout, log)
 }
 
 /// `write-token --check --clusters FILE`: each cluster's token file, a JSON line each;
@@ -315,7 +213,7 @@ pub(crate) fn kubeconfig(
     };
     let env = &args.effective_env(env);
     let requests: Vec<Request> = entries.iter().map(|e| e.request(&args.request)).collect();
-    let mut fleet = fleet(&requests, env, log)?;
+    let mut fleet = fleet(&requests, env, log, None)?;
     let command = match (&k.command, k.token_files) {
         (_, true) => String::new(),
         (Some(c), _) => c.clone(),
@@ -350,13 +248,15 @@ pub(crate) fn kubeconfig(
         let (server, ca_data) = match (&e.server, &e.ca_data) {
             (Some(s), Some(c)) => (s.clone(), c.clone()),
             _ => {
-                let c = fleet.describe_cluster(i).map_err(|x| of(&e.name, x))?;
+                let c = fleet
+                    .describe_cluster(i)
+                    .map_err(|x| of_cluster(&e.name, x))?;
                 (c.endpoint, c.ca_data)
             }
         };
         let region = || {
             fleet.region(i).ok_or_else(|| {
-                of(
+                of_cluster(
                     &e.name,
                     Error::InvalidInput(
                         "no region for its user's tokens: give the entry a region, or --region"

@@ -5,7 +5,7 @@
 //! old file alone and is retried with a bounded backoff; SIGTERM and SIGINT end the
 //! sidecar at once with exit 0, also as PID 1, but never in the middle of a write.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -14,6 +14,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use eks_token::files::WriteOptions;
+use eks_token::fleet::Fleet;
 use eks_token::{files, verify, Env, Error, Log, Token};
 
 use crate::cli::args::ArgError;
@@ -63,107 +64,216 @@ pub(crate) fn run(
 /// Writes the token file (and kubeconfig): once, or for ever with `--refresh`.
 fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
     let env = &args.effective_env(env);
-    let api_version = match args.print.format {
-        Format::Json | Format::Text => {
-            let (v, warning) = exec_credential::api_version_or(
-                env.get("KUBERNETES_EXEC_INFO"),
-                exec_credential::V1,
-            );
-            if let Some(w) = warning {
-                log.warn(format_args!("{w}"));
-            }
-            Some(v)
-        }
-        Format::Token => None,
-    };
+    let api_version = api_version(args.print.format, env, log);
     // Everything local is checked before the first STS call.
-    let check = |path: &Path, what: &str| {
-        files::check_target(path, files::Links::Refuse).map_err(|e| Error::Io {
-            what: format!("cannot write the {what} {}", path.display()),
-            source: e,
-        })
-    };
-    check(&w.out, "token file")?;
+    check_target(None, &w.out, "token file")?;
     if let Some(k) = &w.kubeconfig {
-        check(&k.path, "kubeconfig")?;
+        check_target(None, &k.path, "kubeconfig")?;
     }
-    let kubeconfig = w
-        .kubeconfig
-        .as_ref()
-        .map(|k| render_kubeconfig(k, &args.request.cluster_id, "eks-token", &w.out))
-        .transpose()?;
-    let request = args.request;
+    let kubeconfig = match &w.kubeconfig {
+        Some(k) => Some((
+            k.path.clone(),
+            Some(render_kubeconfig(
+                k,
+                &args.request.cluster_id,
+                "eks-token",
+                &w.out,
+            )?),
+        )),
+        None => None,
+    };
     let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
-    let started = Instant::now();
     if w.refresh {
         stop_on_signals()?;
     }
-    let mut issuer = super::issuer(&request, env, log, interactive)?;
-    // Dead writers' temporary files: a bounded look, a quarter of the deadline at most.
-    files::remove_stale_temps(&w.out, Some(started + request.timeout / 4));
-    let write = |token: &Token| -> Result<()> {
-        let body = match api_version {
-            Some(v) => exec_credential::render(v, token),
-            None => token.value.clone(),
-        };
-        let _writing = crate::cli::signals::writing();
-        files::write_atomic_with(&w.out, body.as_bytes(), write_options(w.mode)).map_err(|e| {
-            Error::Io {
-                what: format!("cannot write the token file {}", w.out.display()),
-                source: e,
-            }
-        })
+    let requests = std::slice::from_ref(&args.request);
+    let mut fleet = super::fleet::fleet(requests, env, log, interactive)?;
+    let mut files = [Files {
+        name: None,
+        out: w.out.clone(),
+        kubeconfig,
+    }];
+    let how = Writing {
+        api_version,
+        mode: w.mode,
+        refresh: w.refresh,
+        interval: w.refresh_interval,
     };
-    if !w.refresh {
-        let started = Instant::now();
-        let token = issuer.issue()?;
-        write(&token)?;
-        if let (Some(k), Some(body)) = (&w.kubeconfig, &kubeconfig) {
-            write_kubeconfig(k, body, w.mode)?;
-        }
-        log_ok(log, None, &w.out, &token, started, None);
-        return Ok(());
-    }
+    keep(&mut fleet, &mut files, &how, args.request.timeout, log)
+}
 
-    let mut kubeconfig_written = false;
-    let mut failures: u32 = 0;
-    let mut valid_until: Option<OffsetDateTime> = None;
+/// The apiVersion of the ExecCredential to write (`KUBERNETES_EXEC_INFO`'s, else v1), or
+/// `None` for the bare token.
+pub(crate) fn api_version(format: Format, env: &Env, log: &Log) -> Option<&'static str> {
+    if format == Format::Token {
+        return None;
+    }
+    let info = env.get("KUBERNETES_EXEC_INFO");
+    let (v, warning) = exec_credential::api_version_or(info, exec_credential::V1);
+    if let Some(w) = warning {
+        log.warn(format_args!("{w}"));
+    }
+    Some(v)
+}
+
+/// Refuses, before any request, a file that cannot be written at `path` (a link, a
+/// FIFO, a directory...), naming cluster `name`'s when it is a clusters file's.
+pub(crate) fn check_target(name: Option<&str>, path: &Path, what: &str) -> Result<()> {
+    files::check_target(path, files::Links::Refuse).map_err(|e| Error::Io {
+        what: format!("{}cannot write the {what} {}", of(name), path.display()),
+        source: e,
+    })
+}
+
+/// `cluster NAME: ` before a clusters file's cluster's messages.
+pub(crate) fn of(name: Option<&str>) -> String {
+    name.map_or_else(String::new, |n| format!("cluster {n}: "))
+}
+
+/// One cluster's files: its token file and, when asked for, its kubeconfig (made, or
+/// `None` until DescribeCluster tells its server and CA); `name` for a clusters file's
+/// cluster (its log lines and errors carry it).
+pub(crate) struct Files {
+    pub(crate) name: Option<String>,
+    pub(crate) out: PathBuf,
+    pub(crate) kubeconfig: Option<(PathBuf, Option<String>)>,
+}
+
+/// How the files are written.
+pub(crate) struct Writing {
+    /// An ExecCredential of this apiVersion, or the bare token.
+    pub(crate) api_version: Option<&'static str>,
+    pub(crate) mode: u32,
+    pub(crate) refresh: bool,
+    pub(crate) interval: Duration,
+}
+
+/// Writes each cluster's files (`files[i]` is the fleet's cluster `i`): once, or with
+/// `refresh` for ever, on one schedule: a round writes every cluster that is due. A
+/// cluster that fails is logged (named), its token file left as it was (its time
+/// marked, for a liveness probe), and tried again on the backoff while the others go
+/// on. Once: every cluster tried, and an error when one got no token (a single
+/// unnamed one's own error).
+pub(crate) fn keep(
+    fleet: &mut Fleet<'_>,
+    files: &mut [Files],
+    how: &Writing,
+    timeout: Duration,
+    log: &Log,
+) -> Result<()> {
+    // Dead writers' temporary files: a bounded look, a quarter of the deadline at most.
+    let sweep_until = Instant::now() + timeout / 4;
+    for f in files.iter() {
+        files::remove_stale_temps(&f.out, Some(sweep_until));
+    }
+    let n = files.len();
+    let mut due = vec![Instant::now(); n];
+    let mut failures = vec![0u32; n];
+    let mut valid_until: Vec<Option<OffsetDateTime>> = vec![None; n];
     loop {
-        let started = Instant::now();
-        let outcome = issuer.issue().and_then(|token| {
-            write(&token)?;
-            Ok(token)
-        });
-        let wait = match outcome {
-            Ok(token) => {
-                failures = 0;
-                valid_until = Some(token.expiration);
-                if let (Some(k), Some(body), false) =
-                    (&w.kubeconfig, &kubeconfig, kubeconfig_written)
-                {
-                    write_kubeconfig(k, body, w.mode)?;
-                    kubeconfig_written = true;
+        let round = Instant::now();
+        let mut failed: Vec<(usize, Error)> = Vec::new();
+        let mut ready = Vec::new();
+        for i in (0..n).filter(|&i| due[i] <= round) {
+            let f = &mut files[i];
+            if let Some((path, body @ None)) = &mut f.kubeconfig {
+                let name = f.name.as_deref().unwrap_or_default();
+                let described = fleet.describe_cluster(i).and_then(|c| {
+                    let k = KubeconfigOut {
+                        path: path.clone(),
+                        server: c.endpoint,
+                        ca: CaSource::Data(c.ca_data),
+                    };
+                    render_kubeconfig(&k, name, name, &f.out)
+                });
+                match described {
+                    Ok(b) => *body = Some(b),
+                    Err(e) => {
+                        failed.push((i, e));
+                        continue;
+                    }
                 }
-                let wait = next_refresh(
-                    w.refresh_interval,
-                    token.expiration,
-                    OffsetDateTime::now_utc(),
-                );
-                log_ok(log, None, &w.out, &token, started, Some(wait));
-                wait
             }
-            Err(e) => {
-                failures += 1;
-                let wait = retry_delay(failures, w.refresh_interval);
-                log_error(log, None, &w.out, &e, started, Some(wait), valid_until);
+            ready.push(i);
+        }
+        let tokens = fleet.issue(&ready);
+        for (&i, token) in ready.iter().zip(tokens) {
+            let f = &mut files[i];
+            let written = token.and_then(|t| {
+                let body = match how.api_version {
+                    Some(v) => exec_credential::render(v, &t),
+                    None => t.value.clone(),
+                };
+                write_file(&f.out, &body, how.mode, "token file")?;
+                // The kubeconfig is written once, after its token file.
+                if let Some((path, Some(body))) = &f.kubeconfig {
+                    write_file(path, body, how.mode, "kubeconfig")?;
+                    f.kubeconfig = None;
+                }
+                Ok(t)
+            });
+            match written {
+                Ok(t) => {
+                    failures[i] = 0;
+                    valid_until[i] = Some(t.expiration);
+                    let wait = next_refresh(how.interval, t.expiration, OffsetDateTime::now_utc());
+                    due[i] = round + wait;
+                    let next = how.refresh.then_some(wait);
+                    log_ok(log, f.name.as_deref(), &f.out, &t, round, next);
+                }
+                Err(e) => failed.push((i, e)),
+            }
+        }
+        if !how.refresh && n == 1 && files[0].name.is_none() {
+            return failed.pop().map_or(Ok(()), |(_, e)| Err(e));
+        }
+        for (i, e) in &failed {
+            let (i, f) = (*i, &files[*i]);
+            failures[i] += 1;
+            let wait = retry_delay(failures[i], how.interval);
+            due[i] = round + wait;
+            let retry = how.refresh.then_some(wait);
+            log_error(
+                log,
+                f.name.as_deref(),
+                &f.out,
+                e,
+                round,
+                retry,
+                valid_until[i],
+            );
+            if how.refresh {
                 // The loop runs: a liveness probe on the file's age sees it (the token
                 // in it is unchanged, and readiness judges that).
-                let _ = files::touch(&w.out);
-                wait
+                let _ = files::touch(&f.out);
             }
-        };
-        std::thread::sleep(wait);
+        }
+        if !how.refresh {
+            if failed.is_empty() {
+                return Ok(());
+            }
+            let mut names: Vec<&str> = failed
+                .iter()
+                .filter_map(|(i, _)| files[*i].name.as_deref())
+                .collect();
+            names.sort_unstable();
+            return Err(Error::InvalidInput(format!(
+                "{} of {n} clusters got no token: {} (each one's error is logged above)",
+                names.len(),
+                names.join(", ")
+            )));
+        }
+        let next = due.iter().min().copied().unwrap_or(round);
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
+}
+
+fn write_file(path: &Path, body: &str, mode: u32, what: &str) -> Result<()> {
+    let _writing = crate::cli::signals::writing();
+    files::write_atomic_with(path, body.as_bytes(), write_options(mode)).map_err(|e| Error::Io {
+        what: format!("cannot write the {what} {}", path.display()),
+        source: e,
+    })
 }
 
 /// Whether two paths name one file: one file on disk, or (not there yet) one name in one
@@ -495,14 +605,6 @@ pub(crate) fn write_options(mode: u32) -> WriteOptions {
         dir_mode: 0o700 | group,
         ..WriteOptions::mode(mode)
     }
-}
-
-pub(crate) fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
-    let _writing = crate::cli::signals::writing();
-    files::write_atomic_with(&k.path, body.as_bytes(), write_options(mode)).map_err(|e| Error::Io {
-        what: format!("cannot write the kubeconfig {}", k.path.display()),
-        source: e,
-    })
 }
 
 #[cfg(test)]
