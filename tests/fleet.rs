@@ -648,7 +648,7 @@ fn a_failing_base_is_asked_once_for_all_clusters() {
     }
     let last = lines.last().unwrap()["error"].as_str().unwrap();
     assert!(
-        last.contains("3 of 3 clusters got no token: dev, prod, qa"),
+        last.contains("3 of 3 clusters got no token: dev, qa, prod"),
         "{last}"
     );
     assert!(!dir.exists());

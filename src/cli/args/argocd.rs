@@ -9,7 +9,7 @@ use super::error::{usage, ArgError, Result};
 use super::groups::HELP;
 use super::low::Given;
 use super::options::{group, value, Group, Key};
-use super::request::{duration_seconds, with_cluster_info};
+use super::request::duration_seconds;
 use super::rules::{Rules, PFLAG};
 use super::spec::{Extra, Spec};
 use super::types::{Command, Dialect, Format, GetToken, Print, VersionStyle};
@@ -41,6 +41,7 @@ pub(crate) const OVERVIEW: Spec = Spec::new(
 /// (an unknown one is the error) and ignores the rest, as the real one does.
 pub(crate) const AWS: Spec = Spec {
     build: Some(aws),
+    cluster_info: true,
     extra: Extra::Any,
     ..Spec::new(
         "aws",
@@ -73,8 +74,8 @@ pub(crate) fn unknown(words: &[String]) -> ArgError {
     ))
 }
 
-fn aws(l: &Given<'_>, env: &Env) -> Result<Command> {
-    let (low, roles) = &with_cluster_info(l.low, env)?;
+fn aws(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
     let cluster_id = low
         .cluster_name
         .clone()
@@ -84,7 +85,7 @@ fn aws(l: &Given<'_>, env: &Env) -> Result<Command> {
             cluster_id,
             role_arns: match low.role_arns.last() {
                 Some(r) => vec![r.clone()],
-                None => roles.clone(),
+                None => low.cluster_roles.clone(),
             },
             region: low.region.clone(),
             session_name: low.session_name.clone(),

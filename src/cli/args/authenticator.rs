@@ -8,7 +8,7 @@ use super::error::{usage, ArgError, Result};
 use super::low::Given;
 use super::low::Low;
 use super::options::{flag, group, value, Group, Key};
-use super::request::{duration_seconds, with_cluster_info};
+use super::request::duration_seconds;
 use super::rules::{Rules, PFLAG};
 use super::spec::{Extra, Spec};
 use super::types::{
@@ -75,6 +75,7 @@ command's flags.",
 /// cobra lets a command without an argument rule take any words (and ignores them).
 pub(crate) const TOKEN: Spec = Spec {
     build: Some(token),
+    cluster_info: true,
     extra: Extra::Any,
     ..Spec::new(
         "token",
@@ -147,7 +148,7 @@ fn cluster(low: &Low, env: &Env) -> Result<String> {
 }
 
 fn token(l: &Given<'_>, env: &Env) -> Result<Command> {
-    let (low, roles) = &with_cluster_info(l.low, env)?;
+    let low = l.low;
     let forward = low.forward_session_name;
     if forward && low.session_name.is_some() {
         return Err(usage(
@@ -157,9 +158,9 @@ fn token(l: &Given<'_>, env: &Env) -> Result<Command> {
     // pflag keeps the last of a repeated flag: one role (provideClusterInfo's may be a
     // chain).
     let role = low.role_arns.last().cloned();
-    let role_arns = match (role, roles.is_empty()) {
+    let role_arns = match (role, low.cluster_roles.is_empty()) {
         (Some(r), _) => vec![r],
-        (None, false) => roles.clone(),
+        (None, false) => low.cluster_roles.clone(),
         (None, true) => env
             .get("DEFAULT_ROLE")
             .map(str::to_owned)

@@ -7,7 +7,7 @@ use eks_token::Env;
 use super::error::{usage, ArgError, Result};
 use super::groups as g;
 use super::low::{Given, Low};
-use super::request::{query, request, with_cluster_info};
+use super::request::{query, request};
 use super::rules::{Rules, ARGPARSE};
 use super::spec::Spec;
 use super::types::{Command, Dialect, Format, GetToken, Print, UpdateKubeconfig, DEFAULT_TIMEOUT};
@@ -35,6 +35,7 @@ each command's options.",
 
 pub(crate) const GET_TOKEN: Spec = Spec {
     build: Some(build),
+    cluster_info: true,
     ..Spec::new(
         "eks get-token",
         &["[--region R] eks get-token --cluster-name NAME [--role-arn ARN] [options]"],
@@ -112,7 +113,7 @@ pub(crate) fn extra_words(spec: &Spec, extra: &[String]) -> ArgError {
 
 /// Builds aws-cli's commands, under the name they were asked in (eks-token takes these
 /// forms too, and prints as itself).
-fn build(l: &Given<'_>, env: &Env) -> Result<Command> {
+fn build(l: &Given<'_>, _: &Env) -> Result<Command> {
     let (low, name, dialect) = (l.low, l.name, l.dialect);
     let aws = dialect == Dialect::Aws;
     // Under eks-token's own name, `eks get-token` also prints the bare token.
@@ -133,20 +134,14 @@ fn build(l: &Given<'_>, env: &Env) -> Result<Command> {
         format_from_config: aws && low.output.is_none(),
     };
     let need_cluster = name == GET_TOKEN.name;
-    // get-token as kubectl's exec plugin: what provideClusterInfo tells fills the gaps.
-    let (filled, roles) = match need_cluster {
-        true => with_cluster_info(low, env)?,
-        false => (low.clone(), Vec::new()),
-    };
-    let low = &filled;
     let (mut request, mut env) = request(low, need_cluster, DEFAULT_TIMEOUT)?;
     // aws-cli's own --role-arn (eks get-token's) is argparse's: the last one, not a
     // chain. (sts get-caller-identity's is eks-token's, a chain when repeated.)
     if name == GET_TOKEN.name {
         request.role_arns = low.role_arns.last().cloned().into_iter().collect();
     }
-    if !roles.is_empty() {
-        request.role_arns = roles;
+    if !low.cluster_roles.is_empty() {
+        request.role_arns = low.cluster_roles.clone();
     }
     // aws-cli's --verbose is update-kubeconfig's "print the entries", not -v.
     let verbose = low.debug;

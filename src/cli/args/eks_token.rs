@@ -13,7 +13,7 @@ use super::error::{usage, ArgError, Result};
 use super::groups as g;
 use super::low::{Given, Low};
 use super::options::{self as o, Key};
-use super::request::{query, request, with_cluster_info};
+use super::request::{query, request};
 use super::rules::{Rules, ARGPARSE};
 use super::spec::{Extra, Spec};
 use super::types::{
@@ -73,6 +73,7 @@ const TOKEN_GROUPS: &[&o::Group] = &[
 
 pub(crate) const GET_TOKEN: Spec = Spec {
     build: Some(get_token),
+    cluster_info: true,
     ..Spec::new(
         "get-token",
         &["get-token --cluster-name NAME [--role-arn ARN]... [options]"],
@@ -87,6 +88,7 @@ assumed in turn.",
 
 pub(crate) const TOKEN: Spec = Spec {
     build: Some(get_token),
+    cluster_info: true,
     ..Spec::new(
         "token",
         &["token -i NAME [-r ARN] [-s SESSION] [-e ID] [--token-only] [options]"],
@@ -97,6 +99,7 @@ pub(crate) const TOKEN: Spec = Spec {
 
 pub(crate) const ARGO: Spec = Spec {
     build: Some(argo_token),
+    cluster_info: true,
     ..Spec::new(
         "aws",
         &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME] [options]"],
@@ -330,20 +333,19 @@ fn token_print(low: &Low, dialect: Dialect) -> Result<Print> {
     })
 }
 
-fn get_token(l: &Given<'_>, env: &Env) -> Result<Command> {
-    token_command(l.low, env, D, DEFAULT_TIMEOUT)
+fn get_token(l: &Given<'_>, _: &Env) -> Result<Command> {
+    token_command(l.low, D, DEFAULT_TIMEOUT)
 }
 
 /// Argo CD's form: its own retries span a minute.
-fn argo_token(l: &Given<'_>, env: &Env) -> Result<Command> {
-    token_command(l.low, env, Dialect::ArgoCd, Duration::from_secs(60))
+fn argo_token(l: &Given<'_>, _: &Env) -> Result<Command> {
+    token_command(l.low, Dialect::ArgoCd, Duration::from_secs(60))
 }
 
-fn token_command(low: &Low, env: &Env, dialect: Dialect, timeout: Duration) -> Result<Command> {
-    let (low, roles) = &with_cluster_info(low, env)?;
+fn token_command(low: &Low, dialect: Dialect, timeout: Duration) -> Result<Command> {
     let (mut request, env) = request(low, true, timeout)?;
-    if !roles.is_empty() {
-        request.role_arns = roles.clone();
+    if !low.cluster_roles.is_empty() {
+        request.role_arns = low.cluster_roles.clone();
     }
     Ok(Command::GetToken(GetToken {
         request,

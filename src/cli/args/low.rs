@@ -77,6 +77,8 @@ pub(crate) struct Low {
     pub(crate) log_level: Option<String>,
     pub(crate) token: Option<String>,
     pub(crate) short: bool,
+    /// The roles provideClusterInfo's config names, when the command line names none.
+    pub(crate) cluster_roles: Vec<String>,
     /// Every option given, in order: its key and how it was written (`--out`, `-o`).
     pub(crate) given: Vec<(Key, String)>,
 }

@@ -12,15 +12,14 @@ use super::low::Low;
 use super::values;
 use crate::cli::exec_credential::ClusterConfig;
 
-/// `low` with what kubectl's `provideClusterInfo` tells (the cluster's config in
-/// `KUBERNETES_EXEC_INFO`) where the command line says nothing: the cluster, region,
-/// session name, external id, duration; and the config's roles, for the command to use
-/// when the command line names none (a chain, where a dialect keeps one `--role-arn`).
-pub(crate) fn with_cluster_info(low: &Low, env: &Env) -> Result<(Low, Vec<String>)> {
-    let mut low = low.clone();
+/// Fills what the command line leaves out with what kubectl's `provideClusterInfo`
+/// tells (the cluster's config in `KUBERNETES_EXEC_INFO`): the cluster, region, session
+/// name, external id, duration; and the config's roles go to `cluster_roles` when the
+/// command line names none (a chain, also where a dialect keeps one `--role-arn`).
+pub(crate) fn fill_cluster_info(low: &mut Low, env: &Env) -> Result<()> {
     let config = ClusterConfig::of(env.get("KUBERNETES_EXEC_INFO")).map_err(ArgError::Invalid)?;
     let Some(c) = config else {
-        return Ok((low, Vec::new()));
+        return Ok(());
     };
     if low.cluster_name.is_none() && low.cluster_id.is_none() {
         low.cluster_name = c.cluster;
@@ -35,12 +34,10 @@ pub(crate) fn with_cluster_info(low: &Low, env: &Env) -> Result<(Low, Vec<String
             *slot = value;
         }
     }
-    let roles = if low.role_arns.is_empty() {
-        c.role_arns
-    } else {
-        Vec::new()
-    };
-    Ok((low, roles))
+    if low.role_arns.is_empty() {
+        low.cluster_roles = c.role_arns;
+    }
+    Ok(())
 }
 
 /// What `low` asks of the library; `need_cluster`: whether the command needs a cluster.

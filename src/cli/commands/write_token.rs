@@ -252,11 +252,11 @@ pub(crate) fn keep(
             if failed.is_empty() {
                 return Ok(());
             }
-            let mut names: Vec<&str> = failed
-                .iter()
-                .filter_map(|(i, _)| files[*i].name.as_deref())
+            // In the file's order.
+            let names: Vec<&str> = (0..n)
+                .filter(|i| failed.iter().any(|(j, _)| j == i))
+                .filter_map(|i| files[i].name.as_deref())
                 .collect();
-            names.sort_unstable();
             return Err(Error::InvalidInput(format!(
                 "{} of {n} clusters got no token: {} (each one's error is logged above)",
                 names.len(),
