@@ -15,7 +15,6 @@ use base64::Engine;
 use yaml_rust2::Yaml;
 
 use crate::eks::Cluster;
-use crate::endpoint;
 use crate::env::Env;
 use crate::error::{Error, Result};
 use crate::executor::Level;
@@ -24,7 +23,6 @@ use crate::log::Log;
 use crate::request::Request;
 use crate::runtime::{MfaPrompt, Runtime, Stop};
 use crate::token::Token;
-use crate::validate;
 use crate::yaml::{self, Typing};
 
 /// The largest clusters file read (a thousand clusters take about 300 KiB).
@@ -174,7 +172,8 @@ fn shown(y: &Yaml) -> String {
     }
 }
 
-/// One entry, checked; the error says why, for "entry N (name): why".
+/// One entry, its keys and their kinds checked (its values are checked as a request's
+/// are, by [`Fleet::with`]); the error says why, for "entry N (name): why".
 fn entry(item: &Yaml) -> std::result::Result<Entry, String> {
     let Yaml::Hash(h) = item else {
         return Err("it is not a mapping of name, out, roleArn...".into());
@@ -184,50 +183,40 @@ fn entry(item: &Yaml) -> std::result::Result<Entry, String> {
         let key = k.as_str().unwrap_or("");
         let text = |v: &Yaml| match v {
             Yaml::String(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
-            Yaml::String(_) => Err(format!("`{key}` is empty")),
-            _ => Err(format!("`{key}` must be a string")),
+            _ => Err(format!("`{key}` must be a string, not empty")),
         };
-        match key {
-            "name" => e.name = text(v)?,
+        let slot = match key {
+            "name" => {
+                e.name = text(v)?;
+                continue;
+            }
             "roleArn" => {
-                let arns = match v {
-                    Yaml::Array(items) => items.iter().map(text).collect::<Result<Vec<_>, _>>()?,
+                e.role_arns = Some(match v {
+                    Yaml::Array(items) => items.iter().map(text).collect::<Result<_, _>>()?,
                     _ => vec![text(v)?],
-                };
-                for arn in &arns {
-                    validate::role_arn(arn, "roleArn").map_err(|e| e.to_string())?;
-                }
-                e.role_arns = Some(arns);
-            }
-            "region" => {
-                let r = text(v)?;
-                endpoint::validate_region(&r).map_err(|e| e.to_string())?;
-                e.region = Some(r);
-            }
-            "sessionName" => {
-                let s = text(v)?;
-                validate::session_name(&s, "sessionName").map_err(|e| e.to_string())?;
-                e.session_name = Some(s);
-            }
-            "externalId" => {
-                let x = text(v)?;
-                validate::external_id(&x).map_err(|_| {
-                    "`externalId` must be 2-1224 characters of A-Za-z0-9_+=,.@:/-".to_owned()
-                })?;
-                e.external_id = Some(x);
+                });
+                continue;
             }
             "durationSeconds" => {
                 let d = text(v)?
                     .parse()
-                    .ok()
-                    .filter(|d| validate::duration_seconds(*d).is_ok())
-                    .ok_or("`durationSeconds` must be a number of seconds, 900 to 43200")?;
+                    .map_err(|_| "`durationSeconds` is not a number")?;
                 e.duration_seconds = Some(d);
+                continue;
             }
-            "out" => e.out = Some(PathBuf::from(text(v)?)),
-            "kubeconfigOut" => e.kubeconfig_out = Some(PathBuf::from(text(v)?)),
-            "server" => e.server = Some(text(v)?),
-            "caData" => e.ca_data = Some(text(v)?),
+            "out" | "kubeconfigOut" => {
+                let path = Some(PathBuf::from(text(v)?));
+                match key {
+                    "out" => e.out = path,
+                    _ => e.kubeconfig_out = path,
+                }
+                continue;
+            }
+            "region" => &mut e.region,
+            "sessionName" => &mut e.session_name,
+            "externalId" => &mut e.external_id,
+            "server" => &mut e.server,
+            "caData" => &mut e.ca_data,
             _ => {
                 return Err(format!(
                     "unknown key {} (an entry has {})",
@@ -235,34 +224,28 @@ fn entry(item: &Yaml) -> std::result::Result<Entry, String> {
                     KEYS.join(", ")
                 ))
             }
-        }
+        };
+        *slot = Some(text(v)?);
     }
     if e.name.is_empty() {
         return Err("it has no `name` (the cluster's)".into());
     }
-    validate::cluster_id(&e.name).map_err(|e| e.to_string())?;
     match (&e.server, &e.ca_data) {
-        (None, None) => {}
+        (None, None) => Ok(e),
         (Some(server), Some(ca)) => {
-            if !server.starts_with("https://") {
-                return Err(format!(
-                    "`server` {server:?} must be an https:// URL: kubectl sends no token over plain http"
-                ));
-            }
             let pem = STANDARD.decode(ca).unwrap_or_default();
-            if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
-                return Err("`caData` is not base64 of a PEM certificate".into());
+            if !server.starts_with("https://") {
+                Err("`server` must be an https:// URL: kubectl sends no token over http".into())
+            } else if !String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----") {
+                Err("`caData` is not base64 of a PEM certificate".into())
+            } else {
+                Ok(e)
             }
         }
-        _ => {
-            return Err(
-                "`server` and `caData` go together (without both, DescribeCluster \
-                        tells them)"
-                    .into(),
-            )
-        }
+        _ => Err(
+            "`server` and `caData` go together (without both, DescribeCluster tells them)".into(),
+        ),
     }
-    Ok(e)
 }
 
 /// Tokens for several clusters on one base: an issuer per cluster (its region, its
@@ -310,7 +293,13 @@ impl<'e> Fleet<'e> {
                 stop: stop.clone(),
                 mfa_prompt,
             };
-            let mut issuer = Issuer::with(request, env, runtime)?;
+            // A value of one cluster's (a role ARN, a region...) is named with it.
+            let mut issuer = Issuer::with(request, env, runtime).map_err(|e| match e {
+                Error::InvalidInput(m) if requests.len() > 1 => {
+                    Error::InvalidInput(format!("cluster {}: {m}", request.cluster_id))
+                }
+                other => other,
+            })?;
             issuer.own_deadlines();
             members.push(issuer);
         }
@@ -488,17 +477,17 @@ mod tests {
                 "/b is its other file",
             ),
             (
-                two("{name: qa, roleArn: [arn:aws:iam::1:role/x]}"),
-                "entry 2 (qa): roleArn",
+                two("{name: qa, roleArn: [a, [b]]}"),
+                "entry 2 (qa): `roleArn` must be a string",
             ),
             (
                 two("{name: qa, region: {a: 1}}"),
                 "`region` must be a string",
             ),
-            (two("{name: qa, region: 'us east'}"), "entry 2 (qa): "),
-            (two("{name: qa, durationSeconds: 60}"), "900 to 43200"),
-            (two("{name: qa, externalId: x}"), "`externalId` must be"),
-            (two("{name: qa, sessionName: 'a b'}"), "sessionName"),
+            (
+                two("{name: qa, durationSeconds: an hour}"),
+                "`durationSeconds` is not a number",
+            ),
             (two("{name: qa, server: 'https://x'}"), "go together"),
             (
                 two(&format!("{{name: qa, server: 'http://x', caData: {CA}}}")),
@@ -509,10 +498,40 @@ mod tests {
                 "not base64 of a PEM",
             ),
             (two("{out: /b}"), "entry 2: it has no `name`"),
-            (two("{name: ''}"), "entry 2: `name` is empty"),
+            (
+                two("{name: ''}"),
+                "entry 2: `name` must be a string, not empty",
+            ),
         ] {
             let got = e(&text);
             assert!(got.contains(want), "{text:?}: {got}");
+        }
+    }
+
+    /// Values are checked as a request's are, before any request, the cluster named.
+    #[test]
+    fn a_clusters_values_are_checked_naming_it() {
+        let env = Env::default();
+        for (entry, want) in [
+            ("roleArn: [arn:aws:iam::1:role/x]", "cluster qa: --role-arn"),
+            ("region: 'us east'", "cluster qa: "),
+            (
+                "durationSeconds: 60",
+                "cluster qa: --duration-seconds 60 is out of range",
+            ),
+            ("externalId: x", "cluster qa: --external-id is not valid"),
+            ("sessionName: 'a b'", "cluster qa: --session-name"),
+        ] {
+            let text = format!("clusters:\n- {{name: dev}}\n- {{name: qa, {entry}}}\n");
+            let requests: Vec<Request> = parse(&text)
+                .unwrap()
+                .iter()
+                .map(|e| e.request(&Request::default()))
+                .collect();
+            let e = Fleet::with(&requests, &env, Runtime::default())
+                .err()
+                .unwrap();
+            assert!(e.to_string().starts_with(want), "{entry}: {e}");
         }
     }
 

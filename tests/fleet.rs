@@ -512,6 +512,19 @@ fn bad_clusters_files_are_refused_before_any_request() {
             assert!(r.stderr.contains(named), "{}", r.stderr);
         }
     }
+    // A FIFO where the file should be is named, at once (never read: it would block).
+    let fifo = env.home.join("clusters.fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let r = env.run(&["write-token", "--clusters", fifo.to_str().unwrap()]);
+    assert_failed(&r, 1, &[]);
+    assert!(
+        r.stderr.contains("clusters.fifo") && r.elapsed < Duration::from_secs(5),
+        "{r:?}"
+    );
     assert!(sts.requests().is_empty(), "{:?}", sts.requests());
     assert!(!dir.exists());
     // Options that are each cluster's own are usage errors with --clusters.

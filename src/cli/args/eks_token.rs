@@ -126,12 +126,8 @@ for ever, for a sidecar, rewriting it before it expires; SIGTERM ends it. Each
 event is one JSON line on stderr. For apps that read a token file (a
 kubeconfig's tokenFile) instead of running an exec plugin. --check probes the
 file instead: see write-token --check --help.
-
-With --clusters, every cluster of the file (YAML or JSON: `clusters:`, each
-entry's name, out, and optional roleArn, region, kubeconfigOut, server, caData,
-sessionName, externalId, durationSeconds; the options here give what an entry
-leaves out): the base credentials are obtained once for all, one cluster's
-failure stops no other.",
+With --clusters, every cluster of a clusters file (docs/commands.md), on base
+credentials obtained once for all.",
         &[
             &g::CLUSTER,
             &g::CHAIN,
@@ -203,11 +199,8 @@ pub(crate) const KUBECONFIG: Spec = Spec {
         "\
 EKS DescribeCluster with the chain's credentials, then a kubeconfig (JSON) for
 the cluster whose user runs this program with the same --role-arn, --region and
---profile arguments. With --clusters, a cluster, user and context for each
-entry of the clusters file (a context named by the entry's name; its server and
-caData as given, else DescribeCluster); --token-files makes users that read
-each entry's out file, --shared-user one exec user for all, which kubectl hands
-each cluster's name, region and roles (provideClusterInfo).",
+--profile arguments. With --clusters, a context for each cluster of a clusters
+file (docs/commands.md).",
         &[
             &g::CLUSTER,
             &g::CHAIN,
