@@ -367,6 +367,20 @@ fn a_kubeconfig_with_a_context_per_cluster() {
             assert!(version.contains("gitVersion"));
         }
     }
+    // The pod's one probe: every file valid, else exit 1 naming each that is not.
+    let probe = env.run(&["write-token", "--check", "--clusters", f]);
+    assert_eq!(probe.code, 0, "{}", probe.stderr);
+    assert_eq!(probe.stderr.lines().count(), 3, "{}", probe.stderr);
+    std::fs::remove_file(out(&dir, 1)).unwrap();
+    let probe = env.run(&["write-token", "--check", "--clusters", f]);
+    assert_failed(&probe, 1, &[]);
+    assert!(
+        probe
+            .stderr
+            .contains("1 of 3 token files fail the check: qa: cannot read"),
+        "{}",
+        probe.stderr
+    );
 }
 
 /// Acceptance 3: two clusters carrying the exec extension and one user with

@@ -92,7 +92,8 @@ impl ClusterConfig {
         };
         let wrong = |key: &str, kind: &str| {
             format!(
-                "KUBERNETES_EXEC_INFO: the cluster's config (its                  client.authentication.k8s.io/exec extension) has a {key} that is not {kind}"
+                "KUBERNETES_EXEC_INFO: the cluster's config (its \
+                 client.authentication.k8s.io/exec extension) has a {key} that is not {kind}"
             )
         };
         let text = |key: &str| match config.get(key) {

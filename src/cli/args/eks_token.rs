@@ -441,29 +441,21 @@ fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
 /// `write-token --clusters FILE`: what the file says of each cluster is not given on the
 /// command line, which gives the rest (roles, region, ... for the entries without).
 fn write_fleet(low: &Low, file: &str) -> Result<Command> {
-    let per_cluster = [
-        (low.out.is_some(), "--out", "out"),
-        (
-            low.cluster_name.is_some() || low.cluster_id.is_some(),
-            "--cluster-name",
-            "name",
-        ),
-        (
-            low.kubeconfig_out.is_some(),
-            "--kubeconfig-out",
-            "kubeconfigOut",
-        ),
-        (low.server.is_some(), "--server", "server"),
-        (
-            low.ca_file.is_some() || low.ca_data.is_some(),
-            "--ca-data",
-            "caData",
-        ),
+    let own = [
+        &low.out,
+        &low.cluster_name,
+        &low.cluster_id,
+        &low.kubeconfig_out,
+        &low.server,
+        &low.ca_file,
+        &low.ca_data,
     ];
-    if let Some((_, flag, key)) = per_cluster.iter().find(|(given, ..)| *given) {
-        return Err(usage(format!(
-            "{flag} is each cluster's own with --clusters: write it in the clusters file              (`{key}:` of each entry)"
-        )));
+    if own.iter().any(|o| o.is_some()) {
+        return Err(usage(
+            "--out, --cluster-name, --kubeconfig-out, --server and the CA are each cluster's \
+             own with --clusters: write them in the clusters file (out, name, kubeconfigOut, \
+             server, caData)",
+        ));
     }
     let (request, env) = request(low, false, DEFAULT_TIMEOUT)?;
     let (mode, refresh_interval) = mode_and_interval(low)?;

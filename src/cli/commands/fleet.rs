@@ -5,16 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-use time::OffsetDateTime;
-
 use eks_token::fleet::{self, Entry, Fleet};
 use eks_token::kubeconfig::{self, absolute, resolved, Auth, Cluster, Context, Exec, User};
-use eks_token::{files, Env, Error, Log, Request, Runtime, Stop, Token};
+use eks_token::{files, Env, Error, Log, Request, Runtime, Stop};
 
 use super::write_token::{
-    api_version, check_file, check_target, keep, named, of, render_kubeconfig, same_file,
-    stop_on_signals, Files, Writing,
+    api_version, check_file, check_target, keep, of, render_kubeconfig, stop_on_signals, Files,
+    Writing,
 };
 use crate::cli::args::WriteFleet;
 use crate::cli::args::{CaSource, CheckToken, GetToken, KubeconfigArgs, KubeconfigOut};
@@ -85,19 +82,16 @@ pub(crate) fn fleet<'e>(
 
 /// `write-token --clusters FILE`: every cluster's token file (and kubeconfig), once or
 /// for ever with `--refresh`, on one schedule ([`keep`]). Every file is checked before
-/// the first request: where it goes, and that no two entries write one file (through a
-/// link, or named two ways).
+/// the first request (the clusters file names each once).
 pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Result<()> {
     let env = &args.effective_env(env);
     let entries = load(&w.clusters)?;
     let outs = outs(&entries, &w.clusters)?;
     let api_version = api_version(args.print.format, env, log);
-    let mut targets: Vec<(&Path, &str)> = Vec::new();
     let mut files = Vec::with_capacity(entries.len());
     for (e, out) in entries.iter().zip(&outs) {
         let name = Some(e.name.as_str());
         check_target(name, out, "token file")?;
-        targets.push((out, &e.name));
         let kubeconfig = match &e.kubeconfig_out {
             None => None,
             Some(_) if api_version.is_some() => {
@@ -109,7 +103,6 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
             }
             Some(path) => {
                 check_target(name, path, "kubeconfig")?;
-                targets.push((path, &e.name));
                 // Made now with the server and CA given, else once DescribeCluster tells.
                 let body = match (&e.server, &e.ca_data) {
                     (Some(server), Some(ca)) => {
@@ -131,14 +124,6 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
             kubeconfig,
         });
     }
-    for (i, (path, name)) in targets.iter().enumerate() {
-        if let Some((_, other)) = targets[..i].iter().find(|(p, _)| same_file(p, path)) {
-            return Err(Error::InvalidInput(format!(
-                "cluster {name}: {} is a file of cluster {other} too",
-                path.display()
-            )));
-        }
-    }
     if w.refresh {
         stop_on_signals()?;
     }
@@ -154,8 +139,8 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
     keep(&mut fleet, &mut files, &how, args.request.timeout, log)
 }
 
-/// `write-token --check --clusters FILE`: each cluster's token file, a JSON line each;
-/// an error (exit 1) unless every one passes.
+/// `write-token --check --clusters FILE`: each cluster's token file, a JSON line for
+/// each that passes; an error naming each that does not (exit 1) unless all pass.
 pub(crate) fn check(path: &Path, c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
     let entries = load(path)?;
     let mut failed = Vec::new();
@@ -167,18 +152,7 @@ pub(crate) fn check(path: &Path, c: &CheckToken, env: &Env, log: &Log) -> Result
             )),
         };
         if let Err(err) = result {
-            let mut line = json!({
-                "time": Token::rfc3339(OffsetDateTime::now_utc()),
-                "event": "check",
-                "outcome": "error",
-                "error": err.to_string(),
-            });
-            if let Some(out) = &e.out {
-                line["file"] = json!(out.display().to_string());
-            }
-            named(&mut line, Some(&e.name));
-            crate::cli::output::json_event(log, &line);
-            failed.push(e.name.as_str());
+            failed.push(format!("{}: {err}", e.name));
         }
     }
     if failed.is_empty() {
@@ -188,7 +162,7 @@ pub(crate) fn check(path: &Path, c: &CheckToken, env: &Env, log: &Log) -> Result
         "{} of {} token files fail the check: {}",
         failed.len(),
         entries.len(),
-        failed.join(", ")
+        failed.join("; ")
     )))
 }
 
