@@ -118,11 +118,7 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
                 Some((path.clone(), body))
             }
         };
-        files.push(Files {
-            name: Some(e.name.clone()),
-            out: (*out).clone(),
-            kubeconfig,
-        });
+        files.push(Files::new(Some(e.name.clone()), (*out).clone(), kubeconfig));
     }
     if w.refresh {
         stop_on_signals()?;

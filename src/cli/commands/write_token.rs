@@ -88,11 +88,7 @@ fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
     }
     let requests = std::slice::from_ref(&args.request);
     let mut fleet = super::fleet::fleet(requests, env, log, interactive)?;
-    let mut files = [Files {
-        name: None,
-        out: w.out.clone(),
-        kubeconfig,
-    }];
+    let mut files = [Files::new(None, w.out.clone(), kubeconfig)];
     let how = Writing {
         api_version,
         mode: w.mode,
@@ -137,6 +133,28 @@ pub(crate) struct Files {
     pub(crate) name: Option<String>,
     pub(crate) out: PathBuf,
     pub(crate) kubeconfig: Option<(PathBuf, Option<String>)>,
+    /// When it is written next; failures in a row; until when its file's token is good.
+    pub(crate) due: Option<Instant>,
+    pub(crate) failures: u32,
+    pub(crate) valid_until: Option<OffsetDateTime>,
+}
+
+impl Files {
+    /// The files of cluster `name` (none for a single cluster's).
+    pub(crate) fn new(
+        name: Option<String>,
+        out: PathBuf,
+        kubeconfig: Option<(PathBuf, Option<String>)>,
+    ) -> Files {
+        Files {
+            name,
+            out,
+            kubeconfig,
+            due: None,
+            failures: 0,
+            valid_until: None,
+        }
+    }
 }
 
 /// How the files are written.
@@ -167,15 +185,14 @@ pub(crate) fn keep(
         files::remove_stale_temps(&f.out, Some(sweep_until));
     }
     let n = files.len();
-    let mut due = vec![Instant::now(); n];
-    let mut failures = vec![0u32; n];
-    let mut valid_until: Vec<Option<OffsetDateTime>> = vec![None; n];
     loop {
         let round = Instant::now();
         let mut failed: Vec<(usize, Error)> = Vec::new();
         let mut ready = Vec::new();
-        for i in (0..n).filter(|&i| due[i] <= round) {
-            let f = &mut files[i];
+        for (i, f) in files.iter_mut().enumerate() {
+            if f.due.is_some_and(|d| d > round) {
+                continue;
+            }
             if let Some((path, body @ None)) = &mut f.kubeconfig {
                 let name = f.name.as_deref().unwrap_or_default();
                 let described = fleet.describe_cluster(i).and_then(|c| {
@@ -214,10 +231,10 @@ pub(crate) fn keep(
             });
             match written {
                 Ok(t) => {
-                    failures[i] = 0;
-                    valid_until[i] = Some(t.expiration);
+                    f.failures = 0;
+                    f.valid_until = Some(t.expiration);
                     let wait = next_refresh(how.interval, t.expiration, OffsetDateTime::now_utc());
-                    due[i] = round + wait;
+                    f.due = Some(round + wait);
                     let next = how.refresh.then_some(wait);
                     log_ok(log, f.name.as_deref(), &f.out, &t, round, next);
                 }
@@ -228,10 +245,10 @@ pub(crate) fn keep(
             return failed.pop().map_or(Ok(()), |(_, e)| Err(e));
         }
         for (i, e) in &failed {
-            let (i, f) = (*i, &files[*i]);
-            failures[i] += 1;
-            let wait = retry_delay(failures[i], how.interval);
-            due[i] = round + wait;
+            let f = &mut files[*i];
+            f.failures += 1;
+            let wait = retry_delay(f.failures, how.interval);
+            f.due = Some(round + wait);
             let retry = how.refresh.then_some(wait);
             log_error(
                 log,
@@ -240,7 +257,7 @@ pub(crate) fn keep(
                 e,
                 round,
                 retry,
-                valid_until[i],
+                f.valid_until,
             );
             if how.refresh {
                 // The loop runs: a liveness probe on the file's age sees it (the token
@@ -263,7 +280,7 @@ pub(crate) fn keep(
                 names.join(", ")
             )));
         }
-        let next = due.iter().min().copied().unwrap_or(round);
+        let next = files.iter().filter_map(|f| f.due).min().unwrap_or(round);
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
 }
