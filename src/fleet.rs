@@ -114,7 +114,10 @@ pub fn parse(text: &str) -> Result<Vec<Entry>> {
     let list = match docs.as_slice() {
         [Yaml::Hash(top)] => {
             if let Some(k) = top.keys().find(|k| k.as_str() != Some("clusters")) {
-                return Err(not_a_list(&format!("unknown key {}", shown(k))));
+                return Err(not_a_list(&format!(
+                    "unknown key {:?}",
+                    k.as_str().unwrap_or("?")
+                )));
             }
             match top.get(&yaml::key("clusters")) {
                 Some(Yaml::Array(list)) if !list.is_empty() => list,
@@ -147,14 +150,10 @@ pub fn parse(text: &str) -> Result<Vec<Entry>> {
         }
         for file in [&e.out, &e.kubeconfig_out].into_iter().flatten() {
             if let Some((_, j)) = files.iter().find(|(f, _)| f == file) {
-                let whose = if *j == i {
-                    "its other file".to_owned()
-                } else {
-                    format!("entry {}'s too", j + 1)
-                };
                 return Err(bad(format!(
-                    "{} is {whose}: each file holds one thing",
-                    file.display()
+                    "{} is a file of entry {} too: each file holds one thing",
+                    file.display(),
+                    j + 1
                 )));
             }
             files.push((file.clone(), i));
@@ -162,14 +161,6 @@ pub fn parse(text: &str) -> Result<Vec<Entry>> {
         entries.push(e);
     }
     Ok(entries)
-}
-
-/// A key or value as it is shown in a message.
-fn shown(y: &Yaml) -> String {
-    match y {
-        Yaml::String(s) => format!("{:?}", s.chars().take(80).collect::<String>()),
-        _ => "(not a string)".into(),
-    }
 }
 
 /// One entry, its keys and their kinds checked (its values are checked as a request's
@@ -219,8 +210,7 @@ fn entry(item: &Yaml) -> std::result::Result<Entry, String> {
             "caData" => &mut e.ca_data,
             _ => {
                 return Err(format!(
-                    "unknown key {} (an entry has {})",
-                    shown(k),
+                    "unknown key {key:?} (an entry has {})",
                     KEYS.join(", ")
                 ))
             }
@@ -470,11 +460,11 @@ mod tests {
             ),
             (
                 two("{name: qa, out: /a}"),
-                "entry 2 (qa): /a is entry 1's too",
+                "entry 2 (qa): /a is a file of entry 1 too",
             ),
             (
                 two("{name: qa, out: /b, kubeconfigOut: /b}"),
-                "/b is its other file",
+                "/b is a file of entry 2 too",
             ),
             (
                 two("{name: qa, roleArn: [a, [b]]}"),

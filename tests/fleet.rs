@@ -566,11 +566,11 @@ fn bad_clusters_files_are_refused_before_any_request() {
                 "--token-files",
                 "--shared-user",
             ],
-            "give one",
+            "(one) goes with --clusters",
         ),
         (
             vec!["kubeconfig", "--cluster-name", "x", "--shared-user"],
-            "go with --clusters",
+            "(one) goes with --clusters",
         ),
     ] {
         let r = env.run(&args);

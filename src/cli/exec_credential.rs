@@ -91,10 +91,7 @@ impl ClusterConfig {
             return Ok(None);
         };
         let wrong = |key: &str, kind: &str| {
-            format!(
-                "KUBERNETES_EXEC_INFO: the cluster's config (its \
-                 client.authentication.k8s.io/exec extension) has a {key} that is not {kind}"
-            )
+            format!("KUBERNETES_EXEC_INFO: the cluster's config has a {key} that is not {kind}")
         };
         let text = |key: &str| match config.get(key) {
             None | Some(Value::Null) => Ok(None),

@@ -31,7 +31,7 @@ pub(crate) const OVERVIEW: Spec = Spec::new(
         "get-token --cluster-name NAME [--role-arn ARN]... [options]",
         "write-token --cluster-name NAME --out PATH [--refresh] [options]",
         "write-token --check --out PATH [--min-validity DURATION]",
-        "write-token --clusters FILE [--refresh] [options]  (every cluster of FILE)",
+        "write-token --clusters FILE [--refresh] [options]",
         "whoami [--role-arn ARN]... [-v] [--output json|text]",
         "kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE]",
         "kubeconfig --clusters FILE [--token-files | --shared-user] [--out FILE]",
@@ -558,22 +558,15 @@ fn whoami(l: &Given<'_>, _: &Env) -> Result<Command> {
 fn kubeconfig(l: &Given<'_>, _: &Env) -> Result<Command> {
     let low = l.low;
     let fleet = low.clusters.is_some();
-    if !fleet && (low.token_files || low.shared_user) {
-        return Err(usage("--token-files and --shared-user go with --clusters"));
-    }
-    if low.token_files && low.shared_user {
+    if (low.token_files || low.shared_user) && (!fleet || low.token_files == low.shared_user) {
         return Err(usage(
-            "--token-files and --shared-user are two kinds of users: give one",
+            "--token-files or --shared-user (one) goes with --clusters",
         ));
     }
-    if fleet && (low.cluster_name.is_some() || low.cluster_id.is_some()) {
+    if fleet && (low.cluster_name.is_some() || low.cluster_id.is_some() || low.alias.is_some()) {
         return Err(usage(
-            "--cluster-name is each cluster's own with --clusters: the clusters file names them",
-        ));
-    }
-    if fleet && low.alias.is_some() {
-        return Err(usage(
-            "with --clusters, each context is named by its entry's name: drop --alias",
+            "with --clusters, the clusters file names each cluster and context: drop \
+             --cluster-name and --alias",
         ));
     }
     let (request, mut env) = request(low, !fleet, DEFAULT_TIMEOUT)?;
