@@ -184,10 +184,10 @@ pub(crate) fn keep(
     for f in files.iter() {
         files::remove_stale_temps(&f.out, Some(sweep_until));
     }
-    let n = files.len();
+    // One cluster of its own (not a clusters file's), once: its error is the run's.
+    let alone = !how.refresh && files.len() == 1 && files[0].name.is_none();
     loop {
         let round = Instant::now();
-        let mut failed: Vec<(usize, Error)> = Vec::new();
         let mut ready = Vec::new();
         for (i, f) in files.iter_mut().enumerate() {
             if f.due.is_some_and(|d| d > round) {
@@ -206,7 +206,7 @@ pub(crate) fn keep(
                 match described {
                     Ok(b) => *body = Some(b),
                     Err(e) => {
-                        failed.push((i, e));
+                        failed(f, &e, round, how, log);
                         continue;
                     }
                 }
@@ -238,50 +238,52 @@ pub(crate) fn keep(
                     let next = how.refresh.then_some(wait);
                     log_ok(log, f.name.as_deref(), &f.out, &t, round, next);
                 }
-                Err(e) => failed.push((i, e)),
-            }
-        }
-        if !how.refresh && n == 1 && files[0].name.is_none() {
-            return failed.pop().map_or(Ok(()), |(_, e)| Err(e));
-        }
-        for (i, e) in &failed {
-            let f = &mut files[*i];
-            f.failures += 1;
-            let wait = retry_delay(f.failures, how.interval);
-            f.due = Some(round + wait);
-            let retry = how.refresh.then_some(wait);
-            log_error(
-                log,
-                f.name.as_deref(),
-                &f.out,
-                e,
-                round,
-                retry,
-                f.valid_until,
-            );
-            if how.refresh {
-                // The loop runs: a liveness probe on the file's age sees it (the token
-                // in it is unchanged, and readiness judges that).
-                let _ = files::touch(&f.out);
+                Err(e) if alone => return Err(e),
+                Err(e) => failed(f, &e, round, how, log),
             }
         }
         if !how.refresh {
-            if failed.is_empty() {
+            // Once: those that failed (in the file's order) fail the run.
+            let names: Vec<&str> = files
+                .iter()
+                .filter(|f| f.failures > 0)
+                .filter_map(|f| f.name.as_deref())
+                .collect();
+            if names.is_empty() {
                 return Ok(());
             }
-            // In the file's order.
-            let names: Vec<&str> = (0..n)
-                .filter(|i| failed.iter().any(|(j, _)| j == i))
-                .filter_map(|i| files[i].name.as_deref())
-                .collect();
             return Err(Error::InvalidInput(format!(
-                "{} of {n} clusters got no token: {} (each one's error is logged above)",
+                "{} of {} clusters got no token: {} (each one's error is logged above)",
                 names.len(),
+                files.len(),
                 names.join(", ")
             )));
         }
         let next = files.iter().filter_map(|f| f.due).min().unwrap_or(round);
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+}
+
+/// Cluster `f`'s write in the round that started at `round` failed with `e`: logged
+/// (named), its file marked, tried again on the backoff.
+fn failed(f: &mut Files, e: &Error, round: Instant, how: &Writing, log: &Log) {
+    f.failures += 1;
+    let wait = retry_delay(f.failures, how.interval);
+    f.due = Some(round + wait);
+    let retry = how.refresh.then_some(wait);
+    log_error(
+        log,
+        f.name.as_deref(),
+        &f.out,
+        e,
+        round,
+        retry,
+        f.valid_until,
+    );
+    if how.refresh {
+        // The loop runs: a liveness probe on the file's age sees it (the token in it is
+        // unchanged, and readiness judges that).
+        let _ = files::touch(&f.out);
     }
 }
 
