@@ -102,63 +102,62 @@ impl Entry {
 ///   out: /var/run/eks/dev/token
 /// ```
 pub fn parse(text: &str) -> Result<Vec<Entry>> {
-    let not_a_list = |why: &str| {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let docs = yaml::documents(text, deadline, Typing::Text);
+    let list = match docs.as_ref().map(Vec::as_slice) {
+        Ok([Yaml::Hash(top)]) => match (top.len(), top.get(&yaml::key("clusters"))) {
+            (1, Some(Yaml::Array(list))) if !list.is_empty() => Ok(list),
+            (1, Some(Yaml::Array(_))) => Err("`clusters` is empty".to_owned()),
+            (1, Some(_)) => Err("`clusters` is not a list".to_owned()),
+            _ => Err("the top holds more, or other, than `clusters:`".to_owned()),
+        },
+        Ok(_) => Err("no `clusters:` at the top".to_owned()),
+        Err(e) => Err(e.to_string()),
+    }
+    .map_err(|why| {
         Error::InvalidInput(format!(
             "it is not a list of clusters ({why}): write `clusters:` and under it an entry \
              per cluster (name, out, roleArn, region...)"
         ))
-    };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let docs =
-        yaml::documents(text, deadline, Typing::Text).map_err(|e| not_a_list(&e.to_string()))?;
-    let list = match docs.as_slice() {
-        [Yaml::Hash(top)] => {
-            if let Some(k) = top.keys().find(|k| k.as_str() != Some("clusters")) {
-                return Err(not_a_list(&format!(
-                    "unknown key {:?}",
-                    k.as_str().unwrap_or("?")
+    })?;
+    let mut entries: Vec<Entry> = Vec::with_capacity(list.len());
+    let mut files: Vec<(&PathBuf, usize)> = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let e = entry(item).and_then(|e| {
+            if let Some(j) = entries.iter().position(|o| o.name == e.name) {
+                return Err(format!("the name {:?} is entry {}'s too", e.name, j + 1));
+            }
+            Ok(e)
+        });
+        let e = match e {
+            Ok(e) => e,
+            Err(why) => {
+                let name = item["name"].as_str().filter(|n| !n.trim().is_empty());
+                let label = name.map_or(String::new(), |n| {
+                    format!(" ({})", n.chars().take(80).collect::<String>())
+                });
+                return Err(Error::InvalidInput(format!(
+                    "entry {}{label}: {why}",
+                    i + 1
                 )));
             }
-            match top.get(&yaml::key("clusters")) {
-                Some(Yaml::Array(list)) if !list.is_empty() => list,
-                Some(Yaml::Array(_)) => return Err(not_a_list("`clusters` is empty")),
-                _ => return Err(not_a_list("`clusters` is not a list")),
-            }
-        }
-        _ => return Err(not_a_list("no `clusters:` at the top")),
-    };
-    let mut entries: Vec<Entry> = Vec::with_capacity(list.len());
-    let mut files: Vec<(PathBuf, usize)> = Vec::new();
-    for (i, item) in list.iter().enumerate() {
-        let label = |name: Option<&str>| match name {
-            Some(n) => format!(
-                "entry {} ({})",
-                i + 1,
-                n.chars().take(80).collect::<String>()
-            ),
-            None => format!("entry {}", i + 1),
         };
-        let name = item["name"].as_str().filter(|n| !n.trim().is_empty());
-        let bad = |why: String| Error::InvalidInput(format!("{}: {why}", label(name)));
-        let e = entry(item).map_err(bad)?;
-        if let Some(j) = entries.iter().position(|o| o.name == e.name) {
-            return Err(bad(format!(
-                "the name {:?} is entry {}'s too",
-                e.name,
-                j + 1
-            )));
-        }
+        entries.push(e);
+    }
+    // Each file named once: the writer's two entries would overwrite each other.
+    for (i, e) in entries.iter().enumerate() {
         for file in [&e.out, &e.kubeconfig_out].into_iter().flatten() {
-            if let Some((_, j)) = files.iter().find(|(f, _)| f == file) {
-                return Err(bad(format!(
-                    "{} is a file of entry {} too: each file holds one thing",
+            if let Some((_, j)) = files.iter().find(|(f, _)| *f == file) {
+                return Err(Error::InvalidInput(format!(
+                    "entry {} ({}): {} is a file of entry {} too: each file holds one thing",
+                    i + 1,
+                    e.name,
                     file.display(),
                     j + 1
                 )));
             }
-            files.push((file.clone(), i));
+            files.push((file, i));
         }
-        entries.push(e);
     }
     Ok(entries)
 }
@@ -443,7 +442,7 @@ mod tests {
             ("clusters: []".into(), "`clusters` is empty"),
             (
                 "clusters: [{name: a}]\nextra: 1".into(),
-                "unknown key \"extra\"",
+                "the top holds more",
             ),
             (
                 "clusters: [{name: a\n".into(),

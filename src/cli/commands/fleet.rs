@@ -23,14 +23,16 @@ type Result<T> = std::result::Result<T, Error>;
 
 /// The clusters of the clusters file `path`.
 fn load(path: &Path) -> Result<Vec<Entry>> {
-    let what = || format!("the clusters file {}", path.display());
-    let bytes = files::read_file(path, fleet::MAX_FILE_BYTES).map_err(|e| Error::Io {
-        what: format!("cannot read {}", what()),
-        source: e,
-    })?;
-    let text = String::from_utf8(bytes)
-        .map_err(|_| Error::InvalidInput(format!("{} is not UTF-8 text", what())))?;
-    fleet::parse(&text).map_err(|e| Error::InvalidInput(format!("{}: {e}", what())))
+    let what = format!("the clusters file {}", path.display());
+    let text = files::read_file(path, fleet::MAX_FILE_BYTES)
+        .map_err(|e| Error::Io {
+            what: format!("cannot read {what}"),
+            source: e,
+        })
+        .and_then(|b| {
+            String::from_utf8(b).map_err(|_| Error::InvalidInput("it is not UTF-8 text".into()))
+        })?;
+    fleet::parse(&text).map_err(|e| Error::InvalidInput(format!("{what}: {e}")))
 }
 
 /// An error of cluster `name`'s, named so.
@@ -224,16 +226,20 @@ pub(crate) fn kubeconfig(
                 (c.endpoint, c.ca_data)
             }
         };
-        let region = || {
-            fleet.region(i).ok_or_else(|| {
-                of_cluster(
+        // The region its tokens are signed for (a token file's user needs none).
+        let region = match (k.token_files, fleet.region(i)) {
+            (true, _) => String::new(),
+            (false, Some(r)) => r,
+            (false, None) => {
+                return Err(of_cluster(
                     &e.name,
                     Error::InvalidInput(
                         "no region for its user's tokens: give the entry a region, or --region"
                             .into(),
                     ),
                 )
-            })
+                .into())
+            }
         };
         let user = if k.token_files {
             let out = token_files[i];
@@ -244,13 +250,12 @@ pub(crate) fn kubeconfig(
             None
         } else {
             let chain = Chain::of(&requests[i], fleet.named_profile());
-            let args = token_args(false, ("--cluster-name", &e.name), &region()?, &chain);
+            let args = token_args(false, ("--cluster-name", &e.name), &region, &chain);
             Some(exec(args, false))
         };
-        let exec_config = match k.shared_user {
-            true => Some(ClusterConfig::json(&requests[i], &region()?)),
-            false => None,
-        };
+        let exec_config = k
+            .shared_user
+            .then(|| ClusterConfig::json(&requests[i], &region));
         clusters.push(Cluster {
             name: e.name.clone(),
             server,
