@@ -89,7 +89,13 @@ fn run(
             Ok((String::new(), 0))
         }
         Command::WhoAmI(a) => Ok((commands::whoami(a, env, log)?, 0)),
-        Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env, program, log)?, 0)),
+        Command::Kubeconfig(a, k) => Ok((
+            match &k.clusters {
+                Some(file) => commands::fleet::kubeconfig(a, &k, file, env, program, log)?,
+                None => commands::kubeconfig(a, &k, env, program, log)?,
+            },
+            0,
+        )),
         Command::UpdateKubeconfig(a, u) => Ok((
             commands::update_kubeconfig::update(a, &u, env, program, log)?,
             0,

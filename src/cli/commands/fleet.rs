@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use eks_token::fleet::{self, Entry, Fleet};
+use eks_token::fleet::{self, Entry};
 use eks_token::kubeconfig::{self, absolute, resolved, Auth, Cluster, Context, Exec, User};
-use eks_token::{files, Env, Error, Log, Request, Runtime, Stop};
+use eks_token::{files, Env, Error, Log, Request};
 
 use super::write_token::{
     api_version, check_file, check_target, keep, of, render_kubeconfig, stop_on_signals, Files,
@@ -56,32 +56,6 @@ fn outs<'a>(entries: &'a [Entry], path: &Path) -> Result<Vec<&'a PathBuf>> {
         .collect()
 }
 
-/// The fleet of `requests`, in this process: the run's log, MFA codes asked on the
-/// terminal (unless kubectl said there is none: `interactive`), a stop that SIGINT and
-/// SIGTERM trigger when the base runs a program (which then ends with the run).
-pub(crate) fn fleet<'e>(
-    requests: &[Request],
-    env: &'e Env,
-    log: &Log,
-    interactive: Option<bool>,
-) -> Result<Fleet<'e>> {
-    let runtime = Runtime {
-        log: log.clone(),
-        stop: Stop::default(),
-        mfa_prompt: Some(super::mfa_prompt(interactive)),
-    };
-    let fleet = Fleet::with(requests, env, runtime)?;
-    if fleet.runs_a_program() {
-        crate::cli::signals::stop_with_the_process(fleet.stop().clone()).map_err(|e| {
-            Error::Io {
-                what: "cannot handle SIGTERM and SIGINT".into(),
-                source: e,
-            }
-        })?;
-    }
-    Ok(fleet)
-}
-
 /// `write-token --clusters FILE`: every cluster's token file (and kubeconfig), once or
 /// for ever with `--refresh`, on one schedule ([`keep`]). Every file is checked before
 /// the first request (the clusters file names each once).
@@ -127,7 +101,7 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
     }
     let requests: Vec<Request> = entries.iter().map(|e| e.request(&args.request)).collect();
     let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
-    let mut fleet = fleet(&requests, env, log, interactive)?;
+    let mut fleet = super::fleet(&requests, env, log, interactive)?;
     let how = Writing {
         api_version,
         mode: w.mode,
@@ -177,6 +151,7 @@ pub(crate) fn kubeconfig(
     program: &Program,
     log: &Log,
 ) -> std::result::Result<String, Failure> {
+    super::kubeconfig::check_out(k)?;
     let entries = load(path)?;
     let token_files = if k.token_files {
         outs(&entries, path)?
@@ -185,7 +160,7 @@ pub(crate) fn kubeconfig(
     };
     let env = &args.effective_env(env);
     let requests: Vec<Request> = entries.iter().map(|e| e.request(&args.request)).collect();
-    let mut fleet = fleet(&requests, env, log, None)?;
+    let mut fleet = super::fleet(&requests, env, log, None)?;
     let command = match (&k.command, k.token_files) {
         (_, true) => String::new(),
         (Some(c), _) => c.clone(),

@@ -17,9 +17,6 @@ pub(crate) fn kubeconfig(
     log: &Log,
 ) -> Result<String, Failure> {
     check_out(k)?;
-    if let Some(clusters) = &k.clusters {
-        return super::fleet::kubeconfig(args, k, clusters, env, program, log);
-    }
     let env = &args.effective_env(env);
     let r = &args.request;
     let mut issuer = super::issuer(r, env, log, None)?;
@@ -67,7 +64,7 @@ pub(crate) fn kubeconfig(
 }
 
 /// `--out` (a link there followed), checked before any request.
-fn check_out(k: &KubeconfigArgs) -> Result<(), Error> {
+pub(crate) fn check_out(k: &KubeconfigArgs) -> Result<(), Error> {
     if let Some(out) = &k.out {
         files::check_target(out, files::Links::Follow).map_err(|e| Error::Io {
             what: format!("cannot write {}", out.display()),

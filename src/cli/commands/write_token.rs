@@ -87,7 +87,7 @@ fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
         stop_on_signals()?;
     }
     let requests = std::slice::from_ref(&args.request);
-    let mut fleet = super::fleet::fleet(requests, env, log, interactive)?;
+    let mut fleet = super::fleet(requests, env, log, interactive)?;
     let mut files = [Files::new(None, w.out.clone(), kubeconfig)];
     let how = Writing {
         api_version,
