@@ -246,6 +246,8 @@ pub struct Fleet<'e> {
     shared: Vec<Level>,
     /// How many levels that is.
     depth: usize,
+    /// The region their source told (IMDS's), for the clusters that did not ask it.
+    region_told: Option<String>,
 }
 
 impl<'e> Fleet<'e> {
@@ -297,6 +299,7 @@ impl<'e> Fleet<'e> {
             members,
             shared: Vec::new(),
             depth,
+            region_told: None,
         })
     }
 
@@ -370,8 +373,11 @@ impl<'e> Fleet<'e> {
     /// afterwards when they are fresher.
     fn run<T>(&mut self, i: usize, f: impl FnOnce(&mut Issuer<'e>) -> Result<T>) -> Result<T> {
         let member = &mut self.members[i];
-        member.share_levels(&self.shared);
+        member.share_levels(&self.shared, self.region_told.as_deref());
         let result = f(member);
+        if self.region_told.is_none() {
+            self.region_told = member.region_told();
+        }
         if let Some(levels) = member.fresh_levels(self.depth) {
             let key = |l: &Level| l.creds.access_key_id.clone();
             if !levels.iter().map(key).eq(self.shared.iter().map(key)) {

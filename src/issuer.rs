@@ -184,10 +184,19 @@ impl<'e> Issuer<'e> {
         self.state.fresh_levels(n, self.session.clock().now())
     }
 
-    /// Takes `shared`, another issuer's first levels, unless its own are fresh.
-    pub(crate) fn share_levels(&mut self, shared: &[Level]) {
+    /// Takes `shared`, another issuer's first levels, unless its own are fresh, and the
+    /// region their source told (IMDS's), which this one would have learnt getting them.
+    pub(crate) fn share_levels(&mut self, shared: &[Level], region: Option<&str>) {
         let now = self.session.clock().now();
         self.state.share(shared, now);
+        if let Some(r) = region {
+            self.session.set_region_hint(r);
+        }
+    }
+
+    /// The region a source of this issuer's told (IMDS's), if one did.
+    pub(crate) fn region_told(&self) -> Option<String> {
+        self.session.region_hint()
     }
 
     /// Each operation from now on, the first too, has a deadline of its own (a fleet's

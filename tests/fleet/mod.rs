@@ -15,6 +15,8 @@ use crate::common::recorder::StsRecorder;
 use crate::common::*;
 use crate::write_token::{log_lines, spawn, wait_exit};
 
+mod kubeconfig;
+
 /// The three clusters and their accounts.
 const CLUSTERS: [(&str, &str); 3] = [
     ("dev", "222222222222"),
@@ -310,168 +312,6 @@ fn one_clusters_failing_hop_leaves_the_others_fresh() {
     assert_eq!(calls("AssumeRole", &role(tag, 2)), 1);
 }
 
-/// Acceptance 2: `kubeconfig --clusters` gives a context per cluster, whose exec user
-/// gets each cluster's token as its own role; with `--token-files`, users that read the
-/// files `write-token --clusters` wrote.
-#[test]
-fn a_kubeconfig_with_a_context_per_cluster() {
-    let tag = "fleet-kubeconfig";
-    let env = env(tag);
-    let dir = env.home.join("run");
-    let file = clusters_file(tag, &dir, ["", "", ""]);
-    let f = file.to_str().unwrap();
-    let exec = env.home.join("exec.kubeconfig");
-    let r = env.run(&[
-        "kubeconfig",
-        "--clusters",
-        f,
-        "--out",
-        exec.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    assert!(r.stdout.is_empty());
-    let view = kubectl_view(&exec);
-    let mut contexts = names(&view, "contexts");
-    contexts.sort();
-    assert_eq!(contexts, ["dev", "prod", "qa"]);
-    assert_eq!(view["current-context"], "dev");
-    // Written before any token: the init container's run, then the token files.
-    let w = env.run(&["write-token", "--clusters", f]);
-    assert_eq!(w.code, 0, "{}", w.stderr);
-    let files = env.home.join("files.kubeconfig");
-    let r = env.run(&[
-        "kubeconfig",
-        "--clusters",
-        f,
-        "--token-files",
-        "--out",
-        files.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let view = kubectl_view(&files);
-    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
-        let user = named(&view["users"], name);
-        assert_eq!(
-            user["user"]["tokenFile"],
-            out(&dir, i).display().to_string()
-        );
-        for kubeconfig in [&exec, &files] {
-            let who = identity(&env, kubeconfig, Some(name)).unwrap();
-            assert_is_role(&who, tag, i);
-            let (code, version, err) = kubectl(
-                &env,
-                kubeconfig,
-                &["--context", name, "get", "--raw", "/version"],
-            );
-            assert_eq!(code, 0, "{err}");
-            assert!(version.contains("gitVersion"));
-        }
-    }
-    // The pod's one probe: every file valid, else exit 1 naming each that is not.
-    let probe = env.run(&["write-token", "--check", "--clusters", f]);
-    assert_eq!(probe.code, 0, "{}", probe.stderr);
-    assert_eq!(probe.stderr.lines().count(), 3, "{}", probe.stderr);
-    std::fs::remove_file(out(&dir, 1)).unwrap();
-    let probe = env.run(&["write-token", "--check", "--clusters", f]);
-    assert_failed(&probe, 1, &[]);
-    assert!(
-        probe
-            .stderr
-            .contains("1 of 3 token files fail the check: qa: cannot read"),
-        "{}",
-        probe.stderr
-    );
-}
-
-/// Acceptance 3: two clusters carrying the exec extension and one user with
-/// `provideClusterInfo: true` (eks-token's get-token, aws-cli's and
-/// aws-iam-authenticator's forms): kubectl reaches each cluster as its own role through
-/// that one user; `kubeconfig --clusters --shared-user` writes such a kubeconfig.
-#[test]
-fn one_user_serves_every_cluster_through_provide_cluster_info() {
-    let tag = "fleet-shared-user";
-    let mut env = env(tag);
-    let aws = as_program(&mut env, "aws");
-    let authenticator = as_program(&mut env, "aws-iam-authenticator");
-    let s = stand();
-    let cluster = |i: usize| {
-        let v = &s.servers[i];
-        serde_json::json!({"name": CLUSTERS[i].0, "cluster": {
-            "server": v.url, "certificate-authority": v.ca.display().to_string(),
-            "extensions": [{"name": "client.authentication.k8s.io/exec", "extension": {
-                "clusterName": CLUSTERS[i].0, "region": "us-east-1",
-                "roleArn": [role(tag, i)], "sessionName": "fleet-user"}}]}})
-    };
-    let user = |name: &str, command: &Path, args: &[&str]| {
-        serde_json::json!({"name": name, "user": {"exec": {
-            "apiVersion": "client.authentication.k8s.io/v1beta1",
-            "command": command.display().to_string(), "args": args,
-            "provideClusterInfo": true, "interactiveMode": "Never"}}})
-    };
-    let users = [
-        ("eks-token", user("eks-token", &bin(), &["get-token"])),
-        ("aws", user("aws", &aws, &["eks", "get-token"])),
-        (
-            "authenticator",
-            user("authenticator", &authenticator, &["token"]),
-        ),
-    ];
-    let mut contexts = Vec::new();
-    for (name, _) in CLUSTERS.iter().take(2) {
-        for (u, _) in &users {
-            contexts.push(serde_json::json!({"name": format!("{name}-{u}"),
-                "context": {"cluster": name, "user": u}}));
-        }
-    }
-    let doc = serde_json::json!({"apiVersion": "v1", "kind": "Config",
-        "clusters": [cluster(0), cluster(1)],
-        "users": users.iter().map(|(_, u)| u.clone()).collect::<Vec<_>>(),
-        "contexts": contexts, "current-context": "dev-eks-token"});
-    let written = env.home.join("shared.kubeconfig");
-    std::fs::write(&written, serde_json::to_vec_pretty(&doc).unwrap()).unwrap();
-    for (i, (name, _)) in CLUSTERS.iter().enumerate().take(2) {
-        for (u, _) in &users {
-            let context = format!("{name}-{u}");
-            let who = identity(&env, &written, Some(&context)).unwrap();
-            assert_is_role(&who, tag, i);
-            assert!(
-                who["arn"].as_str().unwrap().ends_with("/fleet-user"),
-                "{who}"
-            );
-        }
-    }
-    // The same, written by kubeconfig --clusters --shared-user.
-    let dir = env.home.join("run");
-    let file = clusters_file(tag, &dir, ["", "  region: us-east-1\n", ""]);
-    let made = env.home.join("made.kubeconfig");
-    let r = env.run(&[
-        "kubeconfig",
-        "--clusters",
-        file.to_str().unwrap(),
-        "--shared-user",
-        "--out",
-        made.to_str().unwrap(),
-    ]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let view = kubectl_view(&made);
-    assert_eq!(names(&view, "users"), ["eks-token"]);
-    let exec = &view["users"][0]["user"]["exec"];
-    assert_eq!(exec["provideClusterInfo"], true);
-    assert_eq!(exec["args"], serde_json::json!(["get-token"]));
-    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
-        let ext = &named(&view["clusters"], name)["cluster"]["extensions"][0];
-        assert_eq!(ext["name"], "client.authentication.k8s.io/exec");
-        assert_eq!(ext["extension"]["clusterName"], *name);
-        let who = identity(&env, &made, Some(name)).unwrap();
-        assert_is_role(&who, tag, i);
-    }
-    // Nine plugin runs, one cache: the IRSA session made once; each role once per
-    // session name (fleet-user above, the default here).
-    assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
-    let assumed: Vec<usize> = (0..3).map(|i| calls("AssumeRole", &role(tag, i))).collect();
-    assert_eq!(assumed, [2, 2, 1]);
-}
-
 /// Acceptance 4: a file that is not a list of clusters, an unknown key, a duplicate name
 /// or out path, an entry without out: refused before any request (an STS stand-in hears
 /// nothing), the entry named, nothing on stdout, no file written.
@@ -580,59 +420,6 @@ fn bad_clusters_files_are_refused_before_any_request() {
     assert!(sts.requests().is_empty());
 }
 
-/// `kubeconfig --clusters` asks EKS (DescribeCluster, with that cluster's own chain) for
-/// the server and CA an entry leaves out; a cluster EKS does not know fails the command
-/// naming it, and nothing is written.
-#[test]
-fn kubeconfig_clusters_asks_eks_for_what_an_entry_leaves_out() {
-    let tag = "fleet-describe";
-    create_cluster("fleet-described", DEV_ROLE);
-    let mut env = irsa_env(tag);
-    env.set("AWS_ENDPOINT_URL_EKS", &moto().url);
-    let v = &stand().servers[0];
-    let file = env.home.join("clusters.yaml");
-    let given = format!(
-        "- {{name: dev, roleArn: '{DEV_ROLE}', server: '{}', caData: {}}}\n",
-        v.url,
-        ca_data(v)
-    );
-    std::fs::write(
-        &file,
-        format!("clusters:\n{given}- {{name: fleet-described, roleArn: '{DEV_ROLE}'}}\n"),
-    )
-    .unwrap();
-    let r = env.run(&["kubeconfig", "--clusters", file.to_str().unwrap()]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
-    let view: Value = serde_json::from_str(&r.stdout).unwrap();
-    let described = named(&view["clusters"], "fleet-described");
-    let server = described["cluster"]["server"].as_str().unwrap();
-    assert!(
-        server.starts_with("https://") && !server.contains("127.0.0.1"),
-        "{server}"
-    );
-    assert_eq!(named(&view["clusters"], "dev")["cluster"]["server"], v.url);
-    std::fs::write(
-        &file,
-        format!("clusters:\n{given}- {{name: fleet-unknown, roleArn: '{DEV_ROLE}'}}\n"),
-    )
-    .unwrap();
-    let out = env.home.join("k");
-    let r = env.run(&[
-        "kubeconfig",
-        "--clusters",
-        file.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert_failed(&r, 1, &[]);
-    assert!(
-        r.stderr.contains("cluster fleet-unknown: DescribeCluster"),
-        "{}",
-        r.stderr
-    );
-    assert!(!out.exists());
-}
-
 /// A base that fails (the IRSA token refused) is asked once a round, not once a
 /// cluster: each cluster's failure is logged naming it, and the init run exits 1
 /// naming them all.
@@ -679,4 +466,59 @@ fn a_failing_base_is_asked_once_for_all_clusters() {
         "{last}"
     );
     assert!(!dir.exists());
+}
+
+/// The region IMDS tells (no region configured anywhere) reaches every cluster, also
+/// those that got the shared base without asking IMDS: each token is presigned for the
+/// regional STS endpoint (real STS host names, reached through a CONNECT proxy that
+/// tunnels to moto's TLS front on loopback), not the global one.
+#[test]
+fn the_region_imds_tells_reaches_every_cluster() {
+    use crate::common::recorder::ConnectProxy;
+    let m = moto();
+    let front = TlsFront::start_as(
+        &m.url,
+        &["sts.us-east-1.amazonaws.com", "sts.amazonaws.com"],
+    );
+    let proxy = ConnectProxy::start(front.port);
+    let mut env = TestEnv::new();
+    env.unset("AWS_EC2_METADATA_DISABLED")
+        .set("AWS_EC2_METADATA_SERVICE_ENDPOINT", &m.url)
+        .set("HTTPS_PROXY", &proxy.url)
+        .set("AWS_CA_BUNDLE", front.ca.display().to_string());
+    let dir = env.home.join("run");
+    let file = env.home.join("clusters.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "clusters:\n- {{name: dev, out: {}}}\n- {{name: qa, out: {}, roleArn: '{DEV_ROLE}'}}\n",
+            out(&dir, 0).display(),
+            out(&dir, 1).display()
+        ),
+    )
+    .unwrap();
+    let r = env.run(&[
+        "write-token",
+        "--clusters",
+        file.to_str().unwrap(),
+        "--no-cache",
+        "-v",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stderr.matches("from instance metadata").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    for i in 0..2 {
+        let token = std::fs::read_to_string(out(&dir, i)).unwrap();
+        let url = eks_token::verify::decode(&token).unwrap();
+        assert!(
+            url.starts_with("https://sts.us-east-1.amazonaws.com/?"),
+            "{url}"
+        );
+    }
+    // qa's hop went to the regional endpoint too.
+    assert_eq!(proxy.targets(), ["sts.us-east-1.amazonaws.com:443"]);
 }
