@@ -10,7 +10,7 @@ secs="${1:-20}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(sts_response profile_file arn exec_info credentials_json token cli verify token_times kubeconfig aws_auth)
+    targets=(sts_response profile_file arn exec_info credentials_json token cli verify token_times kubeconfig aws_auth clusters_file)
 fi
 if ! cargo +nightly --version >/dev/null 2>&1; then
     rustup toolchain install nightly --profile minimal >&2 || {

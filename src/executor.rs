@@ -7,6 +7,7 @@
 use std::time::Instant;
 
 use ring::digest;
+use time::OffsetDateTime;
 
 use crate::cache::{self, Key};
 use crate::credentials::Credentials;
@@ -21,6 +22,7 @@ use crate::sts::{self, AssumeRoleParams, CallerIdentity};
 use crate::{timefmt, validate};
 
 /// Credentials at one level of a plan, and what they are (for `-v` and `whoami`).
+#[derive(Clone)]
 pub(crate) struct Level {
     pub(crate) creds: Credentials,
     pub(crate) label: String,
@@ -60,6 +62,36 @@ pub(crate) enum Reach {
     Every,
 }
 
+/// Whether `level` is far enough from its expiry at `now` to be used as it is.
+fn fresh(level: &Level, now: OffsetDateTime) -> bool {
+    level
+        .creds
+        .expiration
+        .is_none_or(|e| e - now > REFRESH_MARGIN)
+}
+
+impl State {
+    /// Its first `n` levels, when it holds them all and each is fresh at `now`.
+    pub(crate) fn fresh_levels(&self, n: usize, now: OffsetDateTime) -> Option<&[Level]> {
+        let levels = self.levels.get(..n)?;
+        levels.iter().all(|l| fresh(l, now)).then_some(levels)
+    }
+
+    /// Takes `shared` (the first levels of another run of the same plan's bottom, a
+    /// fleet's base) unless its own are all there and fresh: the levels above its own
+    /// go with them, as [`run`] drops what was assumed with credentials it renews.
+    pub(crate) fn share(&mut self, shared: &[Level], now: OffsetDateTime) {
+        if shared.is_empty()
+            || self.fresh_levels(shared.len(), now).is_some()
+            || !shared.iter().all(|l| fresh(l, now))
+        {
+            return;
+        }
+        self.levels.clear();
+        self.levels.extend_from_slice(shared);
+    }
+}
+
 /// The credentials at the top of `plan`, renewing only the levels that are near expiry
 /// (a sidecar does not call STS for every token): the base, then each hop with the
 /// credentials below it.
@@ -70,16 +102,15 @@ pub(crate) fn run(
     reach: Reach,
 ) -> Result<Credentials> {
     let now = ctx.session.clock().now();
-    let fresh = |l: &Level| l.creds.expiration.is_none_or(|e| e - now > REFRESH_MARGIN);
     match state.top.take() {
-        Some(top) if reach == Reach::Top && fresh(&top) => {
+        Some(top) if reach == Reach::Top && fresh(&top, now) => {
             let creds = top.creds.clone();
             state.top = Some(top);
             return Ok(creds);
         }
         _ => {}
     }
-    let keep = state.levels.iter().take_while(|l| fresh(l)).count();
+    let keep = state.levels.iter().take_while(|l| fresh(l, now)).count();
     state.levels.truncate(keep);
     if state.levels.is_empty() {
         let prepared = plan.base.prepare(ctx)?;
@@ -416,4 +447,60 @@ fn mfa_code(ctx: &Context<'_>, serial: &str, origin: &str) -> Result<Secret> {
         )));
     }
     Ok(Secret::new(code))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn level(akid: &str, expires_in: Option<time::Duration>, now: OffsetDateTime) -> Level {
+        Level {
+            creds: Credentials {
+                access_key_id: akid.into(),
+                secret_access_key: Secret::new("s"),
+                session_token: None,
+                expiration: expires_in.map(|d| now + d),
+                account_id: None,
+            },
+            label: akid.into(),
+            role_arn: None,
+        }
+    }
+
+    fn keys(s: &State) -> Vec<&str> {
+        s.levels
+            .iter()
+            .map(|l| l.creds.access_key_id.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn a_fleets_base_is_taken_only_in_place_of_a_stale_or_missing_one() {
+        let now = OffsetDateTime::now_utc();
+        let hour = Some(time::Duration::hours(1));
+        let shared = [level("BASE2", hour, now)];
+        // Nothing yet: the shared base, and the hops to assume above it.
+        let mut s = State::default();
+        s.share(&shared, now);
+        assert_eq!(keys(&s), ["BASE2"]);
+        // Its own base is fresh: kept, with its hop.
+        let mut s = State {
+            levels: vec![level("BASE1", hour, now), level("HOP1", hour, now)],
+            ..State::default()
+        };
+        s.share(&shared, now);
+        assert_eq!(keys(&s), ["BASE1", "HOP1"]);
+        assert!(s.fresh_levels(1, now).is_some() && s.fresh_levels(3, now).is_none());
+        // Its own base nears expiry: the shared one, and the hop goes (assumed again with it).
+        let soon = Some(time::Duration::minutes(10));
+        s.levels[0] = level("BASE1", soon, now);
+        s.share(&shared, now);
+        assert_eq!(keys(&s), ["BASE2"]);
+        // A shared base near expiry is not taken; keys without expiry are always fresh.
+        let mut s = State::default();
+        s.share(&[level("OLD", soon, now)], now);
+        assert!(s.levels.is_empty());
+        s.share(&[level("KEYS", None, now)], now);
+        assert_eq!(keys(&s), ["KEYS"]);
+    }
 }

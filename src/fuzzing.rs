@@ -167,6 +167,20 @@ pub fn fuzz_exec_info(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
     let _ = crate::cli::exec_credential::api_version(Some(&s));
     let _ = crate::cli::exec_credential::interactive(Some(&s));
+    let _ = crate::cli::exec_credential::ClusterConfig::of(Some(&s));
+}
+
+/// A clusters file (a ConfigMap's, so anyone who may edit it): read within bounds or
+/// refused, and each entry's request made and checked.
+pub fn fuzz_clusters_file(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    if let Ok(entries) = crate::fleet::parse(text) {
+        for e in entries {
+            let _ = e.request(&crate::Request::default()).validate();
+        }
+    }
 }
 
 /// `eks update-kubeconfig`'s YAML: any text is read within bounds or refused; whatever

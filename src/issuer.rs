@@ -168,6 +168,43 @@ impl<'e> Issuer<'e> {
         self.session.region()
     }
 
+    /// The cluster its tokens are for.
+    pub(crate) fn cluster_id(&self) -> &str {
+        &self.request.cluster_id
+    }
+
+    /// How many levels of its plan come before the request's own role hops: the
+    /// source and a profile's role chain, which a fleet's clusters share.
+    pub(crate) fn base_depth(&self) -> usize {
+        1 + self.plan.hops.len() - self.request.role_arns.len()
+    }
+
+    /// Its first `n` levels, when it holds them and each is fresh.
+    pub(crate) fn fresh_levels(&self, n: usize) -> Option<&[Level]> {
+        self.state.fresh_levels(n, self.session.clock().now())
+    }
+
+    /// Takes `shared`, another issuer's first levels, unless its own are fresh, and the
+    /// region their source told (IMDS's), which this one would have learnt getting them.
+    pub(crate) fn share_levels(&mut self, shared: &[Level], region: Option<&str>) {
+        let now = self.session.clock().now();
+        self.state.share(shared, now);
+        if let Some(r) = region {
+            self.session.set_region_hint(r);
+        }
+    }
+
+    /// The region a source of this issuer's told (IMDS's), if one did.
+    pub(crate) fn region_told(&self) -> Option<String> {
+        self.session.region_hint()
+    }
+
+    /// Each operation from now on, the first too, has a deadline of its own (a fleet's
+    /// issuers are made together, and used one after another).
+    pub(crate) fn own_deadlines(&mut self) {
+        self.first_deadline = false;
+    }
+
     /// The credentials that sign tokens, within a fresh deadline (the first operation:
     /// within the one `new` started).
     pub fn credentials(&mut self) -> Result<Credentials> {

@@ -17,6 +17,8 @@
 //! println!("{}", token.value);
 //! # Ok::<(), eks_token::Error>(())
 //! ```
+//!
+//! Several clusters on one base (one process for dev, qa and prod): [`fleet::Fleet`].
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs, unreachable_pub)]
@@ -60,8 +62,9 @@ pub mod kubeconfig;
 pub mod mapping;
 mod yaml;
 
-// Top: the request, the issuer and what it makes; the walk of doctor.
+// Top: the request, the issuer and what it makes; fleets of clusters; the walk of doctor.
 pub mod doctor;
+pub mod fleet;
 mod issuer;
 mod kube;
 mod request;

@@ -62,6 +62,11 @@ const QUERY_SECRETS: [&str; 3] = [
 /// Values shorter than this are too short to tell from other text and are left.
 const MIN_HIDDEN: usize = 8;
 
+/// The EKS tokens kept to hide as values (beyond their form, which hides any): the
+/// most recent ones. A sidecar makes one a refresh, for ever; each dies within 15
+/// minutes, and a run that kept them all would grow without end.
+const RECENT_TOKENS: usize = 16;
+
 /// Every secret one run holds, and the hiding of them in text that is printed: each
 /// value in every form a server might echo it in (as it is; percent-encoded, as in a
 /// request body or a presigned URL; for an EKS token, also without its prefix), and by
@@ -70,6 +75,8 @@ const MIN_HIDDEN: usize = 8;
 #[derive(Default)]
 pub(crate) struct Redactor {
     values: RefCell<Vec<Secret>>,
+    /// EKS tokens, the most recent [`RECENT_TOKENS`].
+    tokens: RefCell<std::collections::VecDeque<Secret>>,
 }
 
 impl Redactor {
@@ -78,6 +85,16 @@ impl Redactor {
     pub(crate) fn hide(&self, value: &str) {
         let value = value.trim();
         if value.len() < MIN_HIDDEN {
+            return;
+        }
+        if value.starts_with(TOKEN_PREFIX) {
+            let mut tokens = self.tokens.borrow_mut();
+            if !tokens.iter().any(|v| v.expose() == value) {
+                if tokens.len() == RECENT_TOKENS {
+                    tokens.pop_front();
+                }
+                tokens.push_back(Secret::new(value));
+            }
             return;
         }
         let mut values = self.values.borrow_mut();
@@ -89,12 +106,12 @@ impl Redactor {
     /// `text` with what must not be shown replaced by `***`.
     pub(crate) fn redact(&self, text: &str) -> String {
         let mut out = by_form(text);
-        let values = self.values.borrow();
-        if values.is_empty() {
+        let (values, tokens) = (self.values.borrow(), self.tokens.borrow());
+        if values.is_empty() && tokens.is_empty() {
             return out;
         }
-        let mut forms: Vec<Secret> = Vec::with_capacity(values.len() * 3);
-        for v in values.iter() {
+        let mut forms: Vec<Secret> = Vec::with_capacity((values.len() + tokens.len()) * 3);
+        for v in values.iter().chain(tokens.iter()) {
             let value = v.expose();
             let mut encoded = String::new();
             crate::url::uri_encode(value, false, &mut encoded);
@@ -238,5 +255,24 @@ mod tests {
             assert_eq!(r.redact(echoed), "token *** is invalid", "{echoed}");
         }
         assert_eq!(r.redact("a short word"), "a short word");
+    }
+
+    #[test]
+    fn a_sidecars_tokens_are_kept_to_the_most_recent() {
+        let r = Redactor::default();
+        let token = |i: usize| format!("k8s-aws-v1.dG9rZW4tbnVtYmVyLTAwMDAw{i:04}");
+        for i in 0..1000 {
+            r.hide(&token(i));
+        }
+        assert_eq!(r.tokens.borrow().len(), RECENT_TOKENS);
+        let body = |i: usize| token(i)[TOKEN_PREFIX.len()..].to_owned();
+        assert_eq!(r.redact(&body(999)), "***");
+        assert_eq!(
+            r.redact(&body(0)),
+            body(0),
+            "an old token's body is dropped"
+        );
+        // Its form still hides any token whole.
+        assert_eq!(r.redact(&token(0)), "k8s-aws-v1.***");
     }
 }

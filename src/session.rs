@@ -83,6 +83,11 @@ impl Session {
             .or_else(|| self.region_hint.borrow().clone())
     }
 
+    /// The region a source (IMDS) told, if one did.
+    pub(crate) fn region_hint(&self) -> Option<String> {
+        self.region_hint.borrow().clone()
+    }
+
     /// A region learnt from a source (IMDS), used when none was configured. Sources run
     /// before anything resolves the endpoint, so the hint is always in time.
     pub(crate) fn set_region_hint(&self, region: &str) {

@@ -20,6 +20,7 @@ mod eks_api;
 mod examples;
 mod failures;
 mod faults;
+mod fleet;
 mod get_token;
 mod hostile;
 mod kubectl;

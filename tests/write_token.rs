@@ -17,7 +17,7 @@ fn mode_of(p: &Path) -> u32 {
 }
 
 /// Starts `eks-token args` in the background with stderr captured to a file.
-fn spawn(env: &TestEnv, args: &[&str], stderr: &Path) -> Child {
+pub(crate) fn spawn(env: &TestEnv, args: &[&str], stderr: &Path) -> Child {
     env.command(&bin(), args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -27,7 +27,7 @@ fn spawn(env: &TestEnv, args: &[&str], stderr: &Path) -> Child {
 }
 
 /// Waits for the child's exit; returns its code and how long it took.
-fn wait_exit(child: &mut Child, timeout: Duration) -> (Option<i32>, Duration) {
+pub(crate) fn wait_exit(child: &mut Child, timeout: Duration) -> (Option<i32>, Duration) {
     let started = Instant::now();
     loop {
         if let Some(status) = child.try_wait().unwrap() {
@@ -41,7 +41,7 @@ fn wait_exit(child: &mut Child, timeout: Duration) -> (Option<i32>, Duration) {
     }
 }
 
-fn log_lines(stderr: &Path) -> Vec<Value> {
+pub(crate) fn log_lines(stderr: &Path) -> Vec<Value> {
     std::fs::read_to_string(stderr)
         .unwrap_or_default()
         .lines()
@@ -411,8 +411,9 @@ fn sigterm_ends_the_sidecar_as_pid_1() {
     let (code, took) = wait_exit(&mut child, Duration::from_secs(5));
     assert_eq!(code, Some(0), "{}", std::fs::read_to_string(&log).unwrap());
     assert!(took < Duration::from_secs(1), "{took:?}");
-    // SIGINT too, without a PID namespace (the file of the first run removed: its
-    // appearance says the second has started and handles signals).
+    // SIGINT too, without a PID namespace, once its handler is in place (the file it
+    // writes: the first run's is removed; a SIGINT before the handler would end it by
+    // default, or be ignored where the test runner was started with SIGINT ignored).
     std::fs::remove_file(&out).unwrap();
     let mut child = spawn(
         &env,

@@ -2,8 +2,9 @@
 //! `KUBERNETES_EXEC_INFO`, answer with an ExecCredential of the same version.
 
 use serde::Serialize;
+use serde_json::{json, Value};
 
-use eks_token::Token;
+use eks_token::{Request, Token};
 
 /// The versions client-go knows.
 pub(crate) const V1: &str = "client.authentication.k8s.io/v1";
@@ -61,6 +62,87 @@ pub(crate) fn api_version_or(
 pub(crate) fn interactive(exec_info: Option<&str>) -> Option<bool> {
     let v: serde_json::Value = serde_json::from_str(exec_info?).ok()?;
     v.get("spec")?.get("interactive")?.as_bool()
+}
+
+/// What a kubeconfig's cluster tells the plugin when its user sets `provideClusterInfo:
+/// true`: the cluster's `client.authentication.k8s.io/exec` extension, which kubectl
+/// passes as `spec.cluster.config` of `KUBERNETES_EXEC_INFO`. One user then serves
+/// every cluster of a kubeconfig, each with its own name, region and roles.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct ClusterConfig {
+    /// `clusterName` (or `clusterId`, or `cluster`).
+    pub(crate) cluster: Option<String>,
+    pub(crate) region: Option<String>,
+    /// `roleArn`: one, or a list (a chain).
+    pub(crate) role_arns: Vec<String>,
+    pub(crate) session_name: Option<String>,
+    pub(crate) external_id: Option<String>,
+    pub(crate) duration_seconds: Option<String>,
+}
+
+impl ClusterConfig {
+    /// The cluster's config in `exec_info`, when it has one; an error names a key of
+    /// the wrong kind. Other keys are left to other plugins.
+    pub(crate) fn of(exec_info: Option<&str>) -> Result<Option<ClusterConfig>, String> {
+        let Some(info) = exec_info.and_then(|i| serde_json::from_str::<Value>(i).ok()) else {
+            return Ok(None);
+        };
+        let Some(config) = info["spec"]["cluster"]["config"].as_object() else {
+            return Ok(None);
+        };
+        let wrong = |key: &str, kind: &str| {
+            format!("KUBERNETES_EXEC_INFO: the cluster's config has a {key} that is not {kind}")
+        };
+        let text = |key: &str| match config.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Ok(Some(s.clone())),
+            Some(Value::Number(n)) if key == "durationSeconds" => Ok(Some(n.to_string())),
+            Some(_) => Err(wrong(key, "a string")),
+        };
+        let mut cluster = None;
+        for key in ["clusterName", "clusterId", "cluster"] {
+            cluster = cluster.or(text(key)?);
+        }
+        let role_arns = match config.get("roleArn") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|i| i.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| wrong("roleArn", "a string or a list of strings"))?,
+            Some(_) => return Err(wrong("roleArn", "a string or a list of strings")),
+        };
+        Ok(Some(ClusterConfig {
+            cluster,
+            region: text("region")?,
+            role_arns,
+            session_name: text("sessionName")?,
+            external_id: text("externalId")?,
+            duration_seconds: text("durationSeconds")?,
+        }))
+    }
+
+    /// The extension of `request`'s cluster in `region`: what [`ClusterConfig::of`]
+    /// reads back.
+    pub(crate) fn json(request: &Request, region: &str) -> Value {
+        let mut v = json!({"clusterName": request.cluster_id, "region": region});
+        match request.role_arns.as_slice() {
+            [] => {}
+            [one] => v["roleArn"] = json!(one),
+            chain => v["roleArn"] = json!(chain),
+        }
+        if let Some(s) = &request.session_name {
+            v["sessionName"] = json!(s);
+        }
+        if let Some(x) = &request.external_id {
+            v["externalId"] = json!(x);
+        }
+        if let Some(d) = request.duration_seconds {
+            v["durationSeconds"] = json!(d);
+        }
+        v
+    }
 }
 
 /// An ExecCredential, fields in the order kubectl and aws-cli write them.
@@ -137,5 +219,47 @@ mod tests {
             render(V1, &t),
             r#"{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1","spec":{},"status":{"expirationTimestamp":"2023-11-14T22:13:20Z","token":"k8s-aws-v1.abc"}}"#
         );
+    }
+
+    #[test]
+    fn a_clusters_config_reads_back_as_written() {
+        let request = Request {
+            cluster_id: "qa".into(),
+            role_arns: vec![
+                "arn:aws:iam::111111111111:role/hub".into(),
+                "arn:aws:iam::333333333333:role/qa".into(),
+            ],
+            session_name: Some("ci".into()),
+            duration_seconds: Some(900),
+            ..Request::default()
+        };
+        let config = ClusterConfig::json(&request, "eu-west-1");
+        let info = json!({"spec": {"cluster": {"config": config}}}).to_string();
+        let back = ClusterConfig::of(Some(&info)).unwrap().unwrap();
+        assert_eq!(
+            back,
+            ClusterConfig {
+                cluster: Some("qa".into()),
+                region: Some("eu-west-1".into()),
+                role_arns: request.role_arns.clone(),
+                session_name: Some("ci".into()),
+                external_id: None,
+                duration_seconds: Some("900".into()),
+            }
+        );
+        // One role is written as a string, none not at all.
+        let one = Request {
+            role_arns: vec!["arn:aws:iam::333333333333:role/qa".into()],
+            ..request.clone()
+        };
+        assert!(ClusterConfig::json(&one, "r")["roleArn"].is_string());
+        let none = Request {
+            role_arns: Vec::new(),
+            ..request
+        };
+        assert!(ClusterConfig::json(&none, "r").get("roleArn").is_none());
+        // Without provideClusterInfo there is no config.
+        assert_eq!(ClusterConfig::of(Some(r#"{"spec":{}}"#)), Ok(None));
+        assert_eq!(ClusterConfig::of(Some("not json")), Ok(None));
     }
 }

@@ -57,6 +57,7 @@ fn run(
     let verbose = match &cmd {
         Command::GetToken(a)
         | Command::WriteToken(a, _)
+        | Command::WriteFleet(a, _)
         | Command::WhoAmI(a)
         | Command::Kubeconfig(a, _)
         | Command::UpdateKubeconfig(a, _)
@@ -67,7 +68,7 @@ fn run(
     log.set_verbose(verbose);
     // write-token's log: every line on stderr one JSON object.
     match cmd {
-        Command::WriteToken(..) => mode.json("write-token"),
+        Command::WriteToken(..) | Command::WriteFleet(..) => mode.json("write-token"),
         Command::CheckToken(_) => mode.json("check"),
         _ => {}
     }
@@ -79,12 +80,22 @@ fn run(
             commands::write_token::run(a, &w, env, log)?;
             Ok((String::new(), 0))
         }
+        Command::WriteFleet(a, w) => {
+            commands::fleet::write(a, &w, env, log)?;
+            Ok((String::new(), 0))
+        }
         Command::CheckToken(c) => {
             commands::write_token::check(&c, env, log)?;
             Ok((String::new(), 0))
         }
         Command::WhoAmI(a) => Ok((commands::whoami(a, env, log)?, 0)),
-        Command::Kubeconfig(a, k) => Ok((commands::kubeconfig(a, &k, env, program, log)?, 0)),
+        Command::Kubeconfig(a, k) => Ok((
+            match &k.clusters {
+                Some(file) => commands::fleet::kubeconfig(a, &k, file, env, program, log)?,
+                None => commands::kubeconfig(a, &k, env, program, log)?,
+            },
+            0,
+        )),
         Command::UpdateKubeconfig(a, u) => Ok((
             commands::update_kubeconfig::update(a, &u, env, program, log)?,
             0,

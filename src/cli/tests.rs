@@ -255,7 +255,7 @@ fn kustomize_component_commands_parse() {
                 writes += 1;
             }
             Ok(Command::CheckToken(c)) => {
-                assert_eq!(c.out, Path::new("/var/run/eks/token"));
+                assert_eq!(c.files, Checked::File("/var/run/eks/token".into()));
                 checks += 1;
             }
             other => panic!("{argv:?}: {other:?}"),
@@ -297,13 +297,88 @@ fn pod_manifest_commands_parse() {
         );
         match parse(Dialect::EksToken, &argv[1..], &Env::default()) {
             Ok(Command::CheckToken(c)) => {
-                assert_eq!(c.out, Path::new("/var/run/eks/token"));
+                assert_eq!(c.files, Checked::File("/var/run/eks/token".into()));
                 probes += 1;
             }
             other => panic!("{argv:?}: {other:?}"),
         }
     }
     assert_eq!(probes, 3, "the startup, readiness and liveness probes");
+}
+
+/// The fleet examples: the shared-services pod's and the fleet component's command lines
+/// (init container, sidecar, probes) parse as the clusters file's commands, and their
+/// clusters files (the ConfigMap's, the kustomization's) are read by the library;
+/// the Argo CD example's exec arguments parse, one cluster each.
+#[test]
+fn fleet_example_commands_and_clusters_files_parse() {
+    let file = "/etc/eks-token/clusters.yaml";
+    for name in [
+        "shared-services.yaml",
+        "kustomize/eks-token-fleet/sidecar.yaml",
+    ] {
+        let text = example(name);
+        let (mut writes, mut checks) = (0, 0);
+        for line in text.lines() {
+            let line = line.trim();
+            let argv = match (line.strip_prefix("args: "), line.strip_prefix("command: ")) {
+                (Some(a), _) => flow_items(a),
+                (_, Some(c)) => flow_items(c)[1..].to_vec(),
+                _ => continue,
+            };
+            match parse(Dialect::EksToken, &argv, &Env::default()) {
+                Ok(Command::WriteFleet(_, w)) => {
+                    assert_eq!(w.clusters, Path::new(file));
+                    writes += 1;
+                }
+                Ok(Command::CheckToken(c)) => {
+                    assert_eq!(c.files, Checked::Clusters(file.into()));
+                    checks += 1;
+                }
+                other => panic!("{name}: {argv:?}: {other:?}"),
+            }
+        }
+        assert_eq!((writes, checks), (2, 3), "{name}");
+    }
+    // The ConfigMap's clusters file, and the kustomization's.
+    let pod = example("shared-services.yaml");
+    let data = pod
+        .split("clusters.yaml: |\n")
+        .nth(1)
+        .unwrap()
+        .split("\n---")
+        .next()
+        .unwrap();
+    let data: String = data
+        .lines()
+        .map(|l| format!("{}\n", l.get(4..).unwrap_or("")))
+        .collect();
+    for text in [data, example("kustomize/fleet-example/clusters.yaml")] {
+        let entries = ::eks_token::fleet::parse(&text).unwrap();
+        let names: Vec<&str> = entries.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["dev", "qa", "prod"]);
+        assert!(entries
+            .iter()
+            .all(|e| e.out.is_some() && e.kubeconfig_out.is_some()));
+    }
+    // Argo CD's Secrets: one get-token each.
+    let argo = example("argocd-clusters.yaml");
+    let mut clusters = Vec::new();
+    for config in argo.split("config: |").skip(1) {
+        let json = config.split("\n---").next().unwrap();
+        let v: serde_json::Value = serde_json::from_str(json).unwrap();
+        let args: Vec<String> = v["execProviderConfig"]["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap().to_owned())
+            .collect();
+        match parse(Dialect::EksToken, &args, &Env::default()) {
+            Ok(Command::GetToken(g)) => clusters.push(g.request.cluster_id),
+            other => panic!("{args:?}: {other:?}"),
+        }
+    }
+    assert_eq!(clusters, ["dev", "qa", "prod"]);
 }
 
 #[test]

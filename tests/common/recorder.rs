@@ -47,10 +47,12 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// moto's STS behind a front that records every call.
+/// moto's STS behind a front that records every call, and that can deny AssumeRole
+/// into chosen roles (AccessDenied, as STS answers when a trust policy refuses).
 pub struct StsRecorder {
     pub url: String,
     calls: Arc<Mutex<Vec<Call>>>,
+    denied: Arc<Mutex<Vec<String>>>,
 }
 
 impl StsRecorder {
@@ -59,17 +61,29 @@ impl StsRecorder {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let calls: Arc<Mutex<Vec<Call>>> = Arc::default();
-        let log = Arc::clone(&calls);
+        let denied: Arc<Mutex<Vec<String>>> = Arc::default();
+        let (log, deny) = (Arc::clone(&calls), Arc::clone(&denied));
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
-                let log = Arc::clone(&log);
-                std::thread::spawn(move || forward(conn, backend_port, &log));
+                let (log, deny) = (Arc::clone(&log), Arc::clone(&deny));
+                std::thread::spawn(move || forward(conn, backend_port, &log, &deny));
             }
         });
         StsRecorder {
             url: format!("http://127.0.0.1:{port}"),
             calls,
+            denied,
         }
+    }
+
+    /// From now on, AssumeRole into `role_arn` is answered AccessDenied (and recorded).
+    pub fn deny(&self, role_arn: &str) {
+        self.denied.lock().unwrap().push(role_arn.to_owned());
+    }
+
+    /// AssumeRole into `role_arn` goes to moto again.
+    pub fn allow(&self, role_arn: &str) {
+        self.denied.lock().unwrap().retain(|r| r != role_arn);
     }
 
     /// Every call so far.
@@ -86,7 +100,12 @@ impl StsRecorder {
     }
 }
 
-fn forward(conn: TcpStream, backend_port: u16, log: &Mutex<Vec<Call>>) {
+fn forward(
+    conn: TcpStream,
+    backend_port: u16,
+    log: &Mutex<Vec<Call>>,
+    denied: &Mutex<Vec<String>>,
+) {
     let mut writer = conn.try_clone().unwrap();
     let mut reader = BufReader::new(conn);
     // One request per connection: the answer is relayed with `Connection: close`.
@@ -114,6 +133,22 @@ fn forward(conn: TcpStream, backend_port: u16, log: &Mutex<Vec<Call>>) {
         role_arn: form_value(&req.body, "RoleArn"),
         request: req.clone(),
     });
+    let role = form_value(&req.body, "RoleArn").unwrap_or_default();
+    if req.action().as_deref() == Some("AssumeRole") && denied.lock().unwrap().contains(&role) {
+        let body = format!(
+            "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><Error>\
+             <Type>Sender</Type><Code>AccessDenied</Code><Message>not authorized to perform: \
+             sts:AssumeRole on resource: {role}</Message></Error>\
+             <RequestId>req-denied</RequestId></ErrorResponse>"
+        );
+        let _ = write!(
+            writer,
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: text/xml\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        );
+        return;
+    }
     // moto routes an unsigned GET to S3: a presigned GetCallerIdentity (the token, as
     // EKS replays it) is passed on as the signed POST moto recognises, which names the
     // same access key id (moto reads the identity from it; it checks no signature).

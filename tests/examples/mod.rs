@@ -119,8 +119,18 @@ fn every_example_manifest_is_valid() {
             _ => manifests.push(f),
         }
     }
-    assert!(manifests.len() >= 2, "{manifests:?}");
-    assert!(!kustomizations.is_empty());
+    for name in [
+        "pod.yaml",
+        "shared-services.yaml",
+        "argocd-cluster-secret.yaml",
+        "argocd-clusters.yaml",
+    ] {
+        assert!(
+            manifests.iter().any(|m| m.ends_with(name)),
+            "{name}: {manifests:?}"
+        );
+    }
+    assert!(kustomizations.len() >= 2, "{kustomizations:?}");
     let t = TempDir::new("kustomized");
     for (i, dir) in kustomizations.iter().enumerate() {
         let built = kustomize(dir);

@@ -323,6 +323,9 @@ fn every_example_pod_spec_is_ready_for_pod_security_restricted() {
         "sidecar.yaml",
         "deployment.yaml",
         "kubectl kustomize",
+        "shared-services.yaml",
+        "eks-token-fleet/sidecar.yaml",
+        "kubectl kustomize kustomize/fleet-example",
     ] {
         assert!(
             origins.iter().any(|o| o.contains(expected)),

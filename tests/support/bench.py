@@ -7,6 +7,11 @@ Scenarios:
   chain-cold   IRSA -> AssumeRoleWithWebIdentity -> AssumeRole against moto's server,
                every run with an empty cache (eks-token's and aws-cli's ~/.aws/cli/cache)
   chain-warm   the same chain with the caches kept between runs
+  fleet        three clusters (dev, qa, prod: three accounts) behind one IRSA role, their
+               token files kept fresh for --fleet-seconds (60) at a 1 s refresh interval
+               by one `write-token --clusters` and, at the same time, by three sidecars of
+               one cluster each: the STS calls of each side (the sessions moto issued for
+               its roles) and VmRSS sampled every second
 
 Every scenario also times the binary's own `--version` in the same rotation: the exec
 floor, what running the binary at all costs. Reports median wall time, the ratio to
@@ -17,6 +22,7 @@ missed. Processes are started with posix_spawn, which costs this (large) Python 
 far less than fork.
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -142,11 +148,115 @@ def bench(name, ours, theirs, floor, rounds, moto_log=None):
                 ours_peak=o_peak, theirs_peak=t_peak, ours_sts=o_sts, theirs_sts=t_sts)
 
 
+FLEET = [("dev", "222222222222"), ("qa", "333333333333"), ("prod", "444444444444")]
+
+
+def vm_rss_kib(pid):
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def sessions(url):
+    """Every session moto has issued: (role ARN, access key id)."""
+    with urllib.request.urlopen(url + "/moto-api/data.json", timeout=10) as r:
+        data = json.load(r)
+    return [s["role_arn"] for s in data["sts"]["AssumedRole"]]
+
+
+def fleet(binary, base, url, work, seconds):
+    """One `write-token --clusters` for three clusters, and three one-cluster sidecars
+    beside it, for `seconds` at a 1 s refresh interval, each side with its own roles and
+    a cold cache: the STS calls of each (the sessions moto issued for its roles), the
+    files written, and VmRSS each second (the writer's; the sidecars' summed)."""
+    token = os.path.join(work, "fleet-web-identity")
+    with open(token, "w") as f:
+        f.write("eyJhbGciOiJSUzI1NiJ9.fleet.c2ln")
+    role = lambda side, name, account: f"arn:aws:iam::{account}:role/{side}-{name}"
+    irsa = lambda side: f"arn:aws:iam::111111111111:role/{side}-irsa"
+
+    def env(side, home):
+        os.makedirs(os.path.join(work, home), exist_ok=True)
+        return dict(base, HOME=os.path.join(work, home), AWS_WEB_IDENTITY_TOKEN_FILE=token,
+                    AWS_ROLE_ARN=irsa(side), AWS_ENDPOINT_URL_STS=url)
+
+    clusters = os.path.join(work, "clusters.yaml")
+    with open(clusters, "w") as f:
+        f.write("clusters:\n")
+        for name, account in FLEET:
+            f.write(f"- name: {name}\n  roleArn: {role('fleet', name, account)}\n"
+                    f"  out: {os.path.join(work, 'fleet', name, 'token')}\n")
+    logs, procs = [], []
+
+    def start(cmd, env):
+        log = open(os.path.join(work, f"log-{len(procs)}"), "w+")
+        logs.append(log)
+        procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log))
+
+    start([binary, "write-token", "--clusters", clusters, "--refresh", "--refresh-interval", "1s"],
+          env("fleet", "fleet-home"))
+    for name, account in FLEET:
+        start([binary, "write-token", "--cluster-name", name, "--role-arn", role("sidecar", name, account),
+               "--out", os.path.join(work, "sidecar", name, "token"), "--refresh", "--refresh-interval", "1s"],
+              env("sidecar", f"sidecar-{name}-home"))
+    writer, sidecars = [], []
+    for _ in range(seconds):
+        time.sleep(1)
+        writer.append(vm_rss_kib(procs[0].pid))
+        sidecars.append(sum(vm_rss_kib(p.pid) for p in procs[1:]))
+    for p in procs:
+        p.terminate()
+        p.wait(timeout=10)
+    issued = sessions(url)
+    calls = lambda side: sum(1 for r in issued if r.startswith("arn:aws:iam::") and
+                             r.split("/")[-1].startswith(side + "-"))
+    writes = []
+    for log in logs:
+        log.seek(0)
+        writes.append(sum(1 for line in log if '"outcome":"ok"' in line))
+        log.close()
+    exits = [p.returncode for p in procs]
+    return dict(seconds=seconds, fleet_sts=calls("fleet"), sidecar_sts=calls("sidecar"),
+                fleet_writes=writes[0], sidecar_writes=sum(writes[1:]), exits=exits,
+                fleet_rss=(min(writer), max(writer)), sidecar_rss=(min(sidecars), max(sidecars)))
+
+
+def fleet_table(r):
+    n = len(FLEET)
+    mib = lambda kib: f"{kib / 1024:.2f} MiB"
+    return "\n".join([
+        f"Fleet: {n} clusters (three accounts) behind one IRSA role, every token file rewritten "
+        f"each second for {r['seconds']} s, cold caches; STS calls are the sessions moto issued "
+        "for each side's roles; VmRSS sampled each second.",
+        "",
+        "| for 3 clusters | processes | STS calls | token files written | VmRSS, lowest - highest |",
+        "|---|---:|---:|---:|---|",
+        f"| `write-token --clusters` | 1 | {r['fleet_sts']} (1 + {n}) | {r['fleet_writes']} "
+        f"| {mib(r['fleet_rss'][0])} - {mib(r['fleet_rss'][1])} |",
+        f"| a `write-token` sidecar per cluster | {n} | {r['sidecar_sts']} (2 x {n}) | {r['sidecar_writes']} "
+        f"| {mib(r['sidecar_rss'][0])} - {mib(r['sidecar_rss'][1])} (summed) |",
+    ])
+
+
+def replace_between(path, marker, table):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    new = re.sub(rf"(<!-- {marker}:start -->\n).*?(<!-- {marker}:end -->)",
+                 lambda m: m.group(1) + table + "\n" + m.group(2), text, flags=re.S)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(new)
+    print(f"updated {path} ({marker})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--readme")
+    ap.add_argument("--fleet-seconds", type=int, default=60)
+    ap.add_argument("--only", choices=["fleet"], help="run this scenario alone")
     args = ap.parse_args()
     binary = os.path.realpath(args.bin)
     work = tempfile.mkdtemp(prefix="eks-token-bench-")
@@ -164,6 +274,14 @@ def main():
         h = os.path.join(work, name)
         os.makedirs(h, exist_ok=True)
         return h
+
+    if args.only == "fleet":
+        moto, url, _ = start_moto(work)
+        try:
+            r = fleet(binary, base, url, work, args.fleet_seconds)
+        finally:
+            moto.terminate()
+        return finish_fleet(r, args, work)
 
     results = []
     floor = Side([binary, "--version"], dict(base, HOME=home("floor")))
@@ -200,6 +318,7 @@ def main():
             Side(ours_cmd, dict(chain, HOME=warm)),
             Side(aws_cmd, dict(chain, HOME=warm)),
             floor, args.rounds, moto_log)))
+        fleet_result = fleet(binary, base, url, work, args.fleet_seconds)
     finally:
         moto.terminate()
 
@@ -221,14 +340,11 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.readme:
-        with open(args.readme, encoding="utf-8") as f:
-            text = f.read()
-        new = re.sub(r"(<!-- bench:start -->\n).*?(<!-- bench:end -->)",
-                     lambda m: m.group(1) + table + "\n" + m.group(2), text, flags=re.S)
-        with open(args.readme, "w", encoding="utf-8") as f:
-            f.write(new)
-        print(f"updated {args.readme}")
-    failed = []
+        replace_between(args.readme, "bench", table)
+    failed = fleet_missed(fleet_result)
+    print(fleet_table(fleet_result))
+    if args.readme:
+        replace_between(args.readme, "bench-fleet", fleet_table(fleet_result))
     for key, r in results:
         if r["ratio"] < TARGETS[key]:
             failed.append(f"{r['name']}: {r['ratio']:.1f}x < {TARGETS[key]}x")
@@ -236,6 +352,40 @@ def main():
             failed.append(f"{r['name']}: {r['floor_ratio']:.2f}x the exec floor > {FLOOR_TARGETS[key]}x")
         if r["ours_peak"] > MAX_PEAK_KIB:
             failed.append(f"{r['name']}: peak {r['ours_peak']} KiB > {MAX_PEAK_KIB} KiB")
+    for f in failed:
+        print("MISSED:", f)
+    print("all targets met" if not failed else f"{len(failed)} target(s) missed")
+    shutil.rmtree(work, ignore_errors=True)
+    sys.exit(1 if failed else 0)
+
+
+# The fleet's targets: exactly 1 + N STS calls (N sidecars make 2N), every file rewritten
+# about each second, and flat memory: VmRSS may move by no more than this over the run.
+MAX_FLEET_RSS_RANGE_KIB = 256
+
+
+def fleet_missed(r):
+    n, failed = len(FLEET), []
+    if r["fleet_sts"] != 1 + n:
+        failed.append(f"fleet: {r['fleet_sts']} STS calls, not 1 + {n}")
+    if r["sidecar_sts"] != 2 * n:
+        failed.append(f"sidecars: {r['sidecar_sts']} STS calls, not 2 x {n}")
+    if r["fleet_writes"] < n * (r["seconds"] - 5):
+        failed.append(f"fleet: {r['fleet_writes']} files written in {r['seconds']} s")
+    low, high = r["fleet_rss"]
+    if high - low > MAX_FLEET_RSS_RANGE_KIB:
+        failed.append(f"fleet: VmRSS moved {high - low} KiB ({low} - {high})")
+    if any(code != 0 for code in r["exits"]):
+        failed.append(f"exit codes after SIGTERM: {r['exits']}")
+    return failed
+
+
+def finish_fleet(r, args, work):
+    table = fleet_table(r)
+    print(table)
+    if args.readme:
+        replace_between(args.readme, "bench-fleet", table)
+    failed = fleet_missed(r)
     for f in failed:
         print("MISSED:", f)
     print("all targets met" if not failed else f"{len(failed)} target(s) missed")

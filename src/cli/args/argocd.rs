@@ -9,6 +9,7 @@ use super::error::{usage, ArgError, Result};
 use super::groups::HELP;
 use super::low::Given;
 use super::options::{group, value, Group, Key};
+use super::request::duration_seconds;
 use super::rules::{Rules, PFLAG};
 use super::spec::{Extra, Spec};
 use super::types::{Command, Dialect, Format, GetToken, Print, VersionStyle};
@@ -40,6 +41,7 @@ pub(crate) const OVERVIEW: Spec = Spec::new(
 /// (an unknown one is the error) and ignores the rest, as the real one does.
 pub(crate) const AWS: Spec = Spec {
     build: Some(aws),
+    cluster_info: true,
     extra: Extra::Any,
     ..Spec::new(
         "aws",
@@ -81,7 +83,14 @@ fn aws(l: &Given<'_>, _: &Env) -> Result<Command> {
     Ok(Command::GetToken(GetToken {
         request: Request {
             cluster_id,
-            role_arns: low.role_arns.last().cloned().into_iter().collect(),
+            role_arns: match low.role_arns.last() {
+                Some(r) => vec![r.clone()],
+                None => low.cluster_roles.clone(),
+            },
+            region: low.region.clone(),
+            session_name: low.session_name.clone(),
+            external_id: low.external_id.clone(),
+            duration_seconds: duration_seconds(low)?,
             profile: low.profile.clone(),
             // Argo CD's own retries span a minute.
             timeout: Duration::from_secs(60),

@@ -8,6 +8,7 @@ use super::error::{usage, ArgError, Result};
 use super::low::Given;
 use super::low::Low;
 use super::options::{flag, group, value, Group, Key};
+use super::request::duration_seconds;
 use super::rules::{Rules, PFLAG};
 use super::spec::{Extra, Spec};
 use super::types::{
@@ -74,6 +75,7 @@ command's flags.",
 /// cobra lets a command without an argument rule take any words (and ignores them).
 pub(crate) const TOKEN: Spec = Spec {
     build: Some(token),
+    cluster_info: true,
     extra: Extra::Any,
     ..Spec::new(
         "token",
@@ -132,10 +134,12 @@ fn verbose(low: &Low) -> bool {
         .is_some_and(|v| v == "debug" || v == "trace")
 }
 
-/// The cluster: `-i`, else `KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID`.
+/// The cluster: `-i`, else the one provideClusterInfo names, else
+/// `KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID`.
 fn cluster(low: &Low, env: &Env) -> Result<String> {
     low.cluster_id
         .clone()
+        .or_else(|| low.cluster_name.clone())
         .or_else(|| {
             env.get("KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID")
                 .map(str::to_owned)
@@ -151,19 +155,26 @@ fn token(l: &Given<'_>, env: &Env) -> Result<Command> {
             "cannot specify both --forward-session-name and --session-name parameter",
         ));
     }
-    // pflag keeps the last of a repeated flag: one role.
-    let role = low
-        .role_arns
-        .last()
-        .cloned()
-        .or_else(|| env.get("DEFAULT_ROLE").map(str::to_owned));
+    // pflag keeps the last of a repeated flag: one role (provideClusterInfo's may be a
+    // chain).
+    let role = low.role_arns.last().cloned();
+    let role_arns = match (role, low.cluster_roles.is_empty()) {
+        (Some(r), _) => vec![r],
+        (None, false) => low.cluster_roles.clone(),
+        (None, true) => env
+            .get("DEFAULT_ROLE")
+            .map(str::to_owned)
+            .into_iter()
+            .collect(),
+    };
     let request = Request {
         cluster_id: cluster(low, env)?,
-        role_arns: role.into_iter().collect(),
+        role_arns,
         session_name: low.session_name.clone(),
         forward_session_name: forward,
         external_id: low.external_id.clone(),
         region: low.region.clone(),
+        duration_seconds: duration_seconds(low)?,
         timeout: DEFAULT_TIMEOUT,
         ..Request::default()
     };

@@ -35,6 +35,7 @@ each command's options.",
 
 pub(crate) const GET_TOKEN: Spec = Spec {
     build: Some(build),
+    cluster_info: true,
     ..Spec::new(
         "eks get-token",
         &["[--region R] eks get-token --cluster-name NAME [--role-arn ARN] [options]"],
@@ -138,6 +139,9 @@ fn build(l: &Given<'_>, _: &Env) -> Result<Command> {
     // chain. (sts get-caller-identity's is eks-token's, a chain when repeated.)
     if name == GET_TOKEN.name {
         request.role_arns = low.role_arns.last().cloned().into_iter().collect();
+    }
+    if !low.cluster_roles.is_empty() {
+        request.role_arns = low.cluster_roles.clone();
     }
     // aws-cli's --verbose is update-kubeconfig's "print the entries", not -v.
     let verbose = low.debug;

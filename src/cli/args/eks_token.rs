@@ -17,9 +17,9 @@ use super::request::{query, request};
 use super::rules::{Rules, ARGPARSE};
 use super::spec::{Extra, Spec};
 use super::types::{
-    CaSource, CheckToken, Command, Dialect, DoctorArgs, Format, GetToken, KubeconfigArgs,
-    KubeconfigOut, Print, VerifyArgs, VersionStyle, WriteToken, DEFAULT_MIN_VALIDITY, DEFAULT_MODE,
-    DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
+    CaSource, CheckToken, Checked, Command, Dialect, DoctorArgs, Format, GetToken, KubeconfigArgs,
+    KubeconfigOut, Print, VerifyArgs, VersionStyle, WriteFleet, WriteToken, DEFAULT_MIN_VALIDITY,
+    DEFAULT_MODE, DEFAULT_REFRESH_INTERVAL, DEFAULT_TIMEOUT,
 };
 use super::values;
 
@@ -31,8 +31,10 @@ pub(crate) const OVERVIEW: Spec = Spec::new(
         "get-token --cluster-name NAME [--role-arn ARN]... [options]",
         "write-token --cluster-name NAME --out PATH [--refresh] [options]",
         "write-token --check --out PATH [--min-validity DURATION]",
+        "write-token --clusters FILE [--refresh] [options]",
         "whoami [--role-arn ARN]... [-v] [--output json|text]",
         "kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE]",
+        "kubeconfig --clusters FILE [--token-files | --shared-user] [--out FILE]",
         "eks update-kubeconfig --name NAME [--role-arn ARN] [--kubeconfig FILE]",
         "verify [TOKEN] [--cluster-name NAME] [--online]",
         "doctor --cluster-name NAME [--role-arn ARN]... [--aws-auth FILE] [--kubeconfig FILE]",
@@ -71,6 +73,7 @@ const TOKEN_GROUPS: &[&o::Group] = &[
 
 pub(crate) const GET_TOKEN: Spec = Spec {
     build: Some(get_token),
+    cluster_info: true,
     ..Spec::new(
         "get-token",
         &["get-token --cluster-name NAME [--role-arn ARN]... [options]"],
@@ -85,6 +88,7 @@ assumed in turn.",
 
 pub(crate) const TOKEN: Spec = Spec {
     build: Some(get_token),
+    cluster_info: true,
     ..Spec::new(
         "token",
         &["token -i NAME [-r ARN] [-s SESSION] [-e ID] [--token-only] [options]"],
@@ -95,6 +99,7 @@ pub(crate) const TOKEN: Spec = Spec {
 
 pub(crate) const ARGO: Spec = Spec {
     build: Some(argo_token),
+    cluster_info: true,
     ..Spec::new(
         "aws",
         &["aws --cluster-name NAME [--role-arn ARN] [--profile NAME] [options]"],
@@ -110,14 +115,19 @@ pub(crate) const WRITE_TOKEN: Spec = Spec {
     mode: Some((Key::Check, &CHECK)),
     ..Spec::new(
         "write-token",
-        &["write-token --cluster-name NAME --out PATH [--refresh] [options]"],
+        &[
+            "write-token --cluster-name NAME --out PATH [--refresh] [options]",
+            "write-token --clusters FILE [--refresh] [options]",
+        ],
         "\
 Writes the token to a file, atomically (a reader never sees a partial file):
 once, for an init container (exit 1 and no file on failure), or with --refresh
 for ever, for a sidecar, rewriting it before it expires; SIGTERM ends it. Each
 event is one JSON line on stderr. For apps that read a token file (a
 kubeconfig's tokenFile) instead of running an exec plugin. --check probes the
-file instead: see write-token --check --help.",
+file instead: see write-token --check --help.
+With --clusters, every cluster of a clusters file (docs/commands.md), on base
+credentials obtained once for all.",
         &[
             &g::CLUSTER,
             &g::CHAIN,
@@ -145,13 +155,15 @@ pub(crate) const CHECK: Spec = Spec {
         &[
             "write-token --check --out PATH [--min-validity DURATION]",
             "write-token --check --out PATH --max-age DURATION",
+            "write-token --check --clusters FILE [--min-validity DURATION]",
         ],
         "\
 The probe of a scratch image (no shell): exit 0 only when the file holds an EKS
 token valid --min-validity more (readiness, startup); with --max-age, only when
 the writer wrote the file that recently (liveness: the sidecar is alive and
 making progress, whatever STS says). The cluster a token is for is not in the
-token, so no probe can check it. One JSON line on stderr either way.",
+token, so no probe can check it. One JSON line on stderr either way; with
+--clusters, one a file, and exit 0 only when every file passes.",
         &[&g::CHECK, &g::HELP],
     )
 };
@@ -180,11 +192,15 @@ pub(crate) const KUBECONFIG: Spec = Spec {
     build: Some(kubeconfig),
     ..Spec::new(
         "kubeconfig",
-        &["kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE [--force]]"],
+        &[
+            "kubeconfig --cluster-name NAME [--role-arn ARN]... [--out FILE [--force]]",
+            "kubeconfig --clusters FILE [--token-files | --shared-user] [--out FILE]",
+        ],
         "\
 EKS DescribeCluster with the chain's credentials, then a kubeconfig (JSON) for
 the cluster whose user runs this program with the same --role-arn, --region and
---profile arguments.",
+--profile arguments. With --clusters, a context for each cluster of a clusters
+file (docs/commands.md).",
         &[
             &g::CLUSTER,
             &g::CHAIN,
@@ -321,7 +337,10 @@ fn argo_token(l: &Given<'_>, _: &Env) -> Result<Command> {
 }
 
 fn token_command(low: &Low, dialect: Dialect, timeout: Duration) -> Result<Command> {
-    let (request, env) = request(low, true, timeout)?;
+    let (mut request, env) = request(low, true, timeout)?;
+    if !low.cluster_roles.is_empty() {
+        request.role_arns = low.cluster_roles.clone();
+    }
     Ok(Command::GetToken(GetToken {
         request,
         print: token_print(low, dialect)?,
@@ -330,18 +349,8 @@ fn token_command(low: &Low, dialect: Dialect, timeout: Duration) -> Result<Comma
     }))
 }
 
-fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
-    let low = l.low;
-    let (request, env) = request(low, true, DEFAULT_TIMEOUT)?;
-    let format = values::parse_output(
-        low.output.as_deref(),
-        &[("token", Format::Token), ("json", Format::Json)],
-    )?;
-    let out = low
-        .out
-        .as_deref()
-        .ok_or_else(|| usage("write-token needs --out PATH"))?;
-    let out = values::file_path("--out", out)?;
+/// `write-token`'s `--mode` and `--refresh-interval`.
+fn mode_and_interval(low: &Low) -> Result<(u32, Duration)> {
     let mode = match &low.mode {
         None => DEFAULT_MODE,
         Some(v) => values::parse_mode(v)?,
@@ -355,6 +364,29 @@ fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
         }
         Some(v) => values::parse_interval(v)?,
     };
+    Ok((mode, refresh_interval))
+}
+
+fn write_format(low: &Low) -> Result<Format> {
+    values::parse_output(
+        low.output.as_deref(),
+        &[("token", Format::Token), ("json", Format::Json)],
+    )
+}
+
+fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
+    let low = l.low;
+    if let Some(file) = &low.clusters {
+        return write_fleet(low, file);
+    }
+    let (request, env) = request(low, true, DEFAULT_TIMEOUT)?;
+    let format = write_format(low)?;
+    let out = low
+        .out
+        .as_deref()
+        .ok_or_else(|| usage("write-token needs --out PATH (or --clusters FILE)"))?;
+    let out = values::file_path("--out", out)?;
+    let (mode, refresh_interval) = mode_and_interval(low)?;
     let kubeconfig = match &low.kubeconfig_out {
         None => {
             if low.server.is_some() || low.ca_file.is_some() || low.ca_data.is_some() {
@@ -407,14 +439,60 @@ fn write_token(l: &Given<'_>, _: &Env) -> Result<Command> {
     ))
 }
 
-/// `write-token --check --out FILE [--min-validity D | --max-age D]`: only the file is
-/// read (its table refuses the options that say how to make a token).
+/// `write-token --clusters FILE`: what the file says of each cluster is not given on the
+/// command line, which gives the rest (roles, region, ... for the entries without).
+fn write_fleet(low: &Low, file: &str) -> Result<Command> {
+    let own = [
+        &low.out,
+        &low.cluster_name,
+        &low.cluster_id,
+        &low.kubeconfig_out,
+        &low.server,
+        &low.ca_file,
+        &low.ca_data,
+    ];
+    if own.iter().any(|o| o.is_some()) {
+        return Err(usage(
+            "--out, --cluster-name, --kubeconfig-out, --server and the CA are each cluster's \
+             own with --clusters: write them in the clusters file (out, name, kubeconfigOut, \
+             server, caData)",
+        ));
+    }
+    let (request, env) = request(low, false, DEFAULT_TIMEOUT)?;
+    let (mode, refresh_interval) = mode_and_interval(low)?;
+    Ok(Command::WriteFleet(
+        GetToken {
+            request,
+            print: Print::plain(D, write_format(low)?),
+            env,
+            verbose: low.verbose(),
+        },
+        WriteFleet {
+            clusters: values::file_path("--clusters", file)?,
+            mode,
+            refresh: low.refresh,
+            refresh_interval,
+        },
+    ))
+}
+
+/// `write-token --check --out FILE [--min-validity D | --max-age D]` (or `--clusters
+/// FILE`: each cluster's file): only the files are read (its table refuses the options
+/// that say how to make a token).
 fn check_token(l: &Given<'_>, _: &Env) -> Result<Command> {
     let low = l.low;
-    let out = low
-        .out
-        .as_deref()
-        .ok_or_else(|| usage("write-token --check needs --out FILE (the token file to check)"))?;
+    let files = match (&low.out, &low.clusters) {
+        (Some(out), None) => Checked::File(values::file_path("--out", out)?),
+        (None, Some(file)) => Checked::Clusters(values::file_path("--clusters", file)?),
+        (Some(_), Some(_)) => {
+            return Err(usage(
+                "--out and --clusters both name what to check: give one",
+            ))
+        }
+        (None, None) => return Err(usage(
+            "write-token --check needs --out FILE (the token file to check), or --clusters FILE",
+        )),
+    };
     let duration = |v: &str, name: &str| {
         values::parse_duration(v)
             .ok_or_else(|| usage(format!("{name} {v:?} is not a duration (e.g. 2m, 90s)")))
@@ -449,7 +527,7 @@ fn check_token(l: &Given<'_>, _: &Env) -> Result<Command> {
         }
     };
     Ok(Command::CheckToken(CheckToken {
-        out: values::file_path("--out", out)?,
+        files,
         min_validity,
         max_age,
     }))
@@ -480,7 +558,19 @@ fn whoami(l: &Given<'_>, _: &Env) -> Result<Command> {
 
 fn kubeconfig(l: &Given<'_>, _: &Env) -> Result<Command> {
     let low = l.low;
-    let (request, mut env) = request(low, true, DEFAULT_TIMEOUT)?;
+    let fleet = low.clusters.is_some();
+    if (low.token_files || low.shared_user) && (!fleet || low.token_files == low.shared_user) {
+        return Err(usage(
+            "--token-files or --shared-user (one) goes with --clusters",
+        ));
+    }
+    if fleet && (low.cluster_name.is_some() || low.cluster_id.is_some() || low.alias.is_some()) {
+        return Err(usage(
+            "with --clusters, the clusters file names each cluster and context: drop \
+             --cluster-name and --alias",
+        ));
+    }
+    let (request, mut env) = request(low, !fleet, DEFAULT_TIMEOUT)?;
     if let Some(u) = &low.endpoint_url {
         env.push(("AWS_ENDPOINT_URL_EKS", u.clone()));
     }
@@ -499,6 +589,12 @@ fn kubeconfig(l: &Given<'_>, _: &Env) -> Result<Command> {
             },
             force: low.force,
             command: low.command.clone(),
+            clusters: match &low.clusters {
+                Some(c) => Some(values::file_path("--clusters", c)?),
+                None => None,
+            },
+            token_files: low.token_files,
+            shared_user: low.shared_user,
         },
     ))
 }

@@ -80,6 +80,7 @@ pub(crate) const WRITE: Group = group(&[
     value("server", None, "URL", Key::Server, "its API server URL (with --kubeconfig-out)"),
     value("ca-file", None, "PEM", Key::CaFile, "its cluster CA, a PEM file (with --kubeconfig-out)"),
     value("ca-data", None, "BASE64", Key::CaData, "its cluster CA, as a kubeconfig's certificate-authority-data"),
+    value("clusters", None, "FILE", Key::Clusters, "instead: each cluster of this file (YAML, JSON), one base"),
 ]);
 
 pub(crate) const CHECK: Group = group(&[
@@ -87,6 +88,7 @@ pub(crate) const CHECK: Group = group(&[
     value("out", None, "PATH", Key::Out, "the token file to check"),
     value("min-validity", None, "DURATION", Key::MinValidity, "the token must stay valid this much longer [2m]"),
     value("max-age", None, "DURATION", Key::MaxAge, "instead: only that the file was written this recently (a liveness probe; the token is not judged)"),
+    value("clusters", None, "FILE", Key::Clusters, "instead of --out: every out file of this clusters file"),
 ]);
 
 pub(crate) const WHOAMI_OUTPUT: Group = group(&[
@@ -99,6 +101,9 @@ pub(crate) const KUBECONFIG: Group = group(&[
     value("out", None, "FILE", Key::Out, "write there (atomically, 0600) instead of stdout"),
     flag("force", None, Key::Force, "overwrite an existing --out file"),
     value("command", None, "PATH", Key::Command, "the exec command [this program's absolute path]"),
+    value("clusters", None, "FILE", Key::Clusters, "instead: a context for each cluster of this file"),
+    flag("token-files", None, Key::TokenFiles, "with --clusters: users that read each out file (tokenFile)"),
+    flag("shared-user", None, Key::SharedUser, "with --clusters: one exec user for all (provideClusterInfo)"),
 ]);
 
 pub(crate) const DOCTOR: Group = group(&[

@@ -57,6 +57,9 @@ pub(crate) struct Low {
     pub(crate) force: bool,
     pub(crate) command: Option<String>,
     pub(crate) online: bool,
+    pub(crate) clusters: Option<String>,
+    pub(crate) token_files: bool,
+    pub(crate) shared_user: bool,
     pub(crate) endpoint_url: Option<String>,
     pub(crate) query: Option<String>,
     pub(crate) color: Option<String>,
@@ -74,6 +77,8 @@ pub(crate) struct Low {
     pub(crate) log_level: Option<String>,
     pub(crate) token: Option<String>,
     pub(crate) short: bool,
+    /// The roles provideClusterInfo's config names, when the command line names none.
+    pub(crate) cluster_roles: Vec<String>,
     /// Every option given, in order: its key and how it was written (`--out`, `-o`).
     pub(crate) given: Vec<(Key, String)>,
 }
@@ -97,6 +102,8 @@ impl Low {
             Key::Check => return self.check = on,
             Key::Force => return self.force = on,
             Key::Online => return self.online = on,
+            Key::TokenFiles => return self.token_files = on,
+            Key::SharedUser => return self.shared_user = on,
             Key::DryRun => return self.dry_run = on,
             Key::Short => return self.short = on,
             // Accepted where they do nothing here: aws-cli's and the authenticator's.
@@ -141,6 +148,7 @@ impl Low {
             Key::CaData => &mut self.ca_data,
             Key::Alias => &mut self.alias,
             Key::Command => &mut self.command,
+            Key::Clusters => &mut self.clusters,
             Key::EndpointUrl => &mut self.endpoint_url,
             Key::Query => &mut self.query,
             Key::Color => &mut self.color,

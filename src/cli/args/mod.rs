@@ -81,7 +81,7 @@ pub(crate) fn parse_logged(
 }
 
 /// What a command line read asks for.
-fn dispatch(dialect: Dialect, l: Lexed, env: &Env) -> Result<Command> {
+fn dispatch(dialect: Dialect, mut l: Lexed, env: &Env) -> Result<Command> {
     // The command's mode (`write-token --check`): its own table is the one that holds.
     let spec = match l.spec.mode {
         Some((key, mode)) if l.low.given(key) => {
@@ -131,6 +131,9 @@ fn dispatch(dialect: Dialect, l: Lexed, env: &Env) -> Result<Command> {
         (Extra::None, 0) | (Extra::One, 0 | 1) | (Extra::Any, _) => {}
         (Extra::None, _) => return Err(dialect::extra_words(dialect, spec, &l.extra)),
         (Extra::One, _) => return Err(dialect::extra_words(dialect, spec, &l.extra[1..])),
+    }
+    if spec.cluster_info {
+        request::fill_cluster_info(&mut l.low, env)?;
     }
     let given = Given {
         dialect,

@@ -40,6 +40,9 @@ pub(crate) enum Key {
     Force,
     Command,
     Online,
+    Clusters,
+    TokenFiles,
+    SharedUser,
     // aws-cli's global options.
     EndpointUrl,
     NoVerifySsl,

@@ -5,11 +5,40 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use eks_token::Request;
+use eks_token::{Env, Request};
 
-use super::error::{usage, Result};
+use super::error::{usage, ArgError, Result};
 use super::low::Low;
 use super::values;
+use crate::cli::exec_credential::ClusterConfig;
+
+/// Fills what the command line leaves out with what kubectl's `provideClusterInfo`
+/// tells (the cluster's config in `KUBERNETES_EXEC_INFO`): the cluster, region, session
+/// name, external id, duration; and the config's roles go to `cluster_roles` when the
+/// command line names none (a chain, also where a dialect keeps one `--role-arn`).
+pub(crate) fn fill_cluster_info(low: &mut Low, env: &Env) -> Result<()> {
+    let config = ClusterConfig::of(env.get("KUBERNETES_EXEC_INFO")).map_err(ArgError::Invalid)?;
+    let Some(c) = config else {
+        return Ok(());
+    };
+    if low.cluster_name.is_none() && low.cluster_id.is_none() {
+        low.cluster_name = c.cluster;
+    }
+    for (slot, value) in [
+        (&mut low.region, c.region),
+        (&mut low.session_name, c.session_name),
+        (&mut low.external_id, c.external_id),
+        (&mut low.duration_seconds, c.duration_seconds),
+    ] {
+        if slot.is_none() {
+            *slot = value;
+        }
+    }
+    if low.role_arns.is_empty() {
+        low.cluster_roles = c.role_arns;
+    }
+    Ok(())
+}
 
 /// What `low` asks of the library; `need_cluster`: whether the command needs a cluster.
 /// The deadline: `--timeout`, else aws-cli's `--cli-read-timeout`, else
@@ -73,11 +102,7 @@ pub(crate) fn request(
         session_name: low.session_name.clone(),
         forward_session_name: low.forward_session_name,
         external_id: low.external_id.clone(),
-        duration_seconds: low
-            .duration_seconds
-            .as_deref()
-            .map(values::parse_duration_seconds)
-            .transpose()?,
+        duration_seconds: duration_seconds(low)?,
         region: low.region.clone(),
         profile: low.profile.clone(),
         cache_dir: low.cache_dir.as_ref().map(PathBuf::from),
@@ -86,6 +111,14 @@ pub(crate) fn request(
         connect_timeout,
     };
     Ok((request, env))
+}
+
+/// `--duration-seconds` (or provideClusterInfo's `durationSeconds`).
+pub(crate) fn duration_seconds(low: &Low) -> Result<Option<u32>> {
+    low.duration_seconds
+        .as_deref()
+        .map(values::parse_duration_seconds)
+        .transpose()
 }
 
 /// The `--query` of a command line.

@@ -48,6 +48,9 @@ pub(crate) struct Spec {
     pub(crate) mode: Option<(Key, &'static Spec)>,
     /// Options it does not take but a user may reach for, and what to give instead.
     pub(crate) instead: &'static [(&'static str, &'static str)],
+    /// It makes a token for kubectl: what provideClusterInfo tells fills what its
+    /// command line leaves out ([`super::request::fill_cluster_info`]).
+    pub(crate) cluster_info: bool,
 }
 
 impl std::fmt::Debug for Spec {
@@ -75,6 +78,7 @@ impl Spec {
             extra: Extra::None,
             mode: None,
             instead: &[],
+            cluster_info: false,
         }
     }
 

@@ -252,3 +252,86 @@ fn values_booleans_and_extra_words_per_dialect() {
         "unknown flag: --bogus",
     );
 }
+
+/// provideClusterInfo: with no cluster on the command line, get-token in every dialect
+/// takes the cluster, region, roles (a chain), session name, external id and duration
+/// from the cluster's config in `KUBERNETES_EXEC_INFO`; the command line wins where it
+/// speaks; a config key of the wrong kind is an error (exit 1).
+#[test]
+fn provide_cluster_info_fills_what_the_command_line_leaves_out() {
+    let info = |config: &str| {
+        let mut env = Env::default();
+        env.set(
+            "KUBERNETES_EXEC_INFO",
+            &format!(
+                r#"{{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v1beta1","spec":{{"cluster":{{"server":"https://x","config":{config}}},"interactive":false}}}}"#
+            ),
+        );
+        env
+    };
+    let a = "arn:aws:iam::111111111111:role/hub";
+    let b = "arn:aws:iam::222222222222:role/dev";
+    let env = info(&format!(
+        r#"{{"clusterName":"dev","region":"eu-west-1","roleArn":["{a}","{b}"],"sessionName":"ci-run","externalId":"ext-1","durationSeconds":900,"other":{{"x":1}}}}"#
+    ));
+    let get = |dialect, line: &str, env: &Env| {
+        let args: Vec<String> = line.split(' ').map(str::to_owned).collect();
+        match parse(dialect, &args, env) {
+            Ok(Command::GetToken(g)) => Ok(g.request),
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => Err(e),
+        }
+    };
+    for (dialect, line) in [
+        (Dialect::EksToken, "get-token"),
+        (Dialect::EksToken, "token"),
+        (Dialect::EksToken, "eks get-token"),
+        (Dialect::EksToken, "aws"),
+        (Dialect::Aws, "eks get-token"),
+        (Dialect::Authenticator, "token"),
+        (Dialect::ArgoCd, "aws"),
+    ] {
+        let r = get(dialect, line, &env).unwrap_or_else(|e| panic!("{line}: {e}"));
+        assert_eq!(r.cluster_id, "dev", "{dialect:?} {line}");
+        assert_eq!(r.region.as_deref(), Some("eu-west-1"), "{line}");
+        assert_eq!(r.role_arns, [a, b], "{dialect:?} {line}: the whole chain");
+        assert_eq!(r.session_name.as_deref(), Some("ci-run"), "{line}");
+        assert_eq!(r.external_id.as_deref(), Some("ext-1"), "{line}");
+        assert_eq!(r.duration_seconds, Some(900), "{line}");
+    }
+    // The command line wins where it speaks.
+    let r = get(
+        Dialect::EksToken,
+        "get-token --cluster-name qa --region us-west-2 --role-arn arn:aws:iam::333333333333:role/qa",
+        &env,
+    )
+    .unwrap();
+    assert_eq!(r.cluster_id, "qa");
+    assert_eq!(r.region.as_deref(), Some("us-west-2"));
+    assert_eq!(r.role_arns, ["arn:aws:iam::333333333333:role/qa"]);
+    assert_eq!(r.session_name.as_deref(), Some("ci-run"));
+    let r = get(Dialect::Authenticator, "token -i qa", &env).unwrap();
+    assert_eq!(r.cluster_id, "qa");
+    // clusterId and cluster name it too; one role as a string.
+    for key in ["clusterId", "cluster"] {
+        let env = info(&format!(r#"{{"{key}":"ops","roleArn":"{b}"}}"#));
+        let r = get(Dialect::EksToken, "get-token", &env).unwrap();
+        assert_eq!(
+            (r.cluster_id.as_str(), r.role_arns.as_slice()),
+            ("ops", [b.to_owned()].as_slice())
+        );
+    }
+    // Wrong kinds are errors; no config and no cluster is the usual usage error.
+    for config in [
+        r#"{"clusterName":"dev","roleArn":5}"#,
+        r#"{"clusterName":["dev"]}"#,
+    ] {
+        let e = get(Dialect::EksToken, "get-token", &info(config)).unwrap_err();
+        assert_eq!(e.exit_code(), 1, "{e}");
+        assert!(e.to_string().contains("KUBERNETES_EXEC_INFO"), "{e}");
+    }
+    let e = get(Dialect::EksToken, "get-token", &info("{}")).unwrap_err();
+    assert!(e.to_string().contains("missing --cluster-name"), "{e}");
+    let e = get(Dialect::EksToken, "get-token", &Env::default()).unwrap_err();
+    assert_eq!(e.exit_code(), 2);
+}

@@ -51,6 +51,8 @@ pub(crate) enum Command {
     GetToken(GetToken),
     /// Write the token to a file, once or keeping it fresh.
     WriteToken(GetToken, WriteToken),
+    /// Write the token of each cluster of a clusters file, on one base.
+    WriteFleet(GetToken, WriteFleet),
     /// Check a token file (`write-token --check`, an exec probe).
     CheckToken(CheckToken),
     /// Who the credentials are after the chain.
@@ -158,11 +160,20 @@ pub(crate) struct DoctorArgs {
     pub(crate) context: Option<String>,
 }
 
+/// The token files `write-token --check` reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Checked {
+    /// `--out`: one.
+    File(PathBuf),
+    /// `--clusters`: each cluster's `out` in that clusters file.
+    Clusters(PathBuf),
+}
+
 /// `write-token --check`: the probe of a token file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct CheckToken {
-    /// `--out`: the token file.
-    pub(crate) out: PathBuf,
+    /// The token files.
+    pub(crate) files: Checked,
     /// `--min-validity`: how long the token must stay valid.
     pub(crate) min_validity: Duration,
     /// `--max-age`: only that the file was written within this long (a liveness probe:
@@ -185,6 +196,20 @@ pub(crate) struct WriteToken {
     pub(crate) kubeconfig: Option<KubeconfigOut>,
 }
 
+/// `write-token --clusters`: the token files of a clusters file (each cluster's `out`,
+/// `kubeconfigOut`; its roles, region... in place of the command line's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct WriteFleet {
+    /// `--clusters`: the clusters file.
+    pub(crate) clusters: PathBuf,
+    /// `--mode`.
+    pub(crate) mode: u32,
+    /// `--refresh`.
+    pub(crate) refresh: bool,
+    /// `--refresh-interval`.
+    pub(crate) refresh_interval: Duration,
+}
+
 /// Options of `kubeconfig`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct KubeconfigArgs {
@@ -196,6 +221,12 @@ pub(crate) struct KubeconfigArgs {
     pub(crate) force: bool,
     /// `--command`: the exec command (default: this binary's absolute path).
     pub(crate) command: Option<String>,
+    /// `--clusters`: a context for each cluster of this clusters file.
+    pub(crate) clusters: Option<PathBuf>,
+    /// `--token-files`: users that read each cluster's `out` (tokenFile).
+    pub(crate) token_files: bool,
+    /// `--shared-user`: one exec user for every cluster (provideClusterInfo).
+    pub(crate) shared_user: bool,
 }
 
 /// Options of `eks update-kubeconfig` (aws-cli's).

@@ -56,7 +56,21 @@ fn exec_request(view: &ContextView) -> Option<Result<ExecRequest, String>> {
     let name = exec.command.rsplit('/').next().unwrap_or(&exec.command);
     let dialect = Dialect::of_program(name);
     let ours = dialect != Dialect::EksToken || name.starts_with("eks-token");
-    let g = match args::parse(dialect, &exec.args, &Env::default()) {
+    // What kubectl hands the plugin: its entry's env, and with provideClusterInfo the
+    // cluster's exec extension as `spec.cluster.config`.
+    let mut plugin_env = Env::default();
+    for (k, v) in &exec.env {
+        plugin_env.set(k, v);
+    }
+    if let (true, Some(config)) = (exec.provide_cluster_info, &view.exec_config) {
+        let info = json!({
+            "apiVersion": exec.api_version,
+            "kind": "ExecCredential",
+            "spec": {"cluster": {"server": view.server, "config": config}, "interactive": false},
+        });
+        plugin_env.set("KUBERNETES_EXEC_INFO", &info.to_string());
+    }
+    let g = match args::parse(dialect, &exec.args, &plugin_env) {
         Ok(Command::GetToken(g)) => g,
         Err(e) if ours => return Some(Err(e.to_string())),
         _ => return None,

@@ -16,20 +16,7 @@ pub(crate) fn kubeconfig(
     program: &Program,
     log: &Log,
 ) -> Result<String, Failure> {
-    // --out (a link there followed) is checked before any request.
-    if let Some(out) = &k.out {
-        files::check_target(out, files::Links::Follow).map_err(|e| Error::Io {
-            what: format!("cannot write {}", out.display()),
-            source: e,
-        })?;
-        if out.exists() && !k.force {
-            return Err(Error::InvalidInput(format!(
-                "{} exists; use --force to overwrite it",
-                out.display()
-            ))
-            .into());
-        }
-    }
+    check_out(k)?;
     let env = &args.effective_env(env);
     let r = &args.request;
     let mut issuer = super::issuer(r, env, log, None)?;
@@ -73,6 +60,33 @@ pub(crate) fn kubeconfig(
         std::slice::from_ref(&context),
         &context.name,
     );
+    emit(k, body, &cluster.arn, log)
+}
+
+/// `--out` (a link there followed), checked before any request.
+pub(crate) fn check_out(k: &KubeconfigArgs) -> Result<(), Error> {
+    if let Some(out) = &k.out {
+        files::check_target(out, files::Links::Follow).map_err(|e| Error::Io {
+            what: format!("cannot write {}", out.display()),
+            source: e,
+        })?;
+        if out.exists() && !k.force {
+            return Err(Error::InvalidInput(format!(
+                "{} exists; use --force to overwrite it",
+                out.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The kubeconfig `body` (of `what`) on stdout, or written to `--out`.
+pub(crate) fn emit(
+    k: &KubeconfigArgs,
+    body: String,
+    what: &str,
+    log: &Log,
+) -> Result<String, Failure> {
     match &k.out {
         None => Ok(body),
         Some(out) => {
@@ -88,11 +102,7 @@ pub(crate) fn kubeconfig(
                 })?;
             crate::cli::output::note(
                 log,
-                format_args!(
-                    "wrote the kubeconfig of {} to {}",
-                    cluster.arn,
-                    out.display()
-                ),
+                format_args!("wrote the kubeconfig of {what} to {}", out.display()),
             );
             Ok(String::new())
         }

@@ -2,6 +2,7 @@
 //! a script, as the dialect it was asked in prints it.
 
 mod doctor;
+pub(crate) mod fleet;
 mod get_token;
 mod kubeconfig;
 pub(crate) mod update_kubeconfig;
@@ -17,6 +18,7 @@ pub(crate) use whoami::whoami;
 
 use std::io::Read;
 
+use eks_token::fleet::Fleet;
 use eks_token::{Env, Error, Issuer, Log, MfaPrompt, Request, Runtime, Stop};
 
 use super::args::{Format, Print};
@@ -52,8 +54,34 @@ pub(crate) fn issuer<'e>(
     Ok(issuer)
 }
 
+/// The fleet of `requests`, in this process: the run's log, MFA codes asked on the
+/// terminal (unless kubectl said there is none: `interactive`), a stop that SIGINT and
+/// SIGTERM trigger when the base runs a program (which then ends with the run).
+pub(crate) fn fleet<'e>(
+    requests: &[Request],
+    env: &'e Env,
+    log: &Log,
+    interactive: Option<bool>,
+) -> Result<Fleet<'e>, Error> {
+    let runtime = Runtime {
+        log: log.clone(),
+        stop: Stop::default(),
+        mfa_prompt: Some(mfa_prompt(interactive)),
+    };
+    let fleet = Fleet::with(requests, env, runtime)?;
+    if fleet.runs_a_program() {
+        crate::cli::signals::stop_with_the_process(fleet.stop().clone()).map_err(|e| {
+            Error::Io {
+                what: "cannot handle SIGTERM and SIGINT".into(),
+                source: e,
+            }
+        })?;
+    }
+    Ok(fleet)
+}
+
 /// Asks for an MFA code on the terminal (`/dev/tty`, not stdin: kubectl owns that).
-fn mfa_prompt(interactive: Option<bool>) -> MfaPrompt {
+pub(crate) fn mfa_prompt(interactive: Option<bool>) -> MfaPrompt {
     Box::new(move |serial: &str| {
         use std::io::{BufRead, BufReader, Write};
         let no_terminal = || {

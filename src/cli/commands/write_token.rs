@@ -5,7 +5,7 @@
 //! old file alone and is retried with a bounded backoff; SIGTERM and SIGINT end the
 //! sidecar at once with exit 0, also as PID 1, but never in the middle of a write.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::STANDARD;
@@ -14,10 +14,13 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use eks_token::files::WriteOptions;
+use eks_token::fleet::Fleet;
 use eks_token::{files, verify, Env, Error, Log, Token};
 
 use crate::cli::args::ArgError;
-use crate::cli::args::{CaSource, CheckToken, Format, GetToken, KubeconfigOut, WriteToken};
+use crate::cli::args::{
+    CaSource, CheckToken, Checked, Format, GetToken, KubeconfigOut, WriteToken,
+};
 use crate::cli::exec_credential;
 use crate::cli::failure::Failure;
 use crate::cli::output::json_event;
@@ -61,113 +64,241 @@ pub(crate) fn run(
 /// Writes the token file (and kubeconfig): once, or for ever with `--refresh`.
 fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
     let env = &args.effective_env(env);
-    let api_version = match args.print.format {
-        Format::Json | Format::Text => {
-            let (v, warning) = exec_credential::api_version_or(
-                env.get("KUBERNETES_EXEC_INFO"),
-                exec_credential::V1,
-            );
-            if let Some(w) = warning {
-                log.warn(format_args!("{w}"));
-            }
-            Some(v)
-        }
-        Format::Token => None,
-    };
+    let api_version = api_version(args.print.format, env, log);
     // Everything local is checked before the first STS call.
-    let check = |path: &Path, what: &str| {
-        files::check_target(path, files::Links::Refuse).map_err(|e| Error::Io {
-            what: format!("cannot write the {what} {}", path.display()),
-            source: e,
-        })
-    };
-    check(&w.out, "token file")?;
+    check_target(None, &w.out, "token file")?;
     if let Some(k) = &w.kubeconfig {
-        check(&k.path, "kubeconfig")?;
+        check_target(None, &k.path, "kubeconfig")?;
     }
-    let kubeconfig = w
-        .kubeconfig
-        .as_ref()
-        .map(|k| render_kubeconfig(k, &args.request.cluster_id, &w.out))
-        .transpose()?;
-    let request = args.request;
+    let kubeconfig = match &w.kubeconfig {
+        Some(k) => Some((
+            k.path.clone(),
+            Some(render_kubeconfig(
+                k,
+                &args.request.cluster_id,
+                "eks-token",
+                &w.out,
+            )?),
+        )),
+        None => None,
+    };
     let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
-    let started = Instant::now();
     if w.refresh {
         stop_on_signals()?;
     }
-    let mut issuer = super::issuer(&request, env, log, interactive)?;
-    // Dead writers' temporary files: a bounded look, a quarter of the deadline at most.
-    files::remove_stale_temps(&w.out, Some(started + request.timeout / 4));
-    let write = |token: &Token| -> Result<()> {
-        let body = match api_version {
-            Some(v) => exec_credential::render(v, token),
-            None => token.value.clone(),
-        };
-        let _writing = crate::cli::signals::writing();
-        files::write_atomic_with(&w.out, body.as_bytes(), write_options(w.mode)).map_err(|e| {
-            Error::Io {
-                what: format!("cannot write the token file {}", w.out.display()),
-                source: e,
-            }
-        })
+    let requests = std::slice::from_ref(&args.request);
+    let mut fleet = super::fleet(requests, env, log, interactive)?;
+    let mut files = [Files::new(None, w.out.clone(), kubeconfig)];
+    let how = Writing {
+        api_version,
+        mode: w.mode,
+        refresh: w.refresh,
+        interval: w.refresh_interval,
     };
-    if !w.refresh {
-        let started = Instant::now();
-        let token = issuer.issue()?;
-        write(&token)?;
-        if let (Some(k), Some(body)) = (&w.kubeconfig, &kubeconfig) {
-            write_kubeconfig(k, body, w.mode)?;
-        }
-        log_ok(log, &w.out, &token, started, None);
-        return Ok(());
-    }
+    keep(&mut fleet, &mut files, &how, args.request.timeout, log)
+}
 
-    let mut kubeconfig_written = false;
-    let mut failures: u32 = 0;
-    let mut valid_until: Option<OffsetDateTime> = None;
-    loop {
-        let started = Instant::now();
-        let outcome = issuer.issue().and_then(|token| {
-            write(&token)?;
-            Ok(token)
-        });
-        let wait = match outcome {
-            Ok(token) => {
-                failures = 0;
-                valid_until = Some(token.expiration);
-                if let (Some(k), Some(body), false) =
-                    (&w.kubeconfig, &kubeconfig, kubeconfig_written)
-                {
-                    write_kubeconfig(k, body, w.mode)?;
-                    kubeconfig_written = true;
-                }
-                let wait = next_refresh(
-                    w.refresh_interval,
-                    token.expiration,
-                    OffsetDateTime::now_utc(),
-                );
-                log_ok(log, &w.out, &token, started, Some(wait));
-                wait
-            }
-            Err(e) => {
-                failures += 1;
-                let wait = retry_delay(failures, w.refresh_interval);
-                log_error(log, &w.out, &e, started, wait, valid_until);
-                // The loop runs: a liveness probe on the file's age sees it (the token
-                // in it is unchanged, and readiness judges that).
-                let _ = files::touch(&w.out);
-                wait
-            }
-        };
-        std::thread::sleep(wait);
+/// The apiVersion of the ExecCredential to write (`KUBERNETES_EXEC_INFO`'s, else v1), or
+/// `None` for the bare token.
+pub(crate) fn api_version(format: Format, env: &Env, log: &Log) -> Option<&'static str> {
+    if format == Format::Token {
+        return None;
     }
+    let info = env.get("KUBERNETES_EXEC_INFO");
+    let (v, warning) = exec_credential::api_version_or(info, exec_credential::V1);
+    if let Some(w) = warning {
+        log.warn(format_args!("{w}"));
+    }
+    Some(v)
+}
+
+/// Refuses, before any request, a file that cannot be written at `path` (a link, a
+/// FIFO, a directory...), naming cluster `name`'s when it is a clusters file's.
+pub(crate) fn check_target(name: Option<&str>, path: &Path, what: &str) -> Result<()> {
+    files::check_target(path, files::Links::Refuse).map_err(|e| Error::Io {
+        what: format!("{}cannot write the {what} {}", of(name), path.display()),
+        source: e,
+    })
+}
+
+/// `cluster NAME: ` before a clusters file's cluster's messages.
+pub(crate) fn of(name: Option<&str>) -> String {
+    name.map_or_else(String::new, |n| format!("cluster {n}: "))
+}
+
+/// One cluster's files: its token file and, when asked for, its kubeconfig (made, or
+/// `None` until DescribeCluster tells its server and CA); `name` for a clusters file's
+/// cluster (its log lines and errors carry it).
+pub(crate) struct Files {
+    pub(crate) name: Option<String>,
+    pub(crate) out: PathBuf,
+    pub(crate) kubeconfig: Option<(PathBuf, Option<String>)>,
+    /// When it is written next; failures in a row; until when its file's token is good.
+    pub(crate) due: Option<Instant>,
+    pub(crate) failures: u32,
+    pub(crate) valid_until: Option<OffsetDateTime>,
+}
+
+impl Files {
+    /// The files of cluster `name` (none for a single cluster's).
+    pub(crate) fn new(
+        name: Option<String>,
+        out: PathBuf,
+        kubeconfig: Option<(PathBuf, Option<String>)>,
+    ) -> Files {
+        Files {
+            name,
+            out,
+            kubeconfig,
+            due: None,
+            failures: 0,
+            valid_until: None,
+        }
+    }
+}
+
+/// How the files are written.
+pub(crate) struct Writing {
+    /// An ExecCredential of this apiVersion, or the bare token.
+    pub(crate) api_version: Option<&'static str>,
+    pub(crate) mode: u32,
+    pub(crate) refresh: bool,
+    pub(crate) interval: Duration,
+}
+
+/// Writes each cluster's files (`files[i]` is the fleet's cluster `i`): once, or with
+/// `refresh` for ever, on one schedule: a round writes every cluster that is due. A
+/// cluster that fails is logged (named), its token file left as it was (its time
+/// marked, for a liveness probe), and tried again on the backoff while the others go
+/// on. Once: every cluster tried, and an error when one got no token (a single
+/// unnamed one's own error).
+pub(crate) fn keep(
+    fleet: &mut Fleet<'_>,
+    files: &mut [Files],
+    how: &Writing,
+    timeout: Duration,
+    log: &Log,
+) -> Result<()> {
+    // Dead writers' temporary files: a bounded look, a quarter of the deadline at most.
+    let sweep_until = Instant::now() + timeout / 4;
+    for f in files.iter() {
+        files::remove_stale_temps(&f.out, Some(sweep_until));
+    }
+    // One cluster of its own (not a clusters file's), once: its error is the run's.
+    let alone = !how.refresh && files.len() == 1 && files[0].name.is_none();
+    loop {
+        let round = Instant::now();
+        let mut ready = Vec::new();
+        for (i, f) in files.iter_mut().enumerate() {
+            if f.due.is_some_and(|d| d > round) {
+                continue;
+            }
+            if let Some((path, body @ None)) = &mut f.kubeconfig {
+                let name = f.name.as_deref().unwrap_or_default();
+                let described = fleet.describe_cluster(i).and_then(|c| {
+                    let k = KubeconfigOut {
+                        path: path.clone(),
+                        server: c.endpoint,
+                        ca: CaSource::Data(c.ca_data),
+                    };
+                    render_kubeconfig(&k, name, name, &f.out)
+                });
+                match described {
+                    Ok(b) => *body = Some(b),
+                    Err(e) => {
+                        failed(f, &e, round, how, log);
+                        continue;
+                    }
+                }
+            }
+            ready.push(i);
+        }
+        let tokens = fleet.issue(&ready);
+        for (&i, token) in ready.iter().zip(tokens) {
+            let f = &mut files[i];
+            let written = token.and_then(|t| {
+                let body = match how.api_version {
+                    Some(v) => exec_credential::render(v, &t),
+                    None => t.value.clone(),
+                };
+                write_file(&f.out, &body, how.mode, "token file")?;
+                // The kubeconfig is written once, after its token file.
+                if let Some((path, Some(body))) = &f.kubeconfig {
+                    write_file(path, body, how.mode, "kubeconfig")?;
+                    f.kubeconfig = None;
+                }
+                Ok(t)
+            });
+            match written {
+                Ok(t) => {
+                    f.failures = 0;
+                    f.valid_until = Some(t.expiration);
+                    let wait = next_refresh(how.interval, t.expiration, OffsetDateTime::now_utc());
+                    f.due = Some(round + wait);
+                    let next = how.refresh.then_some(wait);
+                    log_ok(log, f.name.as_deref(), &f.out, &t, round, next);
+                }
+                Err(e) if alone => return Err(e),
+                Err(e) => failed(f, &e, round, how, log),
+            }
+        }
+        if !how.refresh {
+            // Once: those that failed (in the file's order) fail the run.
+            let names: Vec<&str> = files
+                .iter()
+                .filter(|f| f.failures > 0)
+                .filter_map(|f| f.name.as_deref())
+                .collect();
+            if names.is_empty() {
+                return Ok(());
+            }
+            return Err(Error::InvalidInput(format!(
+                "{} of {} clusters got no token: {} (each one's error is logged above)",
+                names.len(),
+                files.len(),
+                names.join(", ")
+            )));
+        }
+        let next = files.iter().filter_map(|f| f.due).min().unwrap_or(round);
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+}
+
+/// Cluster `f`'s write in the round that started at `round` failed with `e`: logged
+/// (named), its file marked, tried again on the backoff.
+fn failed(f: &mut Files, e: &Error, round: Instant, how: &Writing, log: &Log) {
+    f.failures += 1;
+    let wait = retry_delay(f.failures, how.interval);
+    f.due = Some(round + wait);
+    let retry = how.refresh.then_some(wait);
+    log_error(
+        log,
+        f.name.as_deref(),
+        &f.out,
+        e,
+        round,
+        retry,
+        f.valid_until,
+    );
+    if how.refresh {
+        // The loop runs: a liveness probe on the file's age sees it (the token in it is
+        // unchanged, and readiness judges that).
+        let _ = files::touch(&f.out);
+    }
+}
+
+fn write_file(path: &Path, body: &str, mode: u32, what: &str) -> Result<()> {
+    let _writing = crate::cli::signals::writing();
+    files::write_atomic_with(path, body.as_bytes(), write_options(mode)).map_err(|e| Error::Io {
+        what: format!("cannot write the {what} {}", path.display()),
+        source: e,
+    })
 }
 
 /// Whether two paths name one file: one file on disk, or (not there yet) one name in one
 /// directory, each directory resolved as far as it exists (links and `..` included, as
 /// the kernel resolves them).
-fn same_file(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     if let (Ok(x), Ok(y)) = (std::fs::metadata(a), std::fs::metadata(b)) {
         return (x.dev(), x.ino()) == (y.dev(), y.ino());
@@ -194,7 +325,7 @@ pub(crate) fn retry_delay(failures: u32, interval: Duration) -> Duration {
     exp.min(MAX_RETRY_DELAY).min(interval)
 }
 
-fn stop_on_signals() -> Result<()> {
+pub(crate) fn stop_on_signals() -> Result<()> {
     crate::cli::signals::on_stop(|sig| {
         // The stop line holds nothing secret: it is written as it is.
         let line = json!({"time": now_rfc3339(), "event": "stop", "signal": sig});
@@ -215,7 +346,14 @@ fn ms(since: Instant) -> f64 {
     (since.elapsed().as_secs_f64() * 10_000.0).round() / 10.0
 }
 
-fn log_ok(log: &Log, out: &Path, token: &Token, started: Instant, next: Option<Duration>) {
+pub(crate) fn log_ok(
+    log: &Log,
+    cluster: Option<&str>,
+    out: &Path,
+    token: &Token,
+    started: Instant,
+    next: Option<Duration>,
+) {
     let mut entry = json!({
         "time": now_rfc3339(),
         "event": "write-token",
@@ -227,15 +365,17 @@ fn log_ok(log: &Log, out: &Path, token: &Token, started: Instant, next: Option<D
     if let Some(next) = next {
         entry["next_refresh"] = json!(Token::rfc3339(OffsetDateTime::now_utc() + next));
     }
+    named(&mut entry, cluster);
     json_event(log, &entry);
 }
 
-fn log_error(
+pub(crate) fn log_error(
     log: &Log,
+    cluster: Option<&str>,
     out: &Path,
     e: &Error,
     started: Instant,
-    retry: Duration,
+    retry: Option<Duration>,
     valid_until: Option<OffsetDateTime>,
 ) {
     let mut entry = json!({
@@ -245,11 +385,14 @@ fn log_error(
         "file": out.display().to_string(),
         "error": e.to_string(),
         "duration_ms": ms(started),
-        "retry_at": Token::rfc3339(OffsetDateTime::now_utc() + retry),
     });
+    if let Some(retry) = retry {
+        entry["retry_at"] = json!(Token::rfc3339(OffsetDateTime::now_utc() + retry));
+    }
     if let Some(v) = valid_until {
         entry["file_valid_until"] = json!(Token::rfc3339(v));
     }
+    named(&mut entry, cluster);
     json_event(log, &entry);
 }
 
@@ -258,28 +401,42 @@ fn log_error(
 /// ExecCredential, also its `expirationTimestamp`). One JSON line either way; exit 1
 /// when not.
 pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
+    match &c.files {
+        Checked::File(out) => check_file(out, c, env, log, None),
+        Checked::Clusters(file) => super::fleet::check(file, c, env, log),
+    }
+}
+
+/// [`check`] of one file, `cluster`'s when it is a clusters file's (its line says so).
+pub(crate) fn check_file(
+    out: &Path,
+    c: &CheckToken,
+    env: &Env,
+    log: &Log,
+    cluster: Option<&str>,
+) -> Result<()> {
     let now = OffsetDateTime::now_utc();
-    let what = || format!("cannot read the token file {}", c.out.display());
-    let (bytes, meta) = files::read_file_meta(&c.out, MAX_TOKEN_FILE).map_err(|e| Error::Io {
+    let what = || format!("cannot read the token file {}", out.display());
+    let (bytes, meta) = files::read_file_meta(out, MAX_TOKEN_FILE).map_err(|e| Error::Io {
         what: what(),
         source: e,
     })?;
     if let Some(max_age) = c.max_age {
-        return check_age(c, &meta, max_age, log);
+        return check_age(out, &meta, max_age, log, cluster);
     }
     let text = String::from_utf8(bytes)
         .map_err(|_| Error::InvalidInput(format!("{}: the token file is not text", what())))?;
     let (token, expires) = token_in_file(text.trim()).ok_or_else(|| {
         Error::InvalidInput(format!(
             "{} holds neither a token nor an ExecCredential with one",
-            c.out.display()
+            out.display()
         ))
     })?;
     let report = verify::check_in(env, &token, now)?;
     if let Some((rule, detail)) = report.failures.first() {
         return Err(Error::InvalidInput(format!(
             "{} holds a token EKS would refuse: {rule}: {detail}",
-            c.out.display()
+            out.display()
         )));
     }
     // A token signed in the future (a clock far ahead) is refused by STS until then.
@@ -290,16 +447,13 @@ pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
         return Err(Error::InvalidInput(format!(
             "the token in {} is signed in the future: is this machine's clock, or the \
              writer's, wrong?",
-            c.out.display()
+            out.display()
         )));
     }
     let until = match (report.valid_until(), expires) {
         (Some(a), Some(b)) => a.min(b),
         (a, b) => a.or(b).ok_or_else(|| {
-            Error::InvalidInput(format!(
-                "{}: the token has no signing time",
-                c.out.display()
-            ))
+            Error::InvalidInput(format!("{}: the token has no signing time", out.display()))
         })?,
     };
     let left = until - now;
@@ -308,33 +462,38 @@ pub(crate) fn check(c: &CheckToken, env: &Env, log: &Log) -> Result<()> {
         return Err(Error::InvalidInput(format!(
             "the token in {} is valid until {} ({} s more), less than --min-validity {} s: \
              is the sidecar writing it? (its log says why not)",
-            c.out.display(),
+            out.display(),
             Token::rfc3339(until),
             left.whole_seconds().max(0),
             wanted.whole_seconds()
         )));
     }
-    json_event(
-        log,
-        &json!({
-            "time": Token::rfc3339(now),
-            "event": "check",
-            "outcome": "ok",
-            "file": c.out.display().to_string(),
-            "token_valid_until": Token::rfc3339(until),
-        }),
-    );
+    let mut line = json!({
+        "time": Token::rfc3339(now),
+        "event": "check",
+        "outcome": "ok",
+        "file": out.display().to_string(),
+        "token_valid_until": Token::rfc3339(until),
+    });
+    named(&mut line, cluster);
+    json_event(log, &line);
     Ok(())
 }
 
 /// `--max-age`: whether the file was written within `max_age` (by its modification
 /// time): the writer is alive and making progress, whatever STS says of the token.
-fn check_age(c: &CheckToken, meta: &std::fs::Metadata, max_age: Duration, log: &Log) -> Result<()> {
+fn check_age(
+    out: &Path,
+    meta: &std::fs::Metadata,
+    max_age: Duration,
+    log: &Log,
+    cluster: Option<&str>,
+) -> Result<()> {
     let written: OffsetDateTime =
         meta.modified()
             .map(OffsetDateTime::from)
             .map_err(|e| Error::Io {
-                what: format!("cannot read when {} was written", c.out.display()),
+                what: format!("cannot read when {} was written", out.display()),
                 source: e,
             })?;
     let age = OffsetDateTime::now_utc() - written;
@@ -343,22 +502,28 @@ fn check_age(c: &CheckToken, meta: &std::fs::Metadata, max_age: Duration, log: &
         return Err(Error::InvalidInput(format!(
             "{} was last written {} ago, more than --max-age {}: the writer is not \
              rewriting it (its log says why)",
-            c.out.display(),
+            out.display(),
             human(age.whole_seconds()),
             human(max.whole_seconds())
         )));
     }
-    json_event(
-        log,
-        &json!({
-            "time": Token::rfc3339(OffsetDateTime::now_utc()),
-            "event": "check",
-            "outcome": "ok",
-            "file": c.out.display().to_string(),
-            "written": Token::rfc3339(written),
-        }),
-    );
+    let mut line = json!({
+        "time": Token::rfc3339(OffsetDateTime::now_utc()),
+        "event": "check",
+        "outcome": "ok",
+        "file": out.display().to_string(),
+        "written": Token::rfc3339(written),
+    });
+    named(&mut line, cluster);
+    json_event(log, &line);
     Ok(())
+}
+
+/// A log line of a clusters file's cluster names it.
+pub(crate) fn named(line: &mut serde_json::Value, cluster: Option<&str>) {
+    if let Some(name) = cluster {
+        line["cluster"] = json!(name);
+    }
 }
 
 /// `90` seconds as `1m30s`.
@@ -386,8 +551,15 @@ fn token_in_file(text: &str) -> Option<(String, Option<OffsetDateTime>)> {
 }
 
 /// A kubeconfig whose user reads the token file, for apps that take a kubeconfig but
-/// cannot run an exec plugin. client-go rereads `tokenFile` periodically.
-fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<String> {
+/// cannot run an exec plugin. client-go rereads `tokenFile` periodically. The user is
+/// named `user` (a clusters file's kubeconfigs, merged in KUBECONFIG, each need their
+/// own).
+pub(crate) fn render_kubeconfig(
+    k: &KubeconfigOut,
+    cluster: &str,
+    user: &str,
+    out: &Path,
+) -> Result<String> {
     if !k.server.starts_with("https://") {
         return Err(Error::InvalidInput(format!(
             "--server {:?} must be an https:// URL: kubectl sends no token over plain http",
@@ -425,7 +597,7 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
     // The file as the kernel reaches it (`lnk/../t` through a link is not `./t`).
     let token_file = resolved(out).unwrap_or_else(|| absolute(out));
     let user = User {
-        name: "eks-token".into(),
+        name: user.into(),
         auth: Auth::TokenFile(token_file),
     };
     let context = Context {
@@ -446,20 +618,12 @@ fn render_kubeconfig(k: &KubeconfigOut, cluster: &str, out: &Path) -> Result<Str
 /// How the files are written: `mode` exactly, in new directories that let the group in
 /// when `mode` does (0640 makes 0750 directories: the group the mode is for can reach
 /// the file).
-fn write_options(mode: u32) -> WriteOptions {
+pub(crate) fn write_options(mode: u32) -> WriteOptions {
     let group = if mode & 0o060 != 0 { 0o050 } else { 0 };
     WriteOptions {
         dir_mode: 0o700 | group,
         ..WriteOptions::mode(mode)
     }
-}
-
-fn write_kubeconfig(k: &KubeconfigOut, body: &str, mode: u32) -> Result<()> {
-    let _writing = crate::cli::signals::writing();
-    files::write_atomic_with(&k.path, body.as_bytes(), write_options(mode)).map_err(|e| Error::Io {
-        what: format!("cannot write the kubeconfig {}", k.path.display()),
-        source: e,
-    })
 }
 
 #[cfg(test)]
