@@ -464,6 +464,7 @@ mod tests {
             },
             label: akid.into(),
             role_arn: None,
+            key: None,
         }
     }
 
