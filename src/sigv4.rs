@@ -111,6 +111,9 @@ pub struct Presigned {
     /// `X-Amz-Date`, `X-Amz-Expires`, `X-Amz-SignedHeaders`, `X-Amz-Security-Token`
     /// and last `X-Amz-Signature` (botocore's order).
     pub query: Vec<(String, String)>,
+    /// `query` encoded, `k=v&k=v` in that order: the URL's query (each pair encoded
+    /// once, for the canonical query and the URL alike).
+    pub encoded: String,
     /// How the signature was made.
     pub parts: Signature,
 }
@@ -205,20 +208,31 @@ pub fn presign(
         query.push(("X-Amz-Security-Token".into(), token.clone()));
     }
     let payload_hash = payload_sha256(req.body);
+    let mut pairs = encode_pairs(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let canonical_request = canonical_request(
         req.method,
         &canonical_uri(req.path, settings.normalize_path),
-        &canonical_query(query.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        &canonical_of(&pairs),
         &canonical_headers,
         &signed_names,
         &payload_hash,
     );
     let parts = finish(creds, scope, &amz_date, canonical_request);
     if let (Some(token), true) = (token, settings.session_token_after_signing) {
+        pairs.extend(encode_pairs(
+            [("X-Amz-Security-Token", token.as_str())].into_iter(),
+        ));
         query.push(("X-Amz-Security-Token".into(), token));
     }
+    // Hex: nothing to encode.
+    pairs.push(("X-Amz-Signature".into(), parts.signature.clone()));
     query.push(("X-Amz-Signature".into(), parts.signature.clone()));
-    Presigned { query, parts }
+    let encoded = join_pairs(pairs.iter());
+    Presigned {
+        query,
+        encoded,
+        parts,
+    }
 }
 
 fn finish(
@@ -338,7 +352,12 @@ fn remove_dot_segments(path: &str) -> String {
 
 /// The canonical query string: each key and value encoded, sorted by key then value.
 pub fn canonical_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> String {
-    let mut encoded: Vec<(String, String)> = pairs
+    canonical_of(&encode_pairs(pairs))
+}
+
+/// Each key and value URI-encoded, in order.
+fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
+    pairs
         .map(|(k, v)| {
             let mut ek = String::with_capacity(k.len());
             uri_encode(k, false, &mut ek);
@@ -346,10 +365,20 @@ pub fn canonical_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> S
             uri_encode(v, false, &mut ev);
             (ek, ev)
         })
-        .collect();
-    encoded.sort();
+        .collect()
+}
+
+/// Encoded pairs as the canonical query: sorted by key then value.
+fn canonical_of(encoded: &[(String, String)]) -> String {
+    let mut sorted: Vec<&(String, String)> = encoded.iter().collect();
+    sorted.sort();
+    join_pairs(sorted.into_iter())
+}
+
+/// Encoded pairs as `k=v&k=v`.
+fn join_pairs<'a>(pairs: impl Iterator<Item = &'a (String, String)>) -> String {
     let mut out = String::new();
-    for (i, (k, v)) in encoded.iter().enumerate() {
+    for (i, (k, v)) in pairs.enumerate() {
         if i > 0 {
             out.push('&');
         }

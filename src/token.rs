@@ -84,7 +84,7 @@ pub(crate) fn presigned_url(
         URL_EXPIRES_SECS,
         sigv4::Settings::default(),
     );
-    endpoint.join(&format!("/?{}", sigv4::encode_query(&presigned.query)))
+    endpoint.join(&format!("/?{}", presigned.encoded))
 }
 
 /// Makes the token, signed at `signing_time` (our clock corrected by the server's).

@@ -238,6 +238,9 @@ fn sign_ours(case: &Value) -> (String, String, String) {
             case["expires"].as_u64().unwrap(),
             sigv4::Settings::default(),
         );
+        // The URL's query, its pairs encoded once for the canonical query and the URL:
+        // the pairs in their order, encoded as a form is.
+        assert_eq!(p.encoded, sigv4::encode_query(&p.query));
         p.parts
     } else {
         sigv4::sign_headers(&request, &creds, scope, sigv4::Settings::default()).parts

@@ -217,13 +217,14 @@ impl Cache {
         what: fmt::Arguments<'_>,
         warn: bool,
     ) -> Option<Credentials> {
-        let path = self.entry_path(key);
+        // Its path, for a warning only.
+        let path = || self.entry_path(key);
         let entry = match self.load(key) {
             Stored::Other(e) => {
                 if warn {
                     self.log.warn(format_args!(
                         "ignoring cache entry {} ({e}): it will be replaced",
-                        path.display()
+                        path().display()
                     ));
                 }
                 return None;
@@ -233,7 +234,7 @@ impl Cache {
             Stored::NotOurs { mode, uid } => {
                 self.log.warn(format_args!(
                     "ignoring cache entry {} (mode {:04o}, uid {uid}): it will be rewritten",
-                    path.display(),
+                    path().display(),
                     mode & 0o777,
                 ));
                 return None;
