@@ -1,13 +1,13 @@
 //! A snapshot of the environment variables eks-token reads. As in the AWS SDKs, a
 //! variable set to the empty string counts as unset. Tests build one from pairs.
 
-use std::collections::BTreeMap;
-
 /// Environment variables, read once at start.
 #[derive(Clone, Default)]
 pub struct Env {
-    // A B-tree: no hasher to seed (HashMap would ask the kernel for randomness).
-    vars: BTreeMap<String, String>,
+    // A list searched in order: a dozen names, most told apart by their length
+    // (cheaper than a map's string comparisons; HashMap would also ask the kernel
+    // for randomness). No name twice: a later value replaces the earlier.
+    vars: Vec<(String, String)>,
     /// Variables eks-token reads whose value is not UTF-8 (ignored).
     not_utf8: Vec<String>,
     /// Their warning was written (once for this environment).
@@ -28,7 +28,7 @@ impl Env {
                 continue;
             };
             match v.into_string() {
-                Ok(v) => _ = env.vars.insert(k.to_owned(), v),
+                Ok(v) => env.put(k.to_owned(), v),
                 Err(_) => env.not_utf8.push(k.to_owned()),
             }
         }
@@ -60,21 +60,19 @@ impl Env {
     pub fn from_pairs<K: Into<String>, V: Into<String>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Self {
-        Env {
-            vars: pairs
-                .into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-            not_utf8: Vec::new(),
-            warned: Default::default(),
+        let mut env = Env::default();
+        for (k, v) in pairs {
+            env.put(k.into(), v.into());
         }
+        env
     }
 
     /// The value of `name`, or `None` when it is unset or empty.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.vars
-            .get(name)
-            .map(String::as_str)
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
             .filter(|v| !v.is_empty())
     }
 
@@ -86,7 +84,14 @@ impl Env {
 
     /// Sets a variable (for tests and for callers that compose environments).
     pub fn set(&mut self, name: &str, value: &str) {
-        self.vars.insert(name.to_owned(), value.to_owned());
+        self.put(name.to_owned(), value.to_owned());
+    }
+
+    fn put(&mut self, name: String, value: String) {
+        match self.vars.iter_mut().find(|(k, _)| *k == name) {
+            Some((_, v)) => *v = value,
+            None => self.vars.push((name, value)),
+        }
     }
 }
 

@@ -126,6 +126,7 @@ pub fn sign_headers(
     settings: Settings,
 ) -> SignedHeaders {
     let amz_date = amz_date(scope.time);
+    let cred_scope = scope_string(&amz_date, scope);
     let mut added: Vec<(String, String)> = vec![("x-amz-date".into(), amz_date.clone())];
     let token = creds.session_token.as_ref().map(|t| t.expose());
     if let (Some(token), false) = (token, settings.session_token_after_signing) {
@@ -159,7 +160,7 @@ pub fn sign_headers(
         &signed_names,
         &payload_hash,
     );
-    let parts = finish(creds, scope, &amz_date, canonical_request);
+    let parts = finish(creds, scope, &amz_date, &cred_scope, canonical_request);
     if let (Some(token), true) = (token, settings.session_token_after_signing) {
         added.push(("x-amz-security-token".into(), token.to_owned()));
     }
@@ -167,9 +168,7 @@ pub fn sign_headers(
         "authorization".into(),
         format!(
             "{ALGORITHM} Credential={}/{}, SignedHeaders={signed_names}, Signature={}",
-            creds.access_key_id,
-            credential_scope(scope),
-            parts.signature
+            creds.access_key_id, cred_scope, parts.signature
         ),
     ));
     SignedHeaders {
@@ -188,6 +187,7 @@ pub fn presign(
     settings: Settings,
 ) -> Presigned {
     let amz_date = amz_date(scope.time);
+    let cred_scope = scope_string(&amz_date, scope);
     let headers: Vec<(&str, &str)> = req
         .headers
         .iter()
@@ -198,7 +198,7 @@ pub fn presign(
     query.push(("X-Amz-Algorithm".into(), ALGORITHM.into()));
     query.push((
         "X-Amz-Credential".into(),
-        format!("{}/{}", creds.access_key_id, credential_scope(scope)),
+        format!("{}/{cred_scope}", creds.access_key_id),
     ));
     query.push(("X-Amz-Date".into(), amz_date.clone()));
     query.push(("X-Amz-Expires".into(), expires_secs.to_string()));
@@ -217,7 +217,7 @@ pub fn presign(
         &signed_names,
         &payload_hash,
     );
-    let parts = finish(creds, scope, &amz_date, canonical_request);
+    let parts = finish(creds, scope, &amz_date, &cred_scope, canonical_request);
     if let (Some(token), true) = (token, settings.session_token_after_signing) {
         pairs.extend(encode_pairs(
             [("X-Amz-Security-Token", token.as_str())].into_iter(),
@@ -239,10 +239,16 @@ fn finish(
     creds: &Credentials,
     scope: Scope<'_>,
     amz_date: &str,
+    cred_scope: &str,
     canonical_request: String,
 ) -> Signature {
-    let string_to_sign = string_to_sign(amz_date, &credential_scope(scope), &canonical_request);
-    let key = signing_key(creds.secret_access_key.expose(), scope);
+    let string_to_sign = string_to_sign(amz_date, cred_scope, &canonical_request);
+    let key = derive_signing_key(
+        creds.secret_access_key.expose(),
+        &amz_date[..8],
+        scope.region,
+        scope.service,
+    );
     let signature = crate::url::hex(hmac::sign(&key, string_to_sign.as_bytes()).as_ref());
     Signature {
         canonical_request,
@@ -267,9 +273,14 @@ pub fn amz_date(t: OffsetDateTime) -> String {
 
 /// `date/region/service/aws4_request`.
 pub fn credential_scope(scope: Scope<'_>) -> String {
+    scope_string(&amz_date(scope.time), scope)
+}
+
+/// The credential scope of a request signed at `amz_date` (its date once formatted).
+fn scope_string(amz_date: &str, scope: Scope<'_>) -> String {
     format!(
         "{}/{}/{}/aws4_request",
-        &amz_date(scope.time)[..8],
+        &amz_date[..8],
         scope.region,
         scope.service
     )
@@ -359,9 +370,9 @@ pub fn canonical_query<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> S
 fn encode_pairs<'a>(pairs: impl Iterator<Item = (&'a str, &'a str)>) -> Vec<(String, String)> {
     pairs
         .map(|(k, v)| {
-            let mut ek = String::with_capacity(k.len());
+            // Sized by `uri_encode`, once.
+            let (mut ek, mut ev) = (String::new(), String::new());
             uri_encode(k, false, &mut ek);
-            let mut ev = String::with_capacity(v.len());
             uri_encode(v, false, &mut ev);
             (ek, ev)
         })
@@ -376,8 +387,9 @@ fn canonical_of(encoded: &[(String, String)]) -> String {
 }
 
 /// Encoded pairs as `k=v&k=v`.
-fn join_pairs<'a>(pairs: impl Iterator<Item = &'a (String, String)>) -> String {
-    let mut out = String::new();
+fn join_pairs<'a>(pairs: impl Iterator<Item = &'a (String, String)> + Clone) -> String {
+    let len = pairs.clone().map(|(k, v)| k.len() + v.len() + 2).sum();
+    let mut out = String::with_capacity(len);
     for (i, (k, v)) in pairs.enumerate() {
         if i > 0 {
             out.push('&');
@@ -420,8 +432,9 @@ pub fn canonical_headers(host: &str, headers: &[(&str, &str)]) -> (String, Strin
     }
     // Stable sort keeps repeated headers in the order they were given.
     list.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut canonical = String::new();
-    let mut names = String::new();
+    let len: usize = list.iter().map(|(n, v)| n.len() + v.len() + 2).sum();
+    let mut canonical = String::with_capacity(len);
+    let mut names = String::with_capacity(len);
     let mut prev: Option<&str> = None;
     for (name, value) in &list {
         if prev == Some(name.as_str()) {
@@ -467,14 +480,9 @@ pub fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
     crate::url::uri_encode(s, keep_slash, out)
 }
 
-/// The signing key: HMAC chain `"AWS4"+secret` -> date -> region -> service ->
-/// `aws4_request`. Derived for each signature: five HMACs cost less than a cache
-/// lookup would (which hashes the secret), and a cache would outlive the run.
-pub(crate) fn signing_key(secret: &str, scope: Scope<'_>) -> hmac::Key {
-    let date = &amz_date(scope.time)[..8];
-    derive_signing_key(secret, date, scope.region, scope.service)
-}
-
+/// The signing key: HMAC chain `"AWS4"+secret` -> date (`YYYYMMDD`) -> region ->
+/// service -> `aws4_request`. Derived for each signature: five HMACs cost less than a
+/// cache lookup would (which hashes the secret), and a cache would outlive the run.
 fn derive_signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
     let mut k = format!("AWS4{secret}").into_bytes();
     for part in [date, region, service, "aws4_request"] {
@@ -546,6 +554,15 @@ mod tests {
         );
         assert_eq!(c, "host:h\nx-a:1\nx-b:2 3,1\n");
         assert_eq!(n, "host;x-a;x-b");
+    }
+
+    fn signing_key(secret: &str, scope: Scope<'_>) -> hmac::Key {
+        derive_signing_key(
+            secret,
+            &amz_date(scope.time)[..8],
+            scope.region,
+            scope.service,
+        )
     }
 
     #[test]

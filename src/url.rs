@@ -179,14 +179,23 @@ fn split_host_port(hostport: &str) -> Result<(String, Option<u16>), UrlError> {
 impl Url {
     /// The `Host` header: the host, `[v6]` bracketed, with `:port` when not the default.
     pub(crate) fn authority(&self) -> String {
-        let host = if self.host.contains(':') {
-            format!("[{}]", self.host)
+        let mut out = String::with_capacity(self.host.len() + 8);
+        self.push_authority(&mut out);
+        out
+    }
+
+    /// The authority appended to `out` (one string built for a URL, not one a part).
+    fn push_authority(&self, out: &mut String) {
+        if self.host.contains(':') {
+            out.push('[');
+            out.push_str(&self.host);
+            out.push(']');
         } else {
-            self.host.clone()
-        };
-        match self.port {
-            Some(p) => format!("{host}:{p}"),
-            None => host,
+            out.push_str(&self.host);
+        }
+        if let Some(p) = self.port {
+            out.push(':');
+            out.push_str(&p.to_string());
         }
     }
 
@@ -202,7 +211,18 @@ impl Url {
 
     /// `scheme://authority`.
     pub(crate) fn origin(&self) -> String {
-        format!("{}://{}", self.scheme.as_str(), self.authority())
+        self.origin_and(&[])
+    }
+
+    /// `scheme://authority` followed by `rest`, in one string.
+    fn origin_and(&self, rest: &[&str]) -> String {
+        let len = rest.iter().map(|r| r.len()).sum::<usize>() + self.host.len() + 16;
+        let mut out = String::with_capacity(len);
+        out.push_str(self.scheme.as_str());
+        out.push_str("://");
+        self.push_authority(&mut out);
+        rest.iter().for_each(|r| out.push_str(r));
+        out
     }
 
     /// The port, the scheme's default when none is written.
@@ -227,22 +247,16 @@ impl Url {
 
     /// The URL with its path (without a trailing `/`) as a base for `path_and_query`.
     pub(crate) fn join(&self, path_and_query: &str) -> String {
-        format!(
-            "{}{}{path_and_query}",
-            self.origin(),
-            self.path.trim_end_matches('/')
-        )
+        self.origin_and(&[self.path.trim_end_matches('/'), path_and_query])
     }
 
     /// The URL as requested: origin, path and query (never for a message: see
     /// `Display`).
     pub(crate) fn requested(&self) -> String {
-        let mut t = format!("{}{}", self.origin(), self.path);
-        if let Some(q) = &self.query {
-            t.push('?');
-            t.push_str(q);
+        match &self.query {
+            Some(q) => self.origin_and(&[&self.path, "?", q]),
+            None => self.origin_and(&[&self.path]),
         }
-        t
     }
 
     /// Refuses a query (endpoints and metadata services take none).
@@ -274,9 +288,11 @@ impl fmt::Display for Url {
 /// `bytes` as lowercase hex (digests, signatures).
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = Vec::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        buf.extend_from_slice(&[DIGITS[(b >> 4) as usize], DIGITS[(b & 15) as usize]]);
+    // Written in place: a two-byte append per byte costs a memcpy call each.
+    let mut buf = vec![0; bytes.len() * 2];
+    for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[(b >> 4) as usize];
+        pair[1] = DIGITS[(b & 15) as usize];
     }
     ascii(buf)
 }
@@ -289,7 +305,8 @@ pub(crate) fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
             || matches!(b, b'-' | b'_' | b'.' | b'~')
             || (keep_slash && b == b'/')
     };
-    out.reserve(s.len());
+    // Room for a few escapes (three bytes each): a session token has one in 30.
+    out.reserve(s.len() + s.len() / 4 + 16);
     // Runs of kept bytes are copied whole: session tokens are long.
     let mut rest = s;
     while let Some(run) = rest.bytes().position(|b| !keep(b)) {
@@ -298,8 +315,9 @@ pub(crate) fn uri_encode(s: &str, keep_slash: bool, out: &mut String) {
         // character boundary.
         let len = rest[run..].chars().next().map_or(1, char::len_utf8);
         for &c in &rest.as_bytes()[run..run + len] {
-            let escaped = [b'%', DIGITS[(c >> 4) as usize], DIGITS[(c & 15) as usize]];
-            out.push_str(std::str::from_utf8(&escaped).unwrap_or_default());
+            out.push('%');
+            out.push(char::from(DIGITS[(c >> 4) as usize]));
+            out.push(char::from(DIGITS[(c & 15) as usize]));
         }
         rest = &rest[run + len..];
     }

@@ -23,7 +23,14 @@ pub(crate) struct Key<'a> {
 /// endpoint's URL, signing region, partition and whether it is an override.
 pub(crate) fn key(k: &Key<'_>) -> String {
     // Gathered first and digested once: many small digest updates cost more.
-    let mut buf = Vec::with_capacity(512);
+    let ep = k.endpoint;
+    let url = ep.join("/");
+    let fields = k
+        .session
+        .iter()
+        .map(|(n, v)| n.len() + v.len() + 16)
+        .sum::<usize>();
+    let mut buf = Vec::with_capacity(fields + k.caller.len() + url.len() + 160);
     let mut part = |p: &str| {
         buf.extend_from_slice(&(p.len() as u64).to_le_bytes());
         buf.extend_from_slice(p.as_bytes());
@@ -35,8 +42,7 @@ pub(crate) fn key(k: &Key<'_>) -> String {
         part(name);
         part(value);
     }
-    let ep = k.endpoint;
-    part(&ep.join("/"));
+    part(&url);
     part(&ep.signing_region);
     part(endpoint::partition(&ep.signing_region).name);
     part(if ep.overridden {

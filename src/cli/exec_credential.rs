@@ -182,8 +182,11 @@ impl<'a> ExecCredential<'a> {
 
 /// The ExecCredential JSON (one line, no trailing newline).
 pub(crate) fn render(api_version: &str, token: &Token) -> String {
-    serde_json::to_string(&ExecCredential::new(api_version, token))
-        .expect("serialising plain strings cannot fail")
+    // Sized once: the token and about 150 bytes around it.
+    let mut out = Vec::with_capacity(token.value.len() + 256);
+    serde_json::to_writer(&mut out, &ExecCredential::new(api_version, token))
+        .expect("serialising plain strings cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
 }
 
 #[cfg(test)]
