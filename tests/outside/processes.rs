@@ -56,6 +56,8 @@ fn deep_profile_chains_are_planned_in_linear_time_within_the_deadline() {
             "get-token",
             "--cluster-name",
             "dev",
+            "--timeout",
+            "30",
         ];
         (0..3)
             .map(|_| {
