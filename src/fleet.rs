@@ -24,6 +24,7 @@ use crate::request::Request;
 use crate::runtime::{MfaPrompt, Runtime, Stop};
 use crate::token::Token;
 use crate::yaml::{self, Typing};
+use crate::{endpoint, validate};
 
 /// The largest clusters file read (a thousand clusters take about 300 KiB).
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
@@ -162,8 +163,8 @@ pub fn parse(text: &str) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
-/// One entry, its keys and their kinds checked (its values are checked as a request's
-/// are, by [`Fleet::with`]); the error says why, for "entry N (name): why".
+/// One entry, its keys, their kinds and their values checked (the values as a
+/// request's are, named by their keys); the error says why, for "entry N (name): why".
 fn entry(item: &Yaml) -> std::result::Result<Entry, String> {
     let Yaml::Hash(h) = item else {
         return Err("it is not a mapping of name, out, roleArn...".into());
@@ -219,6 +220,7 @@ fn entry(item: &Yaml) -> std::result::Result<Entry, String> {
     if e.name.is_empty() {
         return Err("it has no `name` (the cluster's)".into());
     }
+    values(&e).map_err(|e| e.to_string())?;
     match (&e.server, &e.ca_data) {
         (None, None) => Ok(e),
         (Some(server), Some(ca)) => {
@@ -235,6 +237,42 @@ fn entry(item: &Yaml) -> std::result::Result<Entry, String> {
             "`server` and `caData` go together (without both, DescribeCluster tells them)".into(),
         ),
     }
+}
+
+/// An entry's values checked as a request's are, each named by its key in the file
+/// (`roleArn`, not the command line's `--role-arn`).
+fn values(e: &Entry) -> Result<()> {
+    validate::cluster_id(&e.name)?;
+    for arn in e.role_arns.iter().flatten() {
+        validate::role_arn(arn, "roleArn")?;
+    }
+    if let Some(r) = &e.region {
+        if endpoint::validate_region(r).is_err() {
+            return Err(Error::InvalidInput(format!(
+                "region {:?} is not a valid region name (e.g. us-east-1)",
+                r.chars().take(80).collect::<String>()
+            )));
+        }
+    }
+    if let Some(n) = &e.session_name {
+        validate::session_name(n, "sessionName")?;
+    }
+    if let Some(x) = &e.external_id {
+        validate::external_id(x).map_err(|_| {
+            Error::InvalidInput(
+                "externalId is not valid: use 2-1224 characters of A-Za-z0-9_+=,.@:/-".into(),
+            )
+        })?;
+    }
+    if let Some(d) = e.duration_seconds {
+        validate::duration_seconds(d).map_err(|_| {
+            Error::InvalidInput(format!(
+                "durationSeconds {d} is out of range: STS accepts 900 to 43200 (3600 at most \
+                 for a chained role)"
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Tokens for several clusters on one base: an issuer per cluster (its region, its
@@ -503,31 +541,38 @@ mod tests {
         }
     }
 
-    /// Values are checked as a request's are, before any request, the cluster named.
+    /// Values are checked as a request's are, before any request: a file's named by
+    /// its entry and key, a command line's by the cluster it reached.
     #[test]
     fn a_clusters_values_are_checked_naming_it() {
-        let env = Env::default();
         for (entry, want) in [
-            ("roleArn: [arn:aws:iam::1:role/x]", "cluster qa: --role-arn"),
-            ("region: 'us east'", "cluster qa: "),
+            ("roleArn: [arn:aws:iam::1:role/x]", "entry 2 (qa): roleArn"),
+            ("region: 'us east'", "entry 2 (qa): region \"us east\""),
             (
                 "durationSeconds: 60",
-                "cluster qa: --duration-seconds 60 is out of range",
+                "entry 2 (qa): durationSeconds 60 is out of range",
             ),
-            ("externalId: x", "cluster qa: --external-id is not valid"),
-            ("sessionName: 'a b'", "cluster qa: --session-name"),
+            ("externalId: x", "entry 2 (qa): externalId is not valid"),
+            ("sessionName: 'a b'", "entry 2 (qa): sessionName"),
         ] {
             let text = format!("clusters:\n- {{name: dev}}\n- {{name: qa, {entry}}}\n");
-            let requests: Vec<Request> = parse(&text)
-                .unwrap()
-                .iter()
-                .map(|e| e.request(&Request::default()))
-                .collect();
-            let e = Fleet::with(&requests, &env, Runtime::default())
-                .err()
-                .unwrap();
+            let e = parse(&text).err().unwrap();
             assert!(e.to_string().starts_with(want), "{entry}: {e}");
         }
+        let env = Env::default();
+        let defaults = Request {
+            role_arns: vec!["arn:aws:iam::1:role/x".into()],
+            ..Request::default()
+        };
+        let requests: Vec<Request> = parse("clusters:\n- {name: dev}\n- {name: qa}\n")
+            .unwrap()
+            .iter()
+            .map(|e| e.request(&defaults))
+            .collect();
+        let e = Fleet::with(&requests, &env, Runtime::default())
+            .err()
+            .unwrap();
+        assert!(e.to_string().starts_with("cluster dev: --role-arn"), "{e}");
     }
 
     #[test]

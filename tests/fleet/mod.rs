@@ -346,6 +346,24 @@ fn bad_clusters_files_are_refused_before_any_request() {
             format!("clusters:\n{ok}- {{name: qa}}\n"),
             "cluster qa has no `out`",
         ),
+        // A value is named by its key in the file, in a file of one entry too (each
+        // part between `|` in the message: the JSON line escapes the quotes).
+        (
+            "clusters:\n- {name: dev, out: x, roleArn: 'arn:aws:iam::12345:role/a'}\n".to_owned(),
+            "entry 1 (dev): roleArn |arn:aws:iam::12345:role/a|is not a valid IAM role ARN",
+        ),
+        (
+            format!("clusters:\n{ok}- {{name: qa, out: x, region: US_EAST}}\n"),
+            "entry 2 (qa): region |US_EAST|is not a valid region name",
+        ),
+        (
+            format!("clusters:\n{ok}- {{name: qa, out: x, sessionName: 'a b'}}\n"),
+            "entry 2 (qa): sessionName |a b|is not a valid role session name",
+        ),
+        (
+            format!("clusters:\n{ok}- {{name: qa, out: x, durationSeconds: 60}}\n"),
+            "entry 2 (qa): durationSeconds 60 is out of range",
+        ),
     ] {
         let file = env.home.join("clusters.yaml");
         std::fs::write(&file, &text).unwrap();
@@ -357,13 +375,15 @@ fn bad_clusters_files_are_refused_before_any_request() {
         ] {
             let r = env.run(&args);
             assert_failed(&r, 1, &[]);
-            assert!(r.stderr.contains(named), "{args:?} {text:?}: {}", r.stderr);
+            let says = |named: &str| named.split('|').all(|part| r.stderr.contains(part));
+            assert!(says(named), "{args:?} {text:?}: {}", r.stderr);
             assert!(r.stderr.contains("clusters.yaml"), "{}", r.stderr);
         }
         if !named.contains("no `out`") {
             let r = env.run(&["write-token", "--check", "--clusters", f]);
             assert_failed(&r, 1, &[]);
-            assert!(r.stderr.contains(named), "{}", r.stderr);
+            let says = |named: &str| named.split('|').all(|part| r.stderr.contains(part));
+            assert!(says(named), "{}", r.stderr);
         }
     }
     // A FIFO where the file should be is named, at once (never read: it would block).
