@@ -32,16 +32,27 @@ pub fn run(inputs: &Inputs<'_>, env: &Env, runtime: Runtime) -> Report {
     // No false green: a walk that saw nothing fail but nothing map the identity either
     // says what it could not check.
     if report.ok() && !report.mapped {
+        // The access entries are offered only when they were not read (nor are there
+        // none to read: mode CONFIG_MAP): when read, aws-auth is what is left.
+        let entries_read = report.authentication_mode.as_deref() == Some("CONFIG_MAP")
+            || report
+                .steps
+                .iter()
+                .any(|s| s.name == "access-entry" && s.ok && s.fix.is_none());
+        let fix = if entries_read {
+            "the cluster leaves it to aws-auth: check it with --aws-auth FILE (kubectl get \
+             configmap aws-auth -n kube-system -o yaml), or --kubeconfig FILE (the cluster's \
+             own answer)"
+        } else {
+            "check it with --aws-auth FILE (kubectl get configmap aws-auth -n kube-system \
+             -o yaml), --kubeconfig FILE (the cluster's own answer), or let doctor read the \
+             access entries (--region, and eks:DescribeCluster, eks:DescribeAccessEntry, \
+             eks:ListAccessEntries, eks:ListAssociatedAccessPolicies)"
+        };
         let _ = report.fail::<()>(
             "mapping",
             "not checked: no step showed that EKS maps this identity to a Kubernetes user".into(),
-            Some(
-                "check it with --aws-auth FILE (kubectl get configmap aws-auth -n kube-system \
-                 -o yaml), --kubeconfig FILE (the cluster's own answer), or let doctor read the \
-                 access entries (--region, and eks:DescribeCluster, eks:DescribeAccessEntry, \
-                 eks:ListAccessEntries, eks:ListAssociatedAccessPolicies)"
-                    .into(),
-            ),
+            Some(fix.into()),
         );
     }
     report

@@ -242,6 +242,16 @@ fn api_and_config_map_the_entry_wins_else_aws_auth_and_config_map_reads_aws_auth
         text(step(&out, "cluster"), "detail").contains("username cm-only:EKSGetTokenAuth"),
         "{out}"
     );
+    // The same without aws-auth or a kubeconfig: the entries were read, so the fix
+    // offers what is left (aws-auth), not the entries again.
+    let (code, out) = doctor(&env, &["--role-arn", &cm_only]);
+    assert_eq!(code, 1, "{out}");
+    let fix = text(step(&out, "mapping"), "fix");
+    assert!(
+        fix.starts_with("the cluster leaves it to aws-auth"),
+        "{out}"
+    );
+    assert!(!fix.contains("access entries"), "{out}");
     // A node entry cannot map a person: named, and aws-auth is not tried.
     let (code, out) = doctor(
         &env,
@@ -274,6 +284,7 @@ fn api_and_config_map_the_entry_wins_else_aws_auth_and_config_map_reads_aws_auth
         "{s}"
     );
     assert!(text(s, "fix").contains("--aws-auth FILE"), "{s}");
+    assert!(!text(s, "fix").contains("access entries"), "{s}");
     assert!(out.get("kubernetes").is_none());
 }
 
@@ -410,6 +421,12 @@ fn access_denied_on_each_read_names_the_action_and_doctor_goes_on() {
         // Nothing else was given: what could not be checked is said, exit 1.
         assert_eq!(code, 1, "{action}: {out}");
         assert_eq!(step(&out, "mapping")["ok"], false, "{out}");
+        // The entries were not read: the fix offers them (with the permissions).
+        let fix = text(step(&out, "mapping"), "fix");
+        assert!(
+            fix.contains("let doctor read the access entries"),
+            "{action}: {fix}"
+        );
         // With an aws-auth, doctor goes on with it, saying what it assumed.
         let (code, out) = doctor(&env, &["--role-arn", &pathed, "--aws-auth", &aws_auth]);
         assert_eq!(code, 0, "{action}: {out}");
