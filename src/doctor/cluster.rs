@@ -232,14 +232,21 @@ fn locate(command: &str, path: &str) -> Option<String> {
         .find(|f| runnable(f))
 }
 
-/// Whether two server URLs name the same server (case, the port 443 and a final `/`
-/// aside).
+/// Whether two server URLs name the same server: read by the one URL parser (the
+/// host's case, a default port and a final `/` aside); as text when one does not read.
 fn same_server(a: &str, b: &str) -> bool {
     let norm = |s: &str| {
-        let s = s.trim_end_matches('/').to_ascii_lowercase();
-        s.strip_suffix(":443").map(str::to_owned).unwrap_or(s)
+        crate::url::parse(s.trim()).ok().map(|u| {
+            let path = u.path.trim_end_matches('/').to_owned();
+            (u.scheme, u.host.clone(), u.port_or_default(), path, u.query)
+        })
     };
-    norm(a) == norm(b)
+    match (norm(a), norm(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a
+            .trim_end_matches('/')
+            .eq_ignore_ascii_case(b.trim_end_matches('/')),
+    }
 }
 
 /// Whether the PEM text `bundle` holds the certificate(s) of `pem` (line breaks and
@@ -400,6 +407,8 @@ mod tests {
             eks,
             "https://abc.gr7.us-east-1.eks.amazonaws.com/",
             "https://abc.gr7.us-east-1.eks.amazonaws.com:443",
+            "HTTPS://abc.gr7.us-east-1.eks.amazonaws.com:443/",
+            " https://abc.gr7.us-east-1.eks.amazonaws.com",
         ] {
             assert!(same_server(same, eks), "{same}");
         }
@@ -407,6 +416,8 @@ mod tests {
             "https://def.gr7.us-east-1.eks.amazonaws.com",
             "https://abc.gr7.us-east-1.eks.amazonaws.com:8443",
             "http://abc.gr7.us-east-1.eks.amazonaws.com",
+            "https://abc.gr7.us-east-1.eks.amazonaws.com/other",
+            "https://abc.gr7.us-east-1.eks.amazonaws.com.evil.example",
         ] {
             assert!(!same_server(other, eks), "{other}");
         }
