@@ -72,8 +72,18 @@ fn out(dir: &Path, i: usize) -> PathBuf {
 /// A clusters file for test `tag` in `dir`: every cluster with its role, token file,
 /// a tokenFile kubeconfig and its server and CA as given; `extra[i]` added to entry i.
 fn clusters_file(tag: &str, dir: &Path, extra: [&str; 3]) -> PathBuf {
+    let text = clusters_text(tag, dir, &[0, 1, 2], extra);
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("clusters.yaml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The text of [`clusters_file`] with the clusters `which` only.
+fn clusters_text(tag: &str, dir: &Path, which: &[usize], extra: [&str; 3]) -> String {
     let mut text = String::from("clusters:\n");
-    for (i, (name, _)) in CLUSTERS.iter().enumerate() {
+    for &i in which {
+        let (name, _) = CLUSTERS[i];
         let v = &stand().servers[i];
         text.push_str(&format!(
             "- name: {name}\n  roleArn: {}\n  out: {}\n  kubeconfigOut: {}\n  server: {}\n  caData: {}\n{}",
@@ -85,10 +95,7 @@ fn clusters_file(tag: &str, dir: &Path, extra: [&str; 3]) -> PathBuf {
             extra[i]
         ));
     }
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("clusters.yaml");
-    std::fs::write(&path, text).unwrap();
-    path
+    text
 }
 
 /// Who server `i` says the bearer of the kubeconfig's context is (`/eks-identity`), or
@@ -310,6 +317,77 @@ fn one_clusters_failing_hop_leaves_the_others_fresh() {
     assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
     assert_eq!(calls("AssumeRole", &role(tag, 0)), 1);
     assert_eq!(calls("AssumeRole", &role(tag, 2)), 1);
+}
+
+/// A clusters file replaced as a ConfigMap's update replaces it (a new file renamed
+/// over the old): the writer reads it again, writes the cluster it adds (from the
+/// cached base: no second web identity call) and keeps the others; a replacement that
+/// does not read is logged, and the clusters before go on.
+#[test]
+fn a_changed_clusters_file_is_read_again() {
+    let tag = "fleet-reload";
+    let env = env(tag);
+    let dir = env.home.join("run");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("clusters.yaml");
+    let replace = |text: &str| {
+        let next = dir.join("clusters.yaml.next");
+        std::fs::write(&next, text).unwrap();
+        std::fs::rename(&next, &file).unwrap();
+    };
+    replace(&clusters_text(tag, &dir, &[0], ["", "", ""]));
+    let log = env.home.join("fleet.log");
+    let mut child = spawn(
+        &env,
+        &[
+            "write-token",
+            "--clusters",
+            file.to_str().unwrap(),
+            "--refresh",
+            "--refresh-interval",
+            "300ms",
+        ],
+        &log,
+    );
+    let read = |i: usize| std::fs::read_to_string(out(&dir, i)).ok();
+    wait_until("dev's file", Duration::from_secs(20), || read(0).is_some());
+    assert!(read(1).is_none());
+    replace(&clusters_text(tag, &dir, &[0, 1], ["", "", ""]));
+    wait_until("qa's file", Duration::from_secs(20), || read(1).is_some());
+    let who = identity(&env, &dir.join("eks/qa/kubeconfig"), None).unwrap();
+    assert_is_role(&who, tag, 1);
+    let reloads = |outcome: &str| {
+        log_lines(&log)
+            .into_iter()
+            .filter(|l| l["event"] == "clusters-file" && l["outcome"] == outcome)
+            .collect::<Vec<_>>()
+    };
+    let reloaded = reloads("reloaded");
+    assert_eq!(reloaded.len(), 1, "{reloaded:?}");
+    assert_eq!(reloaded[0]["clusters"], serde_json::json!(["dev", "qa"]));
+    // A replacement that does not read: said once, and dev and qa go on.
+    replace("clusters: [{name: dev, rolearn: x}]\n");
+    wait_until("the refusal logged", Duration::from_secs(20), || {
+        !reloads("error").is_empty()
+    });
+    let refused = &reloads("error")[0];
+    let why = refused["error"].as_str().unwrap();
+    assert!(
+        why.contains("unknown key") && why.ends_with("the clusters read before go on"),
+        "{refused}"
+    );
+    let before = [read(0).unwrap(), read(1).unwrap()];
+    wait_until("dev and qa rewritten", Duration::from_secs(10), || {
+        read(0).unwrap() != before[0] && read(1).unwrap() != before[1]
+    });
+    assert_eq!(reloads("error").len(), 1, "the same file is not read again");
+    signal(child.id(), "TERM");
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)).0, Some(0));
+    // The base once (the new clusters took it from the cache), each hop once.
+    assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
+    assert_eq!(calls("AssumeRole", &role(tag, 0)), 1);
+    assert_eq!(calls("AssumeRole", &role(tag, 1)), 1);
+    assert!(read(2).is_none());
 }
 
 /// Acceptance 4: a file that is not a list of clusters, an unknown key, a duplicate name

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use eks_token::fleet::{self, Entry};
 use eks_token::kubeconfig::{self, absolute, resolved, Auth, Cluster, Context, Exec, User};
-use eks_token::{files, Env, Error, Log, Request};
+use eks_token::{files, Env, Error, Log, Request, Token};
+use serde_json::json;
+use time::OffsetDateTime;
 
 use super::write_token::{
     api_version, check_file, check_target, keep, of, render_kubeconfig, stop_on_signals, Files,
@@ -18,6 +20,7 @@ use crate::cli::args::{CaSource, CheckToken, GetToken, KubeconfigArgs, Kubeconfi
 use crate::cli::exec_credential::{self, ClusterConfig};
 use crate::cli::failure::Failure;
 use crate::cli::kubeconfig::{token_args, Chain, Program};
+use crate::cli::output::json_event;
 
 type Result<T> = std::result::Result<T, Error>;
 
@@ -58,12 +61,71 @@ fn outs<'a>(entries: &'a [Entry], path: &Path) -> Result<Vec<&'a PathBuf>> {
 
 /// `write-token --clusters FILE`: every cluster's token file (and kubeconfig), once or
 /// for ever with `--refresh`, on one schedule ([`keep`]). Every file is checked before
-/// the first request (the clusters file names each once).
+/// the first request (the clusters file names each once). With `--refresh`, a changed
+/// clusters file (a ConfigMap's update) is read again: when it reads well, its clusters
+/// replace the old ones; when not, the old ones go on and a line says why.
 pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Result<()> {
     let env = &args.effective_env(env);
-    let entries = load(&w.clusters)?;
-    let outs = outs(&entries, &w.clusters)?;
     let api_version = api_version(args.print.format, env, log);
+    let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
+    let mut seen = stamp(&w.clusters);
+    let prepare = || prepare(&w.clusters, &args, api_version, env, log, interactive);
+    let (mut fleet, mut files) = prepare()?;
+    let how = Writing {
+        api_version,
+        mode: w.mode,
+        refresh: w.refresh,
+        interval: w.refresh_interval,
+    };
+    let timeout = args.request.timeout;
+    if !w.refresh {
+        return keep(&mut fleet, &mut files, &how, timeout, log, None);
+    }
+    stop_on_signals()?;
+    let mut reload = || {
+        let now = stamp(&w.clusters);
+        // Gone (a ConfigMap deleted) or the same: the clusters go on as they are.
+        if now.is_none() || now == seen {
+            return None;
+        }
+        seen = now;
+        let made = prepare();
+        log_reload(log, &w.clusters, made.as_ref().map(|(_, f)| f.as_slice()));
+        made.ok()
+    };
+    keep(
+        &mut fleet,
+        &mut files,
+        &how,
+        timeout,
+        log,
+        Some(&mut reload),
+    )
+}
+
+/// What tells a changed clusters file: its device and inode (a ConfigMap's update
+/// swaps in a new file), its size and its modification time.
+#[derive(PartialEq)]
+struct Stamp(u64, u64, u64, i64, i64);
+
+fn stamp(path: &Path) -> Option<Stamp> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some(Stamp(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
+}
+
+/// The clusters of the file at `path`: each one's files checked and made ready, and the
+/// fleet that makes their tokens (no request yet).
+fn prepare<'e>(
+    path: &Path,
+    args: &GetToken,
+    api_version: Option<&'static str>,
+    env: &'e Env,
+    log: &Log,
+    interactive: Option<bool>,
+) -> Result<(eks_token::fleet::Fleet<'e>, Vec<Files>)> {
+    let entries = load(path)?;
+    let outs = outs(&entries, path)?;
     let mut files = Vec::with_capacity(entries.len());
     for (e, out) in entries.iter().zip(&outs) {
         let name = Some(e.name.as_str());
@@ -96,19 +158,30 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
         };
         files.push(Files::new(Some(e.name.clone()), (*out).clone(), kubeconfig));
     }
-    if w.refresh {
-        stop_on_signals()?;
-    }
     let requests: Vec<Request> = entries.iter().map(|e| e.request(&args.request)).collect();
-    let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
-    let mut fleet = super::fleet(&requests, env, log, interactive)?;
-    let how = Writing {
-        api_version,
-        mode: w.mode,
-        refresh: w.refresh,
-        interval: w.refresh_interval,
-    };
-    keep(&mut fleet, &mut files, &how, args.request.timeout, log)
+    let fleet = super::fleet(&requests, env, log, interactive)?;
+    Ok((fleet, files))
+}
+
+/// The line of a clusters file read again: its clusters, or why it is refused (the
+/// clusters of the file before go on).
+fn log_reload(log: &Log, path: &Path, made: std::result::Result<&[Files], &Error>) {
+    let mut entry = json!({
+        "time": Token::rfc3339(OffsetDateTime::now_utc()),
+        "event": "clusters-file",
+        "file": path.display().to_string(),
+    });
+    match made {
+        Ok(files) => {
+            entry["outcome"] = json!("reloaded");
+            entry["clusters"] = files.iter().map(|f| f.name.clone()).collect();
+        }
+        Err(e) => {
+            entry["outcome"] = json!("error");
+            entry["error"] = json!(format!("{e}: the clusters read before go on"));
+        }
+    }
+    json_event(log, &entry);
 }
 
 /// `write-token --check --clusters FILE`: each cluster's token file, a JSON line for

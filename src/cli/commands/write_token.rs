@@ -88,14 +88,21 @@ fn write(args: GetToken, w: &WriteToken, env: &Env, log: &Log) -> Result<()> {
     }
     let requests = std::slice::from_ref(&args.request);
     let mut fleet = super::fleet(requests, env, log, interactive)?;
-    let mut files = [Files::new(None, w.out.clone(), kubeconfig)];
+    let mut files = vec![Files::new(None, w.out.clone(), kubeconfig)];
     let how = Writing {
         api_version,
         mode: w.mode,
         refresh: w.refresh,
         interval: w.refresh_interval,
     };
-    keep(&mut fleet, &mut files, &how, args.request.timeout, log)
+    keep(
+        &mut fleet,
+        &mut files,
+        &how,
+        args.request.timeout,
+        log,
+        None,
+    )
 }
 
 /// The apiVersion of the ExecCredential to write (`KUBERNETES_EXEC_INFO`'s, else v1), or
@@ -171,22 +178,34 @@ pub(crate) struct Writing {
 /// cluster that fails is logged (named), its token file left as it was (its time
 /// marked, for a liveness probe), and tried again on the backoff while the others go
 /// on. Once: every cluster tried, and an error when one got no token (a single
-/// unnamed one's own error).
-pub(crate) fn keep(
-    fleet: &mut Fleet<'_>,
-    files: &mut [Files],
+/// unnamed one's own error). `reload`, asked before each round (and at least every
+/// [`WATCH`]), hands over a new fleet and its files when the clusters file changed.
+pub(crate) fn keep<'e>(
+    fleet: &mut Fleet<'e>,
+    files: &mut Vec<Files>,
     how: &Writing,
     timeout: Duration,
     log: &Log,
+    mut reload: Option<Reload<'_, 'e>>,
 ) -> Result<()> {
     // Dead writers' temporary files: a bounded look, a quarter of the deadline at most.
-    let sweep_until = Instant::now() + timeout / 4;
-    for f in files.iter() {
-        files::remove_stale_temps(&f.out, Some(sweep_until));
-    }
+    let sweep = |files: &[Files]| {
+        let until = Instant::now() + timeout / 4;
+        for f in files {
+            files::remove_stale_temps(&f.out, Some(until));
+        }
+    };
+    sweep(files);
     // One cluster of its own (not a clusters file's), once: its error is the run's.
     let alone = !how.refresh && files.len() == 1 && files[0].name.is_none();
     loop {
+        if let Some((new_fleet, new_files)) = reload.as_mut().and_then(|r| r()) {
+            // Every cluster of the new file is written at once (the cache serves those
+            // that were there); a file of a cluster no longer listed is left as it is.
+            *fleet = new_fleet;
+            *files = new_files;
+            sweep(files);
+        }
         let round = Instant::now();
         let mut ready = Vec::new();
         for (i, f) in files.iter_mut().enumerate() {
@@ -259,10 +278,21 @@ pub(crate) fn keep(
                 names.join(", ")
             )));
         }
-        let next = files.iter().filter_map(|f| f.due).min().unwrap_or(round);
+        let mut next = files.iter().filter_map(|f| f.due).min().unwrap_or(round);
+        if reload.is_some() {
+            next = next.min(Instant::now() + WATCH);
+        }
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
     }
 }
+
+/// How often a writer looks whether its clusters file changed (a ConfigMap's update
+/// reaches a pod within a minute or two).
+pub(crate) const WATCH: Duration = Duration::from_secs(10);
+
+/// Asked before each round: a new fleet and its files when the clusters file changed
+/// (and reads well), else `None`.
+pub(crate) type Reload<'a, 'e> = &'a mut dyn FnMut() -> Option<(Fleet<'e>, Vec<Files>)>;
 
 /// Cluster `f`'s write in the round that started at `round` failed with `e`: logged
 /// (named), its file marked, tried again on the backoff.
