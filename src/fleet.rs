@@ -258,19 +258,10 @@ fn values(e: &Entry) -> Result<()> {
         validate::session_name(n, "sessionName")?;
     }
     if let Some(x) = &e.external_id {
-        validate::external_id(x).map_err(|_| {
-            Error::InvalidInput(
-                "externalId is not valid: use 2-1224 characters of A-Za-z0-9_+=,.@:/-".into(),
-            )
-        })?;
+        validate::external_id(x, "externalId")?;
     }
     if let Some(d) = e.duration_seconds {
-        validate::duration_seconds(d).map_err(|_| {
-            Error::InvalidInput(format!(
-                "durationSeconds {d} is out of range: STS accepts 900 to 43200 (3600 at most \
-                 for a chained role)"
-            ))
-        })?;
+        validate::duration_seconds(d, "durationSeconds")?;
     }
     Ok(())
 }

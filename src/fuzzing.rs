@@ -51,7 +51,7 @@ pub fn fuzz_arn(data: &[u8]) {
     let s = String::from_utf8_lossy(data);
     let _ = validate::role_arn(&s, "--role-arn");
     let _ = validate::session_name(&s, "--session-name");
-    let _ = validate::external_id(&s);
+    let _ = validate::external_id(&s, "--external-id");
     let _ = validate::cluster_id(&s);
     let _ = endpoint::validate_region(&s);
     if let Ok(u) = url::parse(&s) {

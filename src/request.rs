@@ -71,10 +71,10 @@ impl Request {
             validate::session_name(name, "--session-name")?;
         }
         if let Some(id) = &self.external_id {
-            validate::external_id(id)?;
+            validate::external_id(id, "--external-id")?;
         }
         if let Some(d) = self.duration_seconds {
-            validate::duration_seconds(d)?;
+            validate::duration_seconds(d, "--duration-seconds")?;
         }
         if self.timeout.is_zero() {
             return Err(Error::InvalidInput(

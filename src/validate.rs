@@ -86,25 +86,26 @@ pub(crate) fn session_name(name: &str, origin: &str) -> Result<()> {
     }
 }
 
-/// An external id: 2-1224 characters of `[\w+=,.@:/-]`.
-pub(crate) fn external_id(id: &str) -> Result<()> {
+/// An external id: 2-1224 characters of `[\w+=,.@:/-]` (`origin` names where it was
+/// given; its value is never shown).
+pub(crate) fn external_id(id: &str, origin: &str) -> Result<()> {
     if (2..=1224).contains(&id.len()) && id.chars().all(|c| is_name_char(c) || c == ':' || c == '/')
     {
         Ok(())
     } else {
-        Err(Error::InvalidInput(
-            "--external-id is not valid: use 2-1224 characters of A-Za-z0-9_+=,.@:/-".into(),
-        ))
+        Err(Error::InvalidInput(format!(
+            "{origin} is not valid: use 2-1224 characters of A-Za-z0-9_+=,.@:/-"
+        )))
     }
 }
 
 /// A session duration in seconds: 900-43200.
-pub(crate) fn duration_seconds(secs: u32) -> Result<()> {
+pub(crate) fn duration_seconds(secs: u32, origin: &str) -> Result<()> {
     if (900..=43200).contains(&secs) {
         Ok(())
     } else {
         Err(Error::InvalidInput(format!(
-            "--duration-seconds {secs} is out of range: STS accepts 900 to 43200 (3600 at most for a chained role)"
+            "{origin} {secs} is out of range: STS accepts 900 to 43200 (3600 at most for a chained role)"
         )))
     }
 }
@@ -192,11 +193,11 @@ mod tests {
         assert!(session_name("a", "--session-name").is_err());
         assert!(session_name("has space", "--session-name").is_err());
         assert!(session_name(&"x".repeat(65), "--session-name").is_err());
-        assert!(external_id("abc:/x").is_ok());
-        assert!(external_id("a").is_err());
-        assert!(duration_seconds(900).is_ok());
-        assert!(duration_seconds(899).is_err());
-        assert!(duration_seconds(43201).is_err());
+        assert!(external_id("abc:/x", "x").is_ok());
+        assert!(external_id("a", "x").is_err());
+        assert!(duration_seconds(900, "x").is_ok());
+        assert!(duration_seconds(899, "x").is_err());
+        assert!(duration_seconds(43201, "x").is_err());
         assert!(cluster_id("dev-cluster_1").is_ok());
         // aws-iam-authenticator ids are often DNS names (kops); aws-cli signs anything.
         assert!(cluster_id("my-dev-cluster.example.com").is_ok());

@@ -16,6 +16,7 @@ use crate::common::*;
 use crate::write_token::{log_lines, spawn, wait_exit};
 
 mod kubeconfig;
+mod reload;
 
 /// The three clusters and their accounts.
 const CLUSTERS: [(&str, &str); 3] = [
@@ -317,77 +318,6 @@ fn one_clusters_failing_hop_leaves_the_others_fresh() {
     assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
     assert_eq!(calls("AssumeRole", &role(tag, 0)), 1);
     assert_eq!(calls("AssumeRole", &role(tag, 2)), 1);
-}
-
-/// A clusters file replaced as a ConfigMap's update replaces it (a new file renamed
-/// over the old): the writer reads it again, writes the cluster it adds (from the
-/// cached base: no second web identity call) and keeps the others; a replacement that
-/// does not read is logged, and the clusters before go on.
-#[test]
-fn a_changed_clusters_file_is_read_again() {
-    let tag = "fleet-reload";
-    let env = env(tag);
-    let dir = env.home.join("run");
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("clusters.yaml");
-    let replace = |text: &str| {
-        let next = dir.join("clusters.yaml.next");
-        std::fs::write(&next, text).unwrap();
-        std::fs::rename(&next, &file).unwrap();
-    };
-    replace(&clusters_text(tag, &dir, &[0], ["", "", ""]));
-    let log = env.home.join("fleet.log");
-    let mut child = spawn(
-        &env,
-        &[
-            "write-token",
-            "--clusters",
-            file.to_str().unwrap(),
-            "--refresh",
-            "--refresh-interval",
-            "300ms",
-        ],
-        &log,
-    );
-    let read = |i: usize| std::fs::read_to_string(out(&dir, i)).ok();
-    wait_until("dev's file", Duration::from_secs(20), || read(0).is_some());
-    assert!(read(1).is_none());
-    replace(&clusters_text(tag, &dir, &[0, 1], ["", "", ""]));
-    wait_until("qa's file", Duration::from_secs(20), || read(1).is_some());
-    let who = identity(&env, &dir.join("eks/qa/kubeconfig"), None).unwrap();
-    assert_is_role(&who, tag, 1);
-    let reloads = |outcome: &str| {
-        log_lines(&log)
-            .into_iter()
-            .filter(|l| l["event"] == "clusters-file" && l["outcome"] == outcome)
-            .collect::<Vec<_>>()
-    };
-    let reloaded = reloads("reloaded");
-    assert_eq!(reloaded.len(), 1, "{reloaded:?}");
-    assert_eq!(reloaded[0]["clusters"], serde_json::json!(["dev", "qa"]));
-    // A replacement that does not read: said once, and dev and qa go on.
-    replace("clusters: [{name: dev, rolearn: x}]\n");
-    wait_until("the refusal logged", Duration::from_secs(20), || {
-        !reloads("error").is_empty()
-    });
-    let refused = &reloads("error")[0];
-    let why = refused["error"].as_str().unwrap();
-    assert!(
-        why.contains("unknown key") && why.ends_with("the clusters read before go on"),
-        "{refused}"
-    );
-    let before = [read(0).unwrap(), read(1).unwrap()];
-    wait_until("dev and qa rewritten", Duration::from_secs(10), || {
-        read(0).unwrap() != before[0] && read(1).unwrap() != before[1]
-    });
-    assert_eq!(reloads("error").len(), 1, "the same file is not read again");
-    signal(child.id(), "TERM");
-    assert_eq!(wait_exit(&mut child, Duration::from_secs(5)).0, Some(0));
-    // The base once (the new clusters took it from the cache), each hop once.
-    assert_eq!(calls("AssumeRoleWithWebIdentity", &irsa_role(tag)), 1);
-    assert_eq!(calls("AssumeRole", &role(tag, 0)), 1);
-    assert_eq!(calls("AssumeRole", &role(tag, 1)), 1);
-    assert!(read(2).is_none());
 }
 
 /// Acceptance 4: a file that is not a list of clusters, an unknown key, a duplicate name

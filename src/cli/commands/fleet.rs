@@ -26,16 +26,23 @@ type Result<T> = std::result::Result<T, Error>;
 
 /// The clusters of the clusters file `path`.
 fn load(path: &Path) -> Result<Vec<Entry>> {
+    parse(path, &read(path)?)
+}
+
+/// The clusters file's bytes (at most [`fleet::MAX_FILE_BYTES`]).
+fn read(path: &Path) -> Result<Vec<u8>> {
+    files::read_file(path, fleet::MAX_FILE_BYTES).map_err(|e| Error::Io {
+        what: format!("cannot read the clusters file {}", path.display()),
+        source: e,
+    })
+}
+
+/// The clusters of `bytes`, the clusters file `path`'s.
+fn parse(path: &Path, bytes: &[u8]) -> Result<Vec<Entry>> {
     let what = format!("the clusters file {}", path.display());
-    let text = files::read_file(path, fleet::MAX_FILE_BYTES)
-        .map_err(|e| Error::Io {
-            what: format!("cannot read {what}"),
-            source: e,
-        })
-        .and_then(|b| {
-            String::from_utf8(b).map_err(|_| Error::InvalidInput("it is not UTF-8 text".into()))
-        })?;
-    fleet::parse(&text).map_err(|e| Error::InvalidInput(format!("{what}: {e}")))
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| Error::InvalidInput(format!("{what}: it is not UTF-8 text")))?;
+    fleet::parse(text).map_err(|e| Error::InvalidInput(format!("{what}: {e}")))
 }
 
 /// An error of cluster `name`'s, named so.
@@ -68,9 +75,17 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
     let env = &args.effective_env(env);
     let api_version = api_version(args.print.format, env, log);
     let interactive = exec_credential::interactive(env.get("KUBERNETES_EXEC_INFO"));
-    let mut seen = stamp(&w.clusters);
-    let prepare = || prepare(&w.clusters, &args, api_version, env, log, interactive);
-    let (mut fleet, mut files) = prepare()?;
+    if w.refresh {
+        // Before the fleet is made: a base that runs a program adds its stop to this.
+        stop_on_signals()?;
+    }
+    let path = &w.clusters;
+    let mut seen = stamp(path);
+    let mut bytes = read(path)?;
+    let mut entries = parse(path, &bytes)?;
+    let prepare =
+        |entries: &[Entry]| prepare(path, entries, &args, api_version, env, log, interactive);
+    let (mut fleet, mut files) = prepare(&entries)?;
     let how = Writing {
         api_version,
         mode: w.mode,
@@ -81,17 +96,37 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
     if !w.refresh {
         return keep(&mut fleet, &mut files, &how, timeout, log, None);
     }
-    stop_on_signals()?;
-    let mut reload = || {
-        let now = stamp(&w.clusters);
-        // Gone (a ConfigMap deleted) or the same: the clusters go on as they are.
+    let mut reload = |old: &[Files]| {
+        let now = stamp(path);
+        // Gone (a ConfigMap deleted) or the same: the clusters go on as they are. A
+        // change is read once: one that fails is read again when it changes again.
         if now.is_none() || now == seen {
             return None;
         }
         seen = now;
-        let made = prepare();
-        log_reload(log, &w.clusters, made.as_ref().map(|(_, f)| f.as_slice()));
-        made.ok()
+        let made = read(path).and_then(|new_bytes| {
+            // The same bytes (kubelet swaps every key of a ConfigMap together).
+            if new_bytes == bytes {
+                return Ok(None);
+            }
+            bytes = new_bytes;
+            let new = parse(path, &bytes)?;
+            let (fleet, mut files) = prepare(&new)?;
+            carry(&entries, old, &new, &mut files);
+            Ok(Some((new, fleet, files)))
+        });
+        match made {
+            Ok(None) => None,
+            Ok(Some((new, fleet, files))) => {
+                log_reload(log, path, Ok((&new, &entries)));
+                entries = new;
+                Some((fleet, files))
+            }
+            Err(e) => {
+                log_reload(log, path, Err(&e));
+                None
+            }
+        }
     };
     keep(
         &mut fleet,
@@ -101,6 +136,25 @@ pub(crate) fn write(args: GetToken, w: &WriteFleet, env: &Env, log: &Log) -> Res
         log,
         Some(&mut reload),
     )
+}
+
+/// The writing state of each cluster whose entry a new clusters file left as it was
+/// (its schedule, its failures in a row, its file's validity, its kubeconfig written or
+/// not): a change elsewhere in the file rewrites nothing early and resets no backoff.
+fn carry(old_entries: &[Entry], old: &[Files], new_entries: &[Entry], new: &mut [Files]) {
+    for (e, f) in new_entries.iter().zip(new.iter_mut()) {
+        let Some(o) = old_entries
+            .iter()
+            .position(|x| x == e)
+            .and_then(|j| old.get(j))
+        else {
+            continue;
+        };
+        f.due = o.due;
+        f.failures = o.failures;
+        f.valid_until = o.valid_until;
+        f.kubeconfig.clone_from(&o.kubeconfig);
+    }
 }
 
 /// What tells a changed clusters file: its device and inode (a ConfigMap's update
@@ -114,18 +168,18 @@ fn stamp(path: &Path) -> Option<Stamp> {
     Some(Stamp(m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec()))
 }
 
-/// The clusters of the file at `path`: each one's files checked and made ready, and the
-/// fleet that makes their tokens (no request yet).
+/// The clusters `entries` of the file at `path`: each one's files checked and made
+/// ready, and the fleet that makes their tokens (no request yet).
 fn prepare<'e>(
     path: &Path,
+    entries: &[Entry],
     args: &GetToken,
     api_version: Option<&'static str>,
     env: &'e Env,
     log: &Log,
     interactive: Option<bool>,
 ) -> Result<(eks_token::fleet::Fleet<'e>, Vec<Files>)> {
-    let entries = load(path)?;
-    let outs = outs(&entries, path)?;
+    let outs = outs(entries, path)?;
     let mut files = Vec::with_capacity(entries.len());
     for (e, out) in entries.iter().zip(&outs) {
         let name = Some(e.name.as_str());
@@ -163,18 +217,24 @@ fn prepare<'e>(
     Ok((fleet, files))
 }
 
-/// The line of a clusters file read again: its clusters, or why it is refused (the
-/// clusters of the file before go on).
-fn log_reload(log: &Log, path: &Path, made: std::result::Result<&[Files], &Error>) {
+/// The line of a clusters file read again: its clusters and those it no longer lists,
+/// or why it is refused (the clusters of the file before go on).
+fn log_reload(log: &Log, path: &Path, made: std::result::Result<(&[Entry], &[Entry]), &Error>) {
     let mut entry = json!({
         "time": Token::rfc3339(OffsetDateTime::now_utc()),
         "event": "clusters-file",
         "file": path.display().to_string(),
     });
     match made {
-        Ok(files) => {
+        Ok((new, old)) => {
             entry["outcome"] = json!("reloaded");
-            entry["clusters"] = files.iter().map(|f| f.name.clone()).collect();
+            entry["clusters"] = new.iter().map(|e| e.name.as_str()).collect();
+            // Their files are left as they are, no longer written.
+            entry["removed"] = old
+                .iter()
+                .filter(|o| !new.iter().any(|e| e.name == o.name))
+                .map(|o| o.name.as_str())
+                .collect();
         }
         Err(e) => {
             entry["outcome"] = json!("error");

@@ -199,9 +199,9 @@ pub(crate) fn keep<'e>(
     // One cluster of its own (not a clusters file's), once: its error is the run's.
     let alone = !how.refresh && files.len() == 1 && files[0].name.is_none();
     loop {
-        if let Some((new_fleet, new_files)) = reload.as_mut().and_then(|r| r()) {
-            // Every cluster of the new file is written at once (the cache serves those
-            // that were there); a file of a cluster no longer listed is left as it is.
+        if let Some((new_fleet, new_files)) = reload.as_mut().and_then(|r| r(files)) {
+            // A cluster that is new (or changed) is written at once; one left as it was
+            // keeps its schedule; a file of a cluster no longer listed is left as it is.
             *fleet = new_fleet;
             *files = new_files;
             sweep(files);
@@ -290,9 +290,9 @@ pub(crate) fn keep<'e>(
 /// reaches a pod within a minute or two).
 pub(crate) const WATCH: Duration = Duration::from_secs(10);
 
-/// Asked before each round: a new fleet and its files when the clusters file changed
-/// (and reads well), else `None`.
-pub(crate) type Reload<'a, 'e> = &'a mut dyn FnMut() -> Option<(Fleet<'e>, Vec<Files>)>;
+/// Asked before each round, with the files being written: a new fleet and its files
+/// when the clusters file changed (and reads well), else `None`.
+pub(crate) type Reload<'a, 'e> = &'a mut dyn FnMut(&[Files]) -> Option<(Fleet<'e>, Vec<Files>)>;
 
 /// Cluster `f`'s write in the round that started at `round` failed with `e`: logged
 /// (named), its file marked, tried again on the backoff.
