@@ -127,7 +127,12 @@ impl Client {
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(concat!("eks-token/", env!("CARGO_PKG_VERSION")))
-            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .tls_config(
+                TlsConfig::builder()
+                    .root_certs(roots)
+                    .unversioned_rustls_crypto_provider(crate::tls::provider())
+                    .build(),
+            )
             .timeout_connect(Some(self.connect_timeout))
             .proxy(None)
             .build()

@@ -46,6 +46,7 @@ pub mod sigv4;
 #[cfg(not(feature = "testkit"))]
 mod sigv4;
 mod sts;
+mod tls;
 mod xml;
 
 // Credentials: files, sources, plan, cache, executor.

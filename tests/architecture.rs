@@ -299,6 +299,7 @@ fn the_bottom_layer_depends_on_nothing_above_it() {
         "token",
         "verify",
         "http",
+        "tls",
         "endpoint",
         "eks",
         "config_files",
