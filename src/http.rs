@@ -309,6 +309,17 @@ impl Client {
     /// A TLS failure in words: with a CA given for the server (a cluster's), that CA is
     /// the one to look at, not AWS_CA_BUNDLE.
     fn tls_failure(&self, detail: &str) -> String {
+        // The server refused the handshake (no version or suite in common), or eks-token
+        // found none it speaks: no certificate was looked at yet.
+        if detail.contains("HandshakeFailure")
+            || detail.contains("ProtocolVersion")
+            || detail.contains("no cipher suites in common")
+        {
+            return format!(
+                "TLS failed: {detail} (the server and eks-token share no TLS version or cipher \
+                 suite: eks-token speaks TLS 1.2 and 1.3 with AES-GCM, as every AWS endpoint does)"
+            );
+        }
         if self.ca_pem.is_some() {
             return format!("TLS failed: {detail} (with the CA given for this server)");
         }

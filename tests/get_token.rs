@@ -333,6 +333,43 @@ fn same_url_as_aws_cli_for_the_same_signing_time() {
     assert_eq!(ours, theirs);
 }
 
+/// The TLS eks-token speaks (src/tls.rs): TLS 1.2 with ECDHE and AES-GCM is enough; a
+/// server offering only ChaCha20-Poly1305 (which no AWS endpoint is) is refused at the
+/// handshake, once, with a TLS error (aws-cli, with OpenSSL's suites, would connect).
+#[test]
+fn tls_is_aes_gcm_over_ecdhe_in_tls_1_2_and_1_3() {
+    let m = moto();
+    for (ciphers, ok) in [
+        ("ECDHE+AESGCM", true),
+        ("ECDHE-RSA-CHACHA20-POLY1305", false),
+    ] {
+        let front = TlsFront::start_tls12(&m.url, ciphers);
+        let mut env = irsa_env("irsa-tls12");
+        env.set("AWS_ENDPOINT_URL_STS", &front.url)
+            .set("AWS_CA_BUNDLE", front.ca.display().to_string());
+        let r = env.run(&[
+            "get-token",
+            "--cluster-name",
+            "dev",
+            "--role-arn",
+            DEV_ROLE,
+            "-v",
+        ]);
+        if ok {
+            assert_eq!(r.code, 0, "{ciphers}: {}", r.stderr);
+            continue;
+        }
+        assert_failed(&r, 1, &[]);
+        assert!(
+            r.stderr.contains("share no TLS version or cipher suite")
+                && !r.stderr.contains("AWS_CA_BUNDLE"),
+            "{ciphers}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.matches("(attempt ").count(), 1, "{}", r.stderr);
+    }
+}
+
 #[test]
 fn https_sts_with_a_private_ca_from_aws_ca_bundle() {
     let m = moto();

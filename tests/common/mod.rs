@@ -514,6 +514,15 @@ impl TlsFront {
 
     /// A front whose certificate also names `dns_names`.
     pub fn start_as(backend: &str, dns_names: &[&str]) -> Self {
+        Self::start_with(backend, dns_names, None)
+    }
+
+    /// A front speaking TLS 1.2 only, with the OpenSSL cipher list `ciphers`.
+    pub fn start_tls12(backend: &str, ciphers: &str) -> Self {
+        Self::start_with(backend, &[], Some(ciphers))
+    }
+
+    fn start_with(backend: &str, dns_names: &[&str], tls12_ciphers: Option<&str>) -> Self {
         let dir = TempDir::new("tls-front");
         let certs = dir.join("certs");
         let mut args = vec![
@@ -526,6 +535,9 @@ impl TlsFront {
         ];
         for n in dns_names {
             args.extend(["--dns-name".into(), (*n).to_owned()]);
+        }
+        if let Some(c) = tls12_ciphers {
+            args.extend(["--tls12-ciphers".into(), c.to_owned()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (port, ca, guard) = start_tls_server(&args);

@@ -24,6 +24,7 @@ def main():
     ap.add_argument("--backend", required=True)
     ap.add_argument("--cert-dir", required=True)
     ap.add_argument("--dns-name", action="append", default=[])
+    ap.add_argument("--tls12-ciphers", help="TLS 1.2 only, with these OpenSSL ciphers")
     args = ap.parse_args()
 
     class Handler(BaseHTTPRequestHandler):
@@ -59,6 +60,9 @@ def main():
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(cert, key)
+    if args.tls12_ciphers:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(args.tls12_ciphers)
     server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(f"ready {server.server_address[1]} {ca}", flush=True)
     server.serve_forever()
