@@ -186,6 +186,8 @@ pub(crate) fn main() -> ! {
             }
         }
         Err(e) => {
+            // A signal's stop made it fail: the handler ends the process, with its code.
+            signals::yield_to_a_stop();
             log.error(format_args!("{e}"));
             e.exit_code()
         }

@@ -3,7 +3,9 @@
 //! started, `credential_process`, end with them), and what was registered to be undone
 //! (a kubeconfig's lock removed) is, also when the process is PID 1.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard, Once};
+use std::time::Duration;
 
 use eks_token::Stop;
 
@@ -13,6 +15,20 @@ static WRITING: Mutex<()> = Mutex::new(());
 static UNDO: Mutex<Vec<Box<dyn Fn() + Send>>> = Mutex::new(Vec::new());
 /// Stopped when a signal ends the process.
 static STOPS: Mutex<Vec<Stop>> = Mutex::new(Vec::new());
+/// Set once a signal is being handled: the process ends with the signal's code.
+static SIGNALLED: AtomicBool = AtomicBool::new(false);
+
+/// Called by the main thread before it ends the process on an error: when a signal is
+/// being handled (its stop is what made the run fail, "stopped before it was done"),
+/// the handler ends the process with the signal's code and says why; the main thread
+/// waits for it rather than racing it with exit 1 and its own message.
+pub(crate) fn yield_to_a_stop() {
+    if SIGNALLED.load(Ordering::SeqCst) {
+        // The handler finishes a write in progress, undoes, and exits; a bound in case
+        // it cannot.
+        std::thread::sleep(Duration::from_secs(10));
+    }
+}
 
 /// Stops `stop` (ending the programs its run started) when SIGTERM or SIGINT ends the
 /// process; installs the handler unless one is, which then ends the process with the
@@ -54,6 +70,7 @@ pub(crate) fn on_stop(stop: fn(i32) -> i32) -> std::io::Result<()> {
         };
         std::thread::spawn(move || {
             if let Some(sig) = signals.forever().next() {
+                SIGNALLED.store(true, Ordering::SeqCst);
                 for stop in lock(&STOPS).iter() {
                     stop.stop();
                 }

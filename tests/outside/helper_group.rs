@@ -57,13 +57,19 @@ impl Helper {
             .and_then(|p| p.trim().parse().ok())
     }
 
-    /// The helper's and its sleep's pids, once both run.
-    fn running(&self) -> (u32, u32) {
-        wait_until(
-            "the helper and its sleep",
-            Duration::from_secs(10),
-            || matches!((self.pid("group"), self.pid("sleep")), (Some(_), Some(s)) if alive(s)),
-        );
+    /// The helper's and its sleep's pids, once both run; `child` (eks-token) must not
+    /// end before (its output then says why).
+    fn running(&self, child: &mut std::process::Child) -> (u32, u32) {
+        wait_until("the helper and its sleep", Duration::from_secs(20), || {
+            if let Ok(Some(status)) = child.try_wait() {
+                let mut stderr = String::new();
+                if let Some(e) = child.stderr.as_mut() {
+                    let _ = std::io::Read::read_to_string(e, &mut stderr);
+                }
+                panic!("eks-token ended ({status}) before its helper ran: {stderr}");
+            }
+            matches!((self.pid("group"), self.pid("sleep")), (Some(_), Some(s)) if alive(s))
+        });
         (self.pid("group").unwrap(), self.pid("sleep").unwrap())
     }
 
@@ -101,14 +107,14 @@ fn sigint_sigterm_and_the_timeout_end_a_credential_process_and_its_children() {
         let helper = Helper::new();
         let mut env = TestEnv::new();
         helper.configure(&mut env);
-        let child = env
+        let mut child = env
             .command(&bin(), &token_args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        helper.running();
+        helper.running(&mut child);
         signal(child.id(), sig);
         let out = child.wait_with_output().unwrap();
         // What a shell reports: 128 + the signal's number (exited so, or killed by it).
@@ -138,7 +144,7 @@ fn sigint_sigterm_and_the_timeout_end_a_credential_process_and_its_children() {
     let mut env = TestEnv::new();
     helper.configure(&mut env);
     let out = env.home.join("token");
-    let child = env
+    let mut child = env
         .command(
             &bin(),
             &[
@@ -155,7 +161,7 @@ fn sigint_sigterm_and_the_timeout_end_a_credential_process_and_its_children() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    helper.running();
+    helper.running(&mut child);
     signal(child.id(), "TERM");
     let done = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&done.stderr);
