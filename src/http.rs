@@ -285,10 +285,11 @@ impl Client {
             )),
             E::HostNotFound => Failure::Connection("host not found (DNS)".into()),
             E::ConnectionFailed => Failure::Connection("connection failed".into()),
-            E::Rustls(e) => Failure::Tls(self.tls_failure(&e.to_string())),
+            E::Rustls(e) => Failure::Tls(self.tls_failure(&e.to_string(), incompatible(&e))),
             // rustls reports a failed handshake (bad certificate) as invalid data.
             E::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => {
-                Failure::Tls(self.tls_failure(&io.to_string()))
+                let tls = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>());
+                Failure::Tls(self.tls_failure(&io.to_string(), tls.is_some_and(incompatible)))
             }
             E::Io(io) => {
                 if self.remaining().is_zero() {
@@ -308,13 +309,8 @@ impl Client {
 impl Client {
     /// A TLS failure in words: with a CA given for the server (a cluster's), that CA is
     /// the one to look at, not AWS_CA_BUNDLE.
-    fn tls_failure(&self, detail: &str) -> String {
-        // The server refused the handshake (no version or suite in common), or eks-token
-        // found none it speaks: no certificate was looked at yet.
-        if detail.contains("HandshakeFailure")
-            || detail.contains("ProtocolVersion")
-            || detail.contains("no cipher suites in common")
-        {
+    fn tls_failure(&self, detail: &str, incompatible: bool) -> String {
+        if incompatible {
             return format!(
                 "TLS failed: {detail} (the server and eks-token share no TLS version or cipher \
                  suite: eks-token speaks TLS 1.2 and 1.3 with AES-GCM, as every AWS endpoint does)"
@@ -327,6 +323,19 @@ impl Client {
             "TLS failed: {detail} (for an endpoint with a private CA, set AWS_CA_BUNDLE to its PEM file)"
         )
     }
+}
+
+/// Whether a handshake failed for want of common ground (a TLS version or a cipher
+/// suite), refused by the server or found by rustls: no certificate was looked at yet.
+fn incompatible(e: &rustls::Error) -> bool {
+    use rustls::AlertDescription as A;
+    matches!(
+        e,
+        rustls::Error::PeerIncompatible(_)
+            | rustls::Error::AlertReceived(
+                A::HandshakeFailure | A::ProtocolVersion | A::InsufficientSecurity
+            )
+    )
 }
 
 fn load_ca_bundle(path: &str) -> Result<Vec<Certificate<'static>>> {
