@@ -99,6 +99,21 @@ fn clusters_text(tag: &str, dir: &Path, which: &[usize], extra: [&str; 3]) -> St
     text
 }
 
+/// `write-token --clusters FILE --refresh` every 300 ms (and `extra`), its stderr in
+/// `log`.
+fn writer(env: &TestEnv, file: &Path, log: &Path, extra: &[&str]) -> std::process::Child {
+    let mut args = vec![
+        "write-token",
+        "--clusters",
+        file.to_str().unwrap(),
+        "--refresh",
+        "--refresh-interval",
+        "300ms",
+    ];
+    args.extend(extra);
+    spawn(env, &args, log)
+}
+
 /// Who server `i` says the bearer of the kubeconfig's context is (`/eks-identity`), or
 /// kubectl's error.
 fn identity(env: &TestEnv, kubeconfig: &Path, context: Option<&str>) -> Result<Value, String> {
@@ -147,19 +162,7 @@ fn one_writer_keeps_three_clusters_fresh_on_one_base() {
     let dir = env.home.join("run");
     let file = clusters_file(tag, &dir, ["", "", ""]);
     let log = env.home.join("fleet.log");
-    let mut child = spawn(
-        &env,
-        &[
-            "write-token",
-            "--clusters",
-            file.to_str().unwrap(),
-            "--refresh",
-            "--refresh-interval",
-            "300ms",
-            "--no-cache",
-        ],
-        &log,
-    );
+    let mut child = writer(&env, &file, &log, &["--no-cache"]);
     // Every file rewritten three times (each a new token: a new X-Amz-Date).
     let mut seen: Vec<Vec<String>> = vec![Vec::new(); 3];
     wait_until("3 tokens in each file", Duration::from_secs(20), || {
@@ -242,18 +245,7 @@ fn one_clusters_failing_hop_leaves_the_others_fresh() {
     let dir = env.home.join("run");
     let file = clusters_file(tag, &dir, ["", "  durationSeconds: 900\n", ""]);
     let log = env.home.join("fleet.log");
-    let mut child = spawn(
-        &env,
-        &[
-            "write-token",
-            "--clusters",
-            file.to_str().unwrap(),
-            "--refresh",
-            "--refresh-interval",
-            "300ms",
-        ],
-        &log,
-    );
+    let mut child = writer(&env, &file, &log, &[]);
     let read = |i: usize| std::fs::read_to_string(out(&dir, i)).ok();
     wait_until("the three files", Duration::from_secs(20), || {
         (0..3).all(|i| read(i).is_some())

@@ -23,18 +23,7 @@ fn a_changed_clusters_file_is_read_again() {
     };
     replace(&clusters_text(tag, &dir, &[0], ["", "", ""]));
     let log = env.home.join("fleet.log");
-    let mut child = spawn(
-        &env,
-        &[
-            "write-token",
-            "--clusters",
-            file.to_str().unwrap(),
-            "--refresh",
-            "--refresh-interval",
-            "300ms",
-        ],
-        &log,
-    );
+    let mut child = writer(&env, &file, &log, &[]);
     let read = |i: usize| std::fs::read_to_string(out(&dir, i)).ok();
     wait_until("dev's file", Duration::from_secs(20), || read(0).is_some());
     assert!(read(1).is_none());

@@ -7,13 +7,12 @@ use std::path::{Path, PathBuf};
 
 use eks_token::fleet::{self, Entry};
 use eks_token::kubeconfig::{self, absolute, resolved, Auth, Cluster, Context, Exec, User};
-use eks_token::{files, Env, Error, Log, Request, Token};
+use eks_token::{files, Env, Error, Log, Request};
 use serde_json::json;
-use time::OffsetDateTime;
 
 use super::write_token::{
-    api_version, check_file, check_target, keep, of, render_kubeconfig, stop_on_signals, Files,
-    Writing,
+    api_version, check_file, check_target, keep, now_rfc3339, of, render_kubeconfig,
+    stop_on_signals, Files, Writing,
 };
 use crate::cli::args::WriteFleet;
 use crate::cli::args::{CaSource, CheckToken, GetToken, KubeconfigArgs, KubeconfigOut};
@@ -221,7 +220,7 @@ fn prepare<'e>(
 /// or why it is refused (the clusters of the file before go on).
 fn log_reload(log: &Log, path: &Path, made: std::result::Result<(&[Entry], &[Entry]), &Error>) {
     let mut entry = json!({
-        "time": Token::rfc3339(OffsetDateTime::now_utc()),
+        "time": now_rfc3339(),
         "event": "clusters-file",
         "file": path.display().to_string(),
     });

@@ -368,7 +368,7 @@ pub(crate) fn stop_on_signals() -> Result<()> {
     })
 }
 
-fn now_rfc3339() -> String {
+pub(crate) fn now_rfc3339() -> String {
     Token::rfc3339(OffsetDateTime::now_utc())
 }
 
